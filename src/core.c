@@ -1,0 +1,453 @@
+/*
+ * core.c - the packet pipeline: decode, IP reassembly, flows, TCP
+ * reassembly, events.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "core.h"
+#include "decode.h"
+#include "flow.h"
+#include "ipfrag.h"
+#include "limits.h"
+#include "tcp_reasm.h"
+
+struct core {
+	struct core_opts opts;
+	ev_sink_fn sink;
+	void *sink_user;
+	struct core_stats stats;
+	int dlt;
+	bool dlt_ok;
+	struct flow_table *flows;
+	struct ipfrag_table *frags;
+	struct tcp_reasm_pool pool;
+	uint64_t next_flow_id;
+	struct wts now;        /* latest capture time seen */
+	struct wts cur_ts;     /* of the packet being processed */
+	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
+	char msg[512];
+};
+
+/* What the reassembly callbacks need: tcp_reasm_env.user points here. */
+struct flow_ref {
+	struct core *c;
+	struct flow *f;
+};
+
+void core_opts_default(struct core_opts *o)
+{
+	o->max_flows = LIM_MAX_FLOWS_DEFAULT;
+	o->idle_timeout_s = LIM_IDLE_TIMEOUT_DEFAULT;
+	o->max_ooo = LIM_MAX_OOO_DEFAULT;
+	o->memcap = LIM_MEMCAP_DEFAULT;
+}
+
+const struct core_stats *core_stats(const struct core *c)
+{
+	struct core *m = (struct core *)c;
+	m->stats.ooo_peak = c->pool.peak;
+	m->stats.tcp_retrans_bytes = c->pool.retrans_bytes;
+	m->stats.tcp_overlap_bytes = c->pool.overlap_bytes;
+	return &c->stats;
+}
+
+static void emit(struct core *c, struct ev *ev, struct flow *f, int dir)
+{
+	ev->ts = c->cur_pkt ? c->cur_ts : c->now;
+	ev->pkt = c->cur_pkt;
+	ev->flow = f ? &f->info : NULL;
+	ev->user = f ? &f->sink_user : NULL;
+	ev->dir = dir;
+	c->sink(c->sink_user, ev);
+}
+
+static void warn_v(struct core *c, enum warn_code code, struct flow *f,
+		   const struct flow_info *fi, int dir, const char *fmt, va_list ap)
+{
+	if ((unsigned)code < WARN__COUNT)
+		c->stats.warnings[code]++;
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	struct ev ev = { .type = EV_WARNING };
+	ev.u.warn.code = code;
+	ev.u.warn.msg = c->msg;
+	ev.ts = c->cur_pkt ? c->cur_ts : c->now;
+	ev.pkt = c->cur_pkt;
+	ev.flow = f ? &f->info : fi;
+	ev.user = f ? &f->sink_user : NULL;
+	ev.dir = dir;
+	c->sink(c->sink_user, &ev);
+}
+
+void core_warn(struct core *c, enum warn_code code, const struct flow_info *fi,
+	       int dir, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	/* Callers outside core.c only have the flow_info; find its flow. */
+	struct flow *f = NULL;
+	if (fi != NULL)
+		f = flow_table_find(c->flows, &fi->ep[0], &fi->ep[1]);
+	warn_v(c, code, f, fi, dir, fmt, ap);
+	va_end(ap);
+}
+
+static void fwarn(struct core *c, enum warn_code code, struct flow *f, int dir,
+		  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void fwarn(struct core *c, enum warn_code code, struct flow *f, int dir,
+		  const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	warn_v(c, code, f, f ? &f->info : NULL, dir, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- reassembly callbacks ---- */
+
+static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n)
+{
+	struct flow_ref *r = user;
+	r->c->stats.tcp_bytes_delivered += n;
+	struct ev ev = { .type = EV_FLOW_DATA };
+	ev.u.data.off = off;
+	ev.u.data.p = p;
+	ev.u.data.n = n;
+	emit(r->c, &ev, r->f, dir);
+}
+
+static void on_gap(void *user, int dir, uint64_t off, uint64_t len, enum gap_cause cause)
+{
+	struct flow_ref *r = user;
+	struct core *c = r->c;
+	c->stats.tcp_gaps++;
+	c->stats.tcp_gap_bytes += len;
+	enum warn_code code = WARN_TCP_GAP;
+	if (cause == GAP_OOO_LIMIT)
+		code = WARN_TCP_OOO_LIMIT;
+	else if (cause == GAP_MEMCAP)
+		code = WARN_MEMCAP;
+	/* Snaplen cuts were already reported for their packet. */
+	if (cause != GAP_SNAPLEN)
+		fwarn(c, code, r->f, dir, "%llu bytes missing at stream offset %llu (%s)",
+		      (unsigned long long)len, (unsigned long long)off, gap_cause_name(cause));
+	struct ev ev = { .type = EV_FLOW_GAP };
+	ev.u.gap.off = off;
+	ev.u.gap.len = len;
+	ev.u.gap.cause = cause;
+	emit(c, &ev, r->f, dir);
+}
+
+static void on_overlap(void *user, int dir, uint64_t off, uint64_t len, bool differs)
+{
+	struct flow_ref *r = user;
+	if (differs)
+		fwarn(r->c, WARN_TCP_OVERLAP, r->f, dir,
+		      "retransmitted bytes at stream offset %llu+%llu differ from the first copy; first copy kept",
+		      (unsigned long long)off, (unsigned long long)len);
+	struct ev ev = { .type = EV_FLOW_OVERLAP };
+	ev.u.overlap.off = off;
+	ev.u.overlap.len = len;
+	ev.u.overlap.differs = differs;
+	emit(r->c, &ev, r->f, dir);
+}
+
+static void on_end(void *user, int dir, enum end_reason reason)
+{
+	struct flow_ref *r = user;
+	struct ev ev = { .type = EV_FLOW_DIR_END };
+	ev.u.end.reason = reason;
+	emit(r->c, &ev, r->f, dir);
+}
+
+static const struct tcp_reasm_cb reasm_cb = {
+	.data = on_data, .gap = on_gap, .overlap = on_overlap, .end = on_end,
+};
+
+static struct tcp_reasm_env env_of(struct core *c, struct flow_ref *ref, int dir)
+{
+	struct tcp_reasm_env e = { &reasm_cb, ref, dir, &c->pool };
+	return e;
+}
+
+/* ---- flow lifecycle ---- */
+
+/* Ends both directions (if still open) and reports the flow closed. */
+static void flow_close(struct core *c, struct flow *f, enum end_reason reason)
+{
+	if (f->state == FLOW_CLOSED)
+		return;
+	struct flow_ref ref = { c, f };
+	for (int d = 0; d < 2; d++) {
+		struct tcp_reasm_env e = env_of(c, &ref, d);
+		tcp_reasm_flush(&f->reasm[d], &e, reason);
+	}
+	f->state = FLOW_CLOSED;
+	struct ev ev = { .type = EV_FLOW_CLOSE };
+	ev.u.end.reason = reason;
+	emit(c, &ev, f, -1);
+	f->sink_user = NULL;
+}
+
+static void flow_drop(struct core *c, struct flow *f)
+{
+	tcp_reasm_free(&f->reasm[0], &c->pool);
+	tcp_reasm_free(&f->reasm[1], &c->pool);
+	flow_table_remove(c->flows, f);
+}
+
+static bool idle_longer(struct wts last, struct wts now, uint32_t secs)
+{
+	int64_t ds = now.sec - last.sec;
+	return ds > (int64_t)secs || (ds == (int64_t)secs && now.nsec > last.nsec);
+}
+
+/* Expires flows idle (in capture time) past their timeout, oldest first. */
+static void expire(struct core *c)
+{
+	struct flow *f;
+	while ((f = flow_table_oldest(c->flows)) != NULL) {
+		uint32_t limit = f->state == FLOW_CLOSED ?
+			(LIM_CLOSED_LINGER_S < c->opts.idle_timeout_s ?
+			 LIM_CLOSED_LINGER_S : c->opts.idle_timeout_s) :
+			c->opts.idle_timeout_s;
+		if (!idle_longer(f->last_ts, c->now, limit))
+			break;
+		flow_close(c, f, END_TIMEOUT);
+		flow_drop(c, f);
+	}
+}
+
+static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn_ack)
+{
+	if (flow_table_count(c->flows) >= c->opts.max_flows) {
+		struct flow *old = flow_table_oldest(c->flows);
+		if (old != NULL) {
+			if (old->state == FLOW_ACTIVE) {
+				char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+				fwarn(c, WARN_FLOW_LIMIT, old, -1,
+				      "flow table full (%u flows): evicting least recently active flow %llu %s <-> %s",
+				      c->opts.max_flows, (unsigned long long)old->info.id,
+				      endpoint_str(&old->info.ep[0], a, sizeof(a)),
+				      endpoint_str(&old->info.ep[1], b, sizeof(b)));
+				flow_close(c, old, END_EVICTED);
+			}
+			flow_drop(c, old);
+		}
+	}
+	/* The side that sent the SYN-ACK is the responder. */
+	const struct endpoint *init = syn_ack ? &d->dst : &d->src;
+	const struct endpoint *resp = syn_ack ? &d->src : &d->dst;
+	struct flow *f = flow_table_add(c->flows, init, resp);
+	if (f == NULL)
+		return NULL;
+	f->info.id = ++c->next_flow_id;
+	f->info.first_ts = c->cur_ts;
+	f->info.first_pkt = c->cur_pkt;
+	f->last_ts = c->cur_ts;
+	f->state = FLOW_ACTIVE;
+	c->stats.flows++;
+	if (flow_table_count(c->flows) > c->stats.flows_max_open)
+		c->stats.flows_max_open = flow_table_count(c->flows);
+	struct ev ev = { .type = EV_FLOW_OPEN };
+	emit(c, &ev, f, -1);
+	return f;
+}
+
+static void handle_tcp(struct core *c, const struct decoded *d)
+{
+	bool syn = (d->flags & TCP_SYN) != 0;
+	bool ack = (d->flags & TCP_ACK) != 0;
+	bool rst = (d->flags & TCP_RST) != 0;
+	bool fin = (d->flags & TCP_FIN) != 0;
+
+	c->stats.tcp_packets++;
+	struct flow *f = flow_table_find(c->flows, &d->src, &d->dst);
+	if (f != NULL && f->state == FLOW_CLOSED) {
+		if (syn && !ack) {
+			/* A new connection reusing the same ports. */
+			flow_drop(c, f);
+			f = NULL;
+		} else {
+			c->stats.tcp_after_close++;
+			return;
+		}
+	}
+	if (f == NULL) {
+		if (rst && d->payload_len == 0)
+			return; /* a lone reset opens nothing */
+		f = flow_open(c, d, syn && ack);
+		if (f == NULL)
+			return;
+		f->info.syn_seen = syn;
+	} else {
+		flow_table_touch(c->flows, f);
+	}
+
+	int dir = flow_dir(f, &d->src);
+	f->last_ts = c->cur_ts;
+	f->pkts[dir]++;
+	f->bytes[dir] += d->payload_len;
+
+	struct flow_ref ref = { c, f };
+	struct tcp_reasm_env me = env_of(c, &ref, dir);
+	struct tcp_reasm_env peer = env_of(c, &ref, !dir);
+
+	if (rst) {
+		flow_close(c, f, END_RST);
+		return;
+	}
+	if (syn) {
+		f->info.syn_seen = true;
+		tcp_reasm_syn(&f->reasm[dir], d->seq);
+	}
+	if (d->payload_len > 0 || fin) {
+		if (d->payload_caplen < d->payload_len)
+			fwarn(c, WARN_SNAPLEN, f, dir,
+			      "TCP payload cut by the snaplen: %u of %u bytes captured",
+			      d->payload_caplen, d->payload_len);
+		/* Data in a SYN starts after the SYN's own sequence number. */
+		uint32_t seq = syn ? d->seq + 1 : d->seq;
+		tcp_reasm_segment(&f->reasm[dir], &me, seq, d->payload,
+				  d->payload_caplen, d->payload_len, fin);
+	}
+	if (ack)
+		tcp_reasm_ack(&f->reasm[!dir], &peer, d->ack);
+	if (tcp_reasm_ended(&f->reasm[0]) && tcp_reasm_ended(&f->reasm[1]))
+		flow_close(c, f, END_FIN);
+}
+
+/* ---- packets ---- */
+
+static void handle_decoded(struct core *c, enum decode_status s, struct decoded *d)
+{
+	switch (s) {
+	case DEC_TCP:
+		handle_tcp(c, d);
+		break;
+	case DEC_NOT_IP:
+		c->stats.non_ip++;
+		break;
+	case DEC_NOT_TCP:
+		c->stats.ip_packets++;
+		c->stats.non_tcp++;
+		break;
+	case DEC_ERROR:
+		fwarn(c, d->warn, NULL, -1, "%s", d->why);
+		break;
+	case DEC_FRAGMENT:
+		break;
+	}
+}
+
+void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data)
+{
+	c->stats.packets++;
+	c->stats.bytes += h->len;
+	c->cur_pkt = h->num;
+	c->cur_ts = h->ts;
+	if (h->ts.sec > c->now.sec || (h->ts.sec == c->now.sec && h->ts.nsec > c->now.nsec))
+		c->now = h->ts;
+	if (!c->dlt_ok) {
+		c->stats.skipped_linktype++;
+		c->cur_pkt = 0;
+		return;
+	}
+	expire(c);
+
+	struct decoded d;
+	enum decode_status s = decode_packet(c->dlt, data, h->caplen, h->len, &d);
+	if (s == DEC_TCP)
+		c->stats.ip_packets++;
+	if (s == DEC_FRAGMENT) {
+		c->stats.ip_packets++;
+		c->stats.ipfrags++;
+		const uint8_t *out;
+		uint32_t outlen, expired;
+		uint8_t nh;
+		enum warn_code w;
+		const char *why;
+		enum ipfrag_result r = ipfrag_add(c->frags, &d, c->cur_ts, &out, &outlen,
+						  &nh, &w, &why, &expired);
+		if (expired > 0)
+			fwarn(c, WARN_IPFRAG_TIMEOUT, NULL, -1,
+			      "%u incomplete IP datagram(s) expired after %u s", expired,
+			      LIM_IPFRAG_TIMEOUT_S);
+		if (w != WARN__COUNT)
+			fwarn(c, w, NULL, -1, "%s", why);
+		if (r == IPFRAG_DONE) {
+			c->stats.ipfrag_datagrams++;
+			s = decode_transport(d.src.af, nh, out, outlen, outlen, &d);
+		}
+	}
+	handle_decoded(c, s, &d);
+	c->cur_pkt = 0;
+}
+
+bool core_set_linktype(struct core *c, int dlt)
+{
+	c->dlt = dlt;
+	c->dlt_ok = decode_linktype_supported(dlt);
+	if (!c->dlt_ok)
+		fwarn(c, WARN_LINKTYPE, NULL, -1,
+		      "link type %d (%s) is not supported; its packets are skipped",
+		      dlt, decode_linktype_name(dlt));
+	return c->dlt_ok;
+}
+
+void core_finish(struct core *c)
+{
+	c->cur_pkt = 0;
+	struct flow *f;
+	while ((f = flow_table_oldest(c->flows)) != NULL) {
+		flow_close(c, f, END_EOF);
+		flow_drop(c, f);
+	}
+	uint32_t pending = ipfrag_pending(c->frags);
+	if (pending > 0)
+		fwarn(c, WARN_IPFRAG_TIMEOUT, NULL, -1,
+		      "%u incomplete IP datagram(s) at end of input", pending);
+}
+
+struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user)
+{
+	struct core *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	c->opts = *o;
+	if (c->opts.max_flows == 0)
+		c->opts.max_flows = 1;
+	c->sink = sink;
+	c->sink_user = user;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed))
+		seed ^= (uint64_t)(uintptr_t)c;
+	c->flows = flow_table_new(seed);
+	c->frags = ipfrag_new(LIM_IPFRAG_MEMCAP);
+	c->pool.memcap = o->memcap;
+	c->pool.max_ooo = o->max_ooo;
+	c->dlt = -1;
+	if (c->flows == NULL || c->frags == NULL) {
+		core_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void core_free(struct core *c)
+{
+	if (c == NULL)
+		return;
+	if (c->flows != NULL) {
+		struct flow *f;
+		while ((f = flow_table_oldest(c->flows)) != NULL)
+			flow_drop(c, f);
+		flow_table_free(c->flows);
+	}
+	ipfrag_free(c->frags);
+	free(c);
+}

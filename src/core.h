@@ -1,0 +1,77 @@
+/*
+ * core.h - the packet pipeline: link/IP/TCP decode, IP fragment reassembly,
+ * the flow table and TCP stream reassembly, turned into events.
+ *
+ * One struct core holds all state for one run. The caller feeds it packets
+ * in capture order and receives events through the sink given to core_new.
+ */
+#ifndef WSCOPE_CORE_H
+#define WSCOPE_CORE_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+#include "event.h"
+
+struct core_opts {
+	uint32_t max_flows;        /* flows tracked at once */
+	uint32_t idle_timeout_s;   /* capture-time idle expiry */
+	uint64_t max_ooo;          /* out-of-order bytes per TCP direction */
+	uint64_t memcap;           /* all buffered reassembly bytes */
+};
+
+void core_opts_default(struct core_opts *o);
+
+struct pkt_hdr {
+	struct wts ts;
+	uint64_t num;      /* 1, 2, ... */
+	uint32_t caplen;   /* bytes captured */
+	uint32_t len;      /* bytes on the wire */
+};
+
+struct core_stats {
+	uint64_t packets, bytes;          /* every packet read, wire length */
+	uint64_t ip_packets, tcp_packets;
+	uint64_t non_ip, non_tcp;         /* skipped, not errors */
+	uint64_t skipped_linktype;        /* packets of an unsupported link type */
+	uint64_t ipfrags, ipfrag_datagrams;
+	uint64_t flows, flows_max_open;
+	uint64_t tcp_bytes_delivered, tcp_gap_bytes, tcp_gaps;
+	uint64_t tcp_retrans_bytes;       /* copies of bytes already delivered */
+	uint64_t tcp_overlap_bytes;       /* overlaps with buffered bytes */
+	uint64_t tcp_after_close;         /* packets of closed flows */
+	uint64_t ooo_peak;                /* peak buffered reassembly bytes */
+	uint64_t warnings[WARN__COUNT];
+};
+
+struct core;
+
+/* Returns NULL on allocation failure. sink receives every event. */
+struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user);
+/* Frees everything; emits nothing (call core_finish first). */
+void core_free(struct core *c);
+
+/*
+ * Sets the link type (a DLT_ value) of the packets that follow. Returns
+ * false, after one warning, if wscope cannot decode it; its packets are
+ * then counted and skipped.
+ */
+bool core_set_linktype(struct core *c, int dlt);
+
+/* Processes one packet. data holds h->caplen bytes, borrowed for the call. */
+void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data);
+
+/* End of input: flushes every open flow (reason END_EOF) in order of age. */
+void core_finish(struct core *c);
+
+const struct core_stats *core_stats(const struct core *c);
+
+/*
+ * Counts a warning and emits it as an EV_WARNING event. flow may be NULL,
+ * dir -1. The message is formatted from fmt. Usable by every layer.
+ */
+void core_warn(struct core *c, enum warn_code code,
+	       const struct flow_info *flow, int dir, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+#endif

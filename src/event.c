@@ -1,0 +1,50 @@
+/* event.c - names and formatting for the core event model. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "event.h"
+
+const char *end_reason_name(enum end_reason r)
+{
+	switch (r) {
+	case END_FIN: return "fin";
+	case END_RST: return "rst";
+	case END_EOF: return "eof";
+	case END_TIMEOUT: return "timeout";
+	case END_EVICTED: return "evicted";
+	}
+	return "unknown";
+}
+
+const char *gap_cause_name(enum gap_cause c)
+{
+	switch (c) {
+	case GAP_LOST: return "not captured; acknowledged by the peer";
+	case GAP_SNAPLEN: return "cut by snaplen";
+	case GAP_OOO_LIMIT: return "out-of-order buffer full";
+	case GAP_MEMCAP: return "memory cap reached";
+	case GAP_FLUSH: return "never captured";
+	}
+	return "unknown";
+}
+
+char *endpoint_ip_str(const struct endpoint *e, char *buf, size_t len)
+{
+	if (inet_ntop(e->af == 4 ? AF_INET : AF_INET6, e->ip, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+char *endpoint_str(const struct endpoint *e, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN];
+	endpoint_ip_str(e, ip, sizeof(ip));
+	if (e->af == 6)
+		snprintf(buf, len, "[%s]:%u", ip, e->port);
+	else
+		snprintf(buf, len, "%s:%u", ip, e->port);
+	return buf;
+}

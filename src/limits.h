@@ -1,0 +1,35 @@
+/*
+ * limits.h - every cap on memory or work in one place.
+ *
+ * Defaults are documented in README.md; those marked "flag" can be changed
+ * on the command line.
+ */
+#ifndef WSCOPE_LIMITS_H
+#define WSCOPE_LIMITS_H
+
+/* Flows tracked at once; the least recently active is evicted (flag). */
+#define LIM_MAX_FLOWS_DEFAULT        100000u
+/* Idle flows expire after this much capture time, in seconds (flag). */
+#define LIM_IDLE_TIMEOUT_DEFAULT     300u
+/* A closed flow lingers this long to absorb late ACKs and retransmissions. */
+#define LIM_CLOSED_LINGER_S          10u
+/* Out-of-order bytes buffered per TCP direction before a gap is forced (flag). */
+#define LIM_MAX_OOO_DEFAULT          (1u << 20)
+/* Out-of-order segments buffered per direction (1-byte segments cost more
+ * than their bytes). */
+#define LIM_MAX_OOO_SEGS             4096u
+/* All buffered TCP and IP-fragment bytes together (flag). */
+#define LIM_MEMCAP_DEFAULT           (64ull << 20)
+/* Bookkeeping charged per buffered segment against the caps above. */
+#define LIM_SEG_OVERHEAD             64u
+
+/* IP fragment reassembly. */
+#define LIM_IPFRAG_MAX_DATAGRAMS     1024u
+#define LIM_IPFRAG_TIMEOUT_S         30u
+#define LIM_IPFRAG_MAX_FRAGS         256u
+#define LIM_IPFRAG_MEMCAP            (16u << 20)
+
+/* Warnings printed per kind on stderr before they are only counted. */
+#define LIM_WARN_PRINT_PER_KIND      10u
+
+#endif

@@ -1,0 +1,359 @@
+/*
+ * main.c - the wscope command line.
+ *
+ * Mutable state of a run lives in struct app, created here and passed
+ * explicitly; nothing else in wscope keeps mutable globals.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "core.h"
+#include "limits.h"
+#include "streamdump.h"
+
+enum {
+	EXIT_INPUT = 1, /* cannot read the input, or it is corrupt */
+	EXIT_USAGE = 2,
+};
+
+struct app {
+	const char *path;
+	const char *dump_dir;
+	bool quiet, verbose, list_flows;
+	int ts_digits;
+	struct streamdump *dump;
+	uint64_t printed[WARN__COUNT];
+	uint64_t suppressed;
+	FILE *out;
+};
+
+/* What the CLI keeps per flow, in the event's sink slot. */
+struct cli_flow {
+	uint64_t bytes[2], gaps[2], gap_bytes[2];
+	void *dump_slot;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: wscope -r FILE [options] [BPF filter]\n"
+"\n"
+"Reads a pcap or pcapng capture, reassembles every TCP connection in it and\n"
+"reports what it found. A BPF filter (as tcpdump takes it) may follow the\n"
+"options, e.g.  wscope -r trace.pcap 'tcp port 8080'\n"
+"\n"
+"Input:\n"
+"  -r, --read FILE          capture file to read; '-' reads standard input\n"
+"\n"
+"Output:\n"
+"      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
+"                           DIR, with DIR/index.tsv describing them\n"
+"      --no-flows           do not list flows on standard output\n"
+"  -q, --quiet              no warnings and no summary on standard error\n"
+"  -v, --verbose            print every warning (default: the first %u of each kind)\n"
+"\n"
+"Limits:\n"
+"      --max-flows N        flows tracked at once (default %u); the least\n"
+"                           recently active flow is evicted beyond it\n"
+"      --idle-timeout SEC   a flow idle this long in capture time ends (default %u)\n"
+"      --max-ooo BYTES      out-of-order bytes buffered per TCP direction before\n"
+"                           a gap is declared (default %u)\n"
+"      --memcap BYTES       all buffered reassembly bytes together (default %llu)\n"
+"                           BYTES may end in k, M or G (powers of 1024)\n"
+"\n"
+"  -h, --help               this help\n"
+"  -V, --version            version\n"
+"\n"
+"Exit status: 0 on success, 1 if the input cannot be read or is corrupt\n"
+"(what could be read is still analysed), 2 on a usage error.\n",
+		LIM_WARN_PRINT_PER_KIND, LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
+		LIM_MAX_OOO_DEFAULT, (unsigned long long)LIM_MEMCAP_DEFAULT);
+}
+
+/* Parses a size with an optional k/M/G suffix. */
+static bool parse_size(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (s[0] == '-' || s[0] == '\0')
+		return false;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s)
+		return false;
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20, end++;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30, end++;
+	if (*end != '\0')
+		return false;
+	if (v > (max >> shift))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static void fmt_ts(const struct app *a, struct wts ts, char *buf, size_t len)
+{
+	if (a->ts_digits == 9)
+		snprintf(buf, len, "%" PRId64 ".%09u", ts.sec, ts.nsec);
+	else
+		snprintf(buf, len, "%" PRId64 ".%06u", ts.sec, ts.nsec / 1000);
+}
+
+static void print_warning(struct app *a, const struct ev *ev)
+{
+	enum warn_code code = ev->u.warn.code;
+	if (a->quiet)
+		return;
+	if (!a->verbose && a->printed[code] >= LIM_WARN_PRINT_PER_KIND) {
+		a->suppressed++;
+		return;
+	}
+	a->printed[code]++;
+	char where[64] = "";
+	if (ev->pkt != 0)
+		snprintf(where, sizeof(where), "packet %llu: ", (unsigned long long)ev->pkt);
+	else
+		snprintf(where, sizeof(where), "end of capture: ");
+	char fl[160] = "";
+	if (ev->flow != NULL) {
+		char x[ENDPOINT_STRLEN], y[ENDPOINT_STRLEN];
+		int d = ev->dir < 0 ? 0 : ev->dir;
+		snprintf(fl, sizeof(fl), "flow %llu %s %s %s: ", (unsigned long long)ev->flow->id,
+			 endpoint_str(&ev->flow->ep[d], x, sizeof(x)), ev->dir < 0 ? "<->" : "->",
+			 endpoint_str(&ev->flow->ep[!d], y, sizeof(y)));
+	}
+	fprintf(stderr, "wscope: %s: %s%s%s [%s]\n", a->path, where, fl, ev->u.warn.msg,
+		warn_name(code));
+}
+
+static void print_flow(struct app *a, const struct ev *ev, const struct cli_flow *cf)
+{
+	char x[ENDPOINT_STRLEN], y[ENDPOINT_STRLEN], ts[40];
+	const struct flow_info *fi = ev->flow;
+	fmt_ts(a, fi->first_ts, ts, sizeof(ts));
+	fprintf(a->out, "flow %llu %s %s %s %s bytes %llu/%llu gaps %llu/%llu end %s\n",
+		(unsigned long long)fi->id, ts,
+		endpoint_str(&fi->ep[0], x, sizeof(x)), fi->syn_seen ? "->" : "--",
+		endpoint_str(&fi->ep[1], y, sizeof(y)),
+		(unsigned long long)(cf ? cf->bytes[0] : 0), (unsigned long long)(cf ? cf->bytes[1] : 0),
+		(unsigned long long)(cf ? cf->gaps[0] : 0), (unsigned long long)(cf ? cf->gaps[1] : 0),
+		end_reason_name(ev->u.end.reason));
+}
+
+static void on_event(void *user, const struct ev *ev)
+{
+	struct app *a = user;
+	if (ev->type == EV_WARNING) {
+		print_warning(a, ev);
+		return;
+	}
+	if (ev->user == NULL)
+		return;
+	struct cli_flow *cf = *ev->user;
+	if (cf == NULL && ev->type != EV_FLOW_CLOSE) {
+		cf = calloc(1, sizeof(*cf));
+		if (cf == NULL)
+			return;
+		*ev->user = cf;
+	}
+	switch (ev->type) {
+	case EV_FLOW_DATA:
+		cf->bytes[ev->dir] += ev->u.data.n;
+		break;
+	case EV_FLOW_GAP:
+		cf->gaps[ev->dir]++;
+		cf->gap_bytes[ev->dir] += ev->u.gap.len;
+		break;
+	default:
+		break;
+	}
+	if (a->dump != NULL)
+		streamdump_event(a->dump, ev, cf ? &cf->dump_slot : NULL);
+	if (ev->type == EV_FLOW_CLOSE) {
+		if (a->list_flows)
+			print_flow(a, ev, cf);
+		free(cf);
+		*ev->user = NULL;
+	}
+}
+
+static void print_summary(const struct app *a, const struct core_stats *s)
+{
+	uint64_t total = 0;
+	for (int i = 0; i < WARN__COUNT; i++)
+		total += s->warnings[i];
+	fprintf(stderr, "wscope: %s: %llu packets, %llu bytes, %llu TCP flows (%llu at once), "
+		"%llu stream bytes, %llu gaps (%llu bytes), %llu warnings",
+		a->path, (unsigned long long)s->packets, (unsigned long long)s->bytes,
+		(unsigned long long)s->flows, (unsigned long long)s->flows_max_open,
+		(unsigned long long)s->tcp_bytes_delivered, (unsigned long long)s->tcp_gaps,
+		(unsigned long long)s->tcp_gap_bytes, (unsigned long long)total);
+	if (total > 0) {
+		const char *sep = " (";
+		for (int i = 0; i < WARN__COUNT; i++) {
+			if (s->warnings[i] == 0)
+				continue;
+			fprintf(stderr, "%s%s=%llu", sep, warn_name((enum warn_code)i),
+				(unsigned long long)s->warnings[i]);
+			sep = ", ";
+		}
+		fputc(')', stderr);
+	}
+	if (a->suppressed > 0)
+		fprintf(stderr, "; %llu warnings not shown (-v shows all)",
+			(unsigned long long)a->suppressed);
+	fputc('\n', stderr);
+}
+
+/* Joins the remaining arguments into one filter expression, as tcpdump does. */
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	char *s = calloc(1, len);
+	if (s == NULL)
+		return NULL;
+	size_t pos = 0;
+	for (int i = 0; i < argc; i++) {
+		size_t n = strlen(argv[i]);
+		if (i > 0)
+			s[pos++] = ' ';
+		memcpy(s + pos, argv[i], n);
+		pos += n;
+	}
+	return s;
+}
+
+enum {
+	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
+};
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "read", required_argument, NULL, 'r' },
+		{ "dump-streams", required_argument, NULL, OPT_DUMP },
+		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
+		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "max-ooo", required_argument, NULL, OPT_MAX_OOO },
+		{ "memcap", required_argument, NULL, OPT_MEMCAP },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct app a = { .list_flows = true, .out = stdout };
+	struct core_opts co;
+	core_opts_default(&co);
+	uint64_t v;
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+r:qvhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'r': a.path = optarg; break;
+		case 'q': a.quiet = true; break;
+		case 'v': a.verbose = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("wscope %s\n", PACKAGE_VERSION); return 0;
+		case OPT_DUMP: a.dump_dir = optarg; break;
+		case OPT_NO_FLOWS: a.list_flows = false; break;
+		case OPT_MAX_FLOWS:
+			if (!parse_size(optarg, UINT32_MAX, &v) || v == 0) {
+				fprintf(stderr, "wscope: --max-flows: '%s' is not a count from 1 to %u\n",
+					optarg, UINT32_MAX);
+				return EXIT_USAGE;
+			}
+			co.max_flows = (uint32_t)v;
+			break;
+		case OPT_IDLE:
+			if (!parse_size(optarg, UINT32_MAX, &v) || v == 0) {
+				fprintf(stderr, "wscope: --idle-timeout: '%s' is not a number of seconds\n", optarg);
+				return EXIT_USAGE;
+			}
+			co.idle_timeout_s = (uint32_t)v;
+			break;
+		case OPT_MAX_OOO:
+			if (!parse_size(optarg, UINT64_MAX >> 1, &v)) {
+				fprintf(stderr, "wscope: --max-ooo: '%s' is not a size\n", optarg);
+				return EXIT_USAGE;
+			}
+			co.max_ooo = v;
+			break;
+		case OPT_MEMCAP:
+			if (!parse_size(optarg, UINT64_MAX >> 1, &v)) {
+				fprintf(stderr, "wscope: --memcap: '%s' is not a size\n", optarg);
+				return EXIT_USAGE;
+			}
+			co.memcap = v;
+			break;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (a.path == NULL) {
+		fprintf(stderr, "wscope: no input: give a capture file with -r FILE (or -r - for stdin)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	char *filter = join_args(argc - optind, argv + optind);
+	char err[1024];
+	bool usage_err;
+	struct capture *cap = capture_open_file(a.path, filter, err, sizeof(err), &usage_err);
+	free(filter);
+	if (cap == NULL) {
+		fprintf(stderr, "wscope: %s\n", err);
+		return usage_err ? EXIT_USAGE : EXIT_INPUT;
+	}
+	a.ts_digits = capture_ts_digits(cap);
+	if (a.dump_dir != NULL) {
+		a.dump = streamdump_new(a.dump_dir, err, sizeof(err));
+		if (a.dump == NULL) {
+			fprintf(stderr, "wscope: %s\n", err);
+			capture_close(cap);
+			return EXIT_USAGE;
+		}
+	}
+	struct core *core = core_new(&co, on_event, &a);
+	if (core == NULL) {
+		fprintf(stderr, "wscope: out of memory\n");
+		capture_close(cap);
+		streamdump_free(a.dump);
+		return EXIT_INPUT;
+	}
+	int rc = 0;
+	if (capture_run(cap, core, err, sizeof(err)) == CAPTURE_CORRUPT) {
+		core_warn(core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", err);
+		if (a.quiet)
+			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
+		rc = EXIT_INPUT;
+	}
+	core_finish(core);
+	if (!a.quiet)
+		print_summary(&a, core_stats(core));
+	core_free(core);
+	capture_close(cap);
+	if (a.dump != NULL) {
+		bool ok = streamdump_ok(a.dump);
+		streamdump_free(a.dump);
+		if (!ok && rc == 0)
+			rc = EXIT_INPUT;
+	}
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = EXIT_INPUT;
+	return rc;
+}
