@@ -222,7 +222,7 @@ static void expire(struct core *c)
 	}
 }
 
-static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn_ack)
+static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn, bool syn_ack)
 {
 	if (flow_table_count(c->flows) >= c->opts.max_flows) {
 		struct flow *old = flow_table_oldest(c->flows);
@@ -250,6 +250,7 @@ static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn_
 	f->info.first_pkt = c->cur_pkt;
 	f->last_ts = c->cur_ts;
 	f->state = FLOW_ACTIVE;
+	f->info.syn_seen = syn;
 	c->stats.flows++;
 	if (flow_table_count(c->flows) > c->stats.flows_max_open)
 		c->stats.flows_max_open = flow_table_count(c->flows);
@@ -280,10 +281,9 @@ static void handle_tcp(struct core *c, const struct decoded *d)
 	if (f == NULL) {
 		if (rst && d->payload_len == 0)
 			return; /* a lone reset opens nothing */
-		f = flow_open(c, d, syn && ack);
+		f = flow_open(c, d, syn, syn && ack);
 		if (f == NULL)
 			return;
-		f->info.syn_seen = syn;
 	} else {
 		flow_table_touch(c->flows, f);
 	}
@@ -430,6 +430,7 @@ struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user)
 	c->frags = ipfrag_new(LIM_IPFRAG_MEMCAP);
 	c->pool.memcap = o->memcap;
 	c->pool.max_ooo = o->max_ooo;
+	c->pool.max_segs = LIM_MAX_OOO_SEGS;
 	c->dlt = -1;
 	if (c->flows == NULL || c->frags == NULL) {
 		core_free(c);

@@ -223,7 +223,7 @@ static void enforce_caps(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 {
 	struct tcp_reasm_pool *pool = env->pool;
 	while (r->head != NULL &&
-	       (r->held > pool->max_ooo || r->nsegs > LIM_MAX_OOO_SEGS ||
+	       (r->held > pool->max_ooo || r->nsegs > pool->max_segs ||
 		pool->used > pool->memcap)) {
 		enum gap_cause cause = pool->used > pool->memcap ? GAP_MEMCAP : GAP_OOO_LIMIT;
 		gap(r, env, r->head->off - r->next_off, cause);
@@ -268,8 +268,10 @@ void tcp_reasm_segment(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 		       uint32_t seq, const uint8_t *p, uint32_t caplen,
 		       uint32_t len, bool fin)
 {
-	if (r->ended)
+	if (r->ended) {
+		env->pool->retrans_bytes += len; /* after the end: nothing new */
 		return;
+	}
 	if (caplen > len)
 		caplen = len;
 	if (!r->started) {

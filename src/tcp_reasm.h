@@ -48,7 +48,8 @@ struct tcp_reasm_pool {
 	uint64_t used;       /* bytes held, including LIM_SEG_OVERHEAD per segment */
 	uint64_t peak;
 	uint64_t memcap;
-	uint64_t max_ooo;    /* per direction */
+	uint64_t max_ooo;    /* bytes per direction */
+	uint32_t max_segs;   /* segments per direction */
 	uint64_t retrans_bytes, overlap_bytes;
 };
 
