@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""End-to-end tests: run the real wscope binary on captures and compare what
+it reassembles with what the endpoints logged they sent and received.
+
+Truth comes from the endpoint logs (samples/*.endpoints.jsonl) or, for
+transformed captures, from the documented output of tests/gen/pcaptool.py;
+never from wscope itself. Prints one line per case and a closing
+'N passed, M failed' line; exits non-zero on any failure.
+"""
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+TOP = os.path.abspath(os.environ.get("top_srcdir", os.path.join(os.path.dirname(__file__), "..", "..")))
+WSCOPE = os.environ.get("WSCOPE") or os.path.join(TOP, "build", "wscope")
+PY = sys.executable
+PCAPTOOL = os.path.join(TOP, "tests", "gen", "pcaptool.py")
+TMP = tempfile.mkdtemp(prefix="wscope-e2e-")
+
+results = []  # (name, ok, detail)
+
+
+def case(name, ok, detail=""):
+    results.append((name, ok, detail))
+    print(("ok     " if ok else "FAIL   ") + name + ("" if ok else "\n         " + detail), flush=True)
+
+
+def run_wscope(args, stdin=None, timeout=300):
+    p = subprocess.run([WSCOPE] + args, input=stdin, capture_output=True, timeout=timeout)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def load_log(path):
+    conns, tcp = {}, {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "conn":
+                conns[r["conn"]] = r
+            elif r["kind"] == "tcp":
+                tcp[(r["conn"], r["side"], r["role"])] = r
+    return conns, tcp
+
+
+def ep(ip, port):
+    return "[%s]:%d" % (ip, port) if ":" in ip else "%s:%d" % (ip, port)
+
+
+def dump(pcap, extra=(), name="dump"):
+    out = os.path.join(TMP, name)
+    shutil.rmtree(out, ignore_errors=True)
+    rc, so, se = run_wscope(["-r", pcap, "--dump-streams", out, "--no-flows"] + list(extra))
+    index = {}
+    try:
+        with open(os.path.join(out, "index.tsv")) as f:
+            next(f)
+            for line in f:
+                flow, d, src, dst, nbytes, gaps, gap_bytes, end, syn, fname = line.rstrip("\n").split("\t")
+                with open(os.path.join(out, fname), "rb") as g:
+                    data = g.read()
+                index[(src, dst)] = dict(flow=int(flow), bytes=int(nbytes), gaps=int(gaps),
+                                         gap_bytes=int(gap_bytes), end=end, syn=syn == "1",
+                                         data=data)
+    except FileNotFoundError:
+        pass
+    return rc, se, index
+
+
+def sha(b):
+    return hashlib.sha256(b).hexdigest()
+
+
+def compare_with_log(pcap, log, extra=(), allow_gaps=False):
+    """Every logged connection, both directions: the reassembled bytes must be
+    exactly what the sender sent (and the receiver received). For a
+    connection the sender reset, bytes still in its send buffer never reach
+    the wire: then received <= reassembled <= sent, by length, and the
+    reassembled bytes must hash like the receiver's when the lengths match."""
+    conns, tcp = load_log(log)
+    rc, se, index = dump(pcap, extra)
+    errors = []
+    if rc != 0:
+        errors.append("exit %d: %s" % (rc, se.strip()[-300:]))
+    for k, c in sorted(conns.items()):
+        cl = ep(c["client"]["ip"], c["client"]["port"])
+        sv = ep(c["server"]["ip"], c["server"]["port"])
+        for d, src, dst, sender, receiver in (("c2s", cl, sv, "client", "server"),
+                                              ("s2c", sv, cl, "server", "client")):
+            got = index.get((src, dst))
+            sent = tcp.get((k, sender, "sent"))
+            rcvd = tcp.get((k, receiver, "received"))
+            if got is None:
+                if sent and sent["len"] == 0 and (src, dst) not in index and (dst, src) not in index:
+                    errors.append("conn %d: flow missing" % k)
+                elif sent and sent["len"] > 0:
+                    errors.append("conn %d %s: direction missing" % (k, d))
+                continue
+            if got["gaps"] and not allow_gaps:
+                errors.append("conn %d %s: %d gaps" % (k, d, got["gaps"]))
+            h = sha(got["data"])
+            if sent is not None and h == sent["sha256"] and len(got["data"]) == sent["len"]:
+                continue
+            if rcvd is not None and h == rcvd["sha256"] and sent is not None and rcvd["len"] < sent["len"]:
+                continue  # reset: unsent bytes never reached the wire
+            errors.append("conn %d %s: reassembled %d bytes sha %s; sender sent %s, receiver got %s" % (
+                k, d, len(got["data"]), h[:12], sent and (sent["len"], sent["sha256"][:12]),
+                rcvd and (rcvd["len"], rcvd["sha256"][:12])))
+    return errors, se, index
+
+
+def samples():
+    out = []
+    for log in sorted(glob.glob(os.path.join(TOP, "samples", "*.endpoints.jsonl"))):
+        base = log[: -len(".endpoints.jsonl")]
+        for ext in (".pcap", ".pcapng"):
+            if os.path.exists(base + ext):
+                out.append((base + ext, log))
+    return out
+
+
+def test_samples():
+    for pcap, log in samples():
+        errors, se, index = compare_with_log(pcap, log)
+        case("sample %s: every direction matches the endpoint logs" % os.path.basename(pcap),
+             not errors, "; ".join(errors[:5]))
+
+
+def test_tshark_second_opinion():
+    """tshark's 'follow tcp' as an independent reassembler on one sample."""
+    if shutil.which("tshark") is None:
+        case("tshark second opinion", False, "tshark not installed (tools/deps.sh installs it)")
+        return
+    pcap = os.path.join(TOP, "samples", "tcp-transfer.pcap")
+    rc, se, index = dump(pcap)
+    p = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "tcp.stream"], capture_output=True, text=True)
+    streams = sorted({int(x) for x in p.stdout.split() if x.strip()})
+    errors = []
+    for s in streams:
+        p = subprocess.run(["tshark", "-r", pcap, "-qz", "follow,tcp,raw,%d" % s], capture_output=True, text=True)
+        lines = p.stdout.splitlines()
+        node = {}
+        chunks = {0: b"", 1: b""}
+        for ln in lines:
+            if ln.startswith("Node 0:") or ln.startswith("Node 1:"):
+                node[int(ln[5])] = ln.split(": ", 1)[1].strip()
+            elif ln and not ln.startswith("=") and not ln.startswith("Follow") and not ln.startswith("Filter") and not ln.startswith("Node"):
+                if ln.startswith("\t"):
+                    chunks[1] += bytes.fromhex(ln.strip())
+                else:
+                    chunks[0] += bytes.fromhex(ln.strip())
+        for n in (0, 1):
+            src, dst = node.get(n), node.get(1 - n)
+            got = index.get((src, dst))
+            if got is None:
+                if chunks[n]:
+                    errors.append("stream %d: wscope has no %s -> %s" % (s, src, dst))
+                continue
+            if got["data"] != chunks[n]:
+                errors.append("stream %d %s->%s: wscope %d bytes, tshark %d" % (s, src, dst, len(got["data"]), len(chunks[n])))
+    case("tshark agrees byte for byte on samples/tcp-transfer.pcap (%d streams)" % len(streams),
+         not errors and len(streams) > 0, "; ".join(errors[:5]))
+
+
+def test_cli():
+    pcap = os.path.join(TOP, "samples", "tcp-transfer.pcap")
+    rc, so, se = run_wscope(["-r", os.path.join(TMP, "does-not-exist.pcap")])
+    case("missing file: exit 1 with the file named", rc == 1 and "does-not-exist.pcap" in se, se)
+    notcap = os.path.join(TMP, "notcap.txt")
+    with open(notcap, "w") as f:
+        f.write("this is not a capture file\n" * 10)
+    rc, so, se = run_wscope(["-r", notcap])
+    case("not a capture: 'not a pcap or pcapng file', exit 1", rc == 1 and "not a pcap or pcapng file" in se and "notcap.txt" in se, se)
+    empty = os.path.join(TMP, "empty.pcap")
+    open(empty, "w").close()
+    rc, so, se = run_wscope(["-r", empty])
+    case("empty file: exit 1", rc == 1 and "not a pcap or pcapng file" in se, se)
+    rc, so, se = run_wscope(["-r", pcap, "tcp port and and"])
+    case("bad BPF filter: usage error, exit 2", rc == 2 and "invalid filter" in se, se)
+    rc, so, se = run_wscope([])
+    case("no input: usage error, exit 2", rc == 2 and "-r FILE" in se, se)
+    rc, so, se = run_wscope(["-r", pcap, "--max-flows", "zero"])
+    case("bad number: usage error, exit 2", rc == 2 and "--max-flows" in se, se)
+    rc_all, so_all, se_all = run_wscope(["-r", pcap])
+    rc, so, se = run_wscope(["-r", pcap, "tcp", "port", "9501"])
+    case("BPF filter in several arguments keeps every flow", rc == 0 and so == so_all and so.count("\n") >= 1, se)
+    rc, so, se = run_wscope(["-r", pcap, "tcp port 1"])
+    case("BPF filter excluding everything: no flows, exit 0", rc == 0 and so == "" and " 0 packets" in se, se)
+    with open(pcap, "rb") as f:
+        data = f.read()
+    rc, so, se = run_wscope(["-r", "-"], stdin=data)
+    case("-r - reads standard input", rc == 0 and so == so_all, se)
+    rc, so, se = run_wscope(["-r", pcap, "-q"])
+    case("-q prints nothing on stderr", rc == 0 and se == "", se)
+    m = [l for l in so_all.splitlines() if l.startswith("flow 1 ")]
+    ok = bool(m) and len(m[0].split()[2].split(".")[1]) == 6
+    case("microsecond file: 6-digit timestamps", ok, so_all[:200])
+    rc, so, se = run_wscope(["-h"])
+    case("--help lists every flag", rc == 0 and all(x in so for x in ("--dump-streams", "--max-flows", "--idle-timeout", "--max-ooo", "--memcap", "--no-flows", "--quiet", "--verbose")), so)
+
+
+def pcaptool(args, out):
+    p = subprocess.run([PY, PCAPTOOL] + args + ["-o", out], capture_output=True, text=True)
+    return p.returncode, p.stderr
+
+
+def main():
+    if not os.access(WSCOPE, os.X_OK):
+        print("wscope binary not found at %s (set WSCOPE)" % WSCOPE)
+        print("0 passed, 1 failed")
+        return 1
+    test_cli()
+    test_samples()
+    test_tshark_second_opinion()
+    if os.path.exists(os.path.join(os.path.dirname(__file__), "transforms.py")):
+        sys.path.insert(0, os.path.dirname(__file__))
+        import transforms
+        transforms.run(sys.modules[__name__])
+    passed = sum(1 for r in results if r[1])
+    failed = len(results) - passed
+    shutil.rmtree(TMP, ignore_errors=True)
+    print("%d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

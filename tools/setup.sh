@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs what is missing, builds wscope in build/, and runs it on a
+# bundled sample capture.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/deps.sh
+wscope_install_deps
+top=$(pwd)
+if [ ! -x configure ] || [ configure.ac -nt configure ] || [ Makefile.am -nt configure ]; then
+	autoreconf -fi
+fi
+mkdir -p build
+cd build
+if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
+	"$top/configure"
+fi
+make -j"$(nproc)"
+cd "$top"
+echo
+echo "== build/wscope -r samples/tcp-transfer.pcap"
+build/wscope -r samples/tcp-transfer.pcap
