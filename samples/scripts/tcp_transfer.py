@@ -60,10 +60,10 @@ def make_plan(seed):
         dict(family="v6", c2s=1, s2c=0),                          # single byte
         dict(family="v4", c2s=0, s2c=r.randint(2, 200)),          # tiny, one way
         dict(family="v4", c2s=r.randint(250000, 300000), s2c=r.randint(0, 5000)),
-        dict(family="v6", c2s=r.randint(20000, 60000), s2c=r.randint(80000, 130000)),
-        dict(family="v4", c2s=r.randint(30000, 60000), s2c=r.randint(10000, 40000), rst=True),
+        dict(family="v6", c2s=r.randint(20000, 50000), s2c=r.randint(60000, 100000)),
+        dict(family="v4", c2s=r.randint(20000, 50000), s2c=r.randint(10000, 30000), rst=True),
         dict(family="v6", c2s=r.randint(1000, 20000), s2c=r.randint(1000, 20000)),
-        dict(family="v4", c2s=65536, s2c=r.randint(100, 40000)),
+        dict(family="v4", c2s=65536, s2c=r.randint(100, 30000)),
     ]
     for p in plan:
         p.setdefault("rst", False)

@@ -144,19 +144,37 @@ def main():
         ok = False
 
     if msgs:
-        # Informational: control frames as tshark's WebSocket dissector sees them.
-        out = tshark("-r", cap, "-Y", "websocket", "-T", "fields", "-e", "tcp.srcport",
-                     "-e", "websocket.opcode")
-        ops = collections.Counter()
+        # WebSocket frames as tshark's own dissector sees them, per connection
+        # and direction, compared with the endpoints' message logs: every
+        # logged control message (ping/pong/close) is exactly one frame, and
+        # every logged data message starts with exactly one text/binary frame
+        # (continuation frames, opcode 0, are not counted).
+        out = tshark("-r", cap, "-Y", "websocket", "-T", "fields", "-e", "tcp.stream",
+                     "-e", "tcp.srcport", "-e", "websocket.opcode")
+        seen = collections.Counter()
         for line in out.splitlines():
-            sp, opl = line.split("\t")
+            st, sp, opl = line.split("\t")
             for op in opl.split(","):
-                ops[(sp, op)] += 1
-        print("  tshark websocket frames by (srcport, opcode): %s" % dict(sorted(ops.items())))
-        summ = collections.Counter()
-        for (k, side, role, op), n in msgs.items():
-            summ[(side, role, op)] += n
-        print("  logged msgs by (side, role, opcode): %s" % dict(sorted(summ.items())))
+                seen[(int(st), int(sp), int(op))] += 1
+        names = {1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
+        for k in sorted(conns):
+            c = conns[k]
+            cl = (c["client"]["ip"], c["client"]["port"])
+            sv = (c["server"]["ip"], c["server"]["port"])
+            st = stream_of.get(cl + sv)
+            parts = []
+            for d, src, snd, rcv in (("c2s", cl, "client", "server"), ("s2c", sv, "server", "client")):
+                for op, name in names.items():
+                    t = seen[(st, src[1], op)]
+                    a = msgs[(k, snd, "sent", name)]
+                    b = msgs[(k, rcv, "received", name)]
+                    if not (t == a == b):
+                        ok = False
+                        parts.append("%s %s: tshark %d, sent %d, received %d MISMATCH" % (d, name, t, a, b))
+                    else:
+                        parts.append("%s %s=%d" % (d, name, t))
+                parts.append("%s continuation=%d" % (d, seen[(st, src[1], 0)]))
+            print("  conn %d websocket frames (tshark vs log): %s" % (k, ", ".join(parts)))
 
     print("RESULT: %s" % ("OK" if ok else "FAILED"))
     return 0 if ok else 1

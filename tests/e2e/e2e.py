@@ -199,6 +199,11 @@ def test_cli():
     m = [l for l in so_all.splitlines() if l.startswith("flow 1 ")]
     ok = bool(m) and len(m[0].split()[2].split(".")[1]) == 6
     case("microsecond file: 6-digit timestamps", ok, so_all[:200])
+    for name in ("tcp-transfer-any-nano.pcap", "tcp-transfer.pcapng"):
+        rc, so, se = run_wscope(["-r", os.path.join(TOP, "samples", name)])
+        m = [l for l in so.splitlines() if l.startswith("flow 1 ")]
+        ok = rc == 0 and bool(m) and len(m[0].split()[2].split(".")[1]) == 9
+        case("nanosecond file %s: 9-digit timestamps" % name, ok, so[:200])
     rc, so, se = run_wscope(["-h"])
     case("--help lists every flag", rc == 0 and all(x in so for x in ("--dump-streams", "--max-flows", "--idle-timeout", "--max-ooo", "--memcap", "--no-flows", "--quiet", "--verbose")), so)
 
