@@ -30,6 +30,9 @@ struct core {
 	struct wts now;        /* latest capture time seen */
 	struct wts cur_ts;     /* of the packet being processed */
 	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
+	const struct app_ops *app_ops;
+	void *app;
+	int ts_digits;
 	char msg[512];
 };
 
@@ -67,7 +70,7 @@ static void emit(struct core *c, struct ev *ev, struct flow *f, int dir)
 }
 
 static void warn_v(struct core *c, enum warn_code code, struct flow *f,
-		   const struct flow_info *fi, int dir, const char *fmt, va_list ap)
+		   const struct flow_info *fi, uint64_t conn, int dir, const char *fmt, va_list ap)
 {
 	if ((unsigned)code < WARN__COUNT)
 		c->stats.warnings[code]++;
@@ -75,6 +78,7 @@ static void warn_v(struct core *c, enum warn_code code, struct flow *f,
 	struct ev ev = { .type = EV_WARNING };
 	ev.u.warn.code = code;
 	ev.u.warn.msg = c->msg;
+	ev.u.warn.conn = conn;
 	ev.ts = c->cur_pkt ? c->cur_ts : c->now;
 	ev.pkt = c->cur_pkt;
 	ev.flow = f ? &f->info : fi;
@@ -92,7 +96,7 @@ void core_warn(struct core *c, enum warn_code code, const struct flow_info *fi,
 	struct flow *f = NULL;
 	if (fi != NULL)
 		f = flow_table_find(c->flows, &fi->ep[0], &fi->ep[1]);
-	warn_v(c, code, f, fi, dir, fmt, ap);
+	warn_v(c, code, f, fi, 0, dir, fmt, ap);
 	va_end(ap);
 }
 
@@ -103,8 +107,40 @@ static void fwarn(struct core *c, enum warn_code code, struct flow *f, int dir,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	warn_v(c, code, f, f ? &f->info : NULL, dir, fmt, ap);
+	warn_v(c, code, f, f ? &f->info : NULL, 0, dir, fmt, ap);
 	va_end(ap);
+}
+
+void core_warn_conn(struct core *c, enum warn_code code, const struct app_flow *af,
+		    uint64_t conn, int dir, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct flow *f = af->flow;
+	warn_v(c, code, f, f ? &f->info : NULL, conn, dir, fmt, ap);
+	va_end(ap);
+}
+
+void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir)
+{
+	emit(c, ev, af->flow, dir);
+}
+
+void core_set_app(struct core *c, const struct app_ops *ops, void *app)
+{
+	c->app_ops = ops;
+	c->app = app;
+}
+
+int core_ts_digits(const struct core *c) { return c->ts_digits; }
+uint64_t core_cur_pkt(const struct core *c) { return c->cur_pkt; }
+struct wts core_cur_ts(const struct core *c) { return c->cur_pkt ? c->cur_ts : c->now; }
+void core_set_ts_digits(struct core *c, int digits) { c->ts_digits = digits; }
+
+static struct app_flow app_flow_of(struct flow *f)
+{
+	struct app_flow af = { &f->info, &f->app_state, f };
+	return af;
 }
 
 /* ---- reassembly callbacks ---- */
@@ -118,6 +154,10 @@ static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t 
 	ev.u.data.p = p;
 	ev.u.data.n = n;
 	emit(r->c, &ev, r->f, dir);
+	if (r->c->app_ops != NULL) {
+		struct app_flow af = app_flow_of(r->f);
+		r->c->app_ops->data(r->c->app, &af, dir, off, p, n);
+	}
 }
 
 static void on_gap(void *user, int dir, uint64_t off, uint64_t len, enum gap_cause cause)
@@ -140,6 +180,10 @@ static void on_gap(void *user, int dir, uint64_t off, uint64_t len, enum gap_cau
 	ev.u.gap.len = len;
 	ev.u.gap.cause = cause;
 	emit(c, &ev, r->f, dir);
+	if (c->app_ops != NULL) {
+		struct app_flow af = app_flow_of(r->f);
+		c->app_ops->gap(c->app, &af, dir, off, len);
+	}
 }
 
 static void on_overlap(void *user, int dir, uint64_t off, uint64_t len, bool differs)
@@ -162,6 +206,10 @@ static void on_end(void *user, int dir, enum end_reason reason)
 	struct ev ev = { .type = EV_FLOW_DIR_END };
 	ev.u.end.reason = reason;
 	emit(r->c, &ev, r->f, dir);
+	if (r->c->app_ops != NULL) {
+		struct app_flow af = app_flow_of(r->f);
+		r->c->app_ops->dir_end(r->c->app, &af, dir, reason);
+	}
 }
 
 static const struct tcp_reasm_cb reasm_cb = {
@@ -187,6 +235,10 @@ static void flow_close(struct core *c, struct flow *f, enum end_reason reason)
 		tcp_reasm_flush(&f->reasm[d], &e, reason);
 	}
 	f->state = FLOW_CLOSED;
+	if (c->app_ops != NULL) {
+		struct app_flow af = app_flow_of(f);
+		c->app_ops->close(c->app, &af, reason);
+	}
 	struct ev ev = { .type = EV_FLOW_CLOSE };
 	ev.u.end.reason = reason;
 	emit(c, &ev, f, -1);
@@ -195,6 +247,10 @@ static void flow_close(struct core *c, struct flow *f, enum end_reason reason)
 
 static void flow_drop(struct core *c, struct flow *f)
 {
+	if (f->app_state != NULL && c->app_ops != NULL) {
+		c->app_ops->discard(c->app, f->app_state);
+		f->app_state = NULL;
+	}
 	tcp_reasm_free(&f->reasm[0], &c->pool);
 	tcp_reasm_free(&f->reasm[1], &c->pool);
 	flow_table_remove(c->flows, f);
@@ -432,6 +488,7 @@ struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user)
 	c->pool.max_ooo = o->max_ooo;
 	c->pool.max_segs = LIM_MAX_OOO_SEGS;
 	c->dlt = -1;
+	c->ts_digits = 6;
 	if (c->flows == NULL || c->frags == NULL) {
 		core_free(c);
 		return NULL;

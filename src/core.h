@@ -67,6 +67,46 @@ void core_finish(struct core *c);
 const struct core_stats *core_stats(const struct core *c);
 
 /*
+ * The application layer (the WebSocket dissectors) sees every flow's
+ * reassembled bytes through these callbacks, after the sink has seen the
+ * corresponding flow event. `state` is the layer's own per-flow slot; it
+ * must be released in close, the last call for a flow.
+ */
+struct app_flow {
+	const struct flow_info *fi;
+	void **state;
+	void *flow;                /* opaque, for core_emit */
+};
+
+struct app_ops {
+	void (*data)(void *app, const struct app_flow *af, int dir, uint64_t off,
+		     const uint8_t *p, size_t n);
+	void (*gap)(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len);
+	void (*dir_end)(void *app, const struct app_flow *af, int dir, enum end_reason r);
+	void (*close)(void *app, const struct app_flow *af, enum end_reason r);
+	/* Frees a flow's state without emitting anything (teardown). */
+	void (*discard)(void *app, void *state);
+};
+
+void core_set_app(struct core *c, const struct app_ops *ops, void *app);
+
+/* Emits an event about af's flow (ts, pkt, flow and user set by the core). */
+void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir);
+
+/* A warning about a WebSocket connection (conn may be 0) on af's flow. */
+void core_warn_conn(struct core *c, enum warn_code code, const struct app_flow *af,
+		    uint64_t conn, int dir, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* The packet being processed (0 and the last time seen outside one). */
+uint64_t core_cur_pkt(const struct core *c);
+struct wts core_cur_ts(const struct core *c);
+
+/* Timestamp digits the input records (6 or 9), for outputs. */
+int core_ts_digits(const struct core *c);
+void core_set_ts_digits(struct core *c, int digits);
+
+/*
  * Counts a warning and emits it as an EV_WARNING event. flow may be NULL,
  * dir -1. The message is formatted from fmt. Usable by every layer.
  */

@@ -19,6 +19,19 @@ const char *end_reason_name(enum end_reason r)
 	return "unknown";
 }
 
+const char *ws_opcode_name(unsigned op)
+{
+	switch (op) {
+	case WS_OP_CONT: return "continuation";
+	case WS_OP_TEXT: return "text";
+	case WS_OP_BINARY: return "binary";
+	case WS_OP_CLOSE: return "close";
+	case WS_OP_PING: return "ping";
+	case WS_OP_PONG: return "pong";
+	default: return "reserved";
+	}
+}
+
 const char *gap_cause_name(enum gap_cause c)
 {
 	switch (c) {

@@ -50,6 +50,82 @@ enum ev_type {
 	EV_FLOW_DIR_END, /* one direction ended (FIN reached, RST, ...) */
 	EV_FLOW_CLOSE,   /* the flow is finished; last event for it */
 	EV_WARNING,      /* an anomaly; flow may be NULL */
+	EV_WS_CONN,      /* an Upgrade was answered (101 or a rejection) */
+	EV_WS_FRAME,     /* one WebSocket frame (header and payload seen) */
+	EV_WS_MSG,       /* one WebSocket message (data or control) */
+	EV_WS_END,       /* a WebSocket connection ended */
+};
+
+enum ws_opcode {
+	WS_OP_CONT = 0,
+	WS_OP_TEXT = 1,
+	WS_OP_BINARY = 2,
+	WS_OP_CLOSE = 8,
+	WS_OP_PING = 9,
+	WS_OP_PONG = 10,
+};
+
+/* A WebSocket connection: what the handshake said. Strings are
+ * NUL-terminated, NULL when the header was absent. */
+struct ws_conn_info {
+	uint64_t id;               /* 1, 2, ... in order of handshake answers */
+	uint64_t flow_id;
+	struct endpoint client, server;
+	struct wts req_ts;         /* the request's last header byte */
+	uint64_t req_pkt;
+	int status;                /* 101, or 403, 404...; 0 for --decode-as */
+	const char *host, *path, *origin, *user_agent;
+	const char *proto_asked, *proto_chosen;
+	const char *ext_asked, *ext_chosen;
+	const char *reason;        /* the response's reason phrase */
+	bool accept_ok;            /* Sec-WebSocket-Accept matches the key */
+	bool deflate;              /* permessage-deflate negotiated */
+	bool server_no_context_takeover, client_no_context_takeover;
+	int server_max_window_bits, client_max_window_bits;
+	bool decode_as;            /* forced by --decode-as, no handshake seen */
+};
+
+/* A message, assembled from its frames (and inflated when compressed). */
+struct ws_msg_info {
+	uint64_t conn;
+	int dir;                   /* 0: client to server, 1: server to client */
+	enum ws_opcode opcode;
+	uint64_t length;           /* exact payload length (after inflation) */
+	uint64_t wire_length;      /* payload bytes on the wire */
+	const uint8_t *payload;    /* the first `stored` bytes of the payload */
+	size_t stored;
+	bool truncated;            /* stored < length (--max-payload) */
+	bool compressed;           /* RSV1: permessage-deflate */
+	bool inflate_failed;       /* compressed and not inflated: payload is the
+	                              compressed bytes */
+	bool utf8_ok;              /* text payload or close reason is valid UTF-8 */
+	bool gap;                  /* bytes of the message were not captured:
+	                              payload omitted */
+	uint32_t frames;
+	uint64_t first_pkt, last_pkt;
+	struct wts first_ts;
+	int close_code;            /* -1 if none */
+	const uint8_t *close_reason;
+	size_t close_reason_len;
+};
+
+struct ws_frame_info {
+	uint64_t conn;
+	int dir;
+	bool fin, masked;
+	uint8_t rsv;               /* RSV1..3 as bits 2..0 */
+	uint8_t opcode;
+	uint8_t mask[4];
+	uint64_t length;
+	uint64_t offset;           /* stream offset of the frame's first byte */
+	uint64_t pkt;              /* packet holding the frame's first byte */
+};
+
+struct ws_end_info {
+	uint64_t conn;
+	const char *reason;        /* "close", "fin", "rst", "eof", "timeout", "evicted" */
+	uint64_t msgs[2], bytes[2];
+	int close_code[2];         /* code each side sent, -1 if none */
 };
 
 enum end_reason {
@@ -84,13 +160,19 @@ struct ev {
 		struct { uint64_t off; uint64_t len; enum gap_cause cause; } gap;
 		struct { uint64_t off; uint64_t len; bool differs; } overlap;
 		struct { enum end_reason reason; } end;
-		struct { enum warn_code code; const char *msg; } warn;
+		struct { enum warn_code code; const char *msg; uint64_t conn; } warn;
+		const struct ws_conn_info *conn;
+		const struct ws_msg_info *msg;
+		const struct ws_frame_info *frame;
+		const struct ws_end_info *wsend;
 	} u;
 };
 
 typedef void (*ev_sink_fn)(void *user, const struct ev *ev);
 
 const char *end_reason_name(enum end_reason r);
+/* "text", "binary", "ping", "pong", "close", "continuation" or "reserved". */
+const char *ws_opcode_name(unsigned opcode);
 const char *gap_cause_name(enum gap_cause c);
 
 /* Formats an endpoint as "1.2.3.4:80" or "[::1]:80"; returns buf. */

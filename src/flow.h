@@ -35,6 +35,7 @@ struct flow {
 	struct tcp_reasm reasm[2];
 	uint64_t pkts[2], bytes[2];       /* per direction: packets, TCP payload bytes */
 	void *sink_user;                  /* the event sink's slot */
+	void *app_state;                  /* the application layer's slot */
 };
 
 struct flow_table;

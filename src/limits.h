@@ -29,6 +29,18 @@
 #define LIM_IPFRAG_MAX_FRAGS         256u
 #define LIM_IPFRAG_MEMCAP            (16u << 20)
 
+/* HTTP: a request or response head, and one chunk-size or trailer line. */
+#define LIM_HTTP_HEAD                (64u * 1024)
+#define LIM_HTTP_LINE                4096u
+/* Bytes a client may send after an Upgrade request before the answer. */
+#define LIM_HTTP_PENDING             (64u * 1024)
+
+/* WebSocket: payload bytes kept per message (flag --max-payload), and
+ * inflated bytes per message before it counts as a decompression bomb
+ * (flag --max-inflate). */
+#define LIM_MAX_PAYLOAD_DEFAULT      (1u << 20)
+#define LIM_MAX_INFLATE_DEFAULT      (64u << 20)
+
 /* Warnings printed per kind on stderr before they are only counted. */
 #define LIM_WARN_PRINT_PER_KIND      10u
 

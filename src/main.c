@@ -15,7 +15,9 @@
 
 #include "capture.h"
 #include "core.h"
+#include "export.h"
 #include "limits.h"
+#include "session.h"
 #include "streamdump.h"
 
 enum {
@@ -29,6 +31,9 @@ struct app {
 	bool quiet, verbose, list_flows;
 	int ts_digits;
 	struct streamdump *dump;
+	const char *json_path;     /* NULL: no JSON; "-": stdout */
+	FILE *json_file;
+	struct export *json;
 	uint64_t printed[WARN__COUNT];
 	uint64_t suppressed;
 	FILE *out;
@@ -53,11 +58,22 @@ static void usage(FILE *f)
 "  -r, --read FILE          capture file to read; '-' reads standard input\n"
 "\n"
 "Output:\n"
+"      --json[=PATH]        write NDJSON records (connections, messages, ends,\n"
+"                           warnings) to standard output, or to PATH\n"
+"      --frames             with --json, also one record per WebSocket frame\n"
 "      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
 "                           DIR, with DIR/index.tsv describing them\n"
 "      --no-flows           do not list flows on standard output\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
+"\n"
+"WebSocket:\n"
+"      --decode-as PORT     dissect TCP port PORT as WebSocket even without a\n"
+"                           captured handshake (repeatable)\n"
+"      --max-payload BYTES  payload bytes kept per message (default %u); longer\n"
+"                           messages are marked truncated, length stays exact\n"
+"      --max-inflate BYTES  inflated bytes per compressed message before it is\n"
+"                           a decompression bomb (default %u)\n"
 "\n"
 "Limits:\n"
 "      --max-flows N        flows tracked at once (default %u); the least\n"
@@ -73,7 +89,8 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 on success, 1 if the input cannot be read or is corrupt\n"
 "(what could be read is still analysed), 2 on a usage error.\n",
-		LIM_WARN_PRINT_PER_KIND, LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
+		LIM_WARN_PRINT_PER_KIND, LIM_MAX_PAYLOAD_DEFAULT, LIM_MAX_INFLATE_DEFAULT,
+		LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
 		LIM_MAX_OOO_DEFAULT, (unsigned long long)LIM_MEMCAP_DEFAULT);
 }
 
@@ -154,10 +171,14 @@ static void print_flow(struct app *a, const struct ev *ev, const struct cli_flow
 static void on_event(void *user, const struct ev *ev)
 {
 	struct app *a = user;
+	if (a->json != NULL)
+		export_event(a->json, ev);
 	if (ev->type == EV_WARNING) {
 		print_warning(a, ev);
 		return;
 	}
+	if (ev->type >= EV_WS_CONN)
+		return;
 	if (ev->user == NULL)
 		return;
 	struct cli_flow *cf = *ev->user;
@@ -188,17 +209,21 @@ static void on_event(void *user, const struct ev *ev)
 	}
 }
 
-static void print_summary(const struct app *a, const struct core_stats *s)
+static void print_summary(const struct app *a, const struct core_stats *s,
+			  const struct ws_stats *w)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < WARN__COUNT; i++)
 		total += s->warnings[i];
 	fprintf(stderr, "wscope: %s: %llu packets, %llu bytes, %llu TCP flows (%llu at once), "
-		"%llu stream bytes, %llu gaps (%llu bytes), %llu warnings",
+		"%llu stream bytes, %llu gaps (%llu bytes), %llu WebSocket connections "
+		"(%llu rejected), %llu messages, %llu warnings",
 		a->path, (unsigned long long)s->packets, (unsigned long long)s->bytes,
 		(unsigned long long)s->flows, (unsigned long long)s->flows_max_open,
 		(unsigned long long)s->tcp_bytes_delivered, (unsigned long long)s->tcp_gaps,
-		(unsigned long long)s->tcp_gap_bytes, (unsigned long long)total);
+		(unsigned long long)s->tcp_gap_bytes, (unsigned long long)w->connections,
+		(unsigned long long)w->rejected, (unsigned long long)w->messages,
+		(unsigned long long)total);
 	if (total > 0) {
 		const char *sep = " (";
 		for (int i = 0; i < WARN__COUNT; i++) {
@@ -238,6 +263,7 @@ static char *join_args(int argc, char **argv)
 
 enum {
 	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
+	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE,
 };
 
 int main(int argc, char **argv)
@@ -246,6 +272,11 @@ int main(int argc, char **argv)
 		{ "read", required_argument, NULL, 'r' },
 		{ "dump-streams", required_argument, NULL, OPT_DUMP },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
+		{ "json", optional_argument, NULL, OPT_JSON },
+		{ "frames", no_argument, NULL, OPT_FRAMES },
+		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
+		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
+		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
 		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-ooo", required_argument, NULL, OPT_MAX_OOO },
@@ -259,6 +290,8 @@ int main(int argc, char **argv)
 	struct app a = { .list_flows = true, .out = stdout };
 	struct core_opts co;
 	core_opts_default(&co);
+	struct ws_opts wo;
+	ws_opts_default(&wo);
 	uint64_t v;
 	int opt;
 
@@ -271,6 +304,30 @@ int main(int argc, char **argv)
 		case 'V': printf("wscope %s\n", PACKAGE_VERSION); return 0;
 		case OPT_DUMP: a.dump_dir = optarg; break;
 		case OPT_NO_FLOWS: a.list_flows = false; break;
+		case OPT_JSON: a.json_path = optarg ? optarg : "-"; break;
+		case OPT_FRAMES: wo.frames = true; break;
+		case OPT_DECODE_AS:
+			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
+				fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
+					optarg, WS_MAX_DECODE_AS);
+				return EXIT_USAGE;
+			}
+			wo.decode_as[wo.n_decode_as++] = (uint16_t)v;
+			break;
+		case OPT_MAX_PAYLOAD:
+			if (!parse_size(optarg, (uint64_t)1 << 40, &v)) {
+				fprintf(stderr, "wscope: --max-payload: '%s' is not a size\n", optarg);
+				return EXIT_USAGE;
+			}
+			wo.max_payload = v;
+			break;
+		case OPT_MAX_INFLATE:
+			if (!parse_size(optarg, (uint64_t)1 << 40, &v)) {
+				fprintf(stderr, "wscope: --max-inflate: '%s' is not a size\n", optarg);
+				return EXIT_USAGE;
+			}
+			wo.max_inflate = v;
+			break;
 		case OPT_MAX_FLOWS:
 			if (!parse_size(optarg, UINT32_MAX, &v) || v == 0) {
 				fprintf(stderr, "wscope: --max-flows: '%s' is not a count from 1 to %u\n",
@@ -328,8 +385,24 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (a.json_path != NULL) {
+		if (strcmp(a.json_path, "-") == 0) {
+			a.json_file = stdout;
+			a.list_flows = false;
+		} else {
+			a.json_file = fopen(a.json_path, "w");
+			if (a.json_file == NULL) {
+				fprintf(stderr, "wscope: %s: %s\n", a.json_path, strerror(errno));
+				capture_close(cap);
+				streamdump_free(a.dump);
+				return EXIT_USAGE;
+			}
+		}
+		a.json = export_new(a.json_file, a.ts_digits);
+	}
 	struct core *core = core_new(&co, on_event, &a);
-	if (core == NULL) {
+	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
+	if (core == NULL || wsl == NULL || (a.json_path != NULL && a.json == NULL)) {
 		fprintf(stderr, "wscope: out of memory\n");
 		capture_close(cap);
 		streamdump_free(a.dump);
@@ -344,8 +417,19 @@ int main(int argc, char **argv)
 	}
 	core_finish(core);
 	if (!a.quiet)
-		print_summary(&a, core_stats(core));
+		print_summary(&a, core_stats(core), ws_layer_stats(wsl));
 	core_free(core);
+	ws_layer_free(wsl);
+	if (a.json != NULL) {
+		bool ok = export_free(a.json);
+		if (a.json_file != stdout && fclose(a.json_file) != 0)
+			ok = false;
+		if (!ok) {
+			fprintf(stderr, "wscope: %s: write failed\n", a.json_path);
+			if (rc == 0)
+				rc = EXIT_INPUT;
+		}
+	}
 	capture_close(cap);
 	if (a.dump != NULL) {
 		bool ok = streamdump_ok(a.dump);

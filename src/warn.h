@@ -26,7 +26,30 @@
 	X(WARN_TCP_OVERLAP,       "tcp_overlap_differs", "overlapping TCP segments with different content") \
 	X(WARN_TCP_OOO_LIMIT,     "tcp_ooo_limit",     "out-of-order buffer full; gap forced") \
 	X(WARN_MEMCAP,            "memcap",            "reassembly memory cap reached; gap forced") \
-	X(WARN_FLOW_LIMIT,        "flow_limit",        "flow table full; oldest flow evicted")
+	X(WARN_FLOW_LIMIT,        "flow_limit",        "flow table full; oldest flow evicted") \
+	X(WARN_HTTP_MALFORMED,    "http_malformed",    "malformed HTTP; flow no longer parsed as HTTP") \
+	X(WARN_HTTP_TOO_LONG,     "http_header_too_long", "HTTP header block over the limit") \
+	X(WARN_ACCEPT_MISMATCH,   "accept_mismatch",   "Sec-WebSocket-Accept does not match the key") \
+	X(WARN_UPGRADE_INCOMPLETE,"upgrade_incomplete","101 answer to a request that was not a valid WebSocket upgrade") \
+	X(WARN_UNMASKED_CLIENT,   "unmasked_client_frame", "client frame not masked") \
+	X(WARN_MASKED_SERVER,     "masked_server_frame", "server frame masked") \
+	X(WARN_CONTROL_TOO_LONG,  "control_frame_too_long", "control frame payload over 125 bytes") \
+	X(WARN_CONTROL_FRAGMENTED,"control_frame_fragmented", "control frame without FIN") \
+	X(WARN_RESERVED_OPCODE,   "reserved_opcode",   "reserved opcode; direction no longer dissected") \
+	X(WARN_RSV_BITS,          "rsv_without_extension", "RSV bits set that no extension negotiated") \
+	X(WARN_NON_MINIMAL_LENGTH,"non_minimal_length", "payload length not in its shortest form") \
+	X(WARN_LENGTH_MSB,        "length_msb_set",    "64-bit payload length with the top bit set; direction no longer dissected") \
+	X(WARN_CONT_WITHOUT_START,"continuation_without_start", "continuation frame with no message to continue") \
+	X(WARN_MESSAGE_INTERLEAVED,"message_interleaved", "new data message before the previous one finished") \
+	X(WARN_INVALID_UTF8,      "invalid_utf8",      "text message is not valid UTF-8") \
+	X(WARN_BAD_CLOSE,         "invalid_close",     "close frame with an invalid code, length or reason") \
+	X(WARN_DATA_AFTER_CLOSE,  "data_after_close",  "frame after a close frame in the same direction") \
+	X(WARN_INFLATE_FAILED,    "inflate_failed",    "permessage-deflate payload could not be inflated") \
+	X(WARN_INFLATE_MIDSTREAM, "inflate_midstream", "compressed stream picked up mid-way; earlier context missing") \
+	X(WARN_DEFLATE_BOMB,      "decompression_bomb","inflated message over the inflate limit") \
+	X(WARN_WS_GAP,            "ws_gap",            "bytes missing inside a WebSocket stream") \
+	X(WARN_WS_DESYNC,         "ws_lost_sync",      "WebSocket framing lost after a gap; direction no longer dissected") \
+	X(WARN_H2_UNSUPPORTED,    "h2_unsupported",    "WebSocket over HTTP/2 (RFC 8441) is not supported yet")
 
 enum warn_code {
 #define WARN_ENUM(e, n, s) e,

@@ -1,0 +1,1023 @@
+/*
+ * session.c - from reassembled TCP bytes to WebSocket messages.
+ *
+ * summary: per flow, HTTP/1.1 exchanges until an Upgrade is answered, then
+ *   RFC 6455 frames in each direction, assembled into messages, inflated
+ *   when permessage-deflate is on, checked against the protocol's rules.
+ * specification: RFC 6455 (§4 opening handshake, §5 framing, §7.4 close
+ *   codes, §8.1 UTF-8), RFC 7692 (permessage-deflate), RFC 9112 (HTTP/1.1).
+ *
+ * Directions are the reassembly's (0 = flow initiator); client_dir says
+ * which of them is client to server, decided by who sent the request.
+ */
+#include "config.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deflate.h"
+#include "http.h"
+#include "limits.h"
+#include "session.h"
+#include "utf8.h"
+#include "ws_frame.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define MAX_PIPELINE 32
+
+struct ws_layer {
+	struct core *core;
+	struct ws_opts o;
+	uint64_t next_conn;
+	struct ws_stats st;
+	uint8_t scratch[16384];    /* unmasked compressed bytes on their way to zlib */
+};
+
+/* A request waiting for its response. */
+struct pending_req {
+	char method[16];
+	bool upgrade;              /* a valid WebSocket upgrade request */
+	bool h2c;
+	/* upgrade requests only, owned: */
+	char *host, *path, *origin, *ua, *key, *proto, *ext;
+	struct wts ts;
+	uint64_t pkt;
+};
+
+/* One direction once the connection is WebSocket. */
+struct ws_dir {
+	struct ws_dec dec;
+	bool dead;                 /* no longer dissected */
+	bool close_seen, after_close_warned;
+	/* the current frame */
+	bool frame_control, frame_skip, frame_gap;
+	uint8_t ctl[125];
+	size_t ctl_len;
+	uint64_t frame_pkt;
+	/* the current data message */
+	bool in_msg, msg_compressed, msg_gap, msg_bomb, msg_inflate_failed;
+	uint8_t msg_op;
+	uint32_t frames;
+	uint64_t wire_len, first_pkt;
+	struct wts first_ts;
+	uint8_t *buf;              /* payload kept (inflated if compressed) */
+	size_t stored, buf_cap;
+	uint8_t *raw;              /* compressed bytes kept, for a failed inflate */
+	size_t raw_len, raw_cap;
+	uint64_t inflated;
+	struct pmd_inflater *inf;
+	bool no_context, ctx_lost;
+	/* counts for the end record */
+	uint64_t msgs, bytes;
+	int close_code;
+};
+
+enum phase { PH_HTTP, PH_WS, PH_OFF };
+
+struct ws_flow {
+	enum phase phase;
+	int client_dir;            /* -1 until known */
+	struct http_parser *hp[2];
+	struct pending_req q[MAX_PIPELINE];
+	unsigned qhead, qlen;
+	bool await_upgrade;        /* the client sent an upgrade request */
+	uint8_t *pending;          /* client bytes after it, until the answer */
+	size_t pending_len, pending_cap;
+	struct ws_conn_info conn;
+	char *strs[10];            /* owned strings of conn */
+	struct ws_dir d[2];
+	bool midstream_warned;
+	bool any_data[2];
+};
+
+void ws_opts_default(struct ws_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->max_payload = LIM_MAX_PAYLOAD_DEFAULT;
+	o->max_inflate = LIM_MAX_INFLATE_DEFAULT;
+}
+
+const struct ws_stats *ws_layer_stats(const struct ws_layer *l) { return &l->st; }
+
+static char *dup_str(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	size_t n = strlen(s);
+	char *d = malloc(n + 1);
+	if (d != NULL)
+		memcpy(d, s, n + 1);
+	return d;
+}
+
+static void req_free(struct pending_req *r)
+{
+	free(r->host);
+	free(r->path);
+	free(r->origin);
+	free(r->ua);
+	free(r->key);
+	free(r->proto);
+	free(r->ext);
+	memset(r, 0, sizeof(*r));
+}
+
+static void dir_free(struct ws_dir *d)
+{
+	free(d->buf);
+	free(d->raw);
+	pmd_inflater_free(d->inf);
+}
+
+static void flow_state_free(struct ws_flow *w)
+{
+	if (w == NULL)
+		return;
+	http_parser_free(w->hp[0]);
+	http_parser_free(w->hp[1]);
+	for (unsigned i = 0; i < w->qlen; i++)
+		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
+	free(w->pending);
+	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
+		free(w->strs[i]);
+	dir_free(&w->d[0]);
+	dir_free(&w->d[1]);
+	free(w);
+}
+
+static struct ws_flow *state_of(const struct app_flow *af)
+{
+	struct ws_flow *w = *af->state;
+	if (w == NULL) {
+		w = calloc(1, sizeof(*w));
+		if (w == NULL)
+			return NULL;
+		w->client_dir = -1;
+		*af->state = w;
+	}
+	return w;
+}
+
+/* ---- messages ---- */
+
+static bool dir_is_client(const struct ws_flow *w, int dir) { return dir == w->client_dir; }
+static int out_dir(const struct ws_flow *w, int dir) { return dir_is_client(w, dir) ? 0 : 1; }
+
+static bool grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
+{
+	if (need <= *cap)
+		return true;
+	size_t n = *cap ? *cap : 256;
+	while (n < need)
+		n *= 2;
+	if (n > max)
+		n = max;
+	if (n < need)
+		return false;
+	uint8_t *nb = realloc(*buf, n);
+	if (nb == NULL)
+		return false;
+	*buf = nb;
+	*cap = n;
+	return true;
+}
+
+/* Keeps inflated bytes up to --max-payload; the rest is only counted. */
+struct keep_ctx {
+	struct ws_dir *d;
+	size_t max;
+};
+
+static bool keep_inflated(void *user, const uint8_t *p, size_t n)
+{
+	struct keep_ctx *k = user;
+	struct ws_dir *d = k->d;
+	if (d->stored >= k->max)
+		return true;
+	size_t take = k->max - d->stored < n ? k->max - d->stored : n;
+	if (!grow(&d->buf, &d->buf_cap, d->stored + take, k->max))
+		return false;
+	memcpy(d->buf + d->stored, p, take);
+	d->stored += take;
+	return true;
+}
+
+static void emit_msg(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		     int dir, struct ws_msg_info *m)
+{
+	struct ws_dir *d = &w->d[dir];
+	d->msgs++;
+	d->bytes += m->length;
+	l->st.messages++;
+	l->st.payload_bytes += m->length;
+	struct ev ev = { .type = EV_WS_MSG };
+	ev.u.msg = m;
+	core_emit(l->core, &ev, af, dir);
+}
+
+static void close_details(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+			  int dir, struct ws_msg_info *m, const uint8_t *p, size_t n)
+{
+	m->close_code = -1;
+	m->utf8_ok = true;
+	if (n == 0)
+		return;
+	if (n == 1) {
+		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
+			       "close frame with a 1-byte payload (a code needs 2)");
+		return;
+	}
+	int code = p[0] << 8 | p[1];
+	m->close_code = code;
+	w->d[dir].close_code = code;
+	/* §7.4: 1004-1006 and 1015 are reserved and must not be sent; codes
+	 * under 1000 and from 5000 up are not defined. */
+	bool ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+		  (code >= 3000 && code <= 4999);
+	if (!ok)
+		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
+			       "close code %d is not allowed on the wire", code);
+	m->close_reason = p + 2;
+	m->close_reason_len = n - 2;
+	m->utf8_ok = utf8_valid(p + 2, n - 2);
+	if (!m->utf8_ok)
+		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
+			       "close reason is not valid UTF-8");
+}
+
+static void finish_control(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+			   int dir)
+{
+	struct ws_dir *d = &w->d[dir];
+	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
+	struct ws_msg_info m;
+	memset(&m, 0, sizeof(m));
+	m.conn = w->conn.id;
+	m.dir = out_dir(w, dir);
+	m.opcode = (enum ws_opcode)h->opcode;
+	m.length = h->len;
+	m.wire_length = h->len;
+	m.payload = d->ctl;
+	m.stored = d->ctl_len;
+	m.truncated = d->ctl_len < h->len;
+	m.frames = 1;
+	m.first_pkt = d->frame_pkt;
+	m.last_pkt = core_cur_pkt(l->core);
+	m.first_ts = core_cur_ts(l->core);
+	m.utf8_ok = true;
+	m.close_code = -1;
+	m.gap = d->frame_gap;
+	if (h->opcode == WS_OP_CLOSE && !d->frame_gap) {
+		close_details(l, af, w, dir, &m, d->ctl, d->ctl_len);
+		d->close_seen = true;
+	}
+	emit_msg(l, af, w, dir, &m);
+}
+
+static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
+{
+	struct ws_dir *d = &w->d[dir];
+	struct ws_msg_info m;
+	memset(&m, 0, sizeof(m));
+	m.conn = w->conn.id;
+	m.dir = out_dir(w, dir);
+	m.opcode = (enum ws_opcode)d->msg_op;
+	m.wire_length = d->wire_len;
+	m.compressed = d->msg_compressed;
+	m.frames = d->frames;
+	m.first_pkt = d->first_pkt;
+	m.first_ts = d->first_ts;
+	m.last_pkt = core_cur_pkt(l->core);
+	m.close_code = -1;
+	m.gap = d->msg_gap;
+	if (d->msg_compressed && !d->msg_gap && !d->msg_inflate_failed && !d->msg_bomb) {
+		bool bomb = false;
+		struct keep_ctx k = { d, (size_t)l->o.max_payload };
+		if (!pmd_finish(d->inf, keep_inflated, &k, &d->inflated, l->o.max_inflate, &bomb))
+			d->msg_inflate_failed = true;
+		d->msg_bomb |= bomb;
+	}
+	if (d->msg_compressed && d->msg_inflate_failed) {
+		/* Report the compressed bytes; say why once. */
+		m.inflate_failed = true;
+		m.payload = d->raw;
+		m.stored = d->raw_len;
+		m.length = d->wire_len;
+		m.truncated = d->raw_len < d->wire_len;
+		if (!w->conn.decode_as && !d->ctx_lost)
+			core_warn_conn(l->core, WARN_INFLATE_FAILED, af, w->conn.id, dir,
+				       "compressed message could not be inflated; reported compressed");
+		else if (!w->midstream_warned)
+			core_warn_conn(l->core, WARN_INFLATE_MIDSTREAM, af, w->conn.id, dir,
+				       "compressed messages need context from before the capture; "
+				       "those that cannot be inflated are reported compressed");
+		if (!d->no_context) {
+			d->ctx_lost = true;
+			w->midstream_warned = w->midstream_warned || d->ctx_lost;
+		}
+		pmd_inflater_reset(d->inf);
+	} else {
+		m.payload = d->buf;
+		m.stored = d->stored;
+		m.length = d->msg_compressed ? d->inflated : d->wire_len;
+		m.truncated = d->stored < m.length || d->msg_bomb;
+		if (d->msg_bomb) {
+			core_warn_conn(l->core, WARN_DEFLATE_BOMB, af, w->conn.id, dir,
+				       "message inflates past %llu bytes; inflation stopped",
+				       (unsigned long long)l->o.max_inflate);
+			if (!d->no_context)
+				d->ctx_lost = true;
+			pmd_inflater_reset(d->inf);
+		}
+	}
+	if (m.gap) {
+		m.payload = NULL;
+		m.stored = 0;
+		m.truncated = true;
+	}
+	m.utf8_ok = true;
+	if (m.opcode == WS_OP_TEXT && !m.inflate_failed && !m.gap) {
+		size_t ok_len;
+		m.utf8_ok = m.truncated ? utf8_valid_prefix(m.payload, m.stored, &ok_len)
+					: utf8_valid(m.payload, m.stored);
+		if (!m.utf8_ok)
+			core_warn_conn(l->core, WARN_INVALID_UTF8, af, w->conn.id, dir,
+				       "text message of %llu bytes is not valid UTF-8",
+				       (unsigned long long)m.length);
+	}
+	if (d->msg_compressed && d->no_context)
+		pmd_inflater_reset(d->inf);
+	emit_msg(l, af, w, dir, &m);
+	d->in_msg = false;
+	d->stored = d->raw_len = 0;
+	d->inflated = 0;
+	/* Give back big buffers between messages. */
+	if (d->buf_cap > 65536) {
+		free(d->buf);
+		d->buf = NULL;
+		d->buf_cap = 0;
+	}
+	if (d->raw_cap > 65536) {
+		free(d->raw);
+		d->raw = NULL;
+		d->raw_cap = 0;
+	}
+}
+
+/* ---- frames ---- */
+
+static bool is_reserved(uint8_t op) { return (op >= 3 && op <= 7) || op >= 11; }
+
+static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
+{
+	struct ws_dir *d = &w->d[dir];
+	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
+	uint64_t id = w->conn.id;
+	bool client = dir_is_client(w, dir);
+	d->frame_pkt = core_cur_pkt(l->core);
+	d->frame_skip = false;
+	d->frame_gap = false;
+	d->frame_control = h->opcode >= 8;
+	d->ctl_len = 0;
+	l->st.frames++;
+
+	if (l->o.frames) {
+		struct ws_frame_info fi;
+		memset(&fi, 0, sizeof(fi));
+		fi.conn = id;
+		fi.dir = out_dir(w, dir);
+		fi.fin = h->fin;
+		fi.rsv = h->rsv;
+		fi.opcode = h->opcode;
+		fi.masked = h->masked;
+		memcpy(fi.mask, h->mask, 4);
+		fi.length = h->len;
+		fi.pkt = d->frame_pkt;
+		struct ev ev = { .type = EV_WS_FRAME };
+		ev.u.frame = &fi;
+		core_emit(l->core, &ev, af, dir);
+	}
+	if (d->close_seen && !d->after_close_warned) {
+		d->after_close_warned = true;
+		core_warn_conn(l->core, WARN_DATA_AFTER_CLOSE, af, id, dir,
+			       "%s frame after this side's close frame", ws_opcode_name(h->opcode));
+	}
+	if (is_reserved(h->opcode)) {
+		core_warn_conn(l->core, WARN_RESERVED_OPCODE, af, id, dir,
+			       "reserved opcode 0x%x: framing cannot be followed; direction no longer dissected",
+			       h->opcode);
+		d->dead = true;
+		return;
+	}
+	if (client && !h->masked)
+		core_warn_conn(l->core, WARN_UNMASKED_CLIENT, af, id, dir,
+			       "client %s frame is not masked", ws_opcode_name(h->opcode));
+	if (!client && h->masked)
+		core_warn_conn(l->core, WARN_MASKED_SERVER, af, id, dir,
+			       "server %s frame is masked", ws_opcode_name(h->opcode));
+	if (h->non_minimal)
+		core_warn_conn(l->core, WARN_NON_MINIMAL_LENGTH, af, id, dir,
+			       "payload length %llu not in its shortest form", (unsigned long long)h->len);
+	uint8_t allowed = w->conn.deflate ? 4 : 0;
+	if ((h->rsv & ~allowed) != 0)
+		core_warn_conn(l->core, WARN_RSV_BITS, af, id, dir,
+			       "RSV bits 0x%x set without an extension that defines them", h->rsv);
+	else if ((h->rsv & 4) != 0 && (d->frame_control || h->opcode == WS_OP_CONT))
+		core_warn_conn(l->core, WARN_RSV_BITS, af, id, dir,
+			       "RSV1 on a %s frame (permessage-deflate sets it on a message's first frame only)",
+			       ws_opcode_name(h->opcode));
+	if (d->frame_control) {
+		if (h->len > 125)
+			core_warn_conn(l->core, WARN_CONTROL_TOO_LONG, af, id, dir,
+				       "%s frame of %llu bytes (at most 125)", ws_opcode_name(h->opcode),
+				       (unsigned long long)h->len);
+		if (!h->fin)
+			core_warn_conn(l->core, WARN_CONTROL_FRAGMENTED, af, id, dir,
+				       "%s frame without FIN", ws_opcode_name(h->opcode));
+		return;
+	}
+	if (h->opcode == WS_OP_CONT) {
+		if (!d->in_msg) {
+			core_warn_conn(l->core, WARN_CONT_WITHOUT_START, af, id, dir,
+				       "continuation frame with no message to continue; payload skipped");
+			d->frame_skip = true;
+			return;
+		}
+	} else {
+		if (d->in_msg) {
+			core_warn_conn(l->core, WARN_MESSAGE_INTERLEAVED, af, id, dir,
+				       "new %s message before the previous one ended; the previous one is reported as it is",
+				       ws_opcode_name(h->opcode));
+			finish_data(l, af, w, dir);
+		}
+		d->in_msg = true;
+		d->msg_op = h->opcode;
+		d->msg_compressed = w->conn.deflate && (h->rsv & 4) != 0;
+		d->msg_gap = d->msg_bomb = d->msg_inflate_failed = false;
+		d->frames = 0;
+		d->wire_len = 0;
+		d->stored = d->raw_len = 0;
+		d->inflated = 0;
+		d->first_pkt = d->frame_pkt;
+		d->first_ts = core_cur_ts(l->core);
+		if (d->msg_compressed && d->inf == NULL) {
+			d->inf = pmd_inflater_new();
+			if (d->inf == NULL)
+				d->msg_inflate_failed = true;
+		}
+	}
+	d->frames++;
+}
+
+static void on_payload(struct ws_layer *l, struct ws_flow *w, int dir, const struct ws_dec_out *o)
+{
+	struct ws_dir *d = &w->d[dir];
+	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
+	if (d->frame_skip)
+		return;
+	if (d->frame_control) {
+		size_t room = sizeof(d->ctl) - d->ctl_len;
+		size_t k = o->n < room ? o->n : room;
+		if (k > 0) {
+			if (h->masked)
+				ws_unmask(d->ctl + d->ctl_len, o->p, k, h->mask, o->pos);
+			else
+				memcpy(d->ctl + d->ctl_len, o->p, k);
+			d->ctl_len += k;
+		}
+		return;
+	}
+	d->wire_len += o->n;
+	if (d->msg_gap)
+		return;
+	size_t max = (size_t)l->o.max_payload;
+	if (!d->msg_compressed) {
+		if (d->stored < max) {
+			size_t k = max - d->stored < o->n ? max - d->stored : o->n;
+			if (grow(&d->buf, &d->buf_cap, d->stored + k, max)) {
+				if (h->masked)
+					ws_unmask(d->buf + d->stored, o->p, k, h->mask, o->pos);
+				else
+					memcpy(d->buf + d->stored, o->p, k);
+				d->stored += k;
+			}
+		}
+		return;
+	}
+	/* Compressed: keep the raw bytes (for a failed inflate) and inflate. */
+	size_t off = 0;
+	while (off < o->n) {
+		size_t k = o->n - off < sizeof(l->scratch) ? o->n - off : sizeof(l->scratch);
+		const uint8_t *src = o->p + off;
+		if (h->masked) {
+			ws_unmask(l->scratch, src, k, h->mask, o->pos + off);
+			src = l->scratch;
+		}
+		if (d->raw_len < max) {
+			size_t r = max - d->raw_len < k ? max - d->raw_len : k;
+			if (grow(&d->raw, &d->raw_cap, d->raw_len + r, max)) {
+				memcpy(d->raw + d->raw_len, src, r);
+				d->raw_len += r;
+			}
+		}
+		if (!d->msg_inflate_failed && !d->msg_bomb) {
+			bool bomb = false;
+			struct keep_ctx kc = { d, max };
+			if (!pmd_inflate(d->inf, src, k, keep_inflated, &kc, &d->inflated,
+					 l->o.max_inflate, &bomb))
+				d->msg_inflate_failed = true;
+			d->msg_bomb |= bomb;
+		}
+		off += k;
+	}
+}
+
+static void on_frame_end(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
+{
+	struct ws_dir *d = &w->d[dir];
+	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
+	if (d->frame_skip)
+		return;
+	if (d->frame_control) {
+		finish_control(l, af, w, dir);
+		return;
+	}
+	if (h->fin && d->in_msg)
+		finish_data(l, af, w, dir);
+}
+
+static void ws_feed(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir,
+		    const uint8_t *p, size_t n)
+{
+	struct ws_dir *d = &w->d[dir];
+	while (!d->dead) {
+		size_t used;
+		struct ws_dec_out o;
+		enum ws_dec_result r = ws_dec_feed(&d->dec, p, n, &used, &o);
+		p += used;
+		n -= used;
+		switch (r) {
+		case WSD_MORE:
+			return;
+		case WSD_HEADER:
+			on_header(l, af, w, dir);
+			break;
+		case WSD_PAYLOAD:
+			on_payload(l, w, dir, &o);
+			break;
+		case WSD_FRAME_END:
+			on_frame_end(l, af, w, dir);
+			break;
+		case WSD_ERROR:
+			core_warn_conn(l->core, WARN_LENGTH_MSB, af, w->conn.id, dir,
+				       "frame length with the most significant bit set: framing cannot be followed; direction no longer dissected");
+			d->dead = true;
+			return;
+		}
+	}
+}
+
+/* ---- the handshake ---- */
+
+static bool accept_matches(const char *key, const char *accept)
+{
+	if (key == NULL || accept == NULL)
+		return false;
+	char in[128];
+	int n = snprintf(in, sizeof(in), "%s%s", key, WS_GUID);
+	if (n < 0 || (size_t)n >= sizeof(in))
+		return false;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	if (!EVP_Digest(in, (size_t)n, md, &mdlen, EVP_sha1(), NULL))
+		return false;
+	unsigned char b64[64];
+	EVP_EncodeBlock(b64, md, (int)mdlen);
+	size_t al = strlen(accept);
+	while (al > 0 && (accept[al - 1] == ' ' || accept[al - 1] == '\t'))
+		al--;
+	return al == strlen((char *)b64) && memcmp(b64, accept, al) == 0;
+}
+
+static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		     const struct pending_req *rq, const struct http_head *resp, int server_dir)
+{
+	struct ws_conn_info *c = &w->conn;
+	memset(c, 0, sizeof(*c));
+	c->id = ++l->next_conn;
+	c->flow_id = af->fi->id;
+	c->client = af->fi->ep[!server_dir];
+	c->server = af->fi->ep[server_dir];
+	c->status = resp ? resp->status : 0;
+	if (rq != NULL) {
+		c->req_ts = rq->ts;
+		c->req_pkt = rq->pkt;
+		w->strs[0] = dup_str(rq->host);
+		w->strs[1] = dup_str(rq->path);
+		w->strs[2] = dup_str(rq->origin);
+		w->strs[3] = dup_str(rq->ua);
+		w->strs[4] = dup_str(rq->proto);
+		w->strs[5] = dup_str(rq->ext);
+	}
+	if (resp != NULL) {
+		w->strs[6] = dup_str(resp->ws_protocol);
+		w->strs[7] = dup_str(resp->ws_extensions);
+		w->strs[8] = dup_str(resp->reason);
+		c->accept_ok = rq ? accept_matches(rq->key, resp->ws_accept) : false;
+	}
+	c->host = w->strs[0];
+	c->path = w->strs[1];
+	c->origin = w->strs[2];
+	c->user_agent = w->strs[3];
+	c->proto_asked = w->strs[4];
+	c->ext_asked = w->strs[5];
+	c->proto_chosen = w->strs[6];
+	c->ext_chosen = w->strs[7];
+	c->reason = w->strs[8];
+	c->decode_as = rq == NULL;
+	c->server_max_window_bits = c->client_max_window_bits = 15;
+	if (resp != NULL && resp->status == 101) {
+		struct pmd_params pp;
+		bool bad;
+		if (pmd_parse(resp->ws_extensions, &pp, &bad)) {
+			c->deflate = true;
+			c->server_no_context_takeover = pp.server_no_context_takeover;
+			c->client_no_context_takeover = pp.client_no_context_takeover;
+			c->server_max_window_bits = pp.server_max_window_bits;
+			c->client_max_window_bits = pp.client_max_window_bits;
+		}
+	}
+	if (rq == NULL) {
+		/* --decode-as: no handshake; assume permessage-deflate may be on,
+		 * so that RSV1 frames are inflated where the context allows. */
+		c->deflate = true;
+	}
+	l->st.connections++;
+	struct ev ev = { .type = EV_WS_CONN };
+	ev.u.conn = c;
+	core_emit(l->core, &ev, af, -1);
+	if (rq != NULL && resp != NULL && resp->status == 101 && !c->accept_ok)
+		core_warn_conn(l->core, WARN_ACCEPT_MISMATCH, af, c->id, server_dir,
+			       "Sec-WebSocket-Accept %s does not match the key %s",
+			       resp->ws_accept ? "value" : "missing", rq->key ? rq->key : "(none)");
+}
+
+static void enter_ws(struct ws_layer *l, struct ws_flow *w, int client_dir)
+{
+	w->phase = PH_WS;
+	w->client_dir = client_dir;
+	for (int d = 0; d < 2; d++) {
+		ws_dec_init(&w->d[d].dec);
+		w->d[d].close_code = -1;
+		bool is_client = d == client_dir;
+		w->d[d].no_context = is_client ? w->conn.client_no_context_takeover
+					       : w->conn.server_no_context_takeover;
+	}
+	http_parser_free(w->hp[0]);
+	http_parser_free(w->hp[1]);
+	w->hp[0] = w->hp[1] = NULL;
+	(void)l;
+}
+
+static bool decode_as_port(const struct ws_layer *l, uint16_t port)
+{
+	for (int i = 0; i < l->o.n_decode_as; i++)
+		if (l->o.decode_as[i] == port)
+			return true;
+	return false;
+}
+
+static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		      int dir, const uint8_t *p, size_t n);
+
+static void give_up(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		    int dir, const char *why, bool warn)
+{
+	if (warn)
+		core_warn_conn(l->core, WARN_HTTP_MALFORMED, af, 0, dir,
+			       "%s; flow no longer parsed as HTTP", why);
+	w->phase = PH_OFF;
+}
+
+static void on_request(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		       int dir, const struct http_head *h)
+{
+	if (w->client_dir == -1)
+		w->client_dir = dir;
+	if (w->qlen == MAX_PIPELINE) {
+		give_up(l, af, w, dir, "more than 32 pipelined requests unanswered", true);
+		return;
+	}
+	struct pending_req *r = &w->q[(w->qhead + w->qlen++) % MAX_PIPELINE];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->method, sizeof(r->method), "%s", h->method);
+	r->ts = core_cur_ts(l->core);
+	r->pkt = core_cur_pkt(l->core);
+	bool up = h->upgrade != NULL && http_list_has(h->upgrade, "websocket");
+	r->h2c = h->upgrade != NULL && http_list_has(h->upgrade, "h2c");
+	if (up) {
+		r->upgrade = http_list_has(h->connection, "upgrade") && h->ws_key != NULL &&
+			     strcmp(h->method, "GET") == 0;
+		r->host = dup_str(h->host);
+		r->path = dup_str(h->target);
+		r->origin = dup_str(h->origin);
+		r->ua = dup_str(h->user_agent);
+		r->key = dup_str(h->ws_key);
+		r->proto = dup_str(h->ws_protocol);
+		r->ext = dup_str(h->ws_extensions);
+		if (!r->upgrade)
+			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
+				       "Upgrade: websocket request without %s",
+				       strcmp(h->method, "GET") != 0 ? "the GET method" :
+				       h->ws_key == NULL ? "Sec-WebSocket-Key" : "Connection: Upgrade");
+	}
+	enum http_body kind;
+	uint64_t len;
+	if (!http_body_of(h, NULL, &kind, &len)) {
+		give_up(l, af, w, dir, "request with an invalid body length", true);
+		return;
+	}
+	http_set_body(w->hp[dir], kind, len);
+	/* After an upgrade request the client's next bytes may be frames:
+	 * hold them until the answer says which. */
+	if (up)
+		w->await_upgrade = true;
+}
+
+/* Returns true if the flow became WebSocket (the caller stops parsing HTTP). */
+static bool on_response(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+			int dir, const struct http_head *h)
+{
+	if (w->client_dir == -1)
+		w->client_dir = !dir;
+	struct pending_req *r = w->qlen ? &w->q[w->qhead] : NULL;
+	if (h->status >= 100 && h->status < 200 && h->status != 101) {
+		http_set_body(w->hp[dir], HTTP_BODY_NONE, 0);
+		return false; /* interim: the request still waits */
+	}
+	bool was_upgrade = r != NULL && (r->upgrade || r->host != NULL);
+	if (h->status == 101) {
+		if (r != NULL && r->upgrade && h->upgrade != NULL && http_list_has(h->upgrade, "websocket")) {
+			start_ws(l, af, w, r, h, dir);
+			l->st.upgrades++;
+			req_free(r);
+			w->qhead = (w->qhead + 1) % MAX_PIPELINE;
+			w->qlen--;
+			enter_ws(l, w, !dir);
+			return true;
+		}
+		if (r != NULL && r->host != NULL) {
+			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
+				       "101 answer to an incomplete WebSocket upgrade request; followed as WebSocket anyway");
+			start_ws(l, af, w, r, h, dir);
+			l->st.upgrades++;
+			enter_ws(l, w, !dir);
+			return true;
+		}
+		give_up(l, af, w, dir, r && r->h2c ? "upgrade to h2c (HTTP/2 cleartext)" :
+			"101 Switching Protocols to something other than WebSocket", false);
+		return true;
+	}
+	if (was_upgrade) {
+		/* A rejected upgrade: reported as a connection with its status. */
+		start_ws(l, af, w, r, h, dir);
+		l->st.rejected++;
+		for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++) {
+			free(w->strs[i]);
+			w->strs[i] = NULL;
+		}
+		memset(&w->conn, 0, sizeof(w->conn));
+	}
+	enum http_body kind;
+	uint64_t len;
+	if (!http_body_of(h, r ? r->method : NULL, &kind, &len)) {
+		give_up(l, af, w, dir, "response with an invalid body length", true);
+		return true;
+	}
+	http_set_body(w->hp[dir], kind, len);
+	if (r != NULL) {
+		req_free(r);
+		w->qhead = (w->qhead + 1) % MAX_PIPELINE;
+		w->qlen--;
+	}
+	if (was_upgrade && w->await_upgrade) {
+		/* The client's held bytes are HTTP after all. */
+		w->await_upgrade = false;
+		uint8_t *held = w->pending;
+		size_t hn = w->pending_len;
+		w->pending = NULL;
+		w->pending_len = w->pending_cap = 0;
+		if (hn > 0 && w->client_dir >= 0)
+			http_data(l, af, w, w->client_dir, held, hn);
+		free(held);
+	}
+	return w->phase != PH_HTTP;
+}
+
+static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		      int dir, const uint8_t *p, size_t n)
+{
+	while (n > 0 && w->phase == PH_HTTP) {
+		if (w->await_upgrade && dir == w->client_dir) {
+			/* Why: a client could stream anything after the request. */
+			if (n > LIM_HTTP_PENDING - w->pending_len) {
+				give_up(l, af, w, dir, "client sent too much before the upgrade answer", true);
+				return;
+			}
+			if (!grow(&w->pending, &w->pending_cap, w->pending_len + n, LIM_HTTP_PENDING))
+				return;
+			memcpy(w->pending + w->pending_len, p, n);
+			w->pending_len += n;
+			return;
+		}
+		if (w->hp[dir] == NULL) {
+			w->hp[dir] = http_parser_new();
+			if (w->hp[dir] == NULL) {
+				w->phase = PH_OFF;
+				return;
+			}
+		}
+		size_t used;
+		enum http_result r = http_feed(w->hp[dir], p, n, &used);
+		p += used;
+		n -= used;
+		if (r == HTTP_ERROR) {
+			bool first = !w->any_data[dir] && used <= 1;
+			if (first && w->client_dir == -1 &&
+			    (decode_as_port(l, af->fi->ep[0].port) || decode_as_port(l, af->fi->ep[1].port))) {
+				/* --decode-as: WebSocket without a handshake. The
+				 * server is the side on the forced port. */
+				int server = decode_as_port(l, af->fi->ep[1].port) ? 1 : 0;
+				start_ws(l, af, w, NULL, NULL, server);
+				enter_ws(l, w, !server);
+				ws_feed(l, af, w, dir, p - used, n + used);
+				return;
+			}
+			if (http_error_too_long(w->hp[dir]))
+				core_warn_conn(l->core, WARN_HTTP_TOO_LONG, af, 0, dir,
+					       "HTTP header block over %u bytes; flow no longer parsed",
+					       LIM_HTTP_HEAD);
+			/* Not HTTP from its first byte is ordinary (another
+			 * protocol): only a stream that went bad is a warning. */
+			give_up(l, af, w, dir, http_error(w->hp[dir]),
+				!first && !http_error_too_long(w->hp[dir]));
+			return;
+		}
+		w->any_data[dir] = true;
+		if (r == HTTP_HEAD) {
+			const struct http_head *h = http_head(w->hp[dir]);
+			if (h->is_request) {
+				on_request(l, af, w, dir, h);
+			} else if (on_response(l, af, w, dir, h)) {
+				if (w->phase == PH_WS) {
+					/* Bytes after the 101 head are the server's first
+					 * frames; the client's held bytes its first ones. */
+					uint8_t *held = w->pending;
+					size_t hn = w->pending_len;
+					w->pending = NULL;
+					w->pending_len = w->pending_cap = 0;
+					w->await_upgrade = false;
+					if (n > 0)
+						ws_feed(l, af, w, dir, p, n);
+					if (hn > 0)
+						ws_feed(l, af, w, w->client_dir, held, hn);
+					free(held);
+				}
+				return;
+			}
+		}
+	}
+}
+
+/* ---- app_ops ---- */
+
+static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off,
+		     const uint8_t *p, size_t n)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = state_of(af);
+	if (w == NULL)
+		return;
+	switch (w->phase) {
+	case PH_HTTP:
+		http_data(l, af, w, dir, p, n);
+		break;
+	case PH_WS:
+		ws_feed(l, af, w, dir, p, n);
+		break;
+	case PH_OFF:
+		break;
+	}
+}
+
+static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = state_of(af);
+	if (w == NULL)
+		return;
+	if (w->phase == PH_HTTP) {
+		give_up(l, af, w, dir, "bytes missing from the HTTP stream", false);
+		return;
+	}
+	if (w->phase != PH_WS)
+		return;
+	struct ws_dir *d = &w->d[dir];
+	if (d->dead)
+		return;
+	uint64_t left = ws_dec_payload_left(&d->dec);
+	if (left > 0 && len <= left) {
+		/* Inside one frame's payload: framing survives; the message
+		 * lost bytes and is reported without its payload. */
+		ws_dec_skip(&d->dec, len);
+		if (d->frame_control)
+			d->frame_gap = true;
+		else if (d->in_msg && !d->frame_skip) {
+			d->msg_gap = true;
+			d->wire_len += len;
+		}
+		core_warn_conn(l->core, WARN_WS_GAP, af, w->conn.id, dir,
+			       "%llu bytes missing inside a frame; the message is reported without its payload",
+			       (unsigned long long)len);
+		if (len == left) {
+			/* the frame may end exactly here */
+			ws_feed(l, af, w, dir, NULL, 0);
+		}
+		if (d->msg_compressed && !d->no_context)
+			d->ctx_lost = true;
+		return;
+	}
+	core_warn_conn(l->core, WARN_WS_DESYNC, af, w->conn.id, dir,
+		       "%llu bytes missing across frame boundaries: framing lost; direction no longer dissected",
+		       (unsigned long long)len);
+	d->dead = true;
+}
+
+static void app_dir_end(void *app, const struct app_flow *af, int dir, enum end_reason r)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = *af->state;
+	if (w == NULL || w->phase != PH_WS)
+		return;
+	struct ws_dir *d = &w->d[dir];
+	if (!d->dead && (d->in_msg || !ws_dec_at_boundary(&d->dec)))
+		core_warn_conn(l->core, WARN_WS_GAP, af, w->conn.id, dir,
+			       "direction ended inside a %s; it is not reported",
+			       d->in_msg ? "message" : "frame");
+}
+
+static void app_close(void *app, const struct app_flow *af, enum end_reason r)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = *af->state;
+	if (w == NULL)
+		return;
+	if (w->phase == PH_WS) {
+		struct ws_end_info e;
+		memset(&e, 0, sizeof(e));
+		e.conn = w->conn.id;
+		bool closed = w->d[0].close_seen && w->d[1].close_seen;
+		e.reason = closed ? "close" : end_reason_name(r);
+		for (int d = 0; d < 2; d++) {
+			int o = out_dir(w, d);
+			e.msgs[o] = w->d[d].msgs;
+			e.bytes[o] = w->d[d].bytes;
+			e.close_code[o] = w->d[d].close_code;
+		}
+		struct ev ev = { .type = EV_WS_END };
+		ev.u.wsend = &e;
+		core_emit(l->core, &ev, af, -1);
+	}
+	flow_state_free(w);
+	*af->state = NULL;
+}
+
+static void app_discard(void *app, void *state)
+{
+	flow_state_free(state);
+}
+
+static const struct app_ops ws_app_ops = {
+	.data = app_data, .gap = app_gap, .dir_end = app_dir_end,
+	.close = app_close, .discard = app_discard,
+};
+
+struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)
+{
+	struct ws_layer *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	l->o = *o;
+	if (l->o.max_inflate < l->o.max_payload)
+		l->o.max_inflate = l->o.max_payload;
+	l->core = core;
+	core_set_app(core, &ws_app_ops, l);
+	return l;
+}
+
+void ws_layer_free(struct ws_layer *l)
+{
+	free(l);
+}

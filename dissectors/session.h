@@ -1,0 +1,42 @@
+/*
+ * session.h - the WebSocket layer: turns each flow's reassembled bytes into
+ * WebSocket connections, frames and messages.
+ *
+ * It plugs into the core as its application layer (core_set_app) and emits
+ * EV_WS_* events and warnings through the core, so every output sees them
+ * in capture order next to the flow events.
+ */
+#ifndef WSCOPE_SESSION_H
+#define WSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+
+#define WS_MAX_DECODE_AS 32
+
+struct ws_opts {
+	uint64_t max_payload;      /* payload bytes kept per message */
+	uint64_t max_inflate;      /* inflated bytes per message (bomb cap) */
+	bool frames;               /* emit EV_WS_FRAME */
+	uint16_t decode_as[WS_MAX_DECODE_AS];
+	int n_decode_as;
+};
+
+void ws_opts_default(struct ws_opts *o);
+
+struct ws_stats {
+	uint64_t upgrades, rejected, connections;
+	uint64_t messages, frames;
+	uint64_t payload_bytes;
+};
+
+struct ws_layer;
+
+/* Creates the layer and attaches it to core. NULL on allocation failure. */
+struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core);
+void ws_layer_free(struct ws_layer *l);
+const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
+
+#endif

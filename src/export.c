@@ -1,0 +1,223 @@
+/* export.c - NDJSON records from core events. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "json.h"
+
+struct export {
+	struct json *j;
+	int digits;
+};
+
+struct export *export_new(FILE *out, int ts_digits)
+{
+	struct export *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->j = json_new(out);
+	if (x->j == NULL) {
+		free(x);
+		return NULL;
+	}
+	x->digits = ts_digits;
+	return x;
+}
+
+bool export_free(struct export *x)
+{
+	if (x == NULL)
+		return true;
+	bool ok = json_free(x->j);
+	free(x);
+	return ok;
+}
+
+static void endpoint(struct json *j, const char *k, const struct endpoint *e)
+{
+	char ip[64];
+	json_obj_begin(j, k);
+	json_str(j, "ip", endpoint_ip_str(e, ip, sizeof(ip)));
+	json_u64(j, "port", e->port);
+	json_obj_end(j);
+}
+
+static void opt_str(struct json *j, const char *k, const char *v)
+{
+	if (v != NULL)
+		json_str(j, k, v);
+	else
+		json_null(j, k);
+}
+
+static const char *dir_name(int d) { return d == 0 ? "c2s" : "s2c"; }
+
+static void conn_record(struct export *x, const struct ev *ev)
+{
+	const struct ws_conn_info *c = ev->u.conn;
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "connection");
+	json_u64(j, "id", c->id);
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	endpoint(j, "client", &c->client);
+	endpoint(j, "server", &c->server);
+	opt_str(j, "host", c->host);
+	opt_str(j, "path", c->path);
+	opt_str(j, "origin", c->origin);
+	opt_str(j, "user_agent", c->user_agent);
+	json_u64(j, "status", (uint64_t)c->status);
+	if (c->status != 101 && c->reason != NULL)
+		json_str(j, "status_text", c->reason);
+	opt_str(j, "subprotocol", c->proto_chosen);
+	opt_str(j, "subprotocol_requested", c->proto_asked);
+	opt_str(j, "extensions", c->ext_chosen);
+	opt_str(j, "extensions_requested", c->ext_asked);
+	json_bool(j, "tls", false);
+	json_u64(j, "flow", c->flow_id);
+	json_u64(j, "packet", ev->pkt);
+	if (c->status == 101)
+		json_bool(j, "accept_ok", c->accept_ok);
+	if (c->deflate && !c->decode_as) {
+		json_obj_begin(j, "deflate");
+		json_bool(j, "server_no_context_takeover", c->server_no_context_takeover);
+		json_bool(j, "client_no_context_takeover", c->client_no_context_takeover);
+		json_u64(j, "server_max_window_bits", (uint64_t)c->server_max_window_bits);
+		json_u64(j, "client_max_window_bits", (uint64_t)c->client_max_window_bits);
+		json_obj_end(j);
+	}
+	if (c->decode_as)
+		json_bool(j, "decode_as", true);
+	json_end(j);
+}
+
+static void msg_record(struct export *x, const struct ev *ev)
+{
+	const struct ws_msg_info *m = ev->u.msg;
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "message");
+	json_u64(j, "conn", m->conn);
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	json_str(j, "dir", dir_name(m->dir));
+	json_str(j, "opcode", ws_opcode_name(m->opcode));
+	json_u64(j, "length", m->length);
+	json_bool(j, "compressed", m->compressed);
+	json_u64(j, "frames", m->frames);
+	if (m->compressed)
+		json_u64(j, "wire_length", m->wire_length);
+	json_u64(j, "packet", m->last_pkt);
+	if (m->first_pkt != m->last_pkt)
+		json_u64(j, "first_packet", m->first_pkt);
+	if (m->truncated)
+		json_bool(j, "truncated", true);
+	if (m->inflate_failed)
+		json_bool(j, "inflate_failed", true);
+	if (m->gap) {
+		json_bool(j, "gap", true);
+	} else if (m->opcode == WS_OP_CLOSE) {
+		if (m->close_code >= 0) {
+			json_u64(j, "close_code", (uint64_t)m->close_code);
+			if (m->utf8_ok)
+				json_strn(j, "close_reason", m->close_reason, m->close_reason_len);
+			else
+				json_base64(j, "close_reason_data", m->close_reason, m->close_reason_len);
+		}
+	} else if (m->opcode == WS_OP_TEXT && m->utf8_ok && !m->inflate_failed) {
+		json_strn(j, "text", m->payload, m->stored);
+	} else {
+		json_base64(j, "data", m->payload, m->stored);
+	}
+	json_end(j);
+}
+
+static void frame_record(struct export *x, const struct ev *ev)
+{
+	const struct ws_frame_info *f = ev->u.frame;
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "frame");
+	json_u64(j, "conn", f->conn);
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	json_str(j, "dir", dir_name(f->dir));
+	json_bool(j, "fin", f->fin);
+	json_u64(j, "rsv", f->rsv);
+	json_str(j, "opcode", ws_opcode_name(f->opcode));
+	json_u64(j, "opcode_value", f->opcode);
+	json_bool(j, "masked", f->masked);
+	if (f->masked) {
+		char hex[9];
+		static const char dig[] = "0123456789abcdef";
+		for (int i = 0; i < 4; i++) {
+			hex[2 * i] = dig[f->mask[i] >> 4];
+			hex[2 * i + 1] = dig[f->mask[i] & 15];
+		}
+		json_raw_str(j, "mask", hex, 8);
+	}
+	json_u64(j, "length", f->length);
+	json_u64(j, "packet", f->pkt);
+	json_end(j);
+}
+
+static void end_record(struct export *x, const struct ev *ev)
+{
+	const struct ws_end_info *e = ev->u.wsend;
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "end");
+	json_u64(j, "conn", e->conn);
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	json_str(j, "reason", e->reason);
+	json_u64(j, "messages_c2s", e->msgs[0]);
+	json_u64(j, "messages_s2c", e->msgs[1]);
+	json_u64(j, "bytes_c2s", e->bytes[0]);
+	json_u64(j, "bytes_s2c", e->bytes[1]);
+	if (e->close_code[0] >= 0)
+		json_u64(j, "close_code_c2s", (uint64_t)e->close_code[0]);
+	if (e->close_code[1] >= 0)
+		json_u64(j, "close_code_s2c", (uint64_t)e->close_code[1]);
+	json_end(j);
+}
+
+static void warning_record(struct export *x, const struct ev *ev)
+{
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "warning");
+	if (ev->u.warn.conn != 0)
+		json_u64(j, "conn", ev->u.warn.conn);
+	else
+		json_null(j, "conn");
+	if (ev->flow != NULL)
+		json_u64(j, "flow", ev->flow->id);
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	json_u64(j, "packet", ev->pkt);
+	json_str(j, "code", warn_name(ev->u.warn.code));
+	json_str(j, "msg", ev->u.warn.msg);
+	json_end(j);
+}
+
+void export_event(struct export *x, const struct ev *ev)
+{
+	switch (ev->type) {
+	case EV_WS_CONN:
+		conn_record(x, ev);
+		break;
+	case EV_WS_MSG:
+		msg_record(x, ev);
+		break;
+	case EV_WS_FRAME:
+		frame_record(x, ev);
+		break;
+	case EV_WS_END:
+		end_record(x, ev);
+		break;
+	case EV_WARNING:
+		warning_record(x, ev);
+		break;
+	default:
+		break;
+	}
+}

@@ -1,0 +1,22 @@
+/*
+ * export.h - NDJSON export of the core events: one JSON object per line,
+ * records "connection", "message", "frame", "end" and "warning" (the
+ * schema is in README.md and is a public interface).
+ */
+#ifndef WSCOPE_EXPORT_H
+#define WSCOPE_EXPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "event.h"
+
+struct export;
+
+/* Writes to out (borrowed). ts_digits: 6 or 9. NULL on allocation failure. */
+struct export *export_new(FILE *out, int ts_digits);
+void export_event(struct export *x, const struct ev *ev);
+/* Flushes and frees; false if a write failed. */
+bool export_free(struct export *x);
+
+#endif

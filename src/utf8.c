@@ -1,0 +1,85 @@
+/*
+ * utf8.c - UTF-8 validation.
+ *
+ * specification: RFC 3629 §4 (the well-formed byte sequences table).
+ * ASCII runs are skipped eight bytes at a time.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "utf8.h"
+
+/* Length of the well-formed sequence at p (n bytes left), 0 if malformed,
+ * or -(bytes) if valid so far but cut off by the end of the buffer. */
+static int seq_len(const uint8_t *p, size_t n)
+{
+	uint8_t b = p[0];
+	int len;
+	uint8_t lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
+	if (b < 0x80)
+		return 1;
+	if (b < 0xc2)
+		return 0; /* continuation byte or overlong 2-byte lead */
+	if (b < 0xe0) {
+		len = 2;
+	} else if (b < 0xf0) {
+		len = 3;
+		if (b == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (b == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (b < 0xf5) {
+		len = 4;
+		if (b == 0xf0)
+			lo = 0x90; /* overlong */
+		else if (b == 0xf4)
+			hi = 0x8f; /* above U+10FFFF */
+	} else {
+		return 0;
+	}
+	for (int i = 1; i < len; i++) {
+		if ((size_t)i >= n)
+			return -i;
+		uint8_t c = p[i];
+		if (i == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xbf))
+			return 0;
+	}
+	return len;
+}
+
+static bool scan(const uint8_t *p, size_t n, size_t *complete, bool allow_cut)
+{
+	size_t i = 0;
+	while (i < n) {
+		if (n - i >= 8) {
+			uint64_t w;
+			memcpy(&w, p + i, 8);
+			if ((w & 0x8080808080808080ull) == 0) {
+				i += 8;
+				continue;
+			}
+		}
+		int l = seq_len(p + i, n - i);
+		if (l > 0) {
+			i += (size_t)l;
+			continue;
+		}
+		if (complete)
+			*complete = i;
+		return l < 0 && allow_cut;
+	}
+	if (complete)
+		*complete = n;
+	return true;
+}
+
+bool utf8_valid(const uint8_t *p, size_t n)
+{
+	return scan(p, n, NULL, false);
+}
+
+bool utf8_valid_prefix(const uint8_t *p, size_t n, size_t *complete_len)
+{
+	return scan(p, n, complete_len, true);
+}
