@@ -7,6 +7,7 @@ transformed captures, from the documented output of tests/gen/pcaptool.py;
 never from wscope itself. Prints one line per case and a closing
 'N passed, M failed' line; exits non-zero on any failure.
 """
+import base64
 import glob
 import hashlib
 import json
@@ -130,6 +131,104 @@ def test_samples():
              not errors, "; ".join(errors[:5]))
 
 
+def wscope_json(pcap, extra=()):
+    rc, so, se = run_wscope(["-r", pcap, "--json"] + list(extra))
+    recs, bad = [], 0
+    for line in so.splitlines():
+        try:
+            recs.append(json.loads(line))
+        except ValueError:
+            bad += 1
+    return rc, recs, bad, se
+
+
+def payload_of(rec):
+    """The exact payload bytes of a wscope message record."""
+    if "text" in rec:
+        return rec["text"].encode("utf-8")
+    if "data" in rec:
+        return base64.b64decode(rec["data"])
+    if rec["opcode"] == "close" and "close_code" in rec:
+        reason = rec["close_reason"].encode("utf-8") if "close_reason" in rec else base64.b64decode(rec.get("close_reason_data", ""))
+        return bytes([rec["close_code"] >> 8, rec["close_code"] & 255]) + reason
+    return b""
+
+
+def compare_messages(pcap, log, extra=(), allow_warnings=()):
+    """Every message each endpoint sent, in order, must appear in wscope's
+    NDJSON for that connection and direction: opcode, length, exact payload
+    bytes, close code and reason. No other message may appear."""
+    conns = {}
+    sent = {}
+    with open(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "conn":
+                conns[r["conn"]] = r
+            elif r["kind"] == "msg" and r["role"] == "sent":
+                sent.setdefault((r["conn"], r["dir"]), []).append(r)
+    if not sent:
+        return None
+    rc, recs, bad, se = wscope_json(pcap, extra)
+    errors = []
+    if rc != 0 or bad:
+        errors.append("exit %d, %d lines not JSON: %s" % (rc, bad, se[-300:]))
+    byep = {}
+    for r in recs:
+        if r["type"] == "connection":
+            byep[(r["client"]["ip"], r["client"]["port"], r["server"]["ip"], r["server"]["port"])] = r
+    warnings = [r for r in recs if r["type"] == "warning" and r["code"] not in allow_warnings]
+    if warnings:
+        errors.append("%d warnings, first: %s %s" % (len(warnings), warnings[0]["code"], warnings[0]["msg"]))
+    nmsg = 0
+    for k, c in sorted(conns.items()):
+        key = (c["client"]["ip"], c["client"]["port"], c["server"]["ip"], c["server"]["port"])
+        cr = byep.get(key)
+        if cr is None:
+            errors.append("conn %d: no connection record" % k)
+            continue
+        if cr["status"] != 101 or not cr.get("accept_ok"):
+            errors.append("conn %d: status %s accept_ok %s" % (k, cr["status"], cr.get("accept_ok")))
+        for d in ("c2s", "s2c"):
+            want = sorted(sent.get((k, d), []), key=lambda r: r["seq"])
+            got = [r for r in recs if r["type"] == "message" and r["conn"] == cr["id"] and r["dir"] == d]
+            if len(got) != len(want):
+                errors.append("conn %d %s: %d messages, endpoint sent %d" % (k, d, len(got), len(want)))
+            for i, (w, g) in enumerate(zip(want, got)):
+                nmsg += 1
+                wp = base64.b64decode(w["b64"])
+                gp = payload_of(g)
+                why = None
+                if g["opcode"] != w["opcode"]:
+                    why = "opcode %s, sent %s" % (g["opcode"], w["opcode"])
+                elif g["length"] != w["len"]:
+                    why = "length %d, sent %d" % (g["length"], w["len"])
+                elif g.get("truncated"):
+                    why = "truncated"
+                elif gp != wp:
+                    why = "payload differs (%d vs %d bytes)" % (len(gp), len(wp))
+                elif w["opcode"] == "close" and "close_code" in w and (
+                        g.get("close_code") != w["close_code"] or g.get("close_reason", "") != w.get("close_reason", "")):
+                    why = "close %s %r, sent %s %r" % (g.get("close_code"), g.get("close_reason"), w["close_code"], w.get("close_reason"))
+                if why:
+                    errors.append("conn %d %s message %d: %s" % (k, d, i + 1, why))
+                    break
+        ends = [r for r in recs if r["type"] == "end" and r["conn"] == cr["id"]]
+        if len(ends) != 1:
+            errors.append("conn %d: %d end records" % (k, len(ends)))
+    return errors, nmsg
+
+
+def test_ws_samples():
+    for pcap, log in samples():
+        res = compare_messages(pcap, log)
+        if res is None:
+            continue
+        errors, n = res
+        case("sample %s: %d messages match the endpoint logs (opcode, length, bytes, close)" % (
+            os.path.basename(pcap), n), not errors, "; ".join(errors[:5]))
+
+
 def test_tshark_second_opinion():
     """tshark's 'follow tcp' as an independent reassembler on one sample."""
     if shutil.which("tshark") is None:
@@ -220,6 +319,7 @@ def main():
         return 1
     test_cli()
     test_samples()
+    test_ws_samples()
     test_tshark_second_opinion()
     if os.path.exists(os.path.join(os.path.dirname(__file__), "transforms.py")):
         sys.path.insert(0, os.path.dirname(__file__))
