@@ -9,5 +9,6 @@ Suite *suite_decode(void);
 Suite *suite_ipfrag(void);
 Suite *suite_reasm(void);
 Suite *suite_flow(void);
+Suite *suite_ws(void);
 
 #endif
