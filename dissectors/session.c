@@ -85,11 +85,16 @@ struct ws_flow {
 	bool await_upgrade;        /* the client sent an upgrade request */
 	uint8_t *pending;          /* client bytes after it, until the answer */
 	size_t pending_len, pending_cap;
+	int early_dir;             /* -1, or a direction whose response came
+	                              before any request (capture reordering) */
+	uint8_t *early;
+	size_t early_len, early_cap;
 	struct ws_conn_info conn;
 	char *strs[10];            /* owned strings of conn */
 	struct ws_dir d[2];
 	bool midstream_warned;
 	bool any_data[2];
+	bool early_checked[2];     /* this direction's start was looked at */
 };
 
 void ws_opts_default(struct ws_opts *o)
@@ -140,6 +145,7 @@ static void flow_state_free(struct ws_flow *w)
 	for (unsigned i = 0; i < w->qlen; i++)
 		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
 	free(w->pending);
+	free(w->early);
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		free(w->strs[i]);
 	dir_free(&w->d[0]);
@@ -155,6 +161,7 @@ static struct ws_flow *state_of(const struct app_flow *af)
 		if (w == NULL)
 			return NULL;
 		w->client_dir = -1;
+		w->early_dir = -1;
 		*af->state = w;
 	}
 	return w;
@@ -311,8 +318,9 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 				       "compressed message could not be inflated; reported compressed");
 		else if (!w->midstream_warned)
 			core_warn_conn(l->core, WARN_INFLATE_MIDSTREAM, af, w->conn.id, dir,
-				       "compressed messages need context from before the capture; "
-				       "those that cannot be inflated are reported compressed");
+				       "compressed messages need context that was %s; "
+				       "those that cannot be inflated are reported compressed",
+				       w->conn.decode_as ? "sent before the capture started" : "lost in a gap");
 		if (!d->no_context) {
 			d->ctx_lost = true;
 			w->midstream_warned = w->midstream_warned || d->ctx_lost;
@@ -336,6 +344,11 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 		m.payload = NULL;
 		m.stored = 0;
 		m.truncated = true;
+		m.inflate_failed = false;
+		/* The inflater saw part of this message: start it afresh, so
+		 * that later messages inflate correctly or fail, never wrongly. */
+		if (d->msg_compressed && d->inf != NULL)
+			pmd_inflater_reset(d->inf);
 	}
 	m.utf8_ok = true;
 	if (m.opcode == WS_OP_TEXT && !m.inflate_failed && !m.gap) {
@@ -816,9 +829,52 @@ static bool on_response(struct ws_layer *l, const struct app_flow *af, struct ws
 	return w->phase != PH_HTTP;
 }
 
+/* Releases a response held because it came before its request. */
+static void release_early(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w)
+{
+	if (w->early_dir < 0)
+		return;
+	int d = w->early_dir;
+	w->early_checked[d] = true;
+	uint8_t *held = w->early;
+	size_t hn = w->early_len;
+	w->early = NULL;
+	w->early_len = w->early_cap = 0;
+	w->early_dir = -1;
+	http_data(l, af, w, d, held, hn);
+	free(held);
+}
+
 static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		      int dir, const uint8_t *p, size_t n)
 {
+	/* A response ("HTTP/...") before any request was seen: the capture
+	 * point saw the answer first. Hold it (capped) until the request. */
+	if (w->phase == PH_HTTP && n > 0 && w->client_dir == -1 && w->qlen == 0 &&
+	    (w->early_dir == dir || (w->early_dir == -1 && !w->early_checked[dir]))) {
+		if (n > LIM_HTTP_PENDING - w->early_len) {
+			give_up(l, af, w, dir, "response with no request", true);
+			return;
+		}
+		if (!grow(&w->early, &w->early_cap, w->early_len + n, LIM_HTTP_PENDING))
+			return;
+		memcpy(w->early + w->early_len, p, n);
+		w->early_len += n;
+		w->early_dir = dir;
+		size_t k = w->early_len < 5 ? w->early_len : 5;
+		if (memcmp(w->early, "HTTP/", k) == 0)
+			return; /* a response, or still could be: keep holding */
+		/* Not a response (a request, or not HTTP): parse it now. */
+		uint8_t *held = w->early;
+		size_t hn = w->early_len;
+		w->early = NULL;
+		w->early_len = w->early_cap = 0;
+		w->early_dir = -1;
+		w->early_checked[dir] = true;
+		http_data(l, af, w, dir, held, hn);
+		free(held);
+		return;
+	}
 	while (n > 0 && w->phase == PH_HTTP) {
 		if (w->await_upgrade && dir == w->client_dir) {
 			/* Why: a client could stream anything after the request. */
@@ -870,6 +926,14 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 			const struct http_head *h = http_head(w->hp[dir]);
 			if (h->is_request) {
 				on_request(l, af, w, dir, h);
+				if (w->early_dir == !dir && w->phase == PH_HTTP) {
+					/* finish this direction's bytes first, then the
+					 * held response */
+					if (n > 0)
+						http_data(l, af, w, dir, p, n);
+					release_early(l, af, w);
+					return;
+				}
 			} else if (on_response(l, af, w, dir, h)) {
 				if (w->phase == PH_WS) {
 					/* Bytes after the 101 head are the server's first
@@ -974,6 +1038,18 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 	struct ws_flow *w = *af->state;
 	if (w == NULL)
 		return;
+	if (w->phase == PH_HTTP && w->early_dir >= 0) {
+		/* the request never came: parse the response on its own */
+		int d = w->early_dir;
+		w->client_dir = !d;
+		w->early_checked[d] = true;
+		uint8_t *held = w->early;
+		size_t hn = w->early_len;
+		w->early = NULL;
+		w->early_dir = -1;
+		http_data(l, af, w, d, held, hn);
+		free(held);
+	}
 	if (w->phase == PH_WS) {
 		struct ws_end_info e;
 		memset(&e, 0, sizeof(e));

@@ -218,7 +218,10 @@ static const struct tcp_reasm_cb reasm_cb = {
 
 static struct tcp_reasm_env env_of(struct core *c, struct flow_ref *ref, int dir)
 {
-	struct tcp_reasm_env e = { &reasm_cb, ref, dir, &c->pool };
+	struct wts t = c->cur_pkt ? c->cur_ts : c->now;
+	struct tcp_reasm_env e = { &reasm_cb, ref, dir, &c->pool,
+		ref->f->pkts[0] + ref->f->pkts[1],
+		(uint64_t)(t.sec < 0 ? 0 : t.sec) * 1000 + t.nsec / 1000000 };
 	return e;
 }
 

@@ -18,6 +18,10 @@
 /* Out-of-order segments buffered per direction (1-byte segments cost more
  * than their bytes). */
 #define LIM_MAX_OOO_SEGS             4096u
+/* An acknowledged hole becomes a gap after this many more packets of the
+ * flow or this much capture time, to tolerate reordering at the capture point. */
+#define LIM_ACK_GAP_PKTS             32u
+#define LIM_ACK_GAP_MS               250u
 /* All buffered TCP and IP-fragment bytes together (flag). */
 #define LIM_MEMCAP_DEFAULT           (64ull << 20)
 /* Bookkeeping charged per buffered segment against the caps above. */

@@ -138,7 +138,9 @@ static void print_warning(struct app *a, const struct ev *ev)
 	}
 	a->printed[code]++;
 	char where[64] = "";
-	if (ev->pkt != 0)
+	if (code == WARN_CAPTURE_CORRUPT)
+		where[0] = '\0'; /* the message names the record */
+	else if (ev->pkt != 0)
 		snprintf(where, sizeof(where), "packet %llu: ", (unsigned long long)ev->pkt);
 	else
 		snprintf(where, sizeof(where), "end of capture: ");

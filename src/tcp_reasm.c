@@ -213,6 +213,18 @@ static void resolve_acked(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 	uint64_t hole_end;
 	while (!r->ended && r->acked_off > r->next_off && next_hole_end(r, &hole_end) &&
 	       hole_end > r->next_off) {
+		/* Watch the hole from the first time it is seen acknowledged;
+		 * declare it only once it has stayed open long enough. */
+		if (!r->hole_watch || r->hole_off != r->next_off) {
+			r->hole_watch = true;
+			r->hole_off = r->next_off;
+			r->hole_pkts = env->pkts;
+			r->hole_ms = env->now_ms;
+		}
+		if (env->pkts - r->hole_pkts < LIM_ACK_GAP_PKTS &&
+		    env->now_ms - r->hole_ms < LIM_ACK_GAP_MS)
+			return;
+		r->hole_watch = false;
 		gap(r, env, min_u64(r->acked_off, hole_end) - r->next_off, GAP_LOST);
 		drain(r, env);
 	}

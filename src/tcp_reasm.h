@@ -16,7 +16,10 @@
  *    reported through the overlap callback, with differs=true when the
  *    content differs (a known IDS-evasion trick).
  *  - A hole is declared a gap (reported with its size, never filled with
- *    invented bytes) when the peer acknowledges past it, when the capture
+ *    invented bytes) when the peer has acknowledged past it and it stays
+ *    open for LIM_ACK_GAP_PKTS more packets of the flow or LIM_ACK_GAP_MS
+ *    of capture time (a capture point may see an ACK before the data it
+ *    acknowledges; such reordering must not invent a gap), when the capture
  *    cut the packet short (snaplen), when buffered data exceeds the
  *    per-direction or global cap, or when the direction is flushed (FIN
  *    reached with a hole, RST, timeout, end of capture).
@@ -59,6 +62,8 @@ struct tcp_reasm_env {
 	void *user;
 	int dir;
 	struct tcp_reasm_pool *pool;
+	uint64_t pkts;         /* packets the flow has had so far */
+	uint64_t now_ms;       /* capture time, milliseconds */
 };
 
 struct tcp_seg;
@@ -71,6 +76,9 @@ struct tcp_reasm {
 	uint64_t fin_off;      /* offset of the FIN, valid if fin_seen */
 	struct tcp_seg *head, *tail; /* out-of-order segments, ascending */
 	uint64_t held;         /* bytes held here, with overhead */
+	uint64_t hole_off;     /* the acknowledged hole being watched */
+	uint64_t hole_pkts, hole_ms; /* when it was first seen acknowledged */
+	bool hole_watch;
 	uint32_t nsegs;
 	bool started;          /* base_seq is known */
 	bool fin_seen;

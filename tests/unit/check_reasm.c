@@ -180,10 +180,19 @@ START_TEST(ack_declares_lost_bytes)
 	struct rig *g = rig_new(64, 1 << 20, 1 << 24);
 	tcp_reasm_syn(&g->r, 0);
 	seg(g, 11, "later", 5, false);      /* hole at 0..9 */
-	tcp_reasm_ack(&g->r, &g->env, 6);   /* peer has 0..4: hole not passed yet */
-	ck_assert_int_eq(g->c->ngaps, 1);   /* 0..4 acked but held nothing before 10 */
+	tcp_reasm_ack(&g->r, &g->env, 6);   /* peer has 0..4 */
+	ck_assert_int_eq(g->c->ngaps, 0);   /* maybe only reordered: wait */
+	g->env.pkts += LIM_ACK_GAP_PKTS - 1;
+	tcp_reasm_ack(&g->r, &g->env, 6);
+	ck_assert_int_eq(g->c->ngaps, 0);
+	g->env.now_ms += LIM_ACK_GAP_MS;    /* the hole stayed open: lost */
+	tcp_reasm_ack(&g->r, &g->env, 6);
+	ck_assert_int_eq(g->c->ngaps, 1);   /* 0..4 acked, nothing held before 10 */
 	ck_assert_uint_eq(g->c->gaps[0].len, 5);
 	tcp_reasm_ack(&g->r, &g->env, 16);  /* peer got everything to 15 */
+	ck_assert_int_eq(g->c->ngaps, 1);   /* a new hole: watched again */
+	g->env.pkts += LIM_ACK_GAP_PKTS;
+	tcp_reasm_ack(&g->r, &g->env, 16);
 	ck_assert(g->c->order_ok);
 	ck_assert_int_eq(g->c->ngaps, 2);
 	ck_assert_uint_eq(g->c->gaps[1].off, 5);
@@ -222,6 +231,9 @@ START_TEST(lost_tail_before_fin)
 	seg(g, 10, "", 0, true);             /* FIN at offset 9; 3..8 lost */
 	ck_assert_int_eq(g->c->ends, 0);
 	tcp_reasm_ack(&g->r, &g->env, 11);   /* the peer acks the FIN */
+	ck_assert_int_eq(g->c->ends, 0);
+	g->env.now_ms += 1000;
+	tcp_reasm_ack(&g->r, &g->env, 11);
 	ck_assert(g->c->order_ok);
 	ck_assert_int_eq(g->c->ngaps, 1);
 	ck_assert_uint_eq(g->c->gaps[0].len, 6);

@@ -873,6 +873,87 @@ START_TEST(max_payload_truncates_but_length_is_exact)
 }
 END_TEST
 
+static struct conv conv_bare(const uint16_t *decode_as, int n)
+{
+	struct conv cv;
+	memset(&cv, 0, sizeof(cv));
+	struct core_opts o;
+	core_opts_default(&o);
+	struct ws_opts wo;
+	ws_opts_default(&wo);
+	for (int i = 0; i < n; i++)
+		wo.decode_as[wo.n_decode_as++] = decode_as[i];
+	cv.s = calloc(1, sizeof(*cv.s));
+	cv.c = core_new(&o, ws_on_ev, cv.s);
+	cv.l = ws_layer_new(&wo, cv.c);
+	core_set_linktype(cv.c, DLT_EN10MB);
+	cv.seq[0] = cv.seq[1] = 1;
+	return cv;
+}
+
+START_TEST(response_captured_before_request)
+{
+	struct conv cv = conv_bare(NULL, 0);
+	conv_send(&cv, 1, resp101, strlen(resp101));
+	ck_assert_int_eq(cv.s->conns, 0);
+	conv_send(&cv, 0, upgrade_req, strlen(upgrade_req));
+	ck_assert_int_eq(cv.s->conns, 1);
+	ck_assert_int_eq(cv.s->last_status, 101);
+	frame(&cv, 0, true, 0, 1, true, "ok", 2, 0);
+	ck_assert_int_eq(cv.s->msgs, 1);
+	ck_assert_int_eq(cv.s->last.dir, 0);
+	conv_close(&cv);
+}
+END_TEST
+
+START_TEST(head_request_then_upgrade)
+{
+	struct conv cv = conv_bare(NULL, 0);
+	const char *head = "HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *r200 = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"; /* no body: HEAD */
+	conv_send(&cv, 0, head, strlen(head));
+	conv_send(&cv, 1, r200, strlen(r200));
+	const char *get = "GET /y HTTP/1.1\r\nHost: h\r\n\r\n";
+	const char *chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+	conv_send(&cv, 0, get, strlen(get));
+	conv_send(&cv, 1, chunked, strlen(chunked));
+	conv_send(&cv, 0, upgrade_req, strlen(upgrade_req));
+	conv_send(&cv, 1, resp101, strlen(resp101));
+	ck_assert_int_eq(cv.s->conns, 1);
+	frame(&cv, 1, true, 0, 1, false, "after keep-alive", 16, 0);
+	ck_assert_int_eq(cv.s->msgs, 1);
+	ck_assert_mem_eq(cv.s->last_payload, "after keep-alive", 16);
+	int total = 0;
+	for (int i = 0; i < WARN__COUNT; i++)
+		total += cv.s->warn[i];
+	ck_assert_int_eq(total, 0);
+	conv_close(&cv);
+}
+END_TEST
+
+START_TEST(decode_as_without_handshake)
+{
+	const uint16_t port = 8080;
+	struct conv cv = conv_bare(&port, 1);
+	frame(&cv, 1, true, 0, 1, false, "from server", 11, 0);
+	ck_assert_int_eq(cv.s->conns, 1);
+	ck_assert_int_eq(cv.s->last_status, 0);
+	ck_assert_int_eq(cv.s->msgs, 1);
+	ck_assert_int_eq(cv.s->last.dir, 1); /* the side on port 8080 is the server */
+	frame(&cv, 0, true, 0, 1, true, "from client", 11, 0);
+	ck_assert_int_eq(cv.s->last.dir, 0);
+	ck_assert_mem_eq(cv.s->last_payload, "from client", 11);
+	ck_assert_int_eq(cv.s->warn[WARN_UNMASKED_CLIENT] + cv.s->warn[WARN_MASKED_SERVER], 0);
+	conv_close(&cv);
+	/* without --decode-as the same bytes are not WebSocket */
+	struct conv c2 = conv_bare(NULL, 0);
+	frame(&c2, 1, true, 0, 1, false, "from server", 11, 0);
+	ck_assert_int_eq(c2.s->conns, 0);
+	ck_assert_int_eq(c2.s->msgs, 0);
+	conv_close(&c2);
+}
+END_TEST
+
 Suite *suite_ws(void)
 {
 	Suite *s = suite_create("ws");
@@ -896,6 +977,9 @@ Suite *suite_ws(void)
 	tcase_add_test(tc, every_violation_warns);
 	tcase_add_test(tc, accept_mismatch_and_deflate_messages);
 	tcase_add_test(tc, max_payload_truncates_but_length_is_exact);
+	tcase_add_test(tc, response_captured_before_request);
+	tcase_add_test(tc, head_request_then_upgrade);
+	tcase_add_test(tc, decode_as_without_handshake);
 	suite_add_tcase(s, tc);
 	return s;
 }
