@@ -17,5 +17,5 @@ fi
 make -j"$(nproc)"
 cd "$top"
 echo
-echo "== build/wscope -r samples/tcp-transfer.pcap"
-build/wscope -r samples/tcp-transfer.pcap
+echo "== build/wscope -r samples/ws-node.pcap --json --max-payload 48"
+build/wscope -r samples/ws-node.pcap --json --max-payload 48
