@@ -577,7 +577,8 @@ static const char resp101[] =
 	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
 	"\r\n";
 
-static struct conv conv_open(const char *ext, bool frames)
+/* A pipeline with the WebSocket layer and no flow yet; wo NULL: defaults. */
+static struct conv conv_new(const struct ws_opts *wo_in)
 {
 	struct conv cv;
 	memset(&cv, 0, sizeof(cv));
@@ -585,11 +586,22 @@ static struct conv conv_open(const char *ext, bool frames)
 	core_opts_default(&o);
 	struct ws_opts wo;
 	ws_opts_default(&wo);
-	wo.frames = frames;
+	if (wo_in != NULL)
+		wo = *wo_in;
 	cv.s = calloc(1, sizeof(*cv.s));
 	cv.c = core_new(&o, ws_on_ev, cv.s);
 	cv.l = ws_layer_new(&wo, cv.c);
 	core_set_linktype(cv.c, DLT_EN10MB);
+	cv.seq[0] = cv.seq[1] = 1;
+	return cv;
+}
+
+static struct conv conv_open(const char *ext, bool frames)
+{
+	struct ws_opts wo;
+	ws_opts_default(&wo);
+	wo.frames = frames;
+	struct conv cv = conv_new(&wo);
 	struct pg_tcp t;
 	pg_init(&t, 4, 50000, 8080);
 	t.flags = TCP_SYN;
@@ -670,23 +682,9 @@ END_TEST
 
 START_TEST(bytes_after_101_in_the_same_segment)
 {
-	struct conv cv;
-	memset(&cv, 0, sizeof(cv));
-	/* build by hand: the 101 and the first frame in one write */
-	cv = conv_open(NULL, false);
-	conv_close(&cv);
-	struct core_opts o;
-	core_opts_default(&o);
-	struct ws_opts wo;
-	ws_opts_default(&wo);
-	struct wsink *s = calloc(1, sizeof(*s));
-	struct conv c2 = { 0 };
-	c2.s = s;
-	c2.c = core_new(&o, ws_on_ev, s);
-	c2.l = ws_layer_new(&wo, c2.c);
-	core_set_linktype(c2.c, DLT_EN10MB);
-	c2.seq[0] = 1;
-	c2.seq[1] = 1;
+	/* the 101 and the first frame in one write */
+	struct conv c2 = conv_new(NULL);
+	struct wsink *s = c2.s;
 	conv_send(&c2, 0, upgrade_req, strlen(upgrade_req));
 	uint8_t b[512];
 	size_t n = strlen(resp101);
@@ -702,17 +700,7 @@ END_TEST
 
 START_TEST(rejected_upgrade)
 {
-	struct conv cv;
-	memset(&cv, 0, sizeof(cv));
-	struct core_opts o;
-	core_opts_default(&o);
-	struct ws_opts wo;
-	ws_opts_default(&wo);
-	cv.s = calloc(1, sizeof(*cv.s));
-	cv.c = core_new(&o, ws_on_ev, cv.s);
-	cv.l = ws_layer_new(&wo, cv.c);
-	core_set_linktype(cv.c, DLT_EN10MB);
-	cv.seq[0] = cv.seq[1] = 1;
+	struct conv cv = conv_new(NULL);
 	conv_send(&cv, 0, upgrade_req, strlen(upgrade_req));
 	const char *r403 = "HTTP/1.1 403 Forbidden\r\nContent-Length: 4\r\n\r\nnope";
 	conv_send(&cv, 1, r403, strlen(r403));
@@ -803,17 +791,7 @@ END_TEST
 
 START_TEST(accept_mismatch_and_deflate_messages)
 {
-	struct conv cv;
-	memset(&cv, 0, sizeof(cv));
-	struct core_opts o;
-	core_opts_default(&o);
-	struct ws_opts wo;
-	ws_opts_default(&wo);
-	cv.s = calloc(1, sizeof(*cv.s));
-	cv.c = core_new(&o, ws_on_ev, cv.s);
-	cv.l = ws_layer_new(&wo, cv.c);
-	core_set_linktype(cv.c, DLT_EN10MB);
-	cv.seq[0] = cv.seq[1] = 1;
+	struct conv cv = conv_new(NULL);
 	conv_send(&cv, 0, upgrade_req, strlen(upgrade_req));
 	const char *r = "HTTP/1.1 101 OK\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
 			"Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n"
@@ -849,18 +827,10 @@ END_TEST
 
 START_TEST(max_payload_truncates_but_length_is_exact)
 {
-	struct conv cv;
-	memset(&cv, 0, sizeof(cv));
-	struct core_opts o;
-	core_opts_default(&o);
 	struct ws_opts wo;
 	ws_opts_default(&wo);
 	wo.max_payload = 10;
-	cv.s = calloc(1, sizeof(*cv.s));
-	cv.c = core_new(&o, ws_on_ev, cv.s);
-	cv.l = ws_layer_new(&wo, cv.c);
-	core_set_linktype(cv.c, DLT_EN10MB);
-	cv.seq[0] = cv.seq[1] = 1;
+	struct conv cv = conv_new(&wo);
 	conv_send(&cv, 0, upgrade_req, strlen(upgrade_req));
 	conv_send(&cv, 1, resp101, strlen(resp101));
 	static uint8_t p[60000];
@@ -875,20 +845,11 @@ END_TEST
 
 static struct conv conv_bare(const uint16_t *decode_as, int n)
 {
-	struct conv cv;
-	memset(&cv, 0, sizeof(cv));
-	struct core_opts o;
-	core_opts_default(&o);
 	struct ws_opts wo;
 	ws_opts_default(&wo);
 	for (int i = 0; i < n; i++)
 		wo.decode_as[wo.n_decode_as++] = decode_as[i];
-	cv.s = calloc(1, sizeof(*cv.s));
-	cv.c = core_new(&o, ws_on_ev, cv.s);
-	cv.l = ws_layer_new(&wo, cv.c);
-	core_set_linktype(cv.c, DLT_EN10MB);
-	cv.seq[0] = cv.seq[1] = 1;
-	return cv;
+	return conv_new(&wo);
 }
 
 START_TEST(response_captured_before_request)
