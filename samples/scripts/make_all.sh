@@ -4,8 +4,9 @@
 #   bash samples/scripts/make_all.sh
 #
 # Needs root (packet capture) and, on Debian 12:
-#   apt-get install tcpdump tshark wireshark-common python3 python3-websockets
-# (dumpcap/capinfos/editcap are in wireshark-common), plus Node.js with npm
+#   apt-get install tcpdump tshark wireshark-common python3 python3-websockets chromium
+# (dumpcap/capinfos/editcap are in wireshark-common; chromium is only used
+# headless, as the browser client of ws-chromium.pcap), plus Node.js with npm
 # (generated with Node 20; Debian's `nodejs npm` packages also work).  The
 # Node package `ws` is installed from package-lock.json with `npm ci`.
 #
@@ -18,7 +19,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 samples=$(cd "$here/.." && pwd)
 PY=/usr/bin/python3   # Debian's python3 with python3-websockets 10.4
 
-for tool in tcpdump dumpcap tshark capinfos node npm "$PY"; do
+CHROMIUM=/usr/bin/chromium   # Debian's chromium package
+
+for tool in tcpdump dumpcap tshark capinfos node npm "$PY" "$CHROMIUM"; do
     command -v "$tool" >/dev/null || { echo "make_all.sh: missing $tool" >&2; exit 1; }
 done
 "$PY" -c 'import websockets, sys; assert websockets.__version__.startswith("10."), websockets.__version__' \
@@ -30,7 +33,7 @@ if [ ! -d "$here/node_modules/ws" ]; then
 fi
 
 cd "$samples"
-rm -rf ./*.pcap ./*.pcapng ./*.endpoints.jsonl ./*.streams
+rm -rf ./*.pcap ./*.pcapng ./*.endpoints.jsonl ./*.endpoints.jsonl.gz ./*.streams
 
 cap() { "$here/capture.sh" "$@"; }
 
@@ -51,6 +54,18 @@ CAPTURE_FILTER='tcp port 9601' cap ws-python lo \
 CAPTURE_FILTER='tcp port 9701' cap ws-node lo \
     node "$here/ws_node.js" --port 9701 --log ws-node.endpoints.jsonl --streams ws-node.streams
 
+# 5. WebSocket, headless Chromium client -> Node ws server (permessage-deflate).
+#    Only the WebSocket port 9711 is captured; the test page and the page's
+#    log upload use port 9712 and stay out of the capture.
+CAPTURE_FILTER='tcp port 9711' cap ws-chromium lo \
+    node "$here/ws_chromium.js" --port 9711 --page-port 9712 --log ws-chromium.endpoints.jsonl \
+    --chromium "$CHROMIUM"
+
+# 6. Miscellaneous: IPv6, 20 concurrent connections, 403 rejected upgrade,
+#    keep-alive HTTP requests before an upgrade, many fragments, 200 KB binary.
+CAPTURE_FILTER='tcp port 9801' cap ws-misc lo \
+    "$PY" "$here/ws_misc.py" --port 9801 --log ws-misc.endpoints.jsonl
+
 # Independent second opinion: tshark reassembly vs the endpoint logs.
 fail=0
 "$PY" "$here/verify_capture.py" tcp-transfer.pcap tcp-transfer.endpoints.jsonl || fail=1
@@ -58,9 +73,15 @@ fail=0
 "$PY" "$here/verify_capture.py" tcp-transfer-any-nano.pcap tcp-transfer-any-nano.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" ws-python.pcap ws-python.endpoints.jsonl ws-python.streams || fail=1
 "$PY" "$here/verify_capture.py" ws-node.pcap ws-node.endpoints.jsonl ws-node.streams || fail=1
+"$PY" "$here/verify_capture.py" ws-chromium.pcap ws-chromium.endpoints.jsonl || fail=1
+"$PY" "$here/verify_capture.py" ws-misc.pcap ws-misc.endpoints.jsonl || fail=1
 
 for f in ./*.pcap ./*.pcapng; do
     capinfos "$f" | grep -E '^(File name|File type|File encapsulation|File timestamp precision|Number of packets|File size)' | sed 's/^/  /'
 done
-du -ch ./*.pcap ./*.pcapng ./*.jsonl ./*.streams | tail -1
+# The raw stream copies only served the check above (the logs keep each
+# stream's length and SHA-256); the logs are stored compressed.
+rm -rf ./*.streams
+gzip -9nf ./*.endpoints.jsonl
+du -ch ./*.pcap ./*.pcapng ./*.jsonl.gz | tail -1
 exit $fail

@@ -9,6 +9,7 @@ never from wscope itself. Prints one line per case and a closing
 """
 import base64
 import glob
+import gzip
 import hashlib
 import json
 import os
@@ -36,9 +37,14 @@ def run_wscope(args, stdin=None, timeout=300):
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
+def open_log(path):
+    """Endpoint logs are stored gzip-compressed (NAME.endpoints.jsonl.gz)."""
+    return gzip.open(path, "rt", encoding="utf-8") if path.endswith(".gz") else open(path, encoding="utf-8")
+
+
 def load_log(path):
     conns, tcp = {}, {}
-    with open(path) as f:
+    with open_log(path) as f:
         for line in f:
             r = json.loads(line)
             if r["kind"] == "conn":
@@ -119,8 +125,8 @@ def compare_with_log(pcap, log, extra=(), allow_gaps=False, empty_may_vanish=Fal
 
 def samples():
     out = []
-    for log in sorted(glob.glob(os.path.join(TOP, "samples", "*.endpoints.jsonl"))):
-        base = log[: -len(".endpoints.jsonl")]
+    for log in sorted(glob.glob(os.path.join(TOP, "samples", "*.endpoints.jsonl.gz"))):
+        base = log[: -len(".endpoints.jsonl.gz")]
         for ext in (".pcap", ".pcapng"):
             if os.path.exists(base + ext):
                 out.append((base + ext, log))
@@ -163,13 +169,16 @@ def compare_messages(pcap, log, extra=(), allow_warnings=()):
     bytes, close code and reason. No other message may appear."""
     conns = {}
     sent = {}
-    with open(log) as f:
+    http_status = {}   # the status of the last HTTP answer an endpoint logged
+    with open_log(log) as f:
         for line in f:
             r = json.loads(line)
             if r["kind"] == "conn":
                 conns[r["conn"]] = r
             elif r["kind"] == "msg" and r["role"] == "sent":
                 sent.setdefault((r["conn"], r["dir"]), []).append(r)
+            elif r["kind"] == "http":
+                http_status[r["conn"]] = r["status"]
     if not sent:
         return None
     rc, recs, bad, se = wscope_json(pcap, extra)
@@ -189,6 +198,15 @@ def compare_messages(pcap, log, extra=(), allow_warnings=()):
         cr = byep.get(key)
         if cr is None:
             errors.append("conn %d: no connection record" % k)
+            continue
+        has_msgs = (k, "c2s") in sent or (k, "s2c") in sent
+        if not has_msgs and http_status.get(k, 101) != 101:
+            # a rejected upgrade: its status, and nothing after it
+            want = http_status[k]
+            extra_recs = [r for r in recs if r.get("conn") == cr["id"] and r["type"] in ("message", "end")]
+            if cr["status"] != want or extra_recs:
+                errors.append("conn %d: rejected with %d: got status %s and %d messages/ends" % (
+                    k, want, cr["status"], len(extra_recs)))
             continue
         if cr["status"] != 101 or not cr.get("accept_ok"):
             errors.append("conn %d: status %s accept_ok %s" % (k, cr["status"], cr.get("accept_ok")))

@@ -64,7 +64,7 @@ def run(e2e):
     for name, ops in LOSSLESS:
         for b in bases:
             src = os.path.join(S, b + ".pcap")
-            log = os.path.join(S, b + ".endpoints.jsonl")
+            log = os.path.join(S, b + ".endpoints.jsonl.gz")
             out = os.path.join(e2e.TMP, "t.pcap")
             rc, rep, err = tool(e2e, src, ops, out, seed=7)
             if rc != 0:
@@ -105,7 +105,7 @@ def run(e2e):
              "gaps %d, dropped %d; %s" % (total_gap, total_drop, se[-300:]))
     # what is delivered around the gaps is still the true stream: the
     # delivered bytes plus the gaps add up to the logged lengths
-    conns, tcp = e2e.load_log(os.path.join(S, "tcp-transfer.endpoints.jsonl"))
+    conns, tcp = e2e.load_log(os.path.join(S, "tcp-transfer.endpoints.jsonl.gz"))
     ok = True
     for k, c in conns.items():
         cl = e2e.ep(c["client"]["ip"], c["client"]["port"])
@@ -123,7 +123,7 @@ def run(e2e):
     rc, rep, err = tool(e2e, os.path.join(S, "ws-node.pcap"), ["resegment", "--max", "4000", "+", "drop", "--prob", "0.1"], out, seed=5)
     rc, recs, bad, se = e2e.wscope_json(out)
     sent = {}
-    with open(os.path.join(S, "ws-node.endpoints.jsonl")) as f:
+    with e2e.open_log(os.path.join(S, "ws-node.endpoints.jsonl.gz")) as f:
         for line in f:
             r = json.loads(line)
             if r["kind"] == "msg" and r["role"] == "sent":
