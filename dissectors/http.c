@@ -121,6 +121,7 @@ void http_parser_free(struct http_parser *hp)
 const struct http_head *http_head(const struct http_parser *hp) { return &hp->head; }
 const char *http_error(const struct http_parser *hp) { return hp->err ? hp->err : "no error"; }
 bool http_error_too_long(const struct http_parser *hp) { return hp->too_long; }
+bool http_at_start(const struct http_parser *hp) { return hp->st == S_HEAD && hp->len == 0; }
 
 static enum http_result fail(struct http_parser *hp, const char *why)
 {

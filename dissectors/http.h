@@ -67,6 +67,9 @@ void http_set_body(struct http_parser *hp, enum http_body kind, uint64_t len);
 bool http_body_of(const struct http_head *h, const char *req_method,
 		  enum http_body *kind, uint64_t *len);
 
+/* True between messages: the next byte would start a new head. */
+bool http_at_start(const struct http_parser *hp);
+
 const char *http_error(const struct http_parser *hp);
 bool http_error_too_long(const struct http_parser *hp);
 

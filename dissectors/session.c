@@ -94,7 +94,7 @@ struct ws_flow {
 	struct ws_dir d[2];
 	bool midstream_warned;
 	bool any_data[2];
-	bool early_checked[2];     /* this direction's start was looked at */
+	bool releasing;            /* re-parsing held bytes: do not hold again */
 };
 
 void ws_opts_default(struct ws_opts *o)
@@ -835,45 +835,50 @@ static void release_early(struct ws_layer *l, const struct app_flow *af, struct 
 	if (w->early_dir < 0)
 		return;
 	int d = w->early_dir;
-	w->early_checked[d] = true;
 	uint8_t *held = w->early;
 	size_t hn = w->early_len;
 	w->early = NULL;
 	w->early_len = w->early_cap = 0;
 	w->early_dir = -1;
+	bool was = w->releasing;
+	w->releasing = true;
 	http_data(l, af, w, d, held, hn);
+	w->releasing = was;
 	free(held);
 }
 
 static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		      int dir, const uint8_t *p, size_t n)
 {
-	/* A response ("HTTP/...") before any request was seen: the capture
-	 * point saw the answer first. Hold it (capped) until the request. */
-	if (w->phase == PH_HTTP && n > 0 && w->client_dir == -1 && w->qlen == 0 &&
-	    (w->early_dir == dir || (w->early_dir == -1 && !w->early_checked[dir]))) {
-		if (n > LIM_HTTP_PENDING - w->early_len) {
-			give_up(l, af, w, dir, "response with no request", true);
+	/* A response ("HTTP/...") while no request is waiting: the capture
+	 * point saw the answer before the question. Hold it (capped) until a
+	 * request is queued. Only bytes that still spell "HTTP/" are held. */
+	bool at_start = w->hp[dir] == NULL || http_at_start(w->hp[dir]);
+	if (w->phase == PH_HTTP && n > 0 && !w->releasing && w->qlen == 0 &&
+	    dir != w->client_dir && (w->early_dir == dir || (w->early_dir == -1 && at_start))) {
+		static const char resp[] = "HTTP/";
+		size_t have = w->early_dir == dir ? w->early_len : 0;
+		bool looks = true;
+		for (size_t i = have, j = 0; i < 5 && j < n; i++, j++)
+			if (p[j] != (uint8_t)resp[i]) {
+				looks = false;
+				break;
+			}
+		if (looks) {
+			if (n > LIM_HTTP_PENDING - w->early_len) {
+				give_up(l, af, w, dir, "response with no request", true);
+				return;
+			}
+			if (!grow(&w->early, &w->early_cap, w->early_len + n, LIM_HTTP_PENDING))
+				return;
+			memcpy(w->early + w->early_len, p, n);
+			w->early_len += n;
+			w->early_dir = dir;
 			return;
 		}
-		if (!grow(&w->early, &w->early_cap, w->early_len + n, LIM_HTTP_PENDING))
-			return;
-		memcpy(w->early + w->early_len, p, n);
-		w->early_len += n;
-		w->early_dir = dir;
-		size_t k = w->early_len < 5 ? w->early_len : 5;
-		if (memcmp(w->early, "HTTP/", k) == 0)
-			return; /* a response, or still could be: keep holding */
-		/* Not a response (a request, or not HTTP): parse it now. */
-		uint8_t *held = w->early;
-		size_t hn = w->early_len;
-		w->early = NULL;
-		w->early_len = w->early_cap = 0;
-		w->early_dir = -1;
-		w->early_checked[dir] = true;
-		http_data(l, af, w, dir, held, hn);
-		free(held);
-		return;
+		/* Not a response after all: what was held is parsed first. */
+		if (have > 0)
+			release_early(l, af, w);
 	}
 	while (n > 0 && w->phase == PH_HTTP) {
 		if (w->await_upgrade && dir == w->client_dir) {
@@ -926,7 +931,7 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 			const struct http_head *h = http_head(w->hp[dir]);
 			if (h->is_request) {
 				on_request(l, af, w, dir, h);
-				if (w->early_dir == !dir && w->phase == PH_HTTP) {
+				if (w->early_dir >= 0 && w->early_dir != dir && w->phase == PH_HTTP) {
 					/* finish this direction's bytes first, then the
 					 * held response */
 					if (n > 0)
@@ -1040,15 +1045,9 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 		return;
 	if (w->phase == PH_HTTP && w->early_dir >= 0) {
 		/* the request never came: parse the response on its own */
-		int d = w->early_dir;
-		w->client_dir = !d;
-		w->early_checked[d] = true;
-		uint8_t *held = w->early;
-		size_t hn = w->early_len;
-		w->early = NULL;
-		w->early_dir = -1;
-		http_data(l, af, w, d, held, hn);
-		free(held);
+		if (w->client_dir == -1)
+			w->client_dir = !w->early_dir;
+		release_early(l, af, w);
 	}
 	if (w->phase == PH_WS) {
 		struct ws_end_info e;

@@ -33,7 +33,19 @@ struct dgram {
 	uint8_t blocks[(NBLOCKS + 7) / 8];
 };
 
+/* A datagram completed recently: late duplicates of its fragments are
+ * dropped instead of starting a datagram that can never complete. */
+#define DONE_RING 256
+struct done_key {
+	uint8_t af, proto;
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	struct wts when;
+};
+
 struct ipfrag_table {
+	struct done_key done_ring[DONE_RING];
+	unsigned done_next;
 	struct dgram *oldest, *newest;
 	uint32_t count;
 	uint64_t bytes, memcap;
@@ -107,6 +119,31 @@ static bool older(struct wts a, struct wts now, uint32_t secs)
 	       (now.sec - a.sec == (int64_t)secs && now.nsec > a.nsec);
 }
 
+static bool recently_done(const struct ipfrag_table *t, const struct decoded *d, uint8_t af,
+			  struct wts now)
+{
+	size_t alen = af == 4 ? 4 : 16;
+	for (unsigned i = 0; i < DONE_RING; i++) {
+		const struct done_key *k = &t->done_ring[i];
+		if (k->af == af && k->id == d->frag.id && (af == 6 || k->proto == d->frag.next_hdr) &&
+		    memcmp(k->src, d->src.ip, alen) == 0 && memcmp(k->dst, d->dst.ip, alen) == 0 &&
+		    !older(k->when, now, LIM_IPFRAG_TIMEOUT_S))
+			return true;
+	}
+	return false;
+}
+
+static void remember_done(struct ipfrag_table *t, const struct dgram *g, struct wts now)
+{
+	struct done_key *k = &t->done_ring[t->done_next++ % DONE_RING];
+	k->af = g->af;
+	k->proto = g->proto;
+	memcpy(k->src, g->src, 16);
+	memcpy(k->dst, g->dst, 16);
+	k->id = g->id;
+	k->when = now;
+}
+
 enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct decoded *d,
 			      struct wts now, const uint8_t **out, uint32_t *outlen,
 			      uint8_t *next_hdr, enum warn_code *warn, const char **why,
@@ -144,6 +181,8 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct decoded *d,
 	}
 
 	struct dgram *g = find(t, d, af);
+	if (g == NULL && recently_done(t, d, af, now))
+		return IPFRAG_DUPLICATE;
 	if (g == NULL) {
 		if (t->count >= LIM_IPFRAG_MAX_DATAGRAMS) {
 			drop_dgram(t, t->oldest);
@@ -233,6 +272,7 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct decoded *d,
 	*outlen = g->total;
 	*next_hdr = af == 4 ? g->proto : g->next_hdr;
 	g->buf = NULL;
+	remember_done(t, g, now);
 	drop_dgram(t, g);
 	return IPFRAG_DONE;
 }

@@ -26,6 +26,8 @@ enum ipfrag_result {
 	IPFRAG_HELD,     /* kept; the datagram is not complete yet */
 	IPFRAG_DONE,     /* complete: *out, *outlen, *next_hdr are set */
 	IPFRAG_DROPPED,  /* not kept: *warn and *why say why */
+	IPFRAG_DUPLICATE,/* a late copy of a fragment of a datagram already
+	                    completed: dropped, not an error */
 };
 
 /*

@@ -60,7 +60,7 @@ def run(e2e):
         e2e.case("pcaptool present", False, e2e.PCAPTOOL + " missing")
         return
     S = os.path.join(e2e.TOP, "samples")
-    bases = ["tcp-transfer", "ws-node", "ws-python"]
+    bases = ["tcp-transfer", "ws-node", "ws-python", "ws-chromium", "ws-misc"]
     for name, ops in LOSSLESS:
         for b in bases:
             src = os.path.join(S, b + ".pcap")

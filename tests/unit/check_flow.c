@@ -408,10 +408,15 @@ START_TEST(ipv4_fragments_reach_tcp_whole)
 	}
 	ck_assert_uint_eq(r.s->slen[0], sizeof(pay));
 	ck_assert_mem_eq(r.s->stream[0], pay, sizeof(pay));
-	/* an incomplete datagram is reported at the end */
+	/* a late duplicate of a fragment of that datagram is dropped quietly */
+	feed_raw(&r, 1, fr[1], (uint32_t)lens[1], (uint32_t)lens[1]);
+	/* a fragment of another datagram (new IP id) stays incomplete and is
+	 * reported at the end */
+	fr[1][14 + 4] ^= 0xff;
 	feed_raw(&r, 1, fr[1], (uint32_t)lens[1], (uint32_t)lens[1]);
 	core_finish(r.c);
 	ck_assert_int_eq(count_warn(r.s, WARN_IPFRAG_TIMEOUT), 1);
+	ck_assert_uint_eq(r.s->slen[0], sizeof(pay));
 	rp_free(&r);
 }
 END_TEST
