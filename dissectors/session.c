@@ -355,6 +355,9 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 		size_t ok_len;
 		m.utf8_ok = m.truncated ? utf8_valid_prefix(m.payload, m.stored, &ok_len)
 					: utf8_valid(m.payload, m.stored);
+		/* A cut text keeps whole characters only. */
+		if (m.truncated && m.utf8_ok)
+			m.stored = ok_len;
 		if (!m.utf8_ok)
 			core_warn_conn(l->core, WARN_INVALID_UTF8, af, w->conn.id, dir,
 				       "text message of %llu bytes is not valid UTF-8",

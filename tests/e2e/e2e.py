@@ -250,6 +250,81 @@ def test_ws_samples():
             os.path.basename(pcap), n), not errors, "; ".join(errors[:5]))
 
 
+def test_ws_flags():
+    pcap = os.path.join(TOP, "samples", "ws-node.pcap")
+    rc, recs, bad, se = wscope_json(pcap)
+    msgs = [r for r in recs if r["type"] == "message"]
+    # --max-payload: long payloads cut, length exact, marked truncated
+    rc2, recs2, bad2, se2 = wscope_json(pcap, ["--max-payload", "100"])
+    m2 = [r for r in recs2 if r["type"] == "message"]
+    ok = rc2 == 0 and len(m2) == len(msgs) and any(r.get("truncated") for r in m2)
+    for a, b in zip(msgs, m2):
+        pa, pb = payload_of(a), payload_of(b)
+        if a["length"] != b["length"] or len(pb) > 100 or len(pb) < min(len(pa), 97) or not pa.startswith(pb) \
+                or (b.get("truncated", False) != (a["length"] > 100 and a["opcode"] in ("text", "binary"))):
+            ok = False
+    case("--max-payload 100: payloads cut (at a character boundary or less), length exact, truncated flagged", ok, se2[-200:])
+    # --frames: frame records add up to the messages
+    rc3, recs3, bad3, se3 = wscope_json(pcap, ["--frames"])
+    frames = [r for r in recs3 if r["type"] == "frame"]
+    nframes = sum(r["frames"] for r in msgs)
+    masked_ok = all(f["masked"] == (f["dir"] == "c2s") for f in frames)
+    case("--frames: %d frame records, as many as the messages' frames, masked exactly when c2s" % len(frames),
+         rc3 == 0 and len(frames) == nframes and masked_ok, se3[-200:])
+    # --json=PATH writes the same records to a file
+    path = os.path.join(TMP, "out.ndjson")
+    rc4, so4, se4 = run_wscope(["-r", pcap, "--json=" + path])
+    with open(path) as f:
+        filed = [json.loads(l) for l in f]
+    case("--json=PATH writes the same records to the file (flows still listed on stdout)",
+         rc4 == 0 and filed == recs and so4.startswith("flow "), se4[-200:])
+    # every sample's output is valid JSON for jq too
+    if shutil.which("jq"):
+        bad_jq = []
+        for p, _ in samples():
+            out = subprocess.run([WSCOPE, "-r", p, "--json", "--frames", "-q"], capture_output=True)
+            j = subprocess.run(["jq", "-c", "."], input=out.stdout, capture_output=True)
+            if j.returncode != 0:
+                bad_jq.append(os.path.basename(p))
+        case("jq accepts the NDJSON of every sample", not bad_jq, " ".join(bad_jq))
+    # --decode-as: the same capture without its handshakes (the first
+    # packets of each connection stripped up to the first frame)
+    if os.path.exists(PCAPTOOL):
+        out = os.path.join(TMP, "nohs.pcap")
+        # drop the SYNs and the HTTP exchange: keep packets after the 101
+        p = subprocess.run([PY, PCAPTOOL, "-q", pcap, out, "strip-syn"], capture_output=True, text=True)
+        rc5, recs5, bad5, se5 = wscope_json(out, ["--decode-as", "9701"])
+        conns5 = [r for r in recs5 if r["type"] == "connection"]
+        case("--decode-as on a capture that has its handshakes: handshakes still used",
+             rc5 == 0 and conns5 and all(not c.get("decode_as") for c in conns5), se5[-200:])
+
+
+def test_tshark_frames():
+    """tshark's WebSocket dissector as a second opinion: the same number of
+    frames of each opcode in each direction."""
+    if shutil.which("tshark") is None:
+        return
+    for pcap, _ in samples():
+        if "ws-" not in pcap:
+            continue
+        p = subprocess.run(["tshark", "-r", pcap, "-Y", "websocket", "-T", "fields", "-E", "occurrence=a",
+                            "-e", "websocket.opcode", "-e", "websocket.mask"], capture_output=True, text=True)
+        ts = {}
+        for line in p.stdout.splitlines():
+            ops, masks = line.split("\t")
+            for op, mk in zip(ops.split(","), masks.split(",")):
+                key = (int(op), mk in ("1", "True", "true"))
+                ts[key] = ts.get(key, 0) + 1
+        rc, recs, bad, se = wscope_json(pcap, ["--frames"])
+        ws = {}
+        for r in recs:
+            if r["type"] == "frame":
+                key = (r["opcode_value"], r["masked"])
+                ws[key] = ws.get(key, 0) + 1
+        case("tshark counts the same frames per opcode and masking in %s (%d frames)" % (
+            os.path.basename(pcap), sum(ws.values())), ts == ws, "tshark %s wscope %s" % (ts, ws))
+
+
 def test_tshark_second_opinion():
     """tshark's 'follow tcp' as an independent reassembler on one sample."""
     if shutil.which("tshark") is None:
@@ -352,6 +427,8 @@ def main():
     test_cli()
     test_samples()
     test_ws_samples()
+    test_ws_flags()
+    test_tshark_frames()
     test_tshark_second_opinion()
     if os.path.exists(os.path.join(os.path.dirname(__file__), "transforms.py")):
         sys.path.insert(0, os.path.dirname(__file__))
