@@ -21,6 +21,7 @@
 #include "http.h"
 #include "limits.h"
 #include "session.h"
+#include "tls.h"
 #include "utf8.h"
 #include "ws_frame.h"
 
@@ -95,6 +96,12 @@ struct ws_flow {
 	bool midstream_warned;
 	bool any_data[2];
 	bool releasing;            /* re-parsing held bytes: do not hold again */
+	/* TLS (wss://) */
+	struct tls_conn *tls;
+	bool tls_checked;
+	bool tls_listing;          /* listing a TLS connection that is not decrypted */
+	struct ws_layer *l;        /* for the TLS callbacks */
+	struct app_flow af;
 };
 
 void ws_opts_default(struct ws_opts *o)
@@ -146,6 +153,7 @@ static void flow_state_free(struct ws_flow *w)
 		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
 	free(w->pending);
 	free(w->early);
+	tls_conn_free(w->tls);
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		free(w->strs[i]);
 	dir_free(&w->d[0]);
@@ -654,6 +662,16 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 	c->reason = w->strs[8];
 	c->decode_as = rq == NULL;
 	c->server_max_window_bits = c->client_max_window_bits = 15;
+	if (w->tls != NULL) {
+		const struct tls_info *ti = tls_conn_info(w->tls);
+		c->tls = true;
+		c->decrypted = ti->decrypting && !w->tls_listing;
+		c->tls_resumed = ti->resumed;
+		c->tls_version = ti->version;
+		c->cipher = ti->cipher;
+		c->sni = ti->sni;
+		c->alpn = ti->alpn;
+	}
 	if (resp != NULL && resp->status == 101) {
 		struct pmd_params pp;
 		bool bad;
@@ -665,11 +683,13 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 			c->client_max_window_bits = pp.client_max_window_bits;
 		}
 	}
-	if (rq == NULL) {
+	if (rq == NULL && w->tls == NULL) {
 		/* --decode-as: no handshake; assume permessage-deflate may be on,
 		 * so that RSV1 frames are inflated where the context allows. */
 		c->deflate = true;
 	}
+	if (rq == NULL && w->tls != NULL)
+		c->decode_as = false; /* a TLS connection listed without its content */
 	l->st.connections++;
 	struct ev ev = { .type = EV_WS_CONN };
 	ev.u.conn = c;
@@ -965,13 +985,9 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 
 /* ---- app_ops ---- */
 
-static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off,
-		     const uint8_t *p, size_t n)
+static void plain_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		       int dir, const uint8_t *p, size_t n)
 {
-	struct ws_layer *l = app;
-	struct ws_flow *w = state_of(af);
-	if (w == NULL)
-		return;
 	switch (w->phase) {
 	case PH_HTTP:
 		http_data(l, af, w, dir, p, n);
@@ -984,12 +1000,81 @@ static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off
 	}
 }
 
+/* ---- TLS ---- */
+
+static void tls_plain(void *user, int dir, const uint8_t *p, size_t n)
+{
+	struct ws_flow *w = user;
+	plain_data(w->l, &w->af, w, dir, p, n);
+}
+
+static void list_tls_connection(struct ws_flow *w, bool decrypted)
+{
+	const struct tls_info *ti = tls_conn_info(w->tls);
+	int server = ti->client_dir >= 0 ? !ti->client_dir : 1;
+	w->tls_listing = !decrypted;
+	start_ws(w->l, &w->af, w, NULL, NULL, server);
+	w->phase = PH_OFF;
+}
+
+static void tls_warn(void *user, int dir, enum warn_code code, const char *msg)
+{
+	struct ws_flow *w = user;
+	/* Decryption that fails before the Upgrade: the connection is listed
+	 * (undecrypted), so that the warning belongs to something visible. */
+	if (code == WARN_TLS_DECRYPT_FAILED && w->conn.id == 0 && w->phase == PH_HTTP)
+		list_tls_connection(w, false);
+	core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s", msg);
+}
+
+/* A TLS connection that will not be decrypted is still listed, with what
+ * the handshake showed (SNI, version, cipher), so the user sees what is
+ * missing. */
+static void tls_ready(void *user)
+{
+	struct ws_flow *w = user;
+	if (!tls_conn_info(w->tls)->decrypting)
+		list_tls_connection(w, false);
+}
+
+static const struct tls_cbs tls_callbacks = { tls_plain, tls_warn, tls_ready };
+
+static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off,
+		     const uint8_t *p, size_t n)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = state_of(af);
+	if (w == NULL)
+		return;
+	/* TLS is recognised by its first record, on any port. */
+	if (!w->tls_checked && w->phase == PH_HTTP && n > 0) {
+		if (!tls_looks_like(p, n) || n >= 3) {
+			w->tls_checked = true;
+			if (tls_looks_like(p, n))
+				w->tls = tls_conn_new(l->o.keylog, &tls_callbacks, w);
+		}
+	}
+	if (w->tls != NULL) {
+		w->l = l;
+		w->af = *af;
+		tls_feed(w->tls, dir, p, n);
+		return;
+	}
+	plain_data(l, af, w, dir, p, n);
+}
+
 static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
 {
 	struct ws_layer *l = app;
 	struct ws_flow *w = state_of(af);
 	if (w == NULL)
 		return;
+	if (w->tls != NULL) {
+		w->l = l;
+		w->af = *af;
+		tls_gap(w->tls, dir);
+		return;
+	}
 	if (w->phase == PH_HTTP) {
 		give_up(l, af, w, dir, "bytes missing from the HTTP stream", false);
 		return;

@@ -16,7 +16,10 @@
 
 #define WS_MAX_DECODE_AS 32
 
+struct keylog;
+
 struct ws_opts {
+	struct keylog *keylog;     /* borrowed; NULL: TLS is not decrypted */
 	uint64_t max_payload;      /* payload bytes kept per message */
 	uint64_t max_inflate;      /* inflated bytes per message (bomb cap) */
 	bool frames;               /* emit EV_WS_FRAME */

@@ -83,6 +83,9 @@ struct ws_conn_info {
 	bool server_no_context_takeover, client_no_context_takeover;
 	int server_max_window_bits, client_max_window_bits;
 	bool decode_as;            /* forced by --decode-as, no handshake seen */
+	/* TLS (wss://): strings NULL when unknown */
+	bool tls, decrypted, tls_resumed;
+	const char *tls_version, *cipher, *sni, *alpn;
 };
 
 /* A message, assembled from its frames (and inflated when compressed). */

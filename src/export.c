@@ -75,7 +75,16 @@ static void conn_record(struct export *x, const struct ev *ev)
 	opt_str(j, "subprotocol_requested", c->proto_asked);
 	opt_str(j, "extensions", c->ext_chosen);
 	opt_str(j, "extensions_requested", c->ext_asked);
-	json_bool(j, "tls", false);
+	json_bool(j, "tls", c->tls);
+	if (c->tls) {
+		opt_str(j, "tls_version", c->tls_version);
+		opt_str(j, "cipher", c->cipher);
+		opt_str(j, "sni", c->sni);
+		opt_str(j, "alpn", c->alpn);
+		json_bool(j, "decrypted", c->decrypted);
+		if (c->tls_resumed)
+			json_bool(j, "resumed", true);
+	}
 	json_u64(j, "flow", c->flow_id);
 	json_u64(j, "packet", ev->pkt);
 	if (c->status == 101)

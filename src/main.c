@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "core.h"
 #include "export.h"
+#include "keylog.h"
 #include "limits.h"
 #include "session.h"
 #include "streamdump.h"
@@ -66,6 +67,10 @@ static void usage(FILE *f)
 "      --no-flows           do not list flows on standard output\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
+"\n"
+"TLS (wss://):\n"
+"      --keylog FILE        NSS key log (SSLKEYLOGFILE) with the TLS secrets;\n"
+"                           without it, $SSLKEYLOGFILE is used when set\n"
 "\n"
 "WebSocket:\n"
 "      --decode-as PORT     dissect TCP port PORT as WebSocket even without a\n"
@@ -138,8 +143,8 @@ static void print_warning(struct app *a, const struct ev *ev)
 	}
 	a->printed[code]++;
 	char where[64] = "";
-	if (code == WARN_CAPTURE_CORRUPT)
-		where[0] = '\0'; /* the message names the record */
+	if (code == WARN_CAPTURE_CORRUPT || code == WARN_KEYLOG_MALFORMED)
+		where[0] = '\0'; /* the message says where */
 	else if (ev->pkt != 0)
 		snprintf(where, sizeof(where), "packet %llu: ", (unsigned long long)ev->pkt);
 	else
@@ -243,6 +248,11 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 	fputc('\n', stderr);
 }
 
+static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
+{
+	core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
+}
+
 /* Joins the remaining arguments into one filter expression, as tcpdump does. */
 static char *join_args(int argc, char **argv)
 {
@@ -265,7 +275,7 @@ static char *join_args(int argc, char **argv)
 
 enum {
 	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
-	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE,
+	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE, OPT_KEYLOG,
 };
 
 int main(int argc, char **argv)
@@ -276,6 +286,7 @@ int main(int argc, char **argv)
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "json", optional_argument, NULL, OPT_JSON },
 		{ "frames", no_argument, NULL, OPT_FRAMES },
+		{ "keylog", required_argument, NULL, OPT_KEYLOG },
 		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
@@ -296,6 +307,7 @@ int main(int argc, char **argv)
 	ws_opts_default(&wo);
 	uint64_t v;
 	int opt;
+	const char *keylog_path = NULL;
 
 	while ((opt = getopt_long(argc, argv, "+r:qvhV", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -308,6 +320,7 @@ int main(int argc, char **argv)
 		case OPT_NO_FLOWS: a.list_flows = false; break;
 		case OPT_JSON: a.json_path = optarg ? optarg : "-"; break;
 		case OPT_FRAMES: wo.frames = true; break;
+		case OPT_KEYLOG: keylog_path = optarg; break;
 		case OPT_DECODE_AS:
 			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
 				fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
@@ -403,6 +416,24 @@ int main(int argc, char **argv)
 		a.json = export_new(a.json_file, a.ts_digits);
 	}
 	struct core *core = core_new(&co, on_event, &a);
+	if (keylog_path == NULL) {
+		const char *env = getenv("SSLKEYLOGFILE");
+		if (env != NULL && env[0] != '\0')
+			keylog_path = env;
+	}
+	struct keylog *kl = NULL;
+	if (core != NULL && keylog_path != NULL) {
+		kl = keylog_open(keylog_path, keylog_warn, core, err, sizeof(err));
+		if (kl == NULL) {
+			fprintf(stderr, "wscope: --keylog: %s\n", err);
+			core_free(core);
+			capture_close(cap);
+			streamdump_free(a.dump);
+			export_free(a.json);
+			return EXIT_USAGE;
+		}
+	}
+	wo.keylog = kl;
 	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
 	if (core == NULL || wsl == NULL || (a.json_path != NULL && a.json == NULL)) {
 		fprintf(stderr, "wscope: out of memory\n");
@@ -422,6 +453,7 @@ int main(int argc, char **argv)
 		print_summary(&a, core_stats(core), ws_layer_stats(wsl));
 	core_free(core);
 	ws_layer_free(wsl);
+	keylog_free(kl);
 	if (a.json != NULL) {
 		bool ok = export_free(a.json);
 		if (a.json_file != stdout && fclose(a.json_file) != 0)

@@ -49,7 +49,12 @@
 	X(WARN_DEFLATE_BOMB,      "decompression_bomb","inflated message over the inflate limit") \
 	X(WARN_WS_GAP,            "ws_gap",            "bytes missing inside a WebSocket stream") \
 	X(WARN_WS_DESYNC,         "ws_lost_sync",      "WebSocket framing lost after a gap; direction no longer dissected") \
-	X(WARN_H2_UNSUPPORTED,    "h2_unsupported",    "WebSocket over HTTP/2 (RFC 8441) is not supported yet")
+	X(WARN_H2_UNSUPPORTED,    "h2_unsupported",    "WebSocket over HTTP/2 (RFC 8441) is not supported yet") \
+	X(WARN_TLS_NO_KEY,        "no_key",            "TLS connection without secrets in the key log; not decrypted") \
+	X(WARN_TLS_DECRYPT_FAILED,"decrypt_failed",    "TLS record did not authenticate; direction no longer decrypted") \
+	X(WARN_TLS_UNSUPPORTED,   "tls_unsupported",   "TLS version, cipher suite or feature not decrypted") \
+	X(WARN_TLS_MALFORMED,     "tls_malformed",     "malformed TLS; direction no longer followed") \
+	X(WARN_KEYLOG_MALFORMED,  "keylog_malformed",  "a key log line that could not be used")
 
 enum warn_code {
 #define WARN_ENUM(e, n, s) e,

@@ -1,0 +1,542 @@
+/*
+ * tls.c - TLS records and handshake, decrypted with key log secrets.
+ *
+ * summary: follows both directions of a TLS connection: record framing
+ *   across segments, ClientHello (random, SNI, ALPN, versions), ServerHello
+ *   (version, suite, HelloRetryRequest, encrypt_then_mac), TLS 1.3 encrypted
+ *   handshake (EncryptedExtensions, Finished, KeyUpdate), TLS 1.2
+ *   ChangeCipherSpec; hands out each direction's decrypted application data.
+ * specification: RFC 8446 (TLS 1.3) §4 handshake, §5 records, §7 keys;
+ *   RFC 5246 (TLS 1.2) §6-7; RFC 6066 §3 (SNI); RFC 7301 (ALPN);
+ *   RFC 7366 (encrypt_then_mac).
+ *
+ *   record: | type (1) | legacy_version (2) | length (2) | fragment ... |
+ *   handshake message: | msg_type (1) | length (3) | body ... |
+ *
+ * A record that does not authenticate, or a missing key, stops that
+ * direction with one warning: nothing unauthenticated is passed on.
+ */
+#include "config.h"
+
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "tls.h"
+#include "tls_crypto.h"
+
+/* Why: RFC 8446 §5.2 caps a protected record at 2^14 + 256 bytes and RFC
+ * 5246 §6.2.3 at 2^14 + 2048; anything longer is not TLS. */
+#define TLS_MAX_RECORD (16384u + 2048u)
+/* Handshake messages buffered across records (certificate chains). */
+#define TLS_MAX_HS (256u * 1024)
+
+enum { CT_CCS = 20, CT_ALERT = 21, CT_HANDSHAKE = 22, CT_APPDATA = 23 };
+enum { HS_CLIENT_HELLO = 1, HS_SERVER_HELLO = 2, HS_NEW_SESSION_TICKET = 4,
+       HS_ENCRYPTED_EXTENSIONS = 8, HS_FINISHED = 20, HS_KEY_UPDATE = 24 };
+
+static const uint8_t hrr_random[32] = {
+	0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+};
+
+struct tls_dir {
+	uint8_t rec[5 + TLS_MAX_RECORD];
+	size_t rec_len;
+	uint8_t *hs;                /* handshake bytes not yet parsed */
+	size_t hs_len, hs_cap;
+	struct tls_cipher c;
+	bool encrypted;             /* records are protected from now on */
+	bool dead;
+	bool warned_early;
+	int epoch13;                /* 0 plaintext, 1 handshake, 2 application */
+	uint8_t secret[64];         /* current 1.3 application secret */
+	size_t secret_len;
+};
+
+struct tls_conn {
+	struct keylog *kl;
+	const struct tls_cbs *cb;
+	void *user;
+	struct tls_info info;
+	struct tls_dir d[2];
+	uint8_t client_random[32], server_random[32];
+	uint8_t session_id[32];
+	uint8_t session_id_len;
+	bool have_ch, have_sh, hrr, etm, ready_sent, no_key_warned, midstream;
+	uint16_t suite_id;
+	const struct tls_suite *suite;
+	int version;                /* 12 or 13 once known; 10/11 unsupported */
+	struct tls_secrets sec;
+	uint8_t key_block[2 * (48 + 32 + 12)];
+	char sni[256], alpn[64], alpn_offered[256], cipher_buf[16];
+	uint8_t plain[TLS_MAX_RECORD];
+};
+
+bool tls_looks_like(const uint8_t *p, size_t n)
+{
+	/* handshake record, major version 3, minor 0..4 */
+	if (n >= 1 && p[0] != CT_HANDSHAKE)
+		return false;
+	if (n >= 2 && p[1] != 3)
+		return false;
+	if (n >= 3 && p[2] > 4)
+		return false;
+	return true;
+}
+
+struct tls_conn *tls_conn_new(struct keylog *kl, const struct tls_cbs *cb, void *user)
+{
+	struct tls_conn *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	t->kl = kl;
+	t->cb = cb;
+	t->user = user;
+	t->info.client_dir = -1;
+	return t;
+}
+
+void tls_conn_free(struct tls_conn *t)
+{
+	if (t == NULL)
+		return;
+	for (int d = 0; d < 2; d++) {
+		tls_cipher_clear(&t->d[d].c);
+		free(t->d[d].hs);
+	}
+	OPENSSL_cleanse(t, sizeof(*t));
+	free(t);
+}
+
+const struct tls_info *tls_conn_info(const struct tls_conn *t) { return &t->info; }
+
+static void warn(struct tls_conn *t, int dir, enum warn_code code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void warn(struct tls_conn *t, int dir, enum warn_code code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	t->cb->warn(t->user, dir, code, msg);
+}
+
+static void stop(struct tls_conn *t, int dir)
+{
+	t->d[dir].dead = true;
+	tls_cipher_clear(&t->d[dir].c);
+}
+
+static void ready(struct tls_conn *t)
+{
+	if (t->ready_sent)
+		return;
+	t->ready_sent = true;
+	t->info.decrypting = t->info.keys && t->suite != NULL;
+	t->cb->ready(t->user);
+}
+
+/* ---- handshake messages ---- */
+
+static void parse_client_hello(struct tls_conn *t, int dir, struct cur *c)
+{
+	if (t->have_ch && t->hrr) {
+		/* the ClientHello after a HelloRetryRequest: same random */
+		return;
+	}
+	t->have_ch = true;
+	t->info.client_dir = dir;
+	cur_skip(c, 2);
+	cur_copy(c, t->client_random, 32);
+	struct cur sid, cs, comp, exts;
+	cur_sub(c, cur_u8(c), &sid);
+	if (cur_left(&sid) <= sizeof(t->session_id)) {
+		t->session_id_len = (uint8_t)cur_left(&sid);
+		cur_copy(&sid, t->session_id, t->session_id_len);
+	}
+	cur_sub(c, cur_be16(c), &cs);
+	cur_sub(c, cur_u8(c), &comp);
+	if (!cur_has(c, 2))
+		return; /* no extensions */
+	cur_sub(c, cur_be16(c), &exts);
+	while (cur_left(&exts) >= 4) {
+		uint16_t type = cur_be16(&exts);
+		struct cur e;
+		if (!cur_sub(&exts, cur_be16(&exts), &e))
+			break;
+		if (type == 0) { /* server_name: list of (type, name) */
+			struct cur list, name;
+			cur_sub(&e, cur_be16(&e), &list);
+			while (cur_left(&list) >= 3) {
+				uint8_t nt = cur_u8(&list);
+				if (!cur_sub(&list, cur_be16(&list), &name))
+					break;
+				size_t n = cur_left(&name);
+				if (nt == 0 && n < sizeof(t->sni)) {
+					cur_copy(&name, t->sni, n);
+					t->sni[n] = '\0';
+					/* a host name is printable ASCII; keep it clean */
+					for (size_t i = 0; i < n; i++)
+						if ((unsigned char)t->sni[i] < 0x21 || (unsigned char)t->sni[i] > 0x7e)
+							t->sni[i] = '?';
+					t->info.sni = t->sni;
+				}
+			}
+		}
+	}
+}
+
+static void parse_alpn(struct tls_conn *t, struct cur *e)
+{
+	struct cur list, proto;
+	cur_sub(e, cur_be16(e), &list);
+	if (cur_sub(&list, cur_u8(&list), &proto)) {
+		size_t n = cur_left(&proto);
+		if (n < sizeof(t->alpn)) {
+			cur_copy(&proto, t->alpn, n);
+			t->alpn[n] = '\0';
+			for (size_t i = 0; i < n; i++)
+				if ((unsigned char)t->alpn[i] < 0x21 || (unsigned char)t->alpn[i] > 0x7e)
+					t->alpn[i] = '?';
+			t->info.alpn = t->alpn;
+		}
+	}
+}
+
+static bool load_secrets(struct tls_conn *t)
+{
+	if (t->info.keys)
+		return true;
+	if (t->kl == NULL || !t->have_ch)
+		return false;
+	if (!keylog_find(t->kl, t->client_random, &t->sec))
+		return false;
+	if (t->version == 13)
+		t->info.keys = t->sec.len[KL_CLIENT_HS] && t->sec.len[KL_SERVER_HS] &&
+			       t->sec.len[KL_CLIENT_APP] && t->sec.len[KL_SERVER_APP];
+	else
+		t->info.keys = t->sec.len[KL_MASTER] == 48;
+	if (t->info.keys && t->version == 12) {
+		uint8_t seed[64];
+		memcpy(seed, t->server_random, 32);
+		memcpy(seed + 32, t->client_random, 32);
+		if (!tls12_prf(t->suite->prf_md, t->sec.v[KL_MASTER], 48, "key expansion", seed, 64,
+			       t->key_block, tls12_key_block_len(t->suite)))
+			t->info.keys = false;
+	}
+	return t->info.keys;
+}
+
+static void no_key(struct tls_conn *t, int dir)
+{
+	if (!t->no_key_warned) {
+		t->no_key_warned = true;
+		if (t->kl == NULL)
+			warn(t, dir, WARN_TLS_NO_KEY, "TLS connection and no key log (--keylog): not decrypted");
+		else
+			warn(t, dir, WARN_TLS_NO_KEY, "no secrets for this connection's client random in the key log: not decrypted");
+	}
+	stop(t, 0);
+	stop(t, 1);
+}
+
+static void parse_server_hello(struct tls_conn *t, int dir, struct cur *c)
+{
+	uint16_t legacy = cur_be16(c);
+	uint8_t rnd[32];
+	cur_copy(c, rnd, 32);
+	struct cur sid, exts;
+	cur_sub(c, cur_u8(c), &sid);
+	/* TLS 1.2 resumption: the server echoes the client's session id */
+	bool same_sid = t->session_id_len > 0 && cur_left(&sid) == t->session_id_len &&
+			memcmp(cur_ptr(&sid), t->session_id, t->session_id_len) == 0;
+	uint16_t suite = cur_be16(c);
+	cur_skip(c, 1);
+	if (!cur_ok(c))
+		return;
+	if (t->info.client_dir < 0)
+		t->info.client_dir = !dir;
+	bool is_hrr = memcmp(rnd, hrr_random, 32) == 0;
+	uint16_t version = legacy;
+	bool etm = false;
+	t->info.alpn = NULL;
+	if (cur_has(c, 2) && cur_sub(c, cur_be16(c), &exts)) {
+		while (cur_left(&exts) >= 4) {
+			uint16_t type = cur_be16(&exts);
+			struct cur e;
+			if (!cur_sub(&exts, cur_be16(&exts), &e))
+				break;
+			if (type == 43) /* supported_versions: the chosen one */
+				version = cur_be16(&e);
+			else if (type == 22)
+				etm = true;
+			else if (type == 16)
+				parse_alpn(t, &e);
+		}
+	}
+	if (is_hrr) {
+		t->hrr = true; /* the real ServerHello follows a new ClientHello */
+		return;
+	}
+	t->have_sh = true;
+	memcpy(t->server_random, rnd, 32);
+	t->info.resumed = version != 0x0304 && same_sid;
+	t->suite_id = suite;
+	t->etm = etm;
+	t->info.cipher = tls_suite_name(suite, t->cipher_buf, sizeof(t->cipher_buf));
+	switch (version) {
+	case 0x0304: t->version = 13; t->info.version = "TLSv1.3"; break;
+	case 0x0303: t->version = 12; t->info.version = "TLSv1.2"; break;
+	case 0x0302: t->version = 11; t->info.version = "TLSv1.1"; break;
+	case 0x0301: t->version = 10; t->info.version = "TLSv1.0"; break;
+	default: t->version = 0; t->info.version = "unknown"; break;
+	}
+	t->suite = tls_suite_find(suite);
+	if (t->version != 12 && t->version != 13) {
+		warn(t, dir, WARN_TLS_UNSUPPORTED, "%s is not decrypted (TLS 1.2 and 1.3 are)", t->info.version);
+		t->suite = NULL;
+	} else if (t->suite == NULL || t->suite->version != t->version) {
+		warn(t, dir, WARN_TLS_UNSUPPORTED, "cipher suite %s is not decrypted", t->info.cipher);
+		t->suite = NULL;
+	}
+	if (t->suite == NULL) {
+		stop(t, 0);
+		stop(t, 1);
+		ready(t);
+		return;
+	}
+	if (!load_secrets(t)) {
+		ready(t);
+		no_key(t, dir);
+		return;
+	}
+	if (t->version == 13) {
+		/* From here on both directions are protected with handshake
+		 * keys (the client's after its ClientHello). */
+		int s = dir, cl = !dir;
+		if (!tls_cipher_init13(&t->d[s].c, t->suite, t->sec.v[KL_SERVER_HS], t->sec.len[KL_SERVER_HS]) ||
+		    !tls_cipher_init13(&t->d[cl].c, t->suite, t->sec.v[KL_CLIENT_HS], t->sec.len[KL_CLIENT_HS])) {
+			no_key(t, dir);
+			return;
+		}
+		t->d[s].encrypted = t->d[cl].encrypted = true;
+		t->d[s].epoch13 = t->d[cl].epoch13 = 1;
+	}
+	/* TLS 1.2: keys take effect at each side's ChangeCipherSpec. ALPN for
+	 * 1.3 is in EncryptedExtensions: ready() waits for it. */
+	if (t->version == 12)
+		ready(t);
+}
+
+static void switch_to_app(struct tls_conn *t, int dir)
+{
+	bool client = dir == t->info.client_dir;
+	enum keylog_label l = client ? KL_CLIENT_APP : KL_SERVER_APP;
+	struct tls_dir *d = &t->d[dir];
+	memcpy(d->secret, t->sec.v[l], t->sec.len[l]);
+	d->secret_len = t->sec.len[l];
+	if (!tls_cipher_init13(&d->c, t->suite, d->secret, d->secret_len)) {
+		warn(t, dir, WARN_TLS_DECRYPT_FAILED, "cannot derive application traffic keys");
+		stop(t, dir);
+		return;
+	}
+	d->epoch13 = 2;
+}
+
+static void key_update(struct tls_conn *t, int dir)
+{
+	struct tls_dir *d = &t->d[dir];
+	uint8_t next[64];
+	size_t n = d->secret_len;
+	if (t->version != 13 || d->epoch13 != 2 ||
+	    !tls13_expand_label(t->suite->prf_md, d->secret, n, "traffic upd", NULL, 0, next, n) ||
+	    !tls_cipher_init13(&d->c, t->suite, next, n)) {
+		warn(t, dir, WARN_TLS_DECRYPT_FAILED, "KeyUpdate could not be followed");
+		stop(t, dir);
+		return;
+	}
+	memcpy(d->secret, next, n);
+	OPENSSL_cleanse(next, sizeof(next));
+	t->info.key_updates++;
+}
+
+/* Handshake messages that are complete in the direction's buffer. */
+static void handshake(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
+{
+	struct tls_dir *d = &t->d[dir];
+	if (n > TLS_MAX_HS - d->hs_len) {
+		warn(t, dir, WARN_TLS_MALFORMED, "handshake message over %u bytes", TLS_MAX_HS);
+		stop(t, dir);
+		return;
+	}
+	if (d->hs_len + n > d->hs_cap) {
+		size_t cap = d->hs_cap ? d->hs_cap : 4096;
+		while (cap < d->hs_len + n)
+			cap *= 2;
+		uint8_t *nb = realloc(d->hs, cap);
+		if (nb == NULL) {
+			stop(t, dir);
+			return;
+		}
+		d->hs = nb;
+		d->hs_cap = cap;
+	}
+	memcpy(d->hs + d->hs_len, p, n);
+	d->hs_len += n;
+	size_t off = 0;
+	while (!d->dead && d->hs_len - off >= 4) {
+		struct cur c = cur_make(d->hs + off, d->hs_len - off);
+		uint8_t type = cur_u8(&c);
+		uint32_t len = (uint32_t)cur_u8(&c) << 16 | cur_be16(&c);
+		if (len > TLS_MAX_HS) {
+			warn(t, dir, WARN_TLS_MALFORMED, "handshake message claims %u bytes", len);
+			stop(t, dir);
+			return;
+		}
+		struct cur body;
+		if (!cur_sub(&c, len, &body))
+			break; /* incomplete: wait for more records */
+		off += 4 + len;
+		switch (type) {
+		case HS_CLIENT_HELLO:
+			parse_client_hello(t, dir, &body);
+			break;
+		case HS_SERVER_HELLO:
+			parse_server_hello(t, dir, &body);
+			break;
+		case HS_ENCRYPTED_EXTENSIONS: {
+			struct cur exts;
+			if (cur_sub(&body, cur_be16(&body), &exts))
+				while (cur_left(&exts) >= 4) {
+					uint16_t et = cur_be16(&exts);
+					struct cur e;
+					if (!cur_sub(&exts, cur_be16(&exts), &e))
+						break;
+					if (et == 16)
+						parse_alpn(t, &e);
+				}
+			ready(t);
+			break;
+		}
+		case HS_FINISHED:
+			if (t->version == 13 && d->epoch13 == 1)
+				switch_to_app(t, dir);
+			break;
+		case HS_KEY_UPDATE:
+			key_update(t, dir);
+			break;
+		default:
+			break;
+		}
+	}
+	memmove(d->hs, d->hs + off, d->hs_len - off);
+	d->hs_len -= off;
+}
+
+/* ---- records ---- */
+
+static void record(struct tls_conn *t, int dir, uint8_t type, uint16_t version,
+		   const uint8_t *frag, size_t len)
+{
+	struct tls_dir *d = &t->d[dir];
+	if (type == CT_CCS) {
+		/* TLS 1.2: this side's records are protected from now on.
+		 * TLS 1.3: a compatibility no-op. */
+		if (t->version == 12 && !d->encrypted && !d->dead) {
+			if (!t->info.keys && !load_secrets(t)) {
+				no_key(t, dir);
+				return;
+			}
+			bool client = dir == t->info.client_dir;
+			if (!tls_cipher_init12(&d->c, t->suite, t->key_block, client, t->etm)) {
+				stop(t, dir);
+				return;
+			}
+			d->encrypted = true;
+		}
+		return;
+	}
+	if (!d->encrypted) {
+		if (type == CT_HANDSHAKE)
+			handshake(t, dir, frag, len);
+		else if (type == CT_APPDATA && !d->warned_early && t->version != 12) {
+			d->warned_early = true; /* TLS 1.3 0-RTT early data */
+			warn(t, dir, WARN_TLS_UNSUPPORTED, "early data (0-RTT) is not decrypted");
+		}
+		return;
+	}
+	if (d->dead)
+		return;
+	uint8_t inner;
+	long n = tls_decrypt(&d->c, type, version, frag, len, t->plain, &inner);
+	if (n < 0) {
+		warn(t, dir, WARN_TLS_DECRYPT_FAILED,
+		     "a record did not authenticate (wrong key, or a corrupted or missing record): "
+		     "this direction is no longer decrypted");
+		stop(t, dir);
+		return;
+	}
+	if (inner == CT_HANDSHAKE)
+		handshake(t, dir, t->plain, (size_t)n);
+	else if (inner == CT_APPDATA && n > 0) {
+		if (t->info.alpn != NULL && strcmp(t->info.alpn, "h2") == 0) {
+			if (!d->warned_early) {
+				d->warned_early = true;
+				warn(t, dir, WARN_H2_UNSUPPORTED,
+				     "ALPN h2: WebSocket over HTTP/2 (RFC 8441) is not supported yet");
+			}
+			return;
+		}
+		t->cb->plain(t->user, dir, t->plain, (size_t)n);
+	}
+	OPENSSL_cleanse(t->plain, (size_t)n);
+}
+
+void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
+{
+	struct tls_dir *d = &t->d[dir];
+	while (n > 0 && !d->dead) {
+		/* header first, then the fragment it announces */
+		size_t want = 5;
+		if (d->rec_len >= 5) {
+			size_t flen = (size_t)d->rec[3] << 8 | d->rec[4];
+			want = 5 + flen;
+		}
+		size_t k = want - d->rec_len < n ? want - d->rec_len : n;
+		memcpy(d->rec + d->rec_len, p, k);
+		d->rec_len += k;
+		p += k;
+		n -= k;
+		if (d->rec_len == 5) {
+			uint8_t type = d->rec[0];
+			size_t flen = (size_t)d->rec[3] << 8 | d->rec[4];
+			if (type < CT_CCS || type > 24 || d->rec[1] != 3 || flen > TLS_MAX_RECORD) {
+				warn(t, dir, WARN_TLS_MALFORMED,
+				     "not a TLS record (type %u, version %u.%u, length %zu): direction no longer followed",
+				     type, d->rec[1], d->rec[2], flen);
+				stop(t, dir);
+				return;
+			}
+			if (flen > 0)
+				continue;
+		}
+		if (d->rec_len >= 5 && d->rec_len == 5 + ((size_t)d->rec[3] << 8 | d->rec[4])) {
+			record(t, dir, d->rec[0], (uint16_t)(d->rec[1] << 8 | d->rec[2]), d->rec + 5, d->rec_len - 5);
+			d->rec_len = 0;
+		}
+	}
+}
+
+void tls_gap(struct tls_conn *t, int dir)
+{
+	if (t->d[dir].dead)
+		return;
+	warn(t, dir, WARN_TLS_DECRYPT_FAILED,
+	     "bytes missing from the TLS stream: this direction is no longer decrypted");
+	stop(t, dir);
+}

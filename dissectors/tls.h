@@ -1,0 +1,55 @@
+/*
+ * tls.h - TLS on one flow: records, handshake, and decryption with secrets
+ * from a key log, producing each direction's plaintext byte stream.
+ *
+ * Ownership: a tls_conn borrows the keylog (which must outlive it) and owns
+ * everything else. Strings in struct tls_info live as long as the tls_conn.
+ */
+#ifndef WSCOPE_TLS_H
+#define WSCOPE_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keylog.h"
+#include "warn.h"
+
+struct tls_info {
+	int client_dir;            /* -1 until the ClientHello is seen */
+	const char *version;       /* "TLSv1.2", "TLSv1.3", ...; NULL before ServerHello */
+	const char *cipher;        /* IANA name; NULL before ServerHello */
+	const char *sni, *alpn;    /* NULL if absent */
+	bool resumed;              /* TLS 1.2 abbreviated handshake */
+	bool keys;                 /* secrets found in the key log */
+	bool decrypting;           /* plaintext is flowing (or will) */
+	unsigned key_updates;
+};
+
+struct tls_cbs {
+	/* Decrypted application data of one direction, in order. */
+	void (*plain)(void *user, int dir, const uint8_t *p, size_t n);
+	/* A problem; the message has no secrets in it. */
+	void (*warn)(void *user, int dir, enum warn_code code, const char *msg);
+	/* The handshake got far enough to know version, cipher, SNI, ALPN and
+	 * whether keys exist; called once. */
+	void (*ready)(void *user);
+};
+
+struct tls_conn;
+
+/* kl may be NULL (no key log): then nothing is decrypted. */
+struct tls_conn *tls_conn_new(struct keylog *kl, const struct tls_cbs *cb, void *user);
+void tls_conn_free(struct tls_conn *t);
+
+/* True if the bytes can start a TLS stream (a handshake record header);
+ * with fewer than 3 bytes, true if they could. */
+bool tls_looks_like(const uint8_t *p, size_t n);
+
+void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n);
+/* Bytes of dir were lost: its records cannot be followed any more. */
+void tls_gap(struct tls_conn *t, int dir);
+
+const struct tls_info *tls_conn_info(const struct tls_conn *t);
+
+#endif
