@@ -10,5 +10,6 @@ Suite *suite_ipfrag(void);
 Suite *suite_reasm(void);
 Suite *suite_flow(void);
 Suite *suite_ws(void);
+Suite *suite_tls(void);
 
 #endif
