@@ -74,6 +74,21 @@ const char *tls_suite_name(uint16_t id, char *buf, size_t len)
 	return buf;
 }
 
+/* Runs OpenSSL KDF `name` with params into out. */
+static bool kdf_derive(const char *name, const OSSL_PARAM *params, uint8_t *out, size_t olen)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, name, NULL);
+	if (kdf == NULL)
+		return false;
+	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
+	EVP_KDF_free(kdf);
+	if (kc == NULL)
+		return false;
+	bool ok = EVP_KDF_derive(kc, out, olen, params) == 1;
+	EVP_KDF_CTX_free(kc);
+	return ok;
+}
+
 bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 			const char *label, const uint8_t *ctx, size_t clen,
 			uint8_t *out, size_t olen)
@@ -97,13 +112,6 @@ bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 		memcpy(info + n, ctx, clen);
 	n += clen;
 
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (kdf == NULL)
-		return false;
-	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
-	EVP_KDF_free(kdf);
-	if (kc == NULL)
-		return false;
 	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
@@ -112,8 +120,7 @@ bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
 		OSSL_PARAM_construct_end(),
 	};
-	bool ok = EVP_KDF_derive(kc, out, olen, params) == 1;
-	EVP_KDF_CTX_free(kc);
+	bool ok = kdf_derive("HKDF", params, out, olen);
 	OPENSSL_cleanse(info, sizeof(info));
 	return ok;
 }
@@ -128,21 +135,14 @@ bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const char *l
 		return false;
 	memcpy(s, label, ll);
 	memcpy(s + ll, seed, seedlen);
-	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
-	if (kdf == NULL)
-		return false;
-	EVP_KDF_CTX *kc = EVP_KDF_CTX_new(kdf);
-	EVP_KDF_free(kdf);
-	if (kc == NULL)
-		return false;
 	OSSL_PARAM params[] = {
 		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, slen),
 		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, s, ll + seedlen),
 		OSSL_PARAM_construct_end(),
 	};
-	bool ok = EVP_KDF_derive(kc, out, olen, params) == 1;
-	EVP_KDF_CTX_free(kc);
+	bool ok = kdf_derive("TLS1-PRF", params, out, olen);
+	OPENSSL_cleanse(s, sizeof(s));
 	return ok;
 }
 
