@@ -77,6 +77,16 @@ def run(e2e):
                 errs.append("conn %d: cipher %s, endpoint %s" % (k, cr.get("cipher"), cipher))
         e2e.case("%s: TLS version and cipher of every connection as the endpoints reported" % name,
                  rc == 0 and not errs and len(tls) > 0, "; ".join(errs[:4]))
+        # no secret from the key log appears anywhere in any output
+        p = subprocess.run([e2e.WSCOPE, "-r", pcap, "--keylog", keys, "--json", "--frames", "-v"], capture_output=True)
+        out = (p.stdout + p.stderr).decode("utf-8", "replace").lower()
+        leaked = []
+        with open(keys) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 3 and not line.startswith("#") and parts[2].lower() in out:
+                    leaked.append(parts[0])
+        e2e.case("%s: no secret appears in stdout or stderr" % name, p.returncode == 0 and not leaked, str(leaked))
         # without keys: listed, not decrypted, no_key, no message
         rc, recs, bad, se = e2e.wscope_json(pcap)
         cr = [r for r in recs if r["type"] == "connection"]

@@ -9,8 +9,10 @@
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
 #include <openssl/hmac.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "keylog.h"
 #include "suites.h"
@@ -344,6 +346,36 @@ START_TEST(keylog_lines)
 }
 END_TEST
 
+START_TEST(keylog_file_that_grows)
+{
+	char path[] = "/tmp/wscope-keylog-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("# written while the capture runs\n", f);
+	fflush(f);
+	char err[256];
+	struct keylog *kl = keylog_open(path, kl_warn, NULL, err, sizeof(err));
+	ck_assert(kl != NULL);
+	uint8_t cr[32];
+	struct tls_secrets s;
+	memset(cr, 0x44, 32);
+	ck_assert(!keylog_find(kl, cr, &s));
+	/* the client logs its secrets a little later, in two writes */
+	fputs("CLIENT_HANDSHAKE_TRAFFIC_SECRET 4444444444444444444444444444444444444444444444444444444444444444 ", f);
+	fflush(f);
+	ck_assert(!keylog_find(kl, cr, &s)); /* half a line: not yet */
+	fputs("0101010101010101010101010101010101010101010101010101010101010101\n", f);
+	fflush(f);
+	ck_assert(keylog_find(kl, cr, &s));
+	ck_assert_uint_eq(s.len[KL_CLIENT_HS], 32);
+	fclose(f);
+	keylog_free(kl);
+	unlink(path);
+	ck_assert(keylog_open("/nonexistent/keys", kl_warn, NULL, err, sizeof(err)) == NULL);
+}
+END_TEST
+
 /* ---- the record layer ---- */
 
 struct tls_sink {
@@ -402,6 +434,7 @@ Suite *suite_tls(void)
 	tcase_add_test(tc, tls12_aead_records);
 	tcase_add_test(tc, tls12_cbc_records);
 	tcase_add_test(tc, keylog_lines);
+	tcase_add_test(tc, keylog_file_that_grows);
 	tcase_add_test(tc, record_layer_rejects_garbage);
 	suite_add_tcase(s, tc);
 	return s;
