@@ -265,7 +265,12 @@ static bool idle_longer(struct wts last, struct wts now, uint32_t secs)
 	return ds > (int64_t)secs || (ds == (int64_t)secs && now.nsec > last.nsec);
 }
 
-/* Expires flows idle (in capture time) past their timeout, oldest first. */
+/*
+ * Expires flows idle (in capture time) past their timeout, oldest first.
+ * Idleness is measured against the current packet's time, not the latest
+ * time seen: a capture whose clock steps back (merged files, a clock
+ * change) must not expire every flow at once.
+ */
 static void expire(struct core *c)
 {
 	struct flow *f;
@@ -274,7 +279,7 @@ static void expire(struct core *c)
 			(LIM_CLOSED_LINGER_S < c->opts.idle_timeout_s ?
 			 LIM_CLOSED_LINGER_S : c->opts.idle_timeout_s) :
 			c->opts.idle_timeout_s;
-		if (!idle_longer(f->last_ts, c->now, limit))
+		if (!idle_longer(f->last_ts, c->cur_ts, limit))
 			break;
 		flow_close(c, f, END_TIMEOUT);
 		flow_drop(c, f);

@@ -272,6 +272,35 @@ START_TEST(idle_timeout_uses_capture_time)
 }
 END_TEST
 
+START_TEST(clock_stepping_back_expires_nothing)
+{
+	struct rigp r = rp_new(0);
+	conversation(&r, 41000, 5000, false);   /* a file from later... */
+	struct pg_tcp c;
+	pg_init(&c, 4, 42000, 80);
+	c.flags = TCP_SYN;
+	c.seq = 1;
+	feed(&r, 100, &c);                     /* ...merged before an older one */
+	pg_reverse(&c);
+	c.flags = TCP_SYN | TCP_ACK;
+	c.seq = 7;
+	c.ack = 2;
+	feed(&r, 101, &c);
+	pg_reverse(&c);
+	c.flags = TCP_ACK;
+	c.seq = 2;
+	c.ack = 8;
+	c.payload = (const uint8_t *)"x";
+	c.len = 1;
+	feed(&r, 102, &c);
+	ck_assert_int_eq(count(r.s, EV_FLOW_OPEN), 2);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 2)->reason, -1); /* still open */
+	core_finish(r.c);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 2)->reason, END_EOF);
+	rp_free(&r);
+}
+END_TEST
+
 START_TEST(flow_cap_evicts_oldest)
 {
 	struct rigp r = rp_new(100);
@@ -429,6 +458,7 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, lifecycle_of_one_connection);
 	tcase_add_test(tc, syn_ack_first_makes_receiver_initiator);
 	tcase_add_test(tc, idle_timeout_uses_capture_time);
+	tcase_add_test(tc, clock_stepping_back_expires_nothing);
 	tcase_add_test(tc, flow_cap_evicts_oldest);
 	tcase_add_test(tc, rst_closes_and_lone_rst_opens_nothing);
 	tcase_add_test(tc, bad_packets_are_counted_warnings);
