@@ -12,9 +12,11 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "capture.h"
 #include "cursor.h"
@@ -29,8 +31,11 @@ struct replay {
 
 struct capture {
 	pcap_t *pcap;
+	pcap_dumper_t *dump;      /* -w */
 	struct bpf_program prog;
 	bool filtered;
+	bool live;
+	uint64_t num;
 	int ts_digits;
 	int linktype;
 };
@@ -209,6 +214,8 @@ void capture_close(struct capture *cap)
 		return;
 	if (cap->filtered)
 		pcap_freecode(&cap->prog);
+	if (cap->dump != NULL)
+		pcap_dump_close(cap->dump);
 	pcap_close(cap->pcap);
 	free(cap);
 }
@@ -217,13 +224,14 @@ int capture_ts_digits(const struct capture *cap) { return cap->ts_digits; }
 int capture_linktype(const struct capture *cap) { return cap->linktype; }
 
 enum capture_status capture_run(struct capture *cap, struct core *core,
-				char *err, size_t errlen)
+				uint64_t max_packets, char *err, size_t errlen)
 {
+	uint64_t fed = 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	uint64_t num = 0;
 	core_set_linktype(core, cap->linktype);
-	for (;;) {
+	while (max_packets == 0 || fed < max_packets) {
 		int rc = pcap_next_ex(cap->pcap, &h, &data);
 		if (rc == PCAP_ERROR_BREAK)
 			return CAPTURE_OK;
@@ -235,6 +243,8 @@ enum capture_status capture_run(struct capture *cap, struct core *core,
 		}
 		if (cap->filtered && pcap_offline_filter(&cap->prog, h, data) == 0)
 			continue;
+		if (cap->dump != NULL)
+			pcap_dump((u_char *)cap->dump, h, data);
 		struct pkt_hdr ph;
 		ph.ts.sec = h->ts.tv_sec;
 		ph.ts.nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: we asked for them */
@@ -244,5 +254,175 @@ enum capture_status capture_run(struct capture *cap, struct core *core,
 		ph.caplen = h->caplen;
 		ph.len = h->len < h->caplen ? h->caplen : h->len;
 		core_packet(core, &ph, data);
+		fed++;
 	}
+	return CAPTURE_OK;
+}
+
+/* ---- live capture ---- */
+
+struct capture *capture_open_live(const char *iface, const char *filter,
+				  char *err, size_t errlen, bool *usage)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	*usage = false;
+	pcap_t *p = pcap_create(iface, ebuf);
+	if (p == NULL) {
+		snprintf(err, errlen, "%s: %s", iface, ebuf);
+		return NULL;
+	}
+	pcap_set_snaplen(p, 262144);
+	pcap_set_promisc(p, 0);
+	/* Immediate mode: packets are delivered as they arrive, so a message
+	 * shows up at once, not when a kernel buffer fills. */
+	pcap_set_immediate_mode(p, 1);
+	pcap_set_buffer_size(p, 32 << 20);
+	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
+	int rc = pcap_activate(p);
+	if (rc < 0) {
+		if (rc == PCAP_ERROR_PERM_DENIED)
+			snprintf(err, errlen,
+				 "%s: permission denied: capturing needs root or CAP_NET_RAW "
+				 "(run with sudo, or: setcap cap_net_raw,cap_net_admin=eip wscope)", iface);
+		else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+			snprintf(err, errlen, "%s: no such interface (wscope -D lists them)", iface);
+		else
+			snprintf(err, errlen, "%s: %s", iface, pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	struct capture *cap = calloc(1, sizeof(*cap));
+	if (cap == NULL) {
+		pcap_close(p);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	cap->pcap = p;
+	cap->live = true;
+	cap->linktype = pcap_datalink(p);
+	cap->ts_digits = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO ? 9 : 6;
+	if (filter != NULL && filter[0] != '\0') {
+		/* Live, the kernel filters: packets numbers count what matched. */
+		struct bpf_program prog;
+		if (pcap_compile(p, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+			snprintf(err, errlen, "invalid filter '%s': %s", filter, pcap_geterr(p));
+			*usage = true;
+			capture_close(cap);
+			return NULL;
+		}
+		rc = pcap_setfilter(p, &prog);
+		pcap_freecode(&prog);
+		if (rc != 0) {
+			snprintf(err, errlen, "cannot apply filter '%s': %s", filter, pcap_geterr(p));
+			capture_close(cap);
+			return NULL;
+		}
+	}
+	if (pcap_setnonblock(p, 1, ebuf) != 0) {
+		snprintf(err, errlen, "%s: %s", iface, ebuf);
+		capture_close(cap);
+		return NULL;
+	}
+	return cap;
+}
+
+bool capture_list_interfaces(FILE *out, char *err, size_t errlen)
+{
+	pcap_if_t *all = NULL;
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	if (pcap_findalldevs(&all, ebuf) != 0) {
+		snprintf(err, errlen, "cannot list interfaces: %s", ebuf);
+		return false;
+	}
+	int i = 1;
+	for (pcap_if_t *d = all; d != NULL; d = d->next, i++) {
+		fprintf(out, "%d.%s", i, d->name);
+		if (d->description != NULL)
+			fprintf(out, " (%s)", d->description);
+		if ((d->flags & PCAP_IF_LOOPBACK) != 0)
+			fprintf(out, " [Loopback]");
+		if ((d->flags & PCAP_IF_UP) != 0)
+			fprintf(out, " [Up]");
+		fputc('\n', out);
+	}
+	pcap_freealldevs(all);
+	return true;
+}
+
+bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen)
+{
+	cap->dump = pcap_dump_open(cap->pcap, path);
+	if (cap->dump == NULL) {
+		snprintf(err, errlen, "%s: %s", path, pcap_geterr(cap->pcap));
+		return false;
+	}
+	return true;
+}
+
+bool capture_drops(struct capture *cap, uint64_t *dropped, uint64_t *ifdropped)
+{
+	struct pcap_stat st;
+	if (!cap->live || pcap_stats(cap->pcap, &st) != 0)
+		return false;
+	*dropped = st.ps_drop;
+	*ifdropped = st.ps_ifdrop;
+	return true;
+}
+
+struct live_ctx {
+	struct capture *cap;
+	struct core *core;
+};
+
+static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+	struct live_ctx *lc = (struct live_ctx *)user;
+	struct capture *cap = lc->cap;
+	if (cap->dump != NULL)
+		pcap_dump((u_char *)cap->dump, h, data);
+	struct pkt_hdr ph;
+	ph.ts.sec = h->ts.tv_sec;
+	ph.ts.nsec = (uint32_t)h->ts.tv_usec;
+	if (cap->ts_digits == 6)
+		ph.ts.nsec *= 1000;
+	if (ph.ts.nsec >= 1000000000u)
+		ph.ts.nsec = 999999999u;
+	ph.num = ++cap->num;
+	ph.caplen = h->caplen;
+	ph.len = h->len < h->caplen ? h->caplen : h->len;
+	core_packet(lc->core, &ph, data);
+}
+
+enum capture_status capture_run_live(struct capture *cap, struct core *core,
+				     volatile sig_atomic_t *stop, uint64_t max_packets,
+				     char *err, size_t errlen)
+{
+	struct live_ctx lc = { cap, core };
+	core_set_linktype(core, cap->linktype);
+	int fd = pcap_get_selectable_fd(cap->pcap);
+	while (!*stop && (max_packets == 0 || cap->num < max_packets)) {
+		if (fd >= 0) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			int r = poll(&pfd, 1, 100);
+			if (r < 0 && errno != EINTR) {
+				snprintf(err, errlen, "poll: %s", strerror(errno));
+				return CAPTURE_FAILED;
+			}
+			if (r <= 0)
+				continue;
+		}
+		int want = max_packets ? (int)(max_packets - cap->num < 4096 ? max_packets - cap->num : 4096) : -1;
+		int n = pcap_dispatch(cap->pcap, want, live_packet, (u_char *)&lc);
+		if (n == PCAP_ERROR) {
+			snprintf(err, errlen, "capture failed: %s", pcap_geterr(cap->pcap));
+			return CAPTURE_FAILED;
+		}
+		if (n == 0 && fd < 0) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+		if (cap->dump != NULL)
+			pcap_dump_flush(cap->dump);
+	}
+	return CAPTURE_OK;
 }

@@ -1,5 +1,6 @@
 /*
- * capture.h - reading packets from a pcap or pcapng file (or stdin).
+ * capture.h - packets from a pcap or pcapng file (or stdin), or live from
+ * an interface.
  */
 #ifndef WSCOPE_CAPTURE_H
 #define WSCOPE_CAPTURE_H
@@ -10,9 +11,13 @@
 
 struct capture;
 
+#include <signal.h>
+#include <stdio.h>
+
 enum capture_status {
-	CAPTURE_OK,        /* read to the end */
+	CAPTURE_OK,        /* read to the end (or stopped on request) */
 	CAPTURE_CORRUPT,   /* stopped at a bad record; what came before was used */
+	CAPTURE_FAILED,    /* a live capture failed (interface went away, ...) */
 };
 
 /*
@@ -24,15 +29,42 @@ struct capture *capture_open_file(const char *path, const char *filter,
 				  char *err, size_t errlen, bool *usage);
 void capture_close(struct capture *cap);
 
+/*
+ * Opens a live capture on iface ("any" for all) in immediate mode with the
+ * optional BPF filter. NULL with a message in err; *usage is set when the
+ * filter is at fault. A permission failure says what to do.
+ */
+struct capture *capture_open_live(const char *iface, const char *filter,
+				  char *err, size_t errlen, bool *usage);
+
+/* Lists capture interfaces (-D) on out; false with err on failure. */
+bool capture_list_interfaces(FILE *out, char *err, size_t errlen);
+
+/* Also writes every packet read to path (pcap), for replay. False with err. */
+bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen);
+
+/* Kernel drops so far (live); false if unknown. */
+bool capture_drops(struct capture *cap, uint64_t *dropped, uint64_t *ifdropped);
+
 /* Digits of sub-second precision the file records: 6 or 9. */
 int capture_ts_digits(const struct capture *cap);
 int capture_linktype(const struct capture *cap);
 
 /*
- * Feeds every packet to core in order. On CAPTURE_CORRUPT err holds a
- * message naming the packet number.
+ * Feeds every packet to core in order (only the first max_packets that
+ * pass the filter, if not 0). On CAPTURE_CORRUPT err holds a message naming
+ * the packet number.
  */
 enum capture_status capture_run(struct capture *cap, struct core *core,
-				char *err, size_t errlen);
+				uint64_t max_packets, char *err, size_t errlen);
+
+/*
+ * Live: feeds packets as they come until *stop is set (a signal handler
+ * sets it), or max_packets were read (0: no limit), polling so that a stop
+ * is seen within 100 ms even when no traffic flows.
+ */
+enum capture_status capture_run_live(struct capture *cap, struct core *core,
+				     volatile sig_atomic_t *stop, uint64_t max_packets,
+				     char *err, size_t errlen);
 
 #endif

@@ -8,6 +8,10 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,13 +54,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "Usage: wscope -r FILE [options] [BPF filter]\n"
+"       wscope -i IFACE [options] [BPF filter]\n"
 "\n"
-"Reads a pcap or pcapng capture, reassembles every TCP connection in it and\n"
-"reports what it found. A BPF filter (as tcpdump takes it) may follow the\n"
-"options, e.g.  wscope -r trace.pcap 'tcp port 8080'\n"
+"Reads a pcap or pcapng capture, or captures live, reassembles every TCP\n"
+"connection and reports the WebSocket connections and messages in it. A BPF\n"
+"filter (as tcpdump takes it) may follow the options, e.g.\n"
+"  wscope -r trace.pcap --json 'tcp port 8080'\n"
 "\n"
 "Input:\n"
 "  -r, --read FILE          capture file to read; '-' reads standard input\n"
+"  -i, --interface IFACE    capture live on IFACE ('any' for all); needs root\n"
+"                           or CAP_NET_RAW; stops on Ctrl-C (SIGINT/SIGTERM)\n"
+"  -D, --list-interfaces    list the interfaces that can be captured\n"
+"  -c, --count N            stop after N packets\n"
+"  -w, --write FILE         also save the raw packets to FILE (pcap)\n"
+"  -Z, --user USER          live: after opening the interface, run as USER\n"
+"                           (default when started as root: nobody; -Z root keeps root)\n"
 "\n"
 "Output:\n"
 "      --json[=PATH]        write NDJSON records (connections, messages, ends,\n"
@@ -92,7 +105,8 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
-"Exit status: 0 on success, 1 if the input cannot be read or is corrupt\n"
+"Exit status: 0 on success, 1 if the input cannot be read, is corrupt, or a\n"
+"live capture failed\n"
 "(what could be read is still analysed), 2 on a usage error.\n",
 		LIM_WARN_PRINT_PER_KIND, LIM_MAX_PAYLOAD_DEFAULT, LIM_MAX_INFLATE_DEFAULT,
 		LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
@@ -248,6 +262,41 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 	fputc('\n', stderr);
 }
 
+/* Set by SIGINT/SIGTERM to end a live capture; the only mutable global. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/*
+ * After opening the interface and the output files, a capture started as
+ * root goes on as an unprivileged user, as tcpdump does: USER (-Z), else
+ * "nobody" if it exists. "-Z root" keeps root.
+ */
+static bool drop_privileges(const char *user, char *err, size_t errlen)
+{
+	if (geteuid() != 0)
+		return true;
+	const char *name = user != NULL ? user : "nobody";
+	if (strcmp(name, "root") == 0)
+		return true;
+	struct passwd *pw = getpwnam(name);
+	if (pw == NULL) {
+		if (user == NULL)
+			return true; /* no "nobody": stay as we are */
+		snprintf(err, errlen, "-Z %s: no such user", name);
+		return false;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+		snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
 {
 	core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
@@ -282,6 +331,11 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "read", required_argument, NULL, 'r' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "list-interfaces", no_argument, NULL, 'D' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'Z' },
 		{ "dump-streams", required_argument, NULL, OPT_DUMP },
 		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
 		{ "json", optional_argument, NULL, OPT_JSON },
@@ -309,9 +363,28 @@ int main(int argc, char **argv)
 	int opt;
 	const char *keylog_path = NULL;
 
-	while ((opt = getopt_long(argc, argv, "+r:qvhV", longopts, NULL)) != -1) {
+	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
+	uint64_t max_packets = 0;
+	while ((opt = getopt_long(argc, argv, "+r:i:Dc:w:Z:qvhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': a.path = optarg; break;
+		case 'i': iface = optarg; break;
+		case 'w': write_path = optarg; break;
+		case 'Z': run_as = optarg; break;
+		case 'c':
+			if (!parse_size(optarg, UINT64_MAX >> 1, &max_packets) || max_packets == 0) {
+				fprintf(stderr, "wscope: -c: '%s' is not a packet count\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'D': {
+			char e[512];
+			if (!capture_list_interfaces(stdout, e, sizeof(e))) {
+				fprintf(stderr, "wscope: %s\n", e);
+				return EXIT_INPUT;
+			}
+			return 0;
+		}
 		case 'q': a.quiet = true; break;
 		case 'v': a.verbose = true; break;
 		case 'h': usage(stdout); return 0;
@@ -377,21 +450,32 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (a.path == NULL) {
-		fprintf(stderr, "wscope: no input: give a capture file with -r FILE (or -r - for stdin)\n");
+	if ((a.path == NULL) == (iface == NULL)) {
+		fprintf(stderr, "wscope: %s\n", a.path == NULL ?
+			"no input: give a capture file with -r FILE (or -r - for stdin), or an interface with -i" :
+			"-r and -i cannot be used together");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	char *filter = join_args(argc - optind, argv + optind);
 	char err[1024];
 	bool usage_err;
-	struct capture *cap = capture_open_file(a.path, filter, err, sizeof(err), &usage_err);
+	struct capture *cap = iface != NULL ?
+		capture_open_live(iface, filter, err, sizeof(err), &usage_err) :
+		capture_open_file(a.path, filter, err, sizeof(err), &usage_err);
+	if (iface != NULL)
+		a.path = iface;
 	free(filter);
 	if (cap == NULL) {
 		fprintf(stderr, "wscope: %s\n", err);
 		return usage_err ? EXIT_USAGE : EXIT_INPUT;
 	}
 	a.ts_digits = capture_ts_digits(cap);
+	if (write_path != NULL && !capture_save_to(cap, write_path, err, sizeof(err))) {
+		fprintf(stderr, "wscope: -w: %s\n", err);
+		capture_close(cap);
+		return EXIT_USAGE;
+	}
 	if (a.dump_dir != NULL) {
 		a.dump = streamdump_new(a.dump_dir, err, sizeof(err));
 		if (a.dump == NULL) {
@@ -435,6 +519,10 @@ int main(int argc, char **argv)
 	}
 	wo.keylog = kl;
 	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
+	if (iface != NULL && !drop_privileges(run_as, err, sizeof(err))) {
+		fprintf(stderr, "wscope: %s\n", err);
+		return EXIT_USAGE;
+	}
 	if (core == NULL || wsl == NULL || (a.json_path != NULL && a.json == NULL)) {
 		fprintf(stderr, "wscope: out of memory\n");
 		capture_close(cap);
@@ -442,7 +530,21 @@ int main(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	int rc = 0;
-	if (capture_run(cap, core, err, sizeof(err)) == CAPTURE_CORRUPT) {
+	if (iface != NULL) {
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		if (capture_run_live(cap, core, &stop_requested, max_packets, err, sizeof(err)) != CAPTURE_OK) {
+			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
+			rc = EXIT_INPUT;
+		}
+		uint64_t drop, ifdrop;
+		if (!a.quiet && capture_drops(cap, &drop, &ifdrop))
+			fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a.path,
+				(unsigned long long)drop, (unsigned long long)ifdrop);
+	} else if (capture_run(cap, core, max_packets, err, sizeof(err)) == CAPTURE_CORRUPT) {
 		core_warn(core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", err);
 		if (a.quiet)
 			fprintf(stderr, "wscope: %s: %s\n", a.path, err);

@@ -435,8 +435,10 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     import transforms
     import tls
+    import live
     transforms.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
+    live.run(sys.modules[__name__])
     passed = sum(1 for r in results if r[1])
     failed = len(results) - passed
     shutil.rmtree(TMP, ignore_errors=True)
