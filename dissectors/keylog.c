@@ -125,9 +125,11 @@ static void parse_line(struct keylog *kl, char *line, size_t n)
 		if (strcmp(label, labels[k]) == 0)
 			which = k;
 	if (which < 0) {
-		/* "RSA" lines (pre-master secrets by encrypted key) are valid
-		 * NSS lines that wscope does not use. */
-		if (strcmp(label, "RSA") != 0)
+		/* Valid lines wscope does not need: "RSA" (pre-master secrets by
+		 * encrypted key), and the secrets OpenSSL logs after each TLS 1.3
+		 * KeyUpdate (wscope derives those itself). */
+		if (strcmp(label, "RSA") != 0 && strcmp(label, "CLIENT_TRAFFIC_SECRET_N") != 0 &&
+		    strcmp(label, "SERVER_TRAFFIC_SECRET_N") != 0)
 			warn(kl, "unknown label");
 		return;
 	}

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Regenerate every wscope sample capture and its endpoint log from scratch.
 #
-#   bash samples/scripts/make_all.sh
+#   bash samples/scripts/make_all.sh          # everything
+#   bash samples/scripts/make_all.sh wss      # only the wss-* (TLS) samples
 #
 # Needs root (packet capture) and, on Debian 12:
 #   apt-get install tcpdump tshark wireshark-common python3 python3-websockets chromium
@@ -9,6 +10,11 @@
 # headless, as the browser client of ws-chromium.pcap), plus Node.js with npm
 # (generated with Node 20; Debian's `nodejs npm` packages also work).  The
 # Node package `ws` is installed from package-lock.json with `npm ci`.
+#
+# The wss-* samples (WebSocket over TLS) also need the openssl CLI (Debian
+# package openssl 3.0: certificates are generated at run time, and
+# wss-keyupdate uses `openssl s_client`); each has a key log NAME.keys, kept
+# uncompressed.
 #
 # Payloads and message scripts are deterministic (fixed seeds); the captures
 # themselves differ between runs (timestamps, ephemeral ports, ISNs, WebSocket
@@ -21,7 +27,10 @@ PY=/usr/bin/python3   # Debian's python3 with python3-websockets 10.4
 
 CHROMIUM=/usr/bin/chromium   # Debian's chromium package
 
-for tool in tcpdump dumpcap tshark capinfos node npm "$PY" "$CHROMIUM"; do
+what=${1:-all}
+case "$what" in all|wss) ;; *) echo "usage: $0 [all|wss]" >&2; exit 2 ;; esac
+
+for tool in tcpdump dumpcap tshark capinfos node npm openssl "$PY" "$CHROMIUM"; do
     command -v "$tool" >/dev/null || { echo "make_all.sh: missing $tool" >&2; exit 1; }
 done
 "$PY" -c 'import websockets, sys; assert websockets.__version__.startswith("10."), websockets.__version__' \
@@ -33,9 +42,17 @@ if [ ! -d "$here/node_modules/ws" ]; then
 fi
 
 cd "$samples"
-rm -rf ./*.pcap ./*.pcapng ./*.endpoints.jsonl ./*.endpoints.jsonl.gz ./*.streams
+if [ "$what" = all ]; then
+    rm -rf ./*.pcap ./*.pcapng ./*.endpoints.jsonl ./*.endpoints.jsonl.gz ./*.streams ./*.keys
+else
+    rm -rf ./wss-*.pcap ./wss-*.endpoints.jsonl ./wss-*.endpoints.jsonl.gz ./wss-*.streams ./wss-*.keys
+fi
 
 cap() { "$here/capture.sh" "$@"; }
+fail=0
+
+# 1-6: the plain-TCP and ws:// samples (skipped with "wss")
+if [ "$what" = all ]; then
 
 # 1. Plain TCP.  tcp-transfer.pcap (tcpdump -i lo) and tcp-transfer.pcapng
 #    (dumpcap -i lo) record the SAME run, so they share one log.
@@ -67,7 +84,6 @@ CAPTURE_FILTER='tcp port 9801' cap ws-misc lo \
     "$PY" "$here/ws_misc.py" --port 9801 --log ws-misc.endpoints.jsonl
 
 # Independent second opinion: tshark reassembly vs the endpoint logs.
-fail=0
 "$PY" "$here/verify_capture.py" tcp-transfer.pcap tcp-transfer.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" tcp-transfer.pcapng tcp-transfer.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" tcp-transfer-any-nano.pcap tcp-transfer-any-nano.endpoints.jsonl || fail=1
@@ -75,13 +91,47 @@ fail=0
 "$PY" "$here/verify_capture.py" ws-node.pcap ws-node.endpoints.jsonl ws-node.streams || fail=1
 "$PY" "$here/verify_capture.py" ws-chromium.pcap ws-chromium.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" ws-misc.pcap ws-misc.endpoints.jsonl || fail=1
+fi
 
-for f in ./*.pcap ./*.pcapng; do
+# 7. WebSocket over TLS (wss://).  Every endpoint also logs its TLS view and
+#    the decrypted bytes; NAME.keys is the NSS key log (see README.md).
+#    Node ws <-> Node ws (Node's OpenSSL 3.0): TLS 1.2 per cipher suite
+#    (incl. CBC with and without encrypt_then_mac), TLS 1.2 resumption
+#    (session ticket on 9911, session ID on 9912), TLS 1.3 per suite + PSK
+#    resumption, and ALPN h2 (no WebSocket).
+CAPTURE_FILTER='tcp port 9901' cap wss-tls12 lo \
+    node "$here/wss_node.js" --scenario tls12 --port 9901 --log wss-tls12.endpoints.jsonl \
+    --keys wss-tls12.keys --streams wss-tls12.streams
+CAPTURE_FILTER='tcp port 9911 or tcp port 9912' cap wss-tls12-resume lo \
+    node "$here/wss_node.js" --scenario tls12-resume --port 9911 --log wss-tls12-resume.endpoints.jsonl \
+    --keys wss-tls12-resume.keys --streams wss-tls12-resume.streams
+CAPTURE_FILTER='tcp port 9921' cap wss-tls13 lo \
+    node "$here/wss_node.js" --scenario tls13 --port 9921 --log wss-tls13.endpoints.jsonl \
+    --keys wss-tls13.keys --streams wss-tls13.streams
+#    openssl s_client (KeyUpdates) -> Node ws over TLS 1.3.
+CAPTURE_FILTER='tcp port 9931' cap wss-keyupdate lo \
+    node "$here/wss_keyupdate.js" --port 9931 --log wss-keyupdate.endpoints.jsonl \
+    --keys wss-keyupdate.keys --streams wss-keyupdate.streams
+#    headless Chromium (SSLKEYLOGFILE) -> Node ws over TLS; the page is
+#    served from 9942, not captured.
+CAPTURE_FILTER='tcp port 9941' cap wss-chromium lo \
+    node "$here/wss_chromium.js" --port 9941 --page-port 9942 --log wss-chromium.endpoints.jsonl \
+    --keys wss-chromium.keys --streams wss-chromium.streams --chromium "$CHROMIUM"
+CAPTURE_FILTER='tcp port 9951' cap wss-alpn-h2 lo \
+    node "$here/wss_node.js" --scenario alpn-h2 --port 9951 --log wss-alpn-h2.endpoints.jsonl \
+    --keys wss-alpn-h2.keys --streams wss-alpn-h2.streams
+
+for n in wss-tls12 wss-tls12-resume wss-tls13 wss-keyupdate wss-chromium wss-alpn-h2; do
+    "$PY" "$here/verify_tls.py" "$n.pcap" "$n.endpoints.jsonl" "$n.keys" "$n.streams" || fail=1
+done
+
+if [ "$what" = all ]; then set -- ./*.pcap ./*.pcapng; else set -- ./wss-*.pcap; fi
+for f in "$@"; do
     capinfos "$f" | grep -E '^(File name|File type|File encapsulation|File timestamp precision|Number of packets|File size)' | sed 's/^/  /'
 done
 # The raw stream copies only served the check above (the logs keep each
 # stream's length and SHA-256); the logs are stored compressed.
 rm -rf ./*.streams
 gzip -9nf ./*.endpoints.jsonl
-du -ch ./*.pcap ./*.pcapng ./*.jsonl.gz | tail -1
+du -ch ./*.pcap ./*.pcapng ./*.jsonl.gz ./*.keys | tail -1
 exit $fail

@@ -110,7 +110,7 @@ function makeCerts() {
 
 // ------------------------------------------------------------ splitting
 // Splits one write into several write() calls (sizes from a seeded Rng):
-// about one piece in four is 1..8 bytes, the rest 200..3999 bytes.  With
+// about one piece in six is 1..8 bytes, the rest 300..7999 bytes.  With
 // TCP_NODELAY each piece leaves as its own TCP segment, so TLS records (and
 // record headers) straddle segment boundaries.
 function makeSplitter(seed) {
@@ -311,6 +311,45 @@ function tlsLine(sock, side, sni, hello) {
     }
   }
   return o;
+}
+
+// ------------------------------------------------------ server TLS stack
+// A tls.Server that holds one server configuration: it receives the
+// session-ID cache events (with SSL_OP_NO_TICKET) and is
+// the `server` of the TLSSockets made by serverTls().  It never listens
+// itself: the scripts accept TCP connections with net.createServer, wrap the
+// socket (layer 'tcp') and build the TLSSocket on top, so that the
+// TLSSocket can be matched to its TCP connection.
+function makeTlsServer(rec, opts) {
+  const srv = tls.createServer(opts);
+  srv.wsOpts = opts;
+  srv.wsContext = tls.createSecureContext(opts);
+  if (opts.secureOptions & crypto.constants.SSL_OP_NO_TICKET) {
+    const cache = new Map();
+    srv.on('newSession', (id, data, cb) => { cache.set(id.toString('hex'), data); cb(); });
+    srv.on('resumeSession', (id, cb) => cb(null, cache.get(id.toString('hex')) || null));
+  }
+  return srv;
+}
+
+// Server side of one accepted TCP connection: raw -> LoggedSocket 'tcp' ->
+// TLSSocket -> (after the handshake) LoggedSocket 'plain', handed to
+// onPlain(plain, tlsSocket).  Logs the server's "tls" line.
+function serverTls(rec, raw, srv, splitSeed, onPlain) {
+  raw.setNoDelay(true);
+  const cipher = new LoggedSocket(rec, raw, { side: 'server', layer: 'tcp',
+    splitter: splitSeed ? makeSplitter(splitSeed) : null });
+  const t = new tls.TLSSocket(cipher, { isServer: true, server: srv, secureContext: srv.wsContext,
+    ALPNProtocols: srv.wsOpts.ALPNProtocols, requestCert: false, rejectUnauthorized: false });
+  t.wsKey = () => rawKey(raw, 'server');
+  t.on('keylog', (line) => rec.keylogLine('server', t.wsKey(), line));
+  t.on('error', (e) => rec.errors.push(`server tls ${t.wsKey()}: ${e.message}`));
+  t.once('secure', () => {
+    rec.tlsInfo.push([t.wsKey(), tlsLine(t, 'server', t.servername,
+      parseServerHello(Buffer.concat(cipher.sent)))]);
+    onPlain(new LoggedSocket(rec, t, { side: 'server', layer: 'plain', raw }), t);
+  });
+  return { cipher, tls: t };
 }
 
 // --------------------------------------------------------------- ws hooks
@@ -545,7 +584,8 @@ function writeKeys(rec, keysPath, primary, header) {
   const mine = rec.keylog[primary].map(([, l]) => l);
   const other = rec.keylog[primary === 'client' ? 'server' : 'client'].map(([, l]) => l);
   if (mine.length === 0) rec.errors.push(`no ${primary} key log lines`);
-  if (other.length) {
+  if (other.length === 0) rec.errors.push('no key log lines from the other endpoint');
+  {
     const a = [...new Set(mine)].sort().join('\n');
     const b = [...new Set(other)].sort().join('\n');
     console.error(`key log: ${mine.length} ${primary} lines, ${other.length} other lines: ${a === b ? 'same set' : 'DIFFER'}`);
@@ -557,5 +597,5 @@ function writeKeys(rec, keysPath, primary, header) {
 module.exports = {
   parseArgs, Rng, textBytes, sha256, dirOf, tick, sleep, SERVER_NAME, makeCerts, makeSplitter,
   Recorder, LoggedSocket, closePayload, rawKey, parseServerHello, parseServerHelloBody,
-  VERSION_NAMES, tlsLine, hookSender, runEndpoint, makeExchange, writeLog, writeKeys, nData,
+  VERSION_NAMES, tlsLine, makeTlsServer, serverTls, hookSender, runEndpoint, makeExchange, writeLog, writeKeys, nData,
 };
