@@ -1024,6 +1024,9 @@ static void tls_warn(void *user, int dir, enum warn_code code, const char *msg)
 	 * (undecrypted), so that the warning belongs to something visible. */
 	if (code == WARN_TLS_DECRYPT_FAILED && w->conn.id == 0 && w->phase == PH_HTTP)
 		list_tls_connection(w, false);
+	/* HTTP/2 (ALPN h2): decrypted, not dissected; listed with its ALPN. */
+	if (code == WARN_H2_UNSUPPORTED && w->conn.id == 0 && w->phase == PH_HTTP)
+		list_tls_connection(w, true);
 	core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s", msg);
 }
 

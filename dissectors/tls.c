@@ -74,7 +74,15 @@ struct tls_conn {
 	uint8_t key_block[2 * (48 + 32 + 12)];
 	char sni[256], alpn[64], alpn_offered[256], cipher_buf[16];
 	uint8_t plain[TLS_MAX_RECORD];
+	/* A ServerHello captured before the ClientHello (reordering at the
+	 * capture point): that direction's bytes wait here, capped, until the
+	 * ClientHello gives the random the keys are looked up by. */
+	int hold_dir;
+	uint8_t *hold;
+	size_t hold_len;
 };
+
+#define TLS_MAX_HOLD (256u * 1024)
 
 bool tls_looks_like(const uint8_t *p, size_t n)
 {
@@ -97,6 +105,7 @@ struct tls_conn *tls_conn_new(struct keylog *kl, const struct tls_cbs *cb, void 
 	t->cb = cb;
 	t->user = user;
 	t->info.client_dir = -1;
+	t->hold_dir = -1;
 	return t;
 }
 
@@ -108,6 +117,7 @@ void tls_conn_free(struct tls_conn *t)
 		tls_cipher_clear(&t->d[d].c);
 		free(t->d[d].hs);
 	}
+	free(t->hold);
 	OPENSSL_cleanse(t, sizeof(*t));
 	free(t);
 }
@@ -497,9 +507,32 @@ static void record(struct tls_conn *t, int dir, uint8_t type, uint16_t version,
 	OPENSSL_cleanse(t->plain, (size_t)n);
 }
 
+static bool hold_bytes(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
+{
+	if (n > TLS_MAX_HOLD - t->hold_len) {
+		warn(t, dir, WARN_TLS_MALFORMED, "ServerHello and no ClientHello: direction no longer followed");
+		stop(t, dir);
+		return false;
+	}
+	uint8_t *nb = realloc(t->hold, t->hold_len + n);
+	if (nb == NULL) {
+		stop(t, dir);
+		return false;
+	}
+	t->hold = nb;
+	memcpy(t->hold + t->hold_len, p, n);
+	t->hold_len += n;
+	t->hold_dir = dir;
+	return true;
+}
+
 void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 {
 	struct tls_dir *d = &t->d[dir];
+	if (t->hold_dir == dir) {
+		hold_bytes(t, dir, p, n);
+		return;
+	}
 	while (n > 0 && !d->dead) {
 		/* header first, then the fragment it announces */
 		size_t want = 5;
@@ -526,9 +559,27 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 				continue;
 		}
 		if (d->rec_len >= 5 && d->rec_len == 5 + ((size_t)d->rec[3] << 8 | d->rec[4])) {
+			if (!t->have_ch && d->rec[0] == CT_HANDSHAKE && d->rec_len > 5 &&
+			    d->rec[5] == HS_SERVER_HELLO) {
+				/* the answer came first: wait for the question */
+				if (hold_bytes(t, dir, d->rec, d->rec_len) && n > 0)
+					hold_bytes(t, dir, p, n);
+				d->rec_len = 0;
+				return;
+			}
 			record(t, dir, d->rec[0], (uint16_t)(d->rec[1] << 8 | d->rec[2]), d->rec + 5, d->rec_len - 5);
 			d->rec_len = 0;
 		}
+	}
+	if (t->have_ch && t->hold_dir >= 0 && t->hold_dir != dir) {
+		int hd = t->hold_dir;
+		uint8_t *held = t->hold;
+		size_t hn = t->hold_len;
+		t->hold = NULL;
+		t->hold_len = 0;
+		t->hold_dir = -1;
+		tls_feed(t, hd, held, hn);
+		free(held);
 	}
 }
 
