@@ -89,6 +89,20 @@ static bool kdf_derive(const char *name, const OSSL_PARAM *params, uint8_t *out,
 	return ok;
 }
 
+bool tls_hkdf_expand(const char *md, const uint8_t *prk, size_t prklen,
+		     const uint8_t *info, size_t infolen, uint8_t *out, size_t olen)
+{
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk, prklen),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infolen),
+		OSSL_PARAM_construct_end(),
+	};
+	return kdf_derive("HKDF", params, out, olen);
+}
+
 bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 			const char *label, const uint8_t *ctx, size_t clen,
 			uint8_t *out, size_t olen)
@@ -112,15 +126,7 @@ bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 		memcpy(info + n, ctx, clen);
 	n += clen;
 
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-	OSSL_PARAM params[] = {
-		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)md, 0),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, slen),
-		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
-		OSSL_PARAM_construct_end(),
-	};
-	bool ok = kdf_derive("HKDF", params, out, olen);
+	bool ok = tls_hkdf_expand(md, secret, slen, info, n, out, olen);
 	OPENSSL_cleanse(info, sizeof(info));
 	return ok;
 }

@@ -29,6 +29,10 @@ const struct tls_suite *tls_suite_find(uint16_t id);
 /* IANA name of any suite id, "0x...." if unknown; buf holds at least 8. */
 const char *tls_suite_name(uint16_t id, char *buf, size_t len);
 
+/* RFC 5869 HKDF-Expand (the PRK is the secret). */
+bool tls_hkdf_expand(const char *md, const uint8_t *prk, size_t prklen,
+		     const uint8_t *info, size_t infolen, uint8_t *out, size_t olen);
+
 /* RFC 8446 §7.1 HKDF-Expand-Label. */
 bool tls13_expand_label(const char *md, const uint8_t *secret, size_t slen,
 			const char *label, const uint8_t *ctx, size_t clen,

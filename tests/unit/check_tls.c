@@ -36,6 +36,18 @@ static size_t unhex(const char *h, uint8_t *out)
 	return n;
 }
 
+START_TEST(rfc5869_hkdf_expand)
+{
+	/* RFC 5869 Appendix A.1 (test case 1): PRK and info -> OKM */
+	uint8_t prk[32], info[10], okm[42], want[42];
+	unhex("07 77 09 36 2c 2e 32 df 0d dc 3f 0d c4 7b ba 63 90 b6 c7 3b b5 0f 9c 31 22 ec 84 4a d7 c2 b3 e5", prk);
+	unhex("f0 f1 f2 f3 f4 f5 f6 f7 f8 f9", info);
+	unhex("3c b2 5f 25 fa ac d5 7a 90 43 4f 64 d0 36 2f 2a 2d 2d 0a 90 cf 1a 5a 4c 5d b0 2d 56 ec c4 c5 bf 34 00 72 08 d5 b8 87 18 58 65", want);
+	ck_assert(tls_hkdf_expand("SHA256", prk, 32, info, 10, okm, 42));
+	ck_assert_mem_eq(okm, want, 42);
+}
+END_TEST
+
 START_TEST(rfc8448_handshake_keys)
 {
 	/* RFC 8448 §3, "Simple 1-RTT Handshake": server handshake traffic
@@ -427,6 +439,7 @@ Suite *suite_tls(void)
 {
 	Suite *s = suite_create("tls");
 	TCase *tc = tcase_create("core");
+	tcase_add_test(tc, rfc5869_hkdf_expand);
 	tcase_add_test(tc, rfc8448_handshake_keys);
 	tcase_add_test(tc, expand_label_matches_openssl);
 	tcase_add_test(tc, tls12_prf_vector);
