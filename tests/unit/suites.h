@@ -11,5 +11,6 @@ Suite *suite_reasm(void);
 Suite *suite_flow(void);
 Suite *suite_ws(void);
 Suite *suite_tls(void);
+Suite *suite_ui(void);
 
 #endif
