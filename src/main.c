@@ -24,6 +24,8 @@
 #include "limits.h"
 #include "session.h"
 #include "streamdump.h"
+#include "model.h"
+#include "tui.h"
 
 enum {
 	EXIT_INPUT = 1, /* cannot read the input, or it is corrupt */
@@ -39,6 +41,7 @@ struct app {
 	const char *json_path;     /* NULL: no JSON; "-": stdout */
 	FILE *json_file;
 	struct export *json;
+	struct ui_model *model;    /* the TUI's, when browsing */
 	uint64_t printed[WARN__COUNT];
 	uint64_t suppressed;
 	FILE *out;
@@ -78,6 +81,9 @@ static void usage(FILE *f)
 "      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
 "                           DIR, with DIR/index.tsv describing them\n"
 "      --no-flows           do not list flows on standard output\n"
+"      --tui / --no-tui     browse the capture in the terminal UI (the default\n"
+"                           with -r when standard output is a terminal and no\n"
+"                           other output is asked for)\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
 "\n"
@@ -194,6 +200,8 @@ static void on_event(void *user, const struct ev *ev)
 	struct app *a = user;
 	if (a->json != NULL)
 		export_event(a->json, ev);
+	if (a->model != NULL)
+		ui_model_event(a->model, ev);
 	if (ev->type == EV_WARNING) {
 		print_warning(a, ev);
 		return;
@@ -325,6 +333,7 @@ static char *join_args(int argc, char **argv)
 enum {
 	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
 	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE, OPT_KEYLOG,
+	OPT_TUI, OPT_NO_TUI,
 };
 
 int main(int argc, char **argv)
@@ -341,6 +350,8 @@ int main(int argc, char **argv)
 		{ "json", optional_argument, NULL, OPT_JSON },
 		{ "frames", no_argument, NULL, OPT_FRAMES },
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
+		{ "tui", no_argument, NULL, OPT_TUI },
+		{ "no-tui", no_argument, NULL, OPT_NO_TUI },
 		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
@@ -362,6 +373,7 @@ int main(int argc, char **argv)
 	uint64_t v;
 	int opt;
 	const char *keylog_path = NULL;
+	int tui = -1; /* -1: decide from the terminal */
 
 	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
 	uint64_t max_packets = 0;
@@ -394,6 +406,8 @@ int main(int argc, char **argv)
 		case OPT_JSON: a.json_path = optarg ? optarg : "-"; break;
 		case OPT_FRAMES: wo.frames = true; break;
 		case OPT_KEYLOG: keylog_path = optarg; break;
+		case OPT_TUI: tui = 1; break;
+		case OPT_NO_TUI: tui = 0; break;
 		case OPT_DECODE_AS:
 			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
 				fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
@@ -499,6 +513,21 @@ int main(int argc, char **argv)
 		}
 		a.json = export_new(a.json_file, a.ts_digits);
 	}
+	/* The terminal UI browses a capture file when nothing else is asked for. */
+	if (tui == -1)
+		tui = iface == NULL && a.json_path == NULL && a.dump_dir == NULL && isatty(STDOUT_FILENO) &&
+		      isatty(STDIN_FILENO) && strcmp(a.path, "-") != 0;
+	if (tui == 1 && iface != NULL) {
+		fprintf(stderr, "wscope: the terminal UI for live capture is not built yet; use --json\n");
+		return EXIT_USAGE;
+	}
+	struct ui_model_opts mo;
+	ui_model_opts_default(&mo);
+	if (tui == 1) {
+		a.model = ui_model_new(&mo);
+		a.list_flows = false;
+		a.quiet = true; /* warnings are counted in the model, not printed over the UI */
+	}
 	struct core *core = core_new(&co, on_event, &a);
 	if (keylog_path == NULL) {
 		const char *env = getenv("SSLKEYLOGFILE");
@@ -551,6 +580,13 @@ int main(int argc, char **argv)
 		rc = EXIT_INPUT;
 	}
 	core_finish(core);
+	if (a.model != NULL) {
+		if (tui_browse(a.model, a.path) != 0)
+			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
+				getenv("TERM") ? getenv("TERM") : "unset");
+		ui_model_free(a.model);
+		a.model = NULL;
+	}
 	if (!a.quiet)
 		print_summary(&a, core_stats(core), ws_layer_stats(wsl));
 	core_free(core);

@@ -6,7 +6,7 @@ set -euo pipefail
 WSCOPE_PKGS=(
 	build-essential autoconf automake libtool pkg-config
 	libpcap-dev libncurses-dev libssl-dev zlib1g-dev
-	check python3 python3-websockets tshark
+	check python3 python3-websockets tshark tmux
 )
 
 wscope_install_deps() {

@@ -1,0 +1,64 @@
+"""The terminal UI, driven in tmux like a user: open a capture, read the
+connection list, open a connection, search, open a message, go back,
+resize, quit."""
+import os
+import shutil
+import subprocess
+import time
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", "-L", "wscope-e2e"] + list(args), capture_output=True, text=True)
+
+
+def screen():
+    return tmux("capture-pane", "-p", "-t", "ui").stdout
+
+
+def wait_for(text, timeout=5.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        s = screen()
+        if text in s:
+            return True, s
+        time.sleep(0.1)
+    return False, screen()
+
+
+def run(e2e):
+    if shutil.which("tmux") is None:
+        e2e.case("tmux installed for the UI tests", False, "tmux missing (tools/deps.sh installs it)")
+        return
+    pcap = os.path.join(e2e.TOP, "samples", "ws-node.pcap")
+    tmux("kill-server")
+    tmux("new-session", "-d", "-s", "ui", "-x", "150", "-y", "30",
+         "env TERM=xterm-256color LANG=C.UTF-8 %s -r %s; echo EXITED $?; sleep 30" % (e2e.WSCOPE, pcap))
+    ok, s = wait_for("127.0.0.1:9701/plain")
+    e2e.case("TUI: the connection list shows each connection, its state and counts",
+             ok and "closed 4000" in s and "[::1]:9701/deflate" in s and "deflate" in s, s)
+    tmux("send-keys", "-t", "ui", "Enter")
+    ok, s = wait_for("client done")
+    e2e.case("TUI: Enter opens a connection's messages, newest at the bottom, wide characters intact",
+             ok and "클라이언트 종료 🚪 bye" in s and "->" in s and "<-" in s, s)
+    tmux("send-keys", "-t", "ui", "g", "/")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "ui", "/split.*char", "Enter")
+    ok, s = wait_for("search: /split.*char/")
+    e2e.case("TUI: / searches with a regex and shows the active search", ok, s)
+    tmux("send-keys", "-t", "ui", "Enter")
+    ok, s = wait_for("text, 67 bytes")
+    e2e.case("TUI: Enter opens the message in detail", ok and "조각난 텍스트" in s, s)
+    tmux("send-keys", "-t", "ui", "Escape")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "ui", "?")
+    ok, s = wait_for("wscope keys")
+    e2e.case("TUI: ? lists the keys", ok and "search messages" in s, s)
+    tmux("send-keys", "-t", "ui", "q")
+    tmux("resize-window", "-t", "ui", "-x", "70", "-y", "15")
+    time.sleep(0.5)
+    s = screen()
+    e2e.case("TUI: a resize redraws to the new size", "Enter open" in s and len(s.splitlines()[0]) <= 70, s)
+    tmux("send-keys", "-t", "ui", "q", "q")
+    ok, s = wait_for("EXITED 0")
+    e2e.case("TUI: q goes back, and quits from the connection list", ok, s)
+    tmux("kill-server")

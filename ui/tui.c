@@ -1,0 +1,388 @@
+/*
+ * tui.c - the ncurses view: connections, the messages of one connection,
+ * one message in detail, help. Keys come from a table and return reaction
+ * flags; drawing happens only in draw(), once per reaction.
+ */
+#include "config.h"
+
+#include <curses.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui.h"
+
+enum tui_screen { SCR_CONNS, SCR_MSGS, SCR_DETAIL, SCR_HELP };
+enum reaction { R_NONE = 0, R_REDRAW = 1, R_QUIT = 2 };
+
+struct tui {
+	struct ui_model *m;
+	const char *source;
+	enum tui_screen scr, prev;
+	size_t conn_sel, conn_top;
+	long msg_sel, msg_top;
+	size_t detail_top;
+	struct ui_filter search;
+	bool color;
+	char note[256];
+};
+
+enum { C_C2S = 1, C_S2C, C_BAR, C_SEL, C_WARN };
+
+static const struct ui_conn *cur_conn(const struct tui *t)
+{
+	return ui_model_conn(t->m, t->conn_sel);
+}
+
+static int rows(void) { return LINES > 3 ? LINES - 3 : 1; } /* title, key bar, status */
+
+/* ---- key handlers: change state, return flags, never draw ---- */
+
+static int k_quit(struct tui *t)
+{
+	if (t->scr == SCR_CONNS)
+		return R_QUIT;
+	t->scr = t->scr == SCR_DETAIL ? SCR_MSGS : t->scr == SCR_HELP ? t->prev : SCR_CONNS;
+	return R_REDRAW;
+}
+
+static int k_enter(struct tui *t)
+{
+	if (t->scr == SCR_CONNS && cur_conn(t) != NULL) {
+		t->scr = SCR_MSGS;
+		long n = (long)ui_conn_nmsgs(cur_conn(t));
+		t->msg_sel = n > 0 ? n - 1 : 0; /* newest at the bottom */
+		t->msg_top = t->msg_sel - rows() + 1 < 0 ? 0 : t->msg_sel - rows() + 1;
+	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL && ui_conn_nmsgs(cur_conn(t)) > 0) {
+		t->scr = SCR_DETAIL;
+		t->detail_top = 0;
+	}
+	return R_REDRAW;
+}
+
+static void move_sel(struct tui *t, long delta)
+{
+	if (t->scr == SCR_CONNS) {
+		long n = (long)ui_model_nconns(t->m), s = (long)t->conn_sel + delta;
+		if (s >= n) s = n - 1;
+		if (s < 0) s = 0;
+		t->conn_sel = (size_t)s;
+		if (t->conn_sel < t->conn_top) t->conn_top = t->conn_sel;
+		if ((long)t->conn_sel >= (long)t->conn_top + rows()) t->conn_top = t->conn_sel - (size_t)rows() + 1;
+	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL) {
+		long n = (long)ui_conn_nmsgs(cur_conn(t)), s = t->msg_sel + delta;
+		if (s >= n) s = n - 1;
+		if (s < 0) s = 0;
+		t->msg_sel = s;
+		if (t->msg_sel < t->msg_top) t->msg_top = t->msg_sel;
+		if (t->msg_sel >= t->msg_top + rows()) t->msg_top = t->msg_sel - rows() + 1;
+	} else if (t->scr == SCR_DETAIL) {
+		long s = (long)t->detail_top + delta;
+		t->detail_top = s < 0 ? 0 : (size_t)s;
+	}
+}
+
+static int k_down(struct tui *t) { move_sel(t, 1); return R_REDRAW; }
+static int k_up(struct tui *t) { move_sel(t, -1); return R_REDRAW; }
+static int k_pgdn(struct tui *t) { move_sel(t, rows()); return R_REDRAW; }
+static int k_pgup(struct tui *t) { move_sel(t, -rows()); return R_REDRAW; }
+static int k_home(struct tui *t) { move_sel(t, -(1L << 40)); return R_REDRAW; }
+static int k_end(struct tui *t) { move_sel(t, 1L << 40); return R_REDRAW; }
+
+static int k_tab(struct tui *t)
+{
+	if (t->scr == SCR_CONNS)
+		return k_enter(t);
+	t->scr = SCR_CONNS;
+	return R_REDRAW;
+}
+
+static int k_help(struct tui *t)
+{
+	if (t->scr != SCR_HELP) {
+		t->prev = t->scr;
+		t->scr = SCR_HELP;
+	}
+	return R_REDRAW;
+}
+
+static int search_step(struct tui *t, int step)
+{
+	const struct ui_conn *c = cur_conn(t);
+	if (t->scr != SCR_MSGS || c == NULL || !ui_filter_active(&t->search))
+		return R_NONE;
+	long i = ui_search(c, &t->search, t->msg_sel, step);
+	if (i < 0) {
+		snprintf(t->note, sizeof(t->note), "no more matches");
+	} else {
+		move_sel(t, i - t->msg_sel);
+		t->note[0] = '\0';
+	}
+	return R_REDRAW;
+}
+
+static int k_search(struct tui *t)
+{
+	if (t->scr != SCR_MSGS)
+		return R_NONE;
+	char buf[200] = "";
+	move(LINES - 1, 0);
+	clrtoeol();
+	addstr("search (text, or /regex): ");
+	echo();
+	curs_set(1);
+	getnstr(buf, sizeof(buf) - 1);
+	noecho();
+	curs_set(0);
+	bool re = buf[0] == '/';
+	char err[128];
+	if (!ui_filter_set_text(&t->search, re ? buf + 1 : buf, re, err, sizeof(err))) {
+		snprintf(t->note, sizeof(t->note), "bad regex: %s", err);
+		return R_REDRAW;
+	}
+	t->msg_sel--; /* include the selected message */
+	return search_step(t, 1) | R_REDRAW;
+}
+
+static int k_next(struct tui *t) { return search_step(t, 1); }
+static int k_prev(struct tui *t) { return search_step(t, -1); }
+
+static const struct {
+	int key;
+	int (*fn)(struct tui *);
+	const char *name, *help;
+} keys[] = {
+	{ KEY_DOWN, k_down, "Down/j", "next line" },
+	{ 'j', k_down, NULL, NULL },
+	{ KEY_UP, k_up, "Up/k", "previous line" },
+	{ 'k', k_up, NULL, NULL },
+	{ KEY_NPAGE, k_pgdn, "PgDn", "next page" },
+	{ KEY_PPAGE, k_pgup, "PgUp", "previous page" },
+	{ 'g', k_home, "g", "first" },
+	{ 'G', k_end, "G", "last" },
+	{ '\n', k_enter, "Enter", "open connection / message" },
+	{ KEY_ENTER, k_enter, NULL, NULL },
+	{ '\t', k_tab, "Tab", "switch between connections and messages" },
+	{ 27, k_quit, "Esc", "back" },
+	{ 'q', k_quit, "q", "back; quits from the connections list" },
+	{ '/', k_search, "/", "search messages (text, or /regex)" },
+	{ 'n', k_next, "n", "next match" },
+	{ 'N', k_prev, "N", "previous match" },
+	{ '?', k_help, "?", "this help" },
+	{ KEY_F(1), k_help, NULL, NULL },
+};
+
+static int handle_key(struct tui *t, int ch)
+{
+	if (ch == KEY_RESIZE)
+		return R_REDRAW;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].key == ch)
+			return keys[i].fn(t);
+	return R_NONE;
+}
+
+/* ---- drawing ---- */
+
+static const char *state_name(const struct ui_conn *c)
+{
+	static char buf[32];
+	switch (c->state) {
+	case UI_OPEN: return "open";
+	case UI_CLOSING: return "closing";
+	case UI_CLOSED:
+		if (c->close_code[0] >= 0 || c->close_code[1] >= 0) {
+			snprintf(buf, sizeof(buf), "closed %d", c->close_code[0] >= 0 ? c->close_code[0] : c->close_code[1]);
+			return buf;
+		}
+		return "closed";
+	case UI_REJECTED:
+		snprintf(buf, sizeof(buf), "rejected %d", c->status);
+		return buf;
+	case UI_HIDDEN: return c->tls && !c->decrypted ? "no key" : "not ws";
+	}
+	return "?";
+}
+
+static void bar(int y, const char *text)
+{
+	if (has_colors()) attron(COLOR_PAIR(C_BAR)); else attron(A_REVERSE);
+	move(y, 0);
+	clrtoeol();
+	mvaddnstr(y, 0, text, COLS);
+	for (int x = (int)strlen(text); x < COLS; x++)
+		addch(' ');
+	if (has_colors()) attroff(COLOR_PAIR(C_BAR)); else attroff(A_REVERSE);
+}
+
+static void draw_conns(struct tui *t)
+{
+	char line[512];
+	snprintf(line, sizeof(line), " %4s  %-22s %-22s %-28s %-12s %6s %6s %s", "id", "client", "server",
+		 "host/path", "state", "c2s", "s2c", "tls");
+	bar(0, line);
+	size_t n = ui_model_nconns(t->m);
+	for (int r = 0; r < rows() && t->conn_top + (size_t)r < n; r++) {
+		size_t i = t->conn_top + (size_t)r;
+		const struct ui_conn *c = ui_model_conn(t->m, i);
+		char hp[200];
+		snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
+		snprintf(line, sizeof(line), " %4llu  %-22s %-22s %-28.28s %-12s %6llu %6llu %s%s%s",
+			 (unsigned long long)c->id, c->client, c->server, hp, state_name(c),
+			 (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1],
+			 c->tls ? (c->decrypted ? "tls" : "tls/locked") : "-",
+			 c->deflate ? " deflate" : "", c->dropped ? " (history cut)" : "");
+		if (i == t->conn_sel) attron(A_REVERSE);
+		mvaddnstr(r + 1, 0, line, COLS);
+		if (i == t->conn_sel) attroff(A_REVERSE);
+	}
+}
+
+static void draw_msgs(struct tui *t)
+{
+	const struct ui_conn *c = cur_conn(t);
+	char line[600];
+	snprintf(line, sizeof(line), " conn %llu  %s -> %s  %s%s  %s  messages %llu/%llu%s",
+		 (unsigned long long)c->id, c->client, c->server, c->host ? c->host : "",
+		 c->path ? c->path : "", state_name(c), (unsigned long long)c->msgs[0],
+		 (unsigned long long)c->msgs[1], c->dropped ? "  (oldest dropped)" : "");
+	bar(0, line);
+	long n = (long)ui_conn_nmsgs(c);
+	for (int r = 0; r < rows() && t->msg_top + r < n; r++) {
+		long i = t->msg_top + r;
+		const struct ui_msg *g = ui_conn_msg(c, (size_t)i);
+		char prev[300];
+		ui_preview(g, prev, sizeof(prev));
+		double rel = (double)(g->ts.sec - c->first_ts.sec) + ((double)g->ts.nsec - (double)c->first_ts.nsec) / 1e9;
+		snprintf(line, sizeof(line), " %10.6f %s %-6s %8llu%s %s", rel, g->dir ? "<-" : "->",
+			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
+			 g->compressed ? "z" : " ", g->gap ? "(bytes missing)" : prev);
+		if (i == t->msg_sel) attron(A_REVERSE);
+		else if (t->color) attron(COLOR_PAIR(g->dir ? C_S2C : C_C2S));
+		mvaddnstr(r + 1, 0, line, COLS);
+		if (i == t->msg_sel) attroff(A_REVERSE);
+		else if (t->color) attroff(COLOR_PAIR(g->dir ? C_S2C : C_C2S));
+	}
+}
+
+static void draw_detail(struct tui *t)
+{
+	const struct ui_conn *c = cur_conn(t);
+	const struct ui_msg *g = ui_conn_msg(c, (size_t)t->msg_sel);
+	if (g == NULL)
+		return;
+	char line[300];
+	snprintf(line, sizeof(line), " message %ld of conn %llu: %s %s, %llu bytes, %u frame(s), packet %llu%s%s",
+		 t->msg_sel + 1, (unsigned long long)c->id, g->dir ? "s2c" : "c2s", ws_opcode_name(g->opcode),
+		 (unsigned long long)g->length, g->frames, (unsigned long long)g->pkt,
+		 g->compressed ? ", compressed" : "", g->truncated ? ", truncated" : "");
+	bar(0, line);
+	int y = 1;
+	if (g->opcode == WS_OP_CLOSE && g->close_code >= 0) {
+		snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
+		mvaddnstr(y++, 0, line, COLS);
+	}
+	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	size_t skip = t->detail_top;
+	if (text) {
+		/* lines of the text, wrapped at the screen width */
+		size_t i = 0, shown = 0;
+		while (i < g->stored && y < LINES - 2) {
+			size_t j = i;
+			while (j < g->stored && g->data[j] != '\n' && j - i < (size_t)COLS - 2)
+				j++;
+			if (shown++ >= skip) {
+				move(y, 1);
+				addnstr((const char *)g->data + i, (int)(j - i));
+				y++;
+			}
+			i = j < g->stored && g->data[j] == '\n' ? j + 1 : j;
+		}
+	} else {
+		/* hex + ASCII, 16 bytes a row */
+		for (size_t off = skip * 16; off < g->stored && y < LINES - 2; off += 16, y++) {
+			char row[100];
+			int o = snprintf(row, sizeof(row), " %08zx  ", off);
+			for (size_t k = 0; k < 16; k++)
+				o += snprintf(row + o, sizeof(row) - (size_t)o, off + k < g->stored ? "%02x " : "   ",
+					      off + k < g->stored ? g->data[off + k] : 0);
+			o += snprintf(row + o, sizeof(row) - (size_t)o, " ");
+			for (size_t k = 0; k < 16 && off + k < g->stored; k++) {
+				uint8_t b = g->data[off + k];
+				row[o++] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+			}
+			row[o] = '\0';
+			mvaddnstr(y, 0, row, COLS);
+		}
+	}
+}
+
+static void draw_help(struct tui *t)
+{
+	bar(0, " wscope keys");
+	int y = 2;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && y < LINES - 2; i++) {
+		if (keys[i].name == NULL)
+			continue;
+		char line[200];
+		snprintf(line, sizeof(line), "  %-8s %s", keys[i].name, keys[i].help);
+		mvaddnstr(y++, 0, line, COLS);
+	}
+}
+
+static void draw(struct tui *t)
+{
+	erase();
+	if (t->scr == SCR_MSGS && cur_conn(t) == NULL)
+		t->scr = SCR_CONNS;
+	switch (t->scr) {
+	case SCR_CONNS: draw_conns(t); break;
+	case SCR_MSGS: draw_msgs(t); break;
+	case SCR_DETAIL: draw_detail(t); break;
+	case SCR_HELP: draw_help(t); break;
+	}
+	char st[1024], f[300];
+	ui_filter_describe(&t->search, f, sizeof(f));
+	snprintf(st, sizeof(st), " %s  %zu connections  %llu messages%s%s%s%s", t->source,
+		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m),
+		 f[0] ? "  search: " : "", f, t->note[0] ? "  | " : "", t->note);
+	mvaddnstr(LINES - 2, 0, st, COLS);
+	bar(LINES - 1, " Enter open  Esc/q back  Tab switch  / search  n/N next/prev  g/G first/last  ? help");
+	refresh();
+}
+
+int tui_browse(struct ui_model *m, const char *source)
+{
+	setlocale(LC_ALL, "");
+	if (newterm(NULL, stdout, stdin) == NULL)
+		return -1;
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	struct tui t;
+	memset(&t, 0, sizeof(t));
+	t.m = m;
+	t.source = source;
+	ui_filter_init(&t.search);
+	t.color = has_colors();
+	if (t.color) {
+		start_color();
+		use_default_colors();
+		init_pair(C_C2S, COLOR_CYAN, -1);
+		init_pair(C_S2C, COLOR_GREEN, -1);
+		init_pair(C_BAR, COLOR_BLACK, COLOR_CYAN);
+		init_pair(C_WARN, COLOR_RED, -1);
+	}
+	int r = R_REDRAW;
+	while (!(r & R_QUIT)) {
+		if (r & R_REDRAW)
+			draw(&t);
+		r = handle_key(&t, getch());
+	}
+	endwin();
+	ui_filter_free(&t.search);
+	return 0;
+}
