@@ -426,3 +426,23 @@ enum capture_status capture_run_live(struct capture *cap, struct core *core,
 	}
 	return CAPTURE_OK;
 }
+
+int capture_fd(struct capture *cap)
+{
+	return cap->live ? pcap_get_selectable_fd(cap->pcap) : -1;
+}
+
+int capture_pump(struct capture *cap, struct core *core, int max, char *err, size_t errlen)
+{
+	struct live_ctx lc = { cap, core };
+	if (cap->num == 0)
+		core_set_linktype(core, cap->linktype);
+	int n = pcap_dispatch(cap->pcap, max, live_packet, (u_char *)&lc);
+	if (n == PCAP_ERROR) {
+		snprintf(err, errlen, "capture failed: %s", pcap_geterr(cap->pcap));
+		return -1;
+	}
+	if (cap->dump != NULL && n > 0)
+		pcap_dump_flush(cap->dump);
+	return n < 0 ? 0 : n;
+}

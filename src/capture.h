@@ -43,6 +43,12 @@ bool capture_list_interfaces(FILE *out, char *err, size_t errlen);
 /* Also writes every packet read to path (pcap), for replay. False with err. */
 bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen);
 
+/* Live, non-blocking: feeds the packets waiting now (up to max) to core.
+ * Returns how many, or -1 with err on failure. */
+int capture_pump(struct capture *cap, struct core *core, int max, char *err, size_t errlen);
+/* The descriptor to poll for a live capture, or -1. */
+int capture_fd(struct capture *cap);
+
 /* Kernel drops so far (live); false if unknown. */
 bool capture_drops(struct capture *cap, uint64_t *dropped, uint64_t *ifdropped);
 

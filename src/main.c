@@ -81,9 +81,8 @@ static void usage(FILE *f)
 "      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
 "                           DIR, with DIR/index.tsv describing them\n"
 "      --no-flows           do not list flows on standard output\n"
-"      --tui / --no-tui     browse the capture in the terminal UI (the default\n"
-"                           with -r when standard output is a terminal and no\n"
-"                           other output is asked for)\n"
+"      --tui / --no-tui     the terminal UI (the default when standard input and\n"
+"                           output are a terminal and no other output is asked for)\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
 "\n"
@@ -305,6 +304,39 @@ static bool drop_privileges(const char *user, char *err, size_t errlen)
 	return true;
 }
 
+/* The terminal UI's live source. */
+struct live_pump {
+	struct capture *cap;
+	struct core *core;
+	uint64_t max;
+	char *err;
+	size_t errlen;
+	bool failed;
+};
+
+static bool live_pump_fn(void *user)
+{
+	struct live_pump *lp = user;
+	if (lp->failed)
+		return false;
+	const struct core_stats *s = core_stats(lp->core);
+	if (lp->max != 0 && s->packets >= lp->max)
+		return true;
+	if (capture_pump(lp->cap, lp->core, 4096, lp->err, lp->errlen) < 0) {
+		lp->failed = true;
+		return false;
+	}
+	return true;
+}
+
+static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops)
+{
+	struct live_pump *lp = user;
+	uint64_t d = 0, ifd = 0;
+	*packets = core_stats(lp->core)->packets;
+	*drops = capture_drops(lp->cap, &d, &ifd) ? d + ifd : 0;
+}
+
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
 {
 	core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
@@ -515,12 +547,8 @@ int main(int argc, char **argv)
 	}
 	/* The terminal UI browses a capture file when nothing else is asked for. */
 	if (tui == -1)
-		tui = iface == NULL && a.json_path == NULL && a.dump_dir == NULL && isatty(STDOUT_FILENO) &&
+		tui = a.json_path == NULL && a.dump_dir == NULL && isatty(STDOUT_FILENO) &&
 		      isatty(STDIN_FILENO) && strcmp(a.path, "-") != 0;
-	if (tui == 1 && iface != NULL) {
-		fprintf(stderr, "wscope: the terminal UI for live capture is not built yet; use --json\n");
-		return EXIT_USAGE;
-	}
 	struct ui_model_opts mo;
 	ui_model_opts_default(&mo);
 	if (tui == 1) {
@@ -559,7 +587,27 @@ int main(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	int rc = 0;
-	if (iface != NULL) {
+	if (iface != NULL && a.model != NULL) {
+		/* live, in the terminal UI: it drives the capture */
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+		struct live_pump lp = { cap, core, max_packets, err, sizeof(err), false };
+		struct tui_live tl = { capture_fd(cap), live_pump_fn, live_stats_fn, &lp, &stop_requested };
+		if (tui_browse(a.model, a.path, &tl) != 0) {
+			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
+				getenv("TERM") ? getenv("TERM") : "unset");
+			rc = EXIT_INPUT;
+		}
+		if (lp.failed) {
+			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
+			rc = EXIT_INPUT;
+		}
+		ui_model_free(a.model);
+		a.model = NULL;
+	} else if (iface != NULL) {
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
@@ -581,7 +629,7 @@ int main(int argc, char **argv)
 	}
 	core_finish(core);
 	if (a.model != NULL) {
-		if (tui_browse(a.model, a.path) != 0)
+		if (tui_browse(a.model, a.path, NULL) != 0)
 			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
 				getenv("TERM") ? getenv("TERM") : "unset");
 		ui_model_free(a.model);

@@ -7,6 +7,9 @@
 
 #include <curses.h>
 #include <locale.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,10 @@ struct tui {
 	size_t detail_top;
 	struct ui_filter search;
 	bool color;
+	bool follow;           /* keep the newest message selected */
+	bool paused;           /* the view is frozen; capture goes on */
+	const struct tui_live *live;
+	uint64_t last_msgs;
 	char note[256];
 };
 
@@ -84,10 +91,10 @@ static void move_sel(struct tui *t, long delta)
 }
 
 static int k_down(struct tui *t) { move_sel(t, 1); return R_REDRAW; }
-static int k_up(struct tui *t) { move_sel(t, -1); return R_REDRAW; }
+static int k_up(struct tui *t) { t->follow = false; move_sel(t, -1); return R_REDRAW; }
 static int k_pgdn(struct tui *t) { move_sel(t, rows()); return R_REDRAW; }
-static int k_pgup(struct tui *t) { move_sel(t, -rows()); return R_REDRAW; }
-static int k_home(struct tui *t) { move_sel(t, -(1L << 40)); return R_REDRAW; }
+static int k_pgup(struct tui *t) { t->follow = false; move_sel(t, -rows()); return R_REDRAW; }
+static int k_home(struct tui *t) { t->follow = false; move_sel(t, -(1L << 40)); return R_REDRAW; }
 static int k_end(struct tui *t) { move_sel(t, 1L << 40); return R_REDRAW; }
 
 static int k_tab(struct tui *t)
@@ -146,6 +153,22 @@ static int k_search(struct tui *t)
 }
 
 static int k_next(struct tui *t) { return search_step(t, 1); }
+
+static int k_pause(struct tui *t)
+{
+	t->paused = !t->paused;
+	snprintf(t->note, sizeof(t->note), "%s", t->paused ? "paused: capture goes on" : "");
+	return R_REDRAW;
+}
+
+static int k_follow(struct tui *t)
+{
+	t->follow = true;
+	t->paused = false;
+	t->note[0] = '\0';
+	move_sel(t, 1L << 40);
+	return R_REDRAW;
+}
 static int k_prev(struct tui *t) { return search_step(t, -1); }
 
 static const struct {
@@ -169,6 +192,8 @@ static const struct {
 	{ '/', k_search, "/", "search messages (text, or /regex)" },
 	{ 'n', k_next, "n", "next match" },
 	{ 'N', k_prev, "N", "previous match" },
+	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
+	{ 'F', k_follow, "F", "follow: keep the newest message in view" },
 	{ '?', k_help, "?", "this help" },
 	{ KEY_F(1), k_help, NULL, NULL },
 };
@@ -342,17 +367,30 @@ static void draw(struct tui *t)
 	case SCR_DETAIL: draw_detail(t); break;
 	case SCR_HELP: draw_help(t); break;
 	}
-	char st[1024], f[300];
+	char st[1024], f[300], cap[128] = "";
 	ui_filter_describe(&t->search, f, sizeof(f));
-	snprintf(st, sizeof(st), " %s  %zu connections  %llu messages%s%s%s%s", t->source,
+	if (t->live != NULL && t->live->stats != NULL) {
+		uint64_t pk = 0, dr = 0;
+		t->live->stats(t->live->user, &pk, &dr);
+		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops%s",
+			 (unsigned long long)pk, (unsigned long long)dr, t->follow ? "  following" : "");
+	}
+	snprintf(st, sizeof(st), " %s%s  %zu connections  %llu messages%s%s%s%s", t->source, cap,
 		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m),
 		 f[0] ? "  search: " : "", f, t->note[0] ? "  | " : "", t->note);
 	mvaddnstr(LINES - 2, 0, st, COLS);
-	bar(LINES - 1, " Enter open  Esc/q back  Tab switch  / search  n/N next/prev  g/G first/last  ? help");
+	bar(LINES - 1, " Enter open  Esc/q back  Tab switch  / search  n/N next/prev  g/G first/last  Space pause  F follow  ? help");
 	refresh();
 }
 
-int tui_browse(struct ui_model *m, const char *source)
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int tui_browse(struct ui_model *m, const char *source, const struct tui_live *live)
 {
 	setlocale(LC_ALL, "");
 	if (newterm(NULL, stdout, stdin) == NULL)
@@ -366,6 +404,8 @@ int tui_browse(struct ui_model *m, const char *source)
 	memset(&t, 0, sizeof(t));
 	t.m = m;
 	t.source = source;
+	t.live = live;
+	t.follow = live != NULL;
 	ui_filter_init(&t.search);
 	t.color = has_colors();
 	if (t.color) {
@@ -377,10 +417,54 @@ int tui_browse(struct ui_model *m, const char *source)
 		init_pair(C_WARN, COLOR_RED, -1);
 	}
 	int r = R_REDRAW;
-	while (!(r & R_QUIT)) {
-		if (r & R_REDRAW)
-			draw(&t);
-		r = handle_key(&t, getch());
+	if (live == NULL) {
+		while (!(r & R_QUIT)) {
+			if (r & R_REDRAW)
+				draw(&t);
+			r = handle_key(&t, getch());
+		}
+	} else {
+		/* One loop: the capture fd and the keyboard are polled together;
+		 * packets are taken as soon as they come, the screen is redrawn at
+		 * most every 33 ms, and only when something changed. */
+		nodelay(stdscr, TRUE);
+		uint64_t last_draw = 0;
+		bool dirty = true;
+		while (!(r & R_QUIT) && !(live->stop != NULL && *live->stop)) {
+			struct pollfd pfd[2] = { { STDIN_FILENO, POLLIN, 0 }, { live->fd, POLLIN, 0 } };
+			poll(pfd, live->fd >= 0 ? 2 : 1, 33);
+			if (live->fd < 0 || (pfd[1].revents & POLLIN) != 0) {
+				if (!live->pump(live->user)) {
+					snprintf(t.note, sizeof(t.note), "capture failed");
+					dirty = true;
+				}
+			}
+			int ch;
+			while ((ch = getch()) != ERR) {
+				r |= handle_key(&t, ch);
+				if (r & R_QUIT)
+					break;
+			}
+			if (r & R_REDRAW)
+				dirty = true;
+			r &= ~R_REDRAW;
+			if (ui_model_total_msgs(m) != t.last_msgs || ui_model_nconns(m) > 0) {
+				if (ui_model_total_msgs(m) != t.last_msgs && !t.paused) {
+					t.last_msgs = ui_model_total_msgs(m);
+					if (t.follow)
+						move_sel(&t, 1L << 40);
+					dirty = true;
+				}
+			}
+			uint64_t now = now_ms();
+			if ((dirty && !t.paused) || now - last_draw >= 1000) {
+				if (now - last_draw >= 33) {
+					draw(&t);
+					last_draw = now;
+					dirty = false;
+				}
+			}
+		}
 	}
 	endwin();
 	ui_filter_free(&t.search);

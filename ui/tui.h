@@ -5,10 +5,27 @@
 #ifndef WSCOPE_UI_TUI_H
 #define WSCOPE_UI_TUI_H
 
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "model.h"
 
-/* Browses a finished model until the user quits. source names the capture
- * in the status bar. Returns 0, or -1 if the terminal cannot be used. */
-int tui_browse(struct ui_model *m, const char *source);
+/* A live source: fd to poll (-1: none), and pump() to call when it is
+ * readable; pump returns false when the capture failed. stats() fills the
+ * status bar's counters. */
+struct tui_live {
+	int fd;
+	bool (*pump)(void *user);
+	void (*stats)(void *user, uint64_t *packets, uint64_t *kernel_drops);
+	void *user;
+	volatile sig_atomic_t *stop;
+};
+
+/* Browses the model until the user quits. source names the capture in the
+ * status bar. With live, packets keep coming in while the user browses;
+ * drawing is limited to 30 frames a second and never blocks the capture.
+ * Returns 0, or -1 if the terminal cannot be used. */
+int tui_browse(struct ui_model *m, const char *source, const struct tui_live *live);
 
 #endif

@@ -62,3 +62,32 @@ def run(e2e):
     ok, s = wait_for("EXITED 0")
     e2e.case("TUI: q goes back, and quits from the connection list", ok, s)
     tmux("kill-server")
+    if os.geteuid() != 0:
+        e2e.case("TUI live test needs root", False, "not root")
+        return
+    # live: the connection and its messages appear while the traffic flows
+    port = 9978
+    time.sleep(0.5)  # let the previous tmux server go
+    for _ in range(5):
+        p = tmux("new-session", "-d", "-s", "ui", "-x", "150", "-y", "30",
+                 "env TERM=xterm-256color LANG=C.UTF-8 %s -i lo 'tcp port %d'; echo EXITED $?; sleep 30" % (e2e.WSCOPE, port))
+        if p.returncode == 0:
+            break
+        time.sleep(0.5)
+    ok, s = wait_for("LIVE")
+    if not ok:
+        e2e.case("TUI live: the UI starts", False, p.stderr + s)
+        tmux("kill-server")
+        return
+    subprocess.run(["/usr/bin/python3", os.path.join(os.path.dirname(__file__), "live_ws.py"), str(port),
+                    os.path.join(e2e.TMP, "tui_live.jsonl")], capture_output=True, timeout=60)
+    ok, s = wait_for("closed 1000")
+    e2e.case("TUI live: the connection appears with its state and 21 messages each way, drops shown",
+             ok and "/live" in s and " 21 " in s and "kernel drops" in s and "following" in s, s)
+    tmux("send-keys", "-t", "ui", "Enter")
+    ok, s = wait_for("<- close")
+    e2e.case("TUI live: the messages follow the tail, newest at the bottom", ok and "live message 18" in s, s)
+    tmux("send-keys", "-t", "ui", "q", "q")
+    ok, s = wait_for("EXITED 0")
+    e2e.case("TUI live: q quits and the capture ends cleanly", ok, s)
+    tmux("kill-server")
