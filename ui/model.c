@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "model.h"
 #include "utf8.h"
 
@@ -437,4 +438,57 @@ const char *ui_close_code_meaning(int code)
 			return "private use (application)";
 		return "unknown";
 	}
+}
+
+void ui_export_conn(FILE *f, const struct ui_conn *c)
+{
+	struct json *j = json_new(f);
+	if (j == NULL)
+		return;
+	json_begin(j);
+	json_str(j, "type", "connection");
+	json_u64(j, "id", c->id);
+	json_ts(j, "ts", c->first_ts.sec, c->first_ts.nsec, 9);
+	json_str(j, "client", c->client);
+	json_str(j, "server", c->server);
+	if (c->host) json_str(j, "host", c->host); else json_null(j, "host");
+	if (c->path) json_str(j, "path", c->path); else json_null(j, "path");
+	json_u64(j, "status", (uint64_t)c->status);
+	if (c->subprotocol) json_str(j, "subprotocol", c->subprotocol); else json_null(j, "subprotocol");
+	json_bool(j, "tls", c->tls);
+	json_end(j);
+	json_free(j);
+}
+
+void ui_export_msg(FILE *f, const struct ui_conn *c, const struct ui_msg *g)
+{
+	struct json *j = json_new(f);
+	if (j == NULL)
+		return;
+	json_begin(j);
+	json_str(j, "type", "message");
+	json_u64(j, "conn", c->id);
+	json_ts(j, "ts", g->ts.sec, g->ts.nsec, 9);
+	json_str(j, "dir", g->dir ? "s2c" : "c2s");
+	json_str(j, "opcode", ws_opcode_name(g->opcode));
+	json_u64(j, "length", g->length);
+	json_bool(j, "compressed", g->compressed);
+	json_u64(j, "frames", g->frames);
+	json_u64(j, "packet", g->pkt);
+	if (g->truncated)
+		json_bool(j, "truncated", true);
+	if (g->gap) {
+		json_bool(j, "gap", true);
+	} else if (g->opcode == WS_OP_CLOSE) {
+		if (g->close_code >= 0) {
+			json_u64(j, "close_code", (uint64_t)g->close_code);
+			json_strn(j, "close_reason", g->data, g->stored);
+		}
+	} else if (g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed) {
+		json_strn(j, "text", g->data, g->stored);
+	} else {
+		json_base64(j, "data", g->data, g->stored);
+	}
+	json_end(j);
+	json_free(j);
 }

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "event.h"
 
@@ -113,5 +114,10 @@ long ui_search(const struct ui_conn *c, const struct ui_filter *f, long from, in
 void ui_preview(const struct ui_msg *m, char *buf, size_t len);
 
 const char *ui_close_code_meaning(int code);
+
+/* NDJSON records (the --json schema's "connection" and "message" fields
+ * that the model keeps) for the UI's export. */
+void ui_export_conn(FILE *f, const struct ui_conn *c);
+void ui_export_msg(FILE *f, const struct ui_conn *c, const struct ui_msg *g);
 
 #endif

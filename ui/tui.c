@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <curses.h>
+#include <errno.h>
 #include <locale.h>
 #include <poll.h>
 #include <time.h>
@@ -32,7 +33,11 @@ struct tui {
 	bool paused;           /* the view is frozen; capture goes on */
 	const struct tui_live *live;
 	uint64_t last_msgs;
-	char note[256];
+	struct ui_filter filter;   /* `f`: which messages are listed */
+	long *vis;                 /* indices of the listed messages */
+	long nvis, vis_cap;
+	bool abs_time;
+	char note[512];
 };
 
 enum { C_C2S = 1, C_S2C, C_BAR, C_SEL, C_WARN };
@@ -43,6 +48,33 @@ static const struct ui_conn *cur_conn(const struct tui *t)
 }
 
 static int rows(void) { return LINES > 3 ? LINES - 3 : 1; } /* title, key bar, status */
+
+/* Rebuilds the list of messages the filter lets through. */
+static void refresh_vis(struct tui *t)
+{
+	const struct ui_conn *c = cur_conn(t);
+	t->nvis = 0;
+	if (c == NULL)
+		return;
+	long n = (long)ui_conn_nmsgs(c);
+	if (n > t->vis_cap) {
+		long cap = n + 1024;
+		long *nv = realloc(t->vis, (size_t)cap * sizeof(*nv));
+		if (nv == NULL)
+			return;
+		t->vis = nv;
+		t->vis_cap = cap;
+	}
+	for (long i = 0; i < n; i++)
+		if (!ui_filter_active(&t->filter) || ui_filter_match(&t->filter, ui_conn_msg(c, (size_t)i)))
+			t->vis[t->nvis++] = i;
+}
+
+static const struct ui_msg *vis_msg(const struct tui *t, long v)
+{
+	const struct ui_conn *c = cur_conn(t);
+	return c != NULL && v >= 0 && v < t->nvis ? ui_conn_msg(c, (size_t)t->vis[v]) : NULL;
+}
 
 /* ---- key handlers: change state, return flags, never draw ---- */
 
@@ -58,10 +90,11 @@ static int k_enter(struct tui *t)
 {
 	if (t->scr == SCR_CONNS && cur_conn(t) != NULL) {
 		t->scr = SCR_MSGS;
-		long n = (long)ui_conn_nmsgs(cur_conn(t));
+		refresh_vis(t);
+		long n = t->nvis;
 		t->msg_sel = n > 0 ? n - 1 : 0; /* newest at the bottom */
 		t->msg_top = t->msg_sel - rows() + 1 < 0 ? 0 : t->msg_sel - rows() + 1;
-	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL && ui_conn_nmsgs(cur_conn(t)) > 0) {
+	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL && t->nvis > 0) {
 		t->scr = SCR_DETAIL;
 		t->detail_top = 0;
 	}
@@ -78,7 +111,7 @@ static void move_sel(struct tui *t, long delta)
 		if (t->conn_sel < t->conn_top) t->conn_top = t->conn_sel;
 		if ((long)t->conn_sel >= (long)t->conn_top + rows()) t->conn_top = t->conn_sel - (size_t)rows() + 1;
 	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL) {
-		long n = (long)ui_conn_nmsgs(cur_conn(t)), s = t->msg_sel + delta;
+		long n = t->nvis, s = t->msg_sel + delta;
 		if (s >= n) s = n - 1;
 		if (s < 0) s = 0;
 		t->msg_sel = s;
@@ -119,11 +152,14 @@ static int search_step(struct tui *t, int step)
 	const struct ui_conn *c = cur_conn(t);
 	if (t->scr != SCR_MSGS || c == NULL || !ui_filter_active(&t->search))
 		return R_NONE;
-	long i = ui_search(c, &t->search, t->msg_sel, step);
-	if (i < 0) {
+	long v = t->msg_sel + step;
+	while (v >= 0 && v < t->nvis && !ui_filter_match(&t->search, vis_msg(t, v)))
+		v += step;
+	if (v < 0 || v >= t->nvis) {
 		snprintf(t->note, sizeof(t->note), "no more matches");
 	} else {
-		move_sel(t, i - t->msg_sel);
+		t->follow = false;
+		move_sel(t, v - t->msg_sel);
 		t->note[0] = '\0';
 	}
 	return R_REDRAW;
@@ -153,6 +189,133 @@ static int k_search(struct tui *t)
 }
 
 static int k_next(struct tui *t) { return search_step(t, 1); }
+
+/* Reads a line at the bottom of the screen. */
+static void prompt(const char *label, char *buf, size_t len)
+{
+	move(LINES - 1, 0);
+	clrtoeol();
+	addstr(label);
+	nodelay(stdscr, FALSE);
+	echo();
+	curs_set(1);
+	getnstr(buf, (int)len - 1);
+	noecho();
+	curs_set(0);
+}
+
+/*
+ * f: "c2s" / "s2c", opcode names, and text (or /regex/), in any order;
+ * an empty line clears the filter.
+ */
+static int k_filter(struct tui *t)
+{
+	if (t->scr != SCR_MSGS && t->scr != SCR_CONNS)
+		return R_NONE;
+	char buf[256] = "";
+	prompt("filter (c2s|s2c, text|binary|ping|pong|close, words or /regex/; empty clears): ", buf, sizeof(buf));
+	struct ui_filter f;
+	ui_filter_init(&f);
+	char text[256] = "";
+	bool re = false;
+	/* tokenise by hand: words separated by spaces */
+	char *p = buf;
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		char *w = p;
+		while (*p && *p != ' ')
+			p++;
+		size_t wl = (size_t)(p - w);
+		if (wl == 0)
+			break;
+		char word[64];
+		if (wl < sizeof(word)) {
+			memcpy(word, w, wl);
+			word[wl] = '\0';
+		} else {
+			word[0] = '\0';
+		}
+		static const char *ops[] = { "continuation", "text", "binary", NULL, NULL, NULL, NULL, NULL,
+					     "close", "ping", "pong" };
+		bool used = false;
+		if (strcmp(word, "c2s") == 0) { f.dir = 0; used = true; }
+		else if (strcmp(word, "s2c") == 0) { f.dir = 1; used = true; }
+		for (unsigned k = 0; !used && k < sizeof(ops) / sizeof(ops[0]); k++)
+			if (ops[k] != NULL && strcmp(word, ops[k]) == 0) {
+				f.opcodes |= 1u << k;
+				used = true;
+			}
+		if (!used) {
+			if (wl >= 2 && w[0] == '/' && w[wl - 1] == '/') {
+				re = true;
+				w++;
+				wl -= 2;
+			}
+			size_t tl = strlen(text);
+			if (tl + wl + 2 < sizeof(text)) {
+				if (tl > 0)
+					text[tl++] = ' ';
+				memcpy(text + tl, w, wl);
+				text[tl + wl] = '\0';
+			}
+		}
+	}
+	char err[128];
+	if (!ui_filter_set_text(&f, text, re, err, sizeof(err))) {
+		snprintf(t->note, sizeof(t->note), "bad regex: %s", err);
+		return R_REDRAW;
+	}
+	ui_filter_free(&t->filter);
+	t->filter = f;
+	refresh_vis(t);
+	t->msg_sel = t->nvis > 0 ? t->nvis - 1 : 0;
+	t->msg_top = t->msg_sel - rows() + 1 < 0 ? 0 : t->msg_sel - rows() + 1;
+	t->note[0] = '\0';
+	return R_REDRAW;
+}
+
+/* e: the listed messages of the current connection (or every connection,
+ * from the connection list) to an NDJSON file in the current directory. */
+static int k_export(struct tui *t)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "wscope-export-%ld.ndjson", (long)time(NULL));
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		snprintf(t->note, sizeof(t->note), "export failed: %s: %s", path, strerror(errno));
+		return R_REDRAW;
+	}
+	size_t nmsg = 0;
+	for (size_t ci = 0; ci < ui_model_nconns(t->m); ci++) {
+		const struct ui_conn *c = ui_model_conn(t->m, ci);
+		if (t->scr != SCR_CONNS && c != cur_conn(t))
+			continue;
+		ui_export_conn(f, c);
+		for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+			const struct ui_msg *g = ui_conn_msg(c, i);
+			if (ui_filter_active(&t->filter) && !ui_filter_match(&t->filter, g))
+				continue;
+			ui_export_msg(f, c, g);
+			nmsg++;
+		}
+	}
+	bool ok = fclose(f) == 0;
+	char cwd[200];
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(cwd, sizeof(cwd), ".");
+	if (ok)
+		snprintf(t->note, sizeof(t->note), "exported %zu messages to %s/%s", nmsg, cwd, path);
+	else
+		snprintf(t->note, sizeof(t->note), "export failed: %s/%s", cwd, path);
+	return R_REDRAW;
+}
+
+static int k_time(struct tui *t)
+{
+	t->abs_time = !t->abs_time;
+	return R_REDRAW;
+}
 
 static int k_pause(struct tui *t)
 {
@@ -192,6 +355,9 @@ static const struct {
 	{ '/', k_search, "/", "search messages (text, or /regex)" },
 	{ 'n', k_next, "n", "next match" },
 	{ 'N', k_prev, "N", "previous match" },
+	{ 'f', k_filter, "f", "filter messages: c2s/s2c, opcodes, words or /regex/" },
+	{ 'e', k_export, "e", "export the listed messages (or all, from the connection list) as NDJSON" },
+	{ 't', k_time, "t", "time relative to the connection's start / absolute" },
 	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
 	{ 'F', k_follow, "F", "follow: keep the newest message in view" },
 	{ '?', k_help, "?", "this help" },
@@ -273,14 +439,24 @@ static void draw_msgs(struct tui *t)
 		 c->path ? c->path : "", state_name(c), (unsigned long long)c->msgs[0],
 		 (unsigned long long)c->msgs[1], c->dropped ? "  (oldest dropped)" : "");
 	bar(0, line);
-	long n = (long)ui_conn_nmsgs(c);
+	refresh_vis(t);
+	long n = t->nvis;
 	for (int r = 0; r < rows() && t->msg_top + r < n; r++) {
 		long i = t->msg_top + r;
-		const struct ui_msg *g = ui_conn_msg(c, (size_t)i);
-		char prev[300];
+		const struct ui_msg *g = vis_msg(t, i);
+		char prev[300], tbuf[40];
 		ui_preview(g, prev, sizeof(prev));
-		double rel = (double)(g->ts.sec - c->first_ts.sec) + ((double)g->ts.nsec - (double)c->first_ts.nsec) / 1e9;
-		snprintf(line, sizeof(line), " %10.6f %s %-6s %8llu%s %s", rel, g->dir ? "<-" : "->",
+		if (t->abs_time) {
+			struct tm tm;
+			time_t sec = (time_t)g->ts.sec;
+			gmtime_r(&sec, &tm);
+			snprintf(tbuf, sizeof(tbuf), "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec, g->ts.nsec / 1000);
+		} else {
+			double rel = (double)(g->ts.sec - c->first_ts.sec) +
+				     ((double)g->ts.nsec - (double)c->first_ts.nsec) / 1e9;
+			snprintf(tbuf, sizeof(tbuf), "%10.6f", rel);
+		}
+		snprintf(line, sizeof(line), " %s %s %-6s %8llu%s %s", tbuf, g->dir ? "<-" : "->",
 			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
 			 g->compressed ? "z" : " ", g->gap ? "(bytes missing)" : prev);
 		if (i == t->msg_sel) attron(A_REVERSE);
@@ -294,7 +470,7 @@ static void draw_msgs(struct tui *t)
 static void draw_detail(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
-	const struct ui_msg *g = ui_conn_msg(c, (size_t)t->msg_sel);
+	const struct ui_msg *g = vis_msg(t, t->msg_sel);
 	if (g == NULL)
 		return;
 	char line[300];
@@ -367,19 +543,21 @@ static void draw(struct tui *t)
 	case SCR_DETAIL: draw_detail(t); break;
 	case SCR_HELP: draw_help(t); break;
 	}
-	char st[1024], f[300], cap[128] = "";
+	char st[1800], f[300], flt[300], cap[128] = "";
 	ui_filter_describe(&t->search, f, sizeof(f));
+	ui_filter_describe(&t->filter, flt, sizeof(flt));
 	if (t->live != NULL && t->live->stats != NULL) {
 		uint64_t pk = 0, dr = 0;
 		t->live->stats(t->live->user, &pk, &dr);
 		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops%s",
 			 (unsigned long long)pk, (unsigned long long)dr, t->follow ? "  following" : "");
 	}
-	snprintf(st, sizeof(st), " %s%s  %zu connections  %llu messages%s%s%s%s", t->source, cap,
-		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m),
-		 f[0] ? "  search: " : "", f, t->note[0] ? "  | " : "", t->note);
+	/* a note (export path, "no more matches") first: it must be seen */
+	snprintf(st, sizeof(st), " %s%s%s%s  %zu connections  %llu messages%s%s%s%s", t->note, t->note[0] ? "  | " : "",
+		 t->source, cap, ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m),
+		 flt[0] ? "  FILTER: " : "", flt, f[0] ? "  search: " : "", f);
 	mvaddnstr(LINES - 2, 0, st, COLS);
-	bar(LINES - 1, " Enter open  Esc/q back  Tab switch  / search  n/N next/prev  g/G first/last  Space pause  F follow  ? help");
+	bar(LINES - 1, " Enter open  q back  Tab switch  / search  n/N next  f filter  e export  t time  Space pause  F follow  ? help");
 	refresh();
 }
 
@@ -407,6 +585,7 @@ int tui_browse(struct ui_model *m, const char *source, const struct tui_live *li
 	t.live = live;
 	t.follow = live != NULL;
 	ui_filter_init(&t.search);
+	ui_filter_init(&t.filter);
 	t.color = has_colors();
 	if (t.color) {
 		start_color();
@@ -442,6 +621,7 @@ int tui_browse(struct ui_model *m, const char *source, const struct tui_live *li
 			int ch;
 			while ((ch = getch()) != ERR) {
 				r |= handle_key(&t, ch);
+				nodelay(stdscr, TRUE); /* a prompt may have turned it off */
 				if (r & R_QUIT)
 					break;
 			}
@@ -468,5 +648,7 @@ int tui_browse(struct ui_model *m, const char *source, const struct tui_live *li
 	}
 	endwin();
 	ui_filter_free(&t.search);
+	ui_filter_free(&t.filter);
+	free(t.vis);
 	return 0;
 }

@@ -1,7 +1,10 @@
 """The terminal UI, driven in tmux like a user: open a capture, read the
 connection list, open a connection, search, open a message, go back,
 resize, quit."""
+import base64
+import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -54,6 +57,47 @@ def run(e2e):
     ok, s = wait_for("wscope keys")
     e2e.case("TUI: ? lists the keys", ok and "search messages" in s, s)
     tmux("send-keys", "-t", "ui", "q")
+    time.sleep(0.3)
+    # f: only the server's text messages; the filter is shown
+    tmux("send-keys", "-t", "ui", "f")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "ui", "s2c text", "Enter")
+    ok, s = wait_for("FILTER: dir:s2c op:text")
+    lines = [l for l in s.splitlines()[1:] if " -> " in l or " <- " in l]
+    e2e.case("TUI: f filters the list (s2c text only) and shows the active filter",
+             ok and lines and all(" <- text" in l for l in lines), s)
+    # e: export the listed messages; the file holds what the server sent
+    tmux("send-keys", "-t", "ui", "e")
+    ok, s = wait_for("exported")
+    path = None
+    for l in s.splitlines():
+        if "exported" in l:
+            path = l.split("exported", 1)[1].split(" to ", 1)[1].split("  |", 1)[0].strip()
+    good = False
+    if ok and path and os.path.exists(path):
+        with open(path) as f:
+            recs = [json.loads(x) for x in f]
+        os.unlink(path)
+        got = [r["text"] for r in recs if r["type"] == "message"]
+        want = []
+        with e2e.open_log(os.path.join(e2e.TOP, "samples", "ws-node.endpoints.jsonl.gz")) as f:
+            for line in f:
+                r = json.loads(line)
+                if r["kind"] == "msg" and r["conn"] == 1 and r["side"] == "server" and r["role"] == "sent" \
+                        and r["opcode"] == "text":
+                    want.append(base64.b64decode(r["b64"]).decode("utf-8"))
+        good = got == want and len(got) > 0
+    e2e.case("TUI: e exports the filtered messages as NDJSON and says where; they are what the server sent",
+             good, s)
+    tmux("send-keys", "-t", "ui", "t")
+    time.sleep(0.4)
+    s = screen()
+    e2e.case("TUI: t shows absolute times",
+             any(re.match(r"\d\d:\d\d:\d\d\.\d{6} <- text", l.strip()) for l in s.splitlines()), s)
+    tmux("send-keys", "-t", "ui", "f")
+    time.sleep(0.3)
+    tmux("send-keys", "-t", "ui", "Enter")
+    time.sleep(0.3)
     tmux("resize-window", "-t", "ui", "-x", "70", "-y", "15")
     time.sleep(0.5)
     s = screen()
