@@ -83,6 +83,8 @@ static void usage(FILE *f)
 "      --no-flows           do not list flows on standard output\n"
 "      --tui / --no-tui     the terminal UI (the default when standard input and\n"
 "                           output are a terminal and no other output is asked for)\n"
+"      --history N          messages the UI keeps per connection (default 10000);\n"
+"                           older ones are dropped, and the drop is shown\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
 "\n"
@@ -365,7 +367,7 @@ static char *join_args(int argc, char **argv)
 enum {
 	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
 	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE, OPT_KEYLOG,
-	OPT_TUI, OPT_NO_TUI,
+	OPT_TUI, OPT_NO_TUI, OPT_HISTORY,
 };
 
 int main(int argc, char **argv)
@@ -384,6 +386,7 @@ int main(int argc, char **argv)
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
 		{ "tui", no_argument, NULL, OPT_TUI },
 		{ "no-tui", no_argument, NULL, OPT_NO_TUI },
+		{ "history", required_argument, NULL, OPT_HISTORY },
 		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
@@ -406,6 +409,7 @@ int main(int argc, char **argv)
 	int opt;
 	const char *keylog_path = NULL;
 	int tui = -1; /* -1: decide from the terminal */
+	uint64_t history = 0;
 
 	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
 	uint64_t max_packets = 0;
@@ -439,6 +443,12 @@ int main(int argc, char **argv)
 		case OPT_FRAMES: wo.frames = true; break;
 		case OPT_KEYLOG: keylog_path = optarg; break;
 		case OPT_TUI: tui = 1; break;
+		case OPT_HISTORY:
+			if (!parse_size(optarg, (uint64_t)1 << 32, &history) || history == 0) {
+				fprintf(stderr, "wscope: --history: '%s' is not a message count\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_NO_TUI: tui = 0; break;
 		case OPT_DECODE_AS:
 			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
@@ -551,6 +561,9 @@ int main(int argc, char **argv)
 		      isatty(STDIN_FILENO) && strcmp(a.path, "-") != 0;
 	struct ui_model_opts mo;
 	ui_model_opts_default(&mo);
+	mo.keep_bytes = (size_t)wo.max_payload;
+	if (history > 0)
+		mo.max_msgs = (size_t)history;
 	if (tui == 1) {
 		a.model = ui_model_new(&mo);
 		a.list_flows = false;

@@ -37,6 +37,9 @@ struct tui {
 	long *vis;                 /* indices of the listed messages */
 	long nvis, vis_cap;
 	bool abs_time;
+	struct wts now;            /* the latest capture time seen, for ages */
+	uint64_t rate_msgs, rate_mark_ms;
+	double rate;               /* messages per second (live) */
 	char note[512];
 };
 
@@ -376,6 +379,13 @@ static int handle_key(struct tui *t, int ch)
 
 /* ---- drawing ---- */
 
+static void human(uint64_t v, char *buf, size_t len)
+{
+	if (v < 10000) snprintf(buf, len, "%llu", (unsigned long long)v);
+	else if (v < 10000000) snprintf(buf, len, "%.1fk", (double)v / 1024);
+	else snprintf(buf, len, "%.1fM", (double)v / (1024 * 1024));
+}
+
 static const char *state_name(const struct ui_conn *c)
 {
 	static char buf[32];
@@ -410,8 +420,8 @@ static void bar(int y, const char *text)
 static void draw_conns(struct tui *t)
 {
 	char line[512];
-	snprintf(line, sizeof(line), " %4s  %-22s %-22s %-28s %-12s %6s %6s %s", "id", "client", "server",
-		 "host/path", "state", "c2s", "s2c", "tls");
+	snprintf(line, sizeof(line), " %4s  %-22s %-22s %-26s %-10s %-12s %6s %6s %8s %8s %6s %s", "id", "client",
+		 "server", "host/path", "proto", "state", "c2s", "s2c", "bytes>", "bytes<", "age", "tls");
 	bar(0, line);
 	size_t n = ui_model_nconns(t->m);
 	for (int r = 0; r < rows() && t->conn_top + (size_t)r < n; r++) {
@@ -419,9 +429,19 @@ static void draw_conns(struct tui *t)
 		const struct ui_conn *c = ui_model_conn(t->m, i);
 		char hp[200];
 		snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
-		snprintf(line, sizeof(line), " %4llu  %-22s %-22s %-28.28s %-12s %6llu %6llu %s%s%s",
-			 (unsigned long long)c->id, c->client, c->server, hp, state_name(c),
-			 (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1],
+		char age[32], b0[16], b1[16];
+		int64_t a = t->now.sec - c->first_ts.sec;
+		if (a < 0) a = 0;
+		if (a < 120) snprintf(age, sizeof(age), "%llds", (long long)a);
+		else if (a < 7200) snprintf(age, sizeof(age), "%lldm", (long long)(a / 60));
+		else snprintf(age, sizeof(age), "%lldh", (long long)(a / 3600));
+		human(c->bytes[0], b0, sizeof(b0));
+		human(c->bytes[1], b1, sizeof(b1));
+		bool active = t->live != NULL && t->now.sec - c->last_ts.sec < 2 && c->state != UI_CLOSED;
+		snprintf(line, sizeof(line), "%s%4llu  %-22s %-22s %-26.26s %-10.10s %-12s %6llu %6llu %8s %8s %6s %s%s%s",
+			 active ? "*" : " ", (unsigned long long)c->id, c->client, c->server, hp,
+			 c->subprotocol ? c->subprotocol : "-", state_name(c),
+			 (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1], b0, b1, age,
 			 c->tls ? (c->decrypted ? "tls" : "tls/locked") : "-",
 			 c->deflate ? " deflate" : "", c->dropped ? " (history cut)" : "");
 		if (i == t->conn_sel) attron(A_REVERSE);
@@ -467,6 +487,9 @@ static void draw_msgs(struct tui *t)
 	}
 }
 
+static bool looks_like_json(const uint8_t *p, size_t n);
+static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip);
+
 static void draw_detail(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
@@ -486,7 +509,9 @@ static void draw_detail(struct tui *t)
 	}
 	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
 	size_t skip = t->detail_top;
-	if (text) {
+	if (text && g->opcode == WS_OP_TEXT && !g->truncated && looks_like_json(g->data, g->stored)) {
+		draw_json(t, g, y, skip);
+	} else if (text) {
 		/* lines of the text, wrapped at the screen width */
 		size_t i = 0, shown = 0;
 		while (i < g->stored && y < LINES - 2) {
@@ -519,6 +544,102 @@ static void draw_detail(struct tui *t)
 	}
 }
 
+/* A quick check that a payload is one JSON object or array: it starts with
+ * { or [, brackets balance outside strings, and it ends where they close. */
+static bool looks_like_json(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+		i++;
+	if (i == n || (p[i] != '{' && p[i] != '['))
+		return false;
+	int depth = 0;
+	bool str = false, esc = false;
+	for (; i < n; i++) {
+		uint8_t c = p[i];
+		if (str) {
+			if (esc) esc = false;
+			else if (c == '\\') esc = true;
+			else if (c == '"') str = false;
+			continue;
+		}
+		if (c == '"') str = true;
+		else if (c == '{' || c == '[') depth++;
+		else if (c == '}' || c == ']') {
+			if (--depth < 0)
+				return false;
+			if (depth == 0) {
+				for (i++; i < n; i++)
+					if (p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+						return false;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* JSON indented two spaces a level, keys coloured. */
+static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip)
+{
+	char line[4096];
+	size_t o = 0, shown = 0;
+	int depth = 0;
+	bool str = false, esc = false;
+	const uint8_t *p = g->data;
+	size_t n = g->stored;
+#define FLUSH() do { line[o] = '\0'; if (shown++ >= skip && y < LINES - 2) mvaddnstr(y++, 1, line, COLS - 1); \
+		     o = 0; for (int d_ = 0; d_ < depth * 2 && o < sizeof(line) - 1; d_++) line[o++] = ' '; } while (0)
+	for (size_t i = 0; i < n && y < LINES - 2; i++) {
+		uint8_t c = p[i];
+		if (o >= sizeof(line) - 8)
+			FLUSH();
+		if (str) {
+			line[o++] = (char)c;
+			if (esc) esc = false;
+			else if (c == '\\') esc = true;
+			else if (c == '"') str = false;
+			continue;
+		}
+		switch (c) {
+		case ' ': case '\n': case '\r': case '\t':
+			break;
+		case '"':
+			str = true;
+			line[o++] = '"';
+			break;
+		case '{': case '[':
+			line[o++] = (char)c;
+			depth++;
+			FLUSH();
+			break;
+		case '}': case ']':
+			depth--;
+			if (o > (size_t)(depth + 1) * 2)
+				FLUSH();
+			o = 0;
+			for (int d = 0; d < depth * 2; d++)
+				line[o++] = ' ';
+			line[o++] = (char)c;
+			break;
+		case ',':
+			line[o++] = ',';
+			FLUSH();
+			break;
+		case ':':
+			line[o++] = ':';
+			line[o++] = ' ';
+			break;
+		default:
+			line[o++] = (char)c;
+		}
+	}
+	if (o > 0)
+		FLUSH();
+#undef FLUSH
+	(void)t;
+}
+
 static void draw_help(struct tui *t)
 {
 	bar(0, " wscope keys");
@@ -535,6 +656,11 @@ static void draw_help(struct tui *t)
 static void draw(struct tui *t)
 {
 	erase();
+	for (size_t i = 0; i < ui_model_nconns(t->m); i++) {
+		const struct ui_conn *c = ui_model_conn(t->m, i);
+		if (c->last_ts.sec > t->now.sec || (c->last_ts.sec == t->now.sec && c->last_ts.nsec > t->now.nsec))
+			t->now = c->last_ts;
+	}
 	if (t->scr == SCR_MSGS && cur_conn(t) == NULL)
 		t->scr = SCR_CONNS;
 	switch (t->scr) {
@@ -549,8 +675,8 @@ static void draw(struct tui *t)
 	if (t->live != NULL && t->live->stats != NULL) {
 		uint64_t pk = 0, dr = 0;
 		t->live->stats(t->live->user, &pk, &dr);
-		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops%s",
-			 (unsigned long long)pk, (unsigned long long)dr, t->follow ? "  following" : "");
+		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %.0f msg/s%s",
+			 (unsigned long long)pk, (unsigned long long)dr, t->rate, t->follow ? "  following" : "");
 	}
 	/* a note (export path, "no more matches") first: it must be seen */
 	snprintf(st, sizeof(st), " %s%s%s%s  %zu connections  %llu messages%s%s%s%s", t->note, t->note[0] ? "  | " : "",
@@ -637,6 +763,13 @@ int tui_browse(struct ui_model *m, const char *source, const struct tui_live *li
 				}
 			}
 			uint64_t now = now_ms();
+			if (now - t.rate_mark_ms >= 1000) {
+				uint64_t total = ui_model_total_msgs(m);
+				t.rate = t.rate_mark_ms ? (double)(total - t.rate_msgs) * 1000.0 / (double)(now - t.rate_mark_ms) : 0;
+				t.rate_msgs = total;
+				t.rate_mark_ms = now;
+				dirty = true;
+			}
 			if ((dirty && !t.paused) || now - last_draw >= 1000) {
 				if (now - last_draw >= 33) {
 					draw(&t);
