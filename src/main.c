@@ -565,6 +565,7 @@ int main(int argc, char **argv)
 	if (history > 0)
 		mo.max_msgs = (size_t)history;
 	if (tui == 1) {
+		wo.frames = true; /* the message detail lists its frames */
 		a.model = ui_model_new(&mo);
 		a.list_flows = false;
 		a.quiet = true; /* warnings are counted in the model, not printed over the UI */

@@ -39,7 +39,11 @@ struct ui_model *ui_model_new(const struct ui_model_opts *o)
 static void msg_free(struct ui_msg *g)
 {
 	free(g->data);
+	free(g->fr);
+	free(g->warn);
 	g->data = NULL;
+	g->fr = NULL;
+	g->warn = NULL;
 }
 
 static void conn_free(struct ui_conn *c)
@@ -47,6 +51,10 @@ static void conn_free(struct ui_conn *c)
 	for (size_t i = 0; i < c->len; i++)
 		msg_free(&c->ring[(c->head + i) % c->cap]);
 	free(c->ring);
+	for (int d = 0; d < 2; d++) {
+		free(c->pf[d]);
+		free(c->pw[d]);
+	}
 	free(c->host);
 	free(c->path);
 	free(c->subprotocol);
@@ -151,6 +159,7 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->decrypted = ci->decrypted;
 	c->deflate = ci->deflate;
 	c->close_code[0] = c->close_code[1] = -1;
+	c->client_rdir = -1;
 	if (ci->status == 101 || ci->decode_as)
 		c->state = UI_OPEN;
 	else if (ci->status != 0)
@@ -159,6 +168,90 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 		c->state = UI_HIDDEN;
 	c->first_ts = c->last_ts = ev->ts;
 	m->conns[m->n++] = c;
+}
+
+/*
+ * The frames waiting in direction d that belong to message g: a control
+ * message is its own (last) frame; a data message takes every data frame
+ * waiting (control frames between its fragments belong to their own
+ * messages, which came first).
+ */
+static void take_frames(struct ui_conn *c, struct ui_msg *g, int d)
+{
+	uint32_t n = c->npf[d];
+	if (n == 0)
+		return;
+	bool control = g->opcode >= 8;
+	struct ui_frame *keep = malloc(sizeof(*keep) * (n < UI_MAX_FRAMES ? n : UI_MAX_FRAMES));
+	uint32_t k = 0, rest = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct ui_frame *f = &c->pf[d][i];
+		bool mine = control ? i == n - 1 && f->opcode == g->opcode : f->opcode < 8;
+		if (mine) {
+			if (keep != NULL && k < UI_MAX_FRAMES)
+				keep[k++] = *f;
+		} else {
+			c->pf[d][rest++] = *f;
+		}
+	}
+	c->npf[d] = rest;
+	g->fr = keep;
+	g->nfr = k;
+}
+
+static void on_frame(struct ui_model *m, const struct ev *ev)
+{
+	const struct ws_frame_info *fi = ev->u.frame;
+	struct ui_conn *c = find(m, fi->conn);
+	if (c == NULL)
+		return;
+	int d = fi->dir ? 1 : 0;
+	if (c->client_rdir < 0 && ev->dir >= 0)
+		c->client_rdir = d == 0 ? ev->dir : !ev->dir;
+	/* Why: a message with a million frames must not grow this without
+	 * bound; beyond the cap only the count is known. */
+	if (c->npf[d] >= 4 * UI_MAX_FRAMES)
+		return;
+	if (c->npf[d] == c->capf[d]) {
+		uint32_t cap = c->capf[d] ? c->capf[d] * 2 : 8;
+		struct ui_frame *nf = realloc(c->pf[d], cap * sizeof(*nf));
+		if (nf == NULL)
+			return;
+		c->pf[d] = nf;
+		c->capf[d] = cap;
+	}
+	struct ui_frame *f = &c->pf[d][c->npf[d]++];
+	f->fin = fi->fin;
+	f->masked = fi->masked;
+	f->rsv = fi->rsv;
+	f->opcode = fi->opcode;
+	memcpy(f->mask, fi->mask, 4);
+	f->length = fi->length;
+	f->pkt = fi->pkt;
+}
+
+/* A warning about a connection waits for the next message of its direction. */
+static void on_warning(struct ui_model *m, const struct ev *ev)
+{
+	struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
+	if (c == NULL)
+		return;
+	c->warnings++;
+	int d = 0;
+	if (ev->dir >= 0 && c->client_rdir >= 0)
+		d = ev->dir == c->client_rdir ? 0 : 1;
+	else if (ev->dir >= 0)
+		d = ev->dir; /* before any frame: the initiator is usually the client */
+	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
+	const char *name = warn_name(ev->u.warn.code);
+	size_t add = strlen(name) + strlen(ev->u.warn.msg) + 4;
+	if (old + add > 2048)
+		return; /* enough said about one message */
+	char *nw = realloc(c->pw[d], old + add + 1);
+	if (nw == NULL)
+		return;
+	snprintf(nw + old, add + 1, "%s%s: %s", old ? "\n" : "", name, ev->u.warn.msg);
+	c->pw[d] = nw;
 }
 
 static void on_msg(struct ui_model *m, const struct ev *ev)
@@ -227,6 +320,9 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 			g->stored = n;
 		}
 	}
+	take_frames(c, g, d);
+	g->warn = c->pw[d];
+	c->pw[d] = NULL;
 }
 
 void ui_model_event(struct ui_model *m, const struct ev *ev)
@@ -246,12 +342,12 @@ void ui_model_event(struct ui_model *m, const struct ev *ev)
 		}
 		break;
 	}
-	case EV_WARNING: {
-		struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
-		if (c != NULL)
-			c->warnings++;
+	case EV_WS_FRAME:
+		on_frame(m, ev);
 		break;
-	}
+	case EV_WARNING:
+		on_warning(m, ev);
+		break;
 	default:
 		break;
 	}

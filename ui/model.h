@@ -36,6 +36,16 @@ enum ui_conn_state {
 	UI_HIDDEN,      /* TLS not decrypted, or not HTTP/1.1 WebSocket */
 };
 
+struct ui_frame {
+	bool fin, masked;
+	uint8_t rsv, opcode;
+	uint8_t mask[4];
+	uint64_t length, pkt;
+};
+
+/* Frames kept per message for the detail view. */
+#define UI_MAX_FRAMES 32
+
 struct ui_msg {
 	struct wts ts;
 	uint64_t pkt;
@@ -47,6 +57,9 @@ struct ui_msg {
 	int close_code;       /* -1 if none */
 	uint8_t *data;        /* the first `stored` payload bytes (close: the reason) */
 	size_t stored;
+	struct ui_frame *fr;  /* the frames that made it (first UI_MAX_FRAMES) */
+	uint32_t nfr;
+	char *warn;           /* warnings about it, one per line; NULL if none */
 };
 
 struct ui_conn {
@@ -64,6 +77,11 @@ struct ui_conn {
 	/* history: a ring, oldest first */
 	struct ui_msg *ring;
 	size_t cap, head, len;
+	/* frames and warnings waiting for their message, per direction */
+	int client_rdir;      /* the reassembly direction that is c2s, -1 unknown */
+	struct ui_frame *pf[2];
+	uint32_t npf[2], capf[2];
+	char *pw[2];
 };
 
 struct ui_model;

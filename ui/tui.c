@@ -156,14 +156,21 @@ static int search_step(struct tui *t, int step)
 	if (t->scr != SCR_MSGS || c == NULL || !ui_filter_active(&t->search))
 		return R_NONE;
 	long v = t->msg_sel + step;
-	while (v >= 0 && v < t->nvis && !ui_filter_match(&t->search, vis_msg(t, v)))
-		v += step;
-	if (v < 0 || v >= t->nvis) {
-		snprintf(t->note, sizeof(t->note), "no more matches");
+	bool wrapped = false;
+	for (long tries = 0; tries <= t->nvis; tries++, v += step) {
+		if (v < 0 || v >= t->nvis) {
+			v = step > 0 ? 0 : t->nvis - 1; /* wrap around */
+			wrapped = true;
+		}
+		if (t->nvis > 0 && ui_filter_match(&t->search, vis_msg(t, v)))
+			break;
+	}
+	if (t->nvis == 0 || !ui_filter_match(&t->search, vis_msg(t, v))) {
+		snprintf(t->note, sizeof(t->note), "no match");
 	} else {
 		t->follow = false;
 		move_sel(t, v - t->msg_sel);
-		t->note[0] = '\0';
+		snprintf(t->note, sizeof(t->note), "%s", wrapped ? "search wrapped" : "");
 	}
 	return R_REDRAW;
 }
@@ -507,6 +514,31 @@ static void draw_detail(struct tui *t)
 		snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
 		mvaddnstr(y++, 0, line, COLS);
 	}
+	/* the frames that made it, and the warnings about it */
+	for (uint32_t k = 0; k < g->nfr && y < LINES - 4; k++) {
+		const struct ui_frame *f = &g->fr[k];
+		char mk[16] = "";
+		if (f->masked)
+			snprintf(mk, sizeof(mk), " key %02x%02x%02x%02x", f->mask[0], f->mask[1], f->mask[2], f->mask[3]);
+		snprintf(line, sizeof(line), " frame %u: %s%s rsv=%u %s%s, %llu bytes, packet %llu", k + 1,
+			 f->fin ? "FIN" : "---", f->masked ? " MASK" : "", f->rsv, ws_opcode_name(f->opcode), mk,
+			 (unsigned long long)f->length, (unsigned long long)f->pkt);
+		mvaddnstr(y++, 0, line, COLS);
+	}
+	if (g->warn != NULL) {
+		const char *w = g->warn;
+		if (t->color) attron(COLOR_PAIR(C_WARN));
+		while (*w && y < LINES - 4) {
+			const char *e = strchr(w, '\n');
+			size_t l = e ? (size_t)(e - w) : strlen(w);
+			move(y++, 1);
+			addstr("warning ");
+			addnstr(w, (int)l);
+			w += l + (e ? 1 : 0);
+		}
+		if (t->color) attroff(COLOR_PAIR(C_WARN));
+	}
+	y++;
 	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
 	size_t skip = t->detail_top;
 	if (text && g->opcode == WS_OP_TEXT && !g->truncated && looks_like_json(g->data, g->stored)) {

@@ -50,7 +50,9 @@ def run(e2e):
     e2e.case("TUI: / searches with a regex and shows the active search", ok, s)
     tmux("send-keys", "-t", "ui", "Enter")
     ok, s = wait_for("text, 67 bytes")
-    e2e.case("TUI: Enter opens the message in detail", ok and "조각난 텍스트" in s, s)
+    e2e.case("TUI: Enter opens the message in detail, with the frames that made it (a ping between them excluded)",
+             ok and "조각난 텍스트" in s and "frame 1: --- MASK rsv=0 text" in s and "frame 3: FIN MASK" in s
+             and "frame 4" not in s, s)
     tmux("send-keys", "-t", "ui", "Escape")
     time.sleep(0.3)
     tmux("send-keys", "-t", "ui", "?")

@@ -183,6 +183,55 @@ START_TEST(preview_escapes)
 }
 END_TEST
 
+static void frame_ev(struct ui_model *m, uint64_t conn, int dir, uint8_t op, bool fin, uint64_t pkt)
+{
+	struct ws_frame_info fi;
+	memset(&fi, 0, sizeof(fi));
+	fi.conn = conn;
+	fi.dir = dir;
+	fi.opcode = op;
+	fi.fin = fin;
+	fi.masked = dir == 0;
+	fi.length = 1;
+	fi.pkt = pkt;
+	struct ev ev = { .type = EV_WS_FRAME };
+	ev.u.frame = &fi;
+	ev.dir = dir; /* here the initiator is the client */
+	ui_model_event(m, &ev);
+}
+
+START_TEST(frames_and_warnings_attach_to_their_message)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	conn_ev(m, 1, 101, false, false);
+	/* text in two fragments with a ping between them */
+	frame_ev(m, 1, 0, WS_OP_TEXT, false, 10);
+	frame_ev(m, 1, 0, WS_OP_PING, true, 11);
+	msg_ev(m, 1, 0, WS_OP_PING, "p", -1);
+	struct ev w = { .type = EV_WARNING, .dir = 0 };
+	w.u.warn.code = WARN_INVALID_UTF8;
+	w.u.warn.msg = "text message of 2 bytes is not valid UTF-8";
+	w.u.warn.conn = 1;
+	frame_ev(m, 1, 0, WS_OP_CONT, true, 12);
+	ui_model_event(m, &w);
+	msg_ev(m, 1, 0, WS_OP_TEXT, "ab", -1);
+	const struct ui_conn *c = ui_model_find(m, 1);
+	const struct ui_msg *ping = ui_conn_msg(c, 0), *text = ui_conn_msg(c, 1);
+	ck_assert_uint_eq(ping->nfr, 1);
+	ck_assert_uint_eq(ping->fr[0].pkt, 11);
+	ck_assert(ping->warn == NULL);
+	ck_assert_uint_eq(text->nfr, 2);
+	ck_assert_uint_eq(text->fr[0].opcode, WS_OP_TEXT);
+	ck_assert_uint_eq(text->fr[1].pkt, 12);
+	ck_assert(text->fr[1].fin);
+	ck_assert(text->warn != NULL && strstr(text->warn, "invalid_utf8") != NULL);
+	ck_assert_uint_eq(c->warnings, 1);
+	ui_model_free(m);
+}
+END_TEST
+
 Suite *suite_ui(void)
 {
 	Suite *s = suite_create("ui");
@@ -191,6 +240,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, connection_cap_drops_oldest_closed);
 	tcase_add_test(tc, filters_and_search);
 	tcase_add_test(tc, preview_escapes);
+	tcase_add_test(tc, frames_and_warnings_attach_to_their_message);
 	suite_add_tcase(s, tc);
 	return s;
 }
