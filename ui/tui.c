@@ -620,8 +620,16 @@ static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip)
 	bool str = false, esc = false;
 	const uint8_t *p = g->data;
 	size_t n = g->stored;
-#define FLUSH() do { line[o] = '\0'; if (shown++ >= skip && y < LINES - 2) mvaddnstr(y++, 1, line, COLS - 1); \
-		     o = 0; for (int d_ = 0; d_ < depth * 2 && o < sizeof(line) - 1; d_++) line[o++] = ' '; } while (0)
+	size_t key_end = 0;   /* a line holds at most one key, at its start */
+#define FLUSH() do { line[o] = '\0'; \
+		     if (shown++ >= skip && y < LINES - 2) { \
+			     move(y++, 1); \
+			     if (key_end > 0 && t->color) { \
+				     attron(COLOR_PAIR(C_C2S)); addnstr(line, (int)key_end); attroff(COLOR_PAIR(C_C2S)); \
+				     addnstr(line + key_end, COLS - 1 - (int)key_end); \
+			     } else { addnstr(line, COLS - 1); } } \
+		     o = 0; key_end = 0; \
+		     for (int d_ = 0; d_ < depth * 2 && o < sizeof(line) - 1; d_++) line[o++] = ' '; } while (0)
 	for (size_t i = 0; i < n && y < LINES - 2; i++) {
 		uint8_t c = p[i];
 		if (o >= sizeof(line) - 8)
@@ -659,6 +667,8 @@ static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip)
 			FLUSH();
 			break;
 		case ':':
+			if (key_end == 0)
+				key_end = o; /* the key just ended: colour it */
 			line[o++] = ':';
 			line[o++] = ' ';
 			break;
@@ -669,7 +679,6 @@ static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip)
 	if (o > 0)
 		FLUSH();
 #undef FLUSH
-	(void)t;
 }
 
 static void draw_help(struct tui *t)
