@@ -331,12 +331,15 @@ static bool live_pump_fn(void *user)
 	return true;
 }
 
-static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops)
+static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops, uint64_t *own)
 {
 	struct live_pump *lp = user;
 	uint64_t d = 0, ifd = 0;
-	*packets = core_stats(lp->core)->packets;
+	const struct core_stats *s = core_stats(lp->core);
+	*packets = s->packets;
 	*drops = capture_drops(lp->cap, &d, &ifd) ? d + ifd : 0;
+	/* what wscope itself could not keep: gaps it declared, flows evicted */
+	*own = s->tcp_gaps + s->warnings[WARN_FLOW_LIMIT] + s->warnings[WARN_IPFRAG_LIMIT];
 }
 
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)

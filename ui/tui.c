@@ -714,10 +714,11 @@ static void draw(struct tui *t)
 	ui_filter_describe(&t->search, f, sizeof(f));
 	ui_filter_describe(&t->filter, flt, sizeof(flt));
 	if (t->live != NULL && t->live->stats != NULL) {
-		uint64_t pk = 0, dr = 0;
-		t->live->stats(t->live->user, &pk, &dr);
-		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %.0f msg/s%s",
-			 (unsigned long long)pk, (unsigned long long)dr, t->rate, t->follow ? "  following" : "");
+		uint64_t pk = 0, dr = 0, own = 0;
+		t->live->stats(t->live->user, &pk, &dr, &own);
+		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %llu wscope drops  %.0f msg/s%s",
+			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate,
+			 t->follow ? "  following" : "");
 	}
 	/* a note (export path, "no more matches") first: it must be seen */
 	snprintf(st, sizeof(st), " %s%s%s%s  %zu connections  %llu messages%s%s%s%s", t->note, t->note[0] ? "  | " : "",

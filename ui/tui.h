@@ -13,11 +13,11 @@
 
 /* A live source: fd to poll (-1: none), and pump() to call when it is
  * readable; pump returns false when the capture failed. stats() fills the
- * status bar's counters. */
+ * status bar's counters (own_drops: gaps and evictions inside wscope). */
 struct tui_live {
 	int fd;
 	bool (*pump)(void *user);
-	void (*stats)(void *user, uint64_t *packets, uint64_t *kernel_drops);
+	void (*stats)(void *user, uint64_t *packets, uint64_t *kernel_drops, uint64_t *own_drops);
 	void *user;
 	volatile sig_atomic_t *stop;
 };

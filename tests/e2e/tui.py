@@ -129,7 +129,7 @@ def run(e2e):
                     os.path.join(e2e.TMP, "tui_live.jsonl")], capture_output=True, timeout=60)
     ok, s = wait_for("closed 1000")
     e2e.case("TUI live: the connection appears with its state and 21 messages each way, drops shown",
-             ok and "/live" in s and " 21 " in s and "kernel drops" in s and "following" in s, s)
+             ok and "/live" in s and " 21 " in s and "0 kernel drops" in s and "0 wscope drops" in s and "following" in s, s)
     tmux("send-keys", "-t", "ui", "Enter")
     ok, s = wait_for("<- close")
     e2e.case("TUI live: the messages follow the tail, newest at the bottom", ok and "live message 18" in s, s)
