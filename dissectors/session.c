@@ -23,6 +23,7 @@
 #include "session.h"
 #include "tls.h"
 #include "utf8.h"
+#include "util.h"
 #include "ws_frame.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -112,17 +113,6 @@ void ws_opts_default(struct ws_opts *o)
 }
 
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l) { return &l->st; }
-
-static char *dup_str(const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	size_t n = strlen(s);
-	char *d = malloc(n + 1);
-	if (d != NULL)
-		memcpy(d, s, n + 1);
-	return d;
-}
 
 static void req_free(struct pending_req *r)
 {
@@ -638,17 +628,17 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 	if (rq != NULL) {
 		c->req_ts = rq->ts;
 		c->req_pkt = rq->pkt;
-		w->strs[0] = dup_str(rq->host);
-		w->strs[1] = dup_str(rq->path);
-		w->strs[2] = dup_str(rq->origin);
-		w->strs[3] = dup_str(rq->ua);
-		w->strs[4] = dup_str(rq->proto);
-		w->strs[5] = dup_str(rq->ext);
+		w->strs[0] = str_dup_opt(rq->host);
+		w->strs[1] = str_dup_opt(rq->path);
+		w->strs[2] = str_dup_opt(rq->origin);
+		w->strs[3] = str_dup_opt(rq->ua);
+		w->strs[4] = str_dup_opt(rq->proto);
+		w->strs[5] = str_dup_opt(rq->ext);
 	}
 	if (resp != NULL) {
-		w->strs[6] = dup_str(resp->ws_protocol);
-		w->strs[7] = dup_str(resp->ws_extensions);
-		w->strs[8] = dup_str(resp->reason);
+		w->strs[6] = str_dup_opt(resp->ws_protocol);
+		w->strs[7] = str_dup_opt(resp->ws_extensions);
+		w->strs[8] = str_dup_opt(resp->reason);
 		c->accept_ok = rq ? accept_matches(rq->key, resp->ws_accept) : false;
 	}
 	c->host = w->strs[0];
@@ -756,13 +746,13 @@ static void on_request(struct ws_layer *l, const struct app_flow *af, struct ws_
 	if (up) {
 		r->upgrade = http_list_has(h->connection, "upgrade") && h->ws_key != NULL &&
 			     strcmp(h->method, "GET") == 0;
-		r->host = dup_str(h->host);
-		r->path = dup_str(h->target);
-		r->origin = dup_str(h->origin);
-		r->ua = dup_str(h->user_agent);
-		r->key = dup_str(h->ws_key);
-		r->proto = dup_str(h->ws_protocol);
-		r->ext = dup_str(h->ws_extensions);
+		r->host = str_dup_opt(h->host);
+		r->path = str_dup_opt(h->target);
+		r->origin = str_dup_opt(h->origin);
+		r->ua = str_dup_opt(h->user_agent);
+		r->key = str_dup_opt(h->ws_key);
+		r->proto = str_dup_opt(h->ws_protocol);
+		r->ext = str_dup_opt(h->ws_extensions);
 		if (!r->upgrade)
 			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
 				       "Upgrade: websocket request without %s",

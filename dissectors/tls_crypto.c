@@ -152,17 +152,17 @@ bool tls12_prf(const char *md, const uint8_t *secret, size_t slen, const char *l
 	return ok;
 }
 
-static const EVP_CIPHER *evp_of(const struct tls_suite *s)
+static const char *cipher_name(const struct tls_suite *s)
 {
 	switch (s->kind) {
 	case TLS_K_GCM:
-		return s->key_len == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+		return s->key_len == 16 ? "AES-128-GCM" : "AES-256-GCM";
 	case TLS_K_CHACHA:
-		return EVP_chacha20_poly1305();
+		return "ChaCha20-Poly1305";
 	case TLS_K_CCM:
-		return EVP_aes_128_ccm();
+		return "AES-128-CCM";
 	case TLS_K_CBC:
-		return s->key_len == 16 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+		return s->key_len == 16 ? "AES-128-CBC" : "AES-256-CBC";
 	}
 	return NULL;
 }
@@ -171,14 +171,21 @@ void tls_cipher_clear(struct tls_cipher *c)
 {
 	if (c->ctx != NULL)
 		EVP_CIPHER_CTX_free(c->ctx);
+	EVP_CIPHER_free(c->cipher);
+	EVP_MAC_free(c->mac);
 	OPENSSL_cleanse(c, sizeof(*c));
 }
 
+/* Fetches the cipher (and HMAC for CBC) once per key, not per record. */
 static bool cipher_ctx(struct tls_cipher *c)
 {
 	if (c->ctx == NULL)
 		c->ctx = EVP_CIPHER_CTX_new();
-	return c->ctx != NULL;
+	if (c->cipher == NULL)
+		c->cipher = EVP_CIPHER_fetch(NULL, cipher_name(c->s), NULL);
+	if (c->s->kind == TLS_K_CBC && c->mac == NULL)
+		c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	return c->ctx != NULL && c->cipher != NULL && (c->s->kind != TLS_K_CBC || c->mac != NULL);
 }
 
 bool tls_cipher_init13(struct tls_cipher *c, const struct tls_suite *s,
@@ -237,7 +244,7 @@ static long aead_open(struct tls_cipher *c, const uint8_t nonce[12], const uint8
 		      size_t aadlen, const uint8_t *in, size_t len, uint8_t *out)
 {
 	EVP_CIPHER_CTX *x = c->ctx;
-	const EVP_CIPHER *ev = evp_of(c->s);
+	const EVP_CIPHER *ev = c->cipher;
 	if (len < 16)
 		return -1;
 	size_t clen = len - 16;
@@ -264,14 +271,10 @@ static long aead_open(struct tls_cipher *c, const uint8_t nonce[12], const uint8
 	return n + m;
 }
 
-static bool hmac(const char *md, const uint8_t *key, size_t klen, const uint8_t *a, size_t alen,
-		 const uint8_t *b, size_t blen, uint8_t *out, size_t olen)
+static bool hmac(EVP_MAC *mac, const char *md, const uint8_t *key, size_t klen, const uint8_t *a,
+		 size_t alen, const uint8_t *b, size_t blen, uint8_t *out, size_t olen)
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (mac == NULL)
-		return false;
 	EVP_MAC_CTX *mc = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);
 	if (mc == NULL)
 		return false;
 	OSSL_PARAM params[] = {
@@ -304,7 +307,7 @@ static long cbc_open(struct tls_cipher *c, uint8_t type, uint16_t version, const
 		size_t body = len - mac;
 		hdr[11] = (uint8_t)(body >> 8);
 		hdr[12] = (uint8_t)body;
-		if (!hmac(s->mac_md, c->mac_key, mac, hdr, 13, in, body, tag, mac) ||
+		if (!hmac(c->mac, s->mac_md, c->mac_key, mac, hdr, 13, in, body, tag, mac) ||
 		    CRYPTO_memcmp(tag, in + body, mac) != 0)
 			return -1;
 		len = body;
@@ -312,7 +315,7 @@ static long cbc_open(struct tls_cipher *c, uint8_t type, uint16_t version, const
 		return -1;
 	}
 	int n = 0, m = 0;
-	if (EVP_DecryptInit_ex(c->ctx, evp_of(s), NULL, c->key, in) != 1 ||
+	if (EVP_DecryptInit_ex(c->ctx, c->cipher, NULL, c->key, in) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(c->ctx, 0) != 1 ||
 	    EVP_DecryptUpdate(c->ctx, out, &n, in + 16, (int)(len - 16)) != 1 ||
 	    EVP_DecryptFinal_ex(c->ctx, out + n, &m) != 1)
@@ -333,7 +336,7 @@ static long cbc_open(struct tls_cipher *c, uint8_t type, uint16_t version, const
 	plen -= mac;
 	hdr[11] = (uint8_t)(plen >> 8);
 	hdr[12] = (uint8_t)plen;
-	if (!hmac(s->mac_md, c->mac_key, mac, hdr, 13, out, plen, tag, mac) ||
+	if (!hmac(c->mac, s->mac_md, c->mac_key, mac, hdr, 13, out, plen, tag, mac) ||
 	    CRYPTO_memcmp(tag, out + plen, mac) != 0)
 		return -1;
 	return (long)plen;

@@ -51,6 +51,8 @@ struct tls_cipher {
 	bool etm;                /* TLS 1.2 CBC with encrypt_then_mac */
 	uint64_t seq;
 	void *ctx;               /* EVP_CIPHER_CTX */
+	void *cipher;            /* EVP_CIPHER, fetched once per key */
+	void *mac;               /* EVP_MAC (HMAC), CBC suites only */
 	bool ready;
 };
 

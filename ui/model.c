@@ -8,6 +8,7 @@
 #include "json.h"
 #include "model.h"
 #include "utf8.h"
+#include "util.h"
 
 struct ui_model {
 	struct ui_model_opts o;
@@ -100,17 +101,6 @@ static struct ui_conn *find(const struct ui_model *m, uint64_t id)
 
 const struct ui_conn *ui_model_find(const struct ui_model *m, uint64_t id) { return find(m, id); }
 
-static char *dup_or_null(const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	size_t n = strlen(s);
-	char *d = malloc(n + 1);
-	if (d != NULL)
-		memcpy(d, s, n + 1);
-	return d;
-}
-
 /* Makes room for one more connection, dropping the oldest closed one (or
  * the oldest of all) at the cap. */
 static bool room_for_conn(struct ui_model *m)
@@ -148,12 +138,12 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->id = ci->id;
 	endpoint_str(&ci->client, c->client, sizeof(c->client));
 	endpoint_str(&ci->server, c->server, sizeof(c->server));
-	c->host = dup_or_null(ci->host);
-	c->path = dup_or_null(ci->path);
-	c->subprotocol = dup_or_null(ci->proto_chosen);
-	c->extensions = dup_or_null(ci->ext_chosen);
-	c->sni = dup_or_null(ci->sni);
-	c->tls_version = dup_or_null(ci->tls_version);
+	c->host = str_dup_opt(ci->host);
+	c->path = str_dup_opt(ci->path);
+	c->subprotocol = str_dup_opt(ci->proto_chosen);
+	c->extensions = str_dup_opt(ci->ext_chosen);
+	c->sni = str_dup_opt(ci->sni);
+	c->tls_version = str_dup_opt(ci->tls_version);
 	c->status = ci->status;
 	c->tls = ci->tls;
 	c->decrypted = ci->decrypted;
