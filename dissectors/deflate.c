@@ -23,7 +23,11 @@
 struct pmd_inflater {
 	z_stream zs;
 	bool ok;
+	int bits;
 };
+
+/* zlib's inflate state besides the window (inflate.h: struct inflate_state). */
+#define PMD_ZLIB_STATE 7200u
 
 static bool parse_bits(const char *v, int *out)
 {
@@ -112,17 +116,25 @@ bool pmd_parse(const char *ext, struct pmd_params *p, bool *bad)
 	return false;
 }
 
-struct pmd_inflater *pmd_inflater_new(void)
+struct pmd_inflater *pmd_inflater_new(int window_bits)
 {
 	struct pmd_inflater *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return NULL;
-	if (inflateInit2(&z->zs, -15) != Z_OK) {
+	/* Why 9 at least: zlib's deflate turns a window of 8 bits into 9, so
+	 * a peer that negotiated 8 may still reach back 512 bytes. */
+	z->bits = window_bits < 9 ? 9 : window_bits > 15 ? 15 : window_bits;
+	if (inflateInit2(&z->zs, -z->bits) != Z_OK) {
 		free(z);
 		return NULL;
 	}
 	z->ok = true;
 	return z;
+}
+
+size_t pmd_inflater_mem(const struct pmd_inflater *z)
+{
+	return z == NULL ? 0 : sizeof(*z) + PMD_ZLIB_STATE + ((size_t)1 << z->bits);
 }
 
 void pmd_inflater_free(struct pmd_inflater *z)

@@ -26,7 +26,10 @@ bool pmd_parse(const char *extensions, struct pmd_params *p, bool *bad);
 
 struct pmd_inflater;
 
-struct pmd_inflater *pmd_inflater_new(void);
+/* window_bits: the window the peer's compressor agreed to (8..15). */
+struct pmd_inflater *pmd_inflater_new(int window_bits);
+/* Bytes it holds, zlib's state and window included (for the memory cap). */
+size_t pmd_inflater_mem(const struct pmd_inflater *z);
 void pmd_inflater_free(struct pmd_inflater *z);
 /* Forgets the LZ77 window (no_context_takeover, or a fresh start). */
 void pmd_inflater_reset(struct pmd_inflater *z);

@@ -38,8 +38,9 @@ enum state {
 
 struct http_parser {
 	enum state st;
-	uint8_t *buf;          /* head block, or a chunk/trailer line */
-	size_t len;
+	uint8_t *buf;          /* head block, or a chunk/trailer line; grown
+	                          as needed up to LIM_HTTP_HEAD + 1 bytes */
+	size_t len, cap;
 	size_t line_len;       /* bytes in the current line, CR excluded */
 	uint64_t remaining;    /* body or chunk bytes left */
 	struct http_head head;
@@ -98,15 +99,31 @@ bool http_list_has(const char *list, const char *token)
 
 struct http_parser *http_parser_new(void)
 {
-	struct http_parser *hp = calloc(1, sizeof(*hp));
-	if (hp == NULL)
-		return NULL;
-	hp->buf = malloc(LIM_HTTP_HEAD + 1);
-	if (hp->buf == NULL) {
-		free(hp);
-		return NULL;
-	}
-	return hp;
+	return calloc(1, sizeof(struct http_parser));
+}
+
+size_t http_parser_mem(const struct http_parser *hp)
+{
+	return hp == NULL ? 0 : sizeof(*hp) + hp->cap + hp->arena_cap;
+}
+
+/* Room for one more byte and the NUL parse_head/take_line add. Why grow:
+ * ten thousand idle connections must not hold 64 KiB each. */
+static bool buf_room(struct http_parser *hp)
+{
+	if (hp->len + 2 <= hp->cap)
+		return true;
+	size_t n = hp->cap ? hp->cap * 2 : 512;
+	if (n > LIM_HTTP_HEAD + 2)
+		n = LIM_HTTP_HEAD + 2;
+	if (n < hp->len + 2)
+		return false;
+	uint8_t *nb = realloc(hp->buf, n);
+	if (nb == NULL)
+		return false;
+	hp->buf = nb;
+	hp->cap = n;
+	return true;
 }
 
 void http_parser_free(struct http_parser *hp)
@@ -397,10 +414,14 @@ static bool take_line(struct http_parser *hp, const uint8_t *p, size_t n, size_t
 		if (c == '\n') {
 			if (hp->len > 0 && hp->buf[hp->len - 1] == '\r')
 				hp->len--;
+			if (!buf_room(hp)) {
+				*too_long = true;
+				return false;
+			}
 			hp->buf[hp->len] = '\0';
 			return true;
 		}
-		if (hp->len >= LIM_HTTP_LINE) {
+		if (hp->len >= LIM_HTTP_LINE || !buf_room(hp)) {
 			*too_long = true;
 			return false;
 		}
@@ -426,6 +447,10 @@ enum http_result http_feed(struct http_parser *hp, const uint8_t *p, size_t n,
 						if (hp->len == 0 || (hp->len == 1 && hp->buf[0] == '\r')) {
 							hp->len = 0; /* empty line before a message */
 							continue;
+						}
+						if (!buf_room(hp)) {
+							*consumed = i;
+							return fail(hp, "out of memory");
 						}
 						hp->buf[hp->len++] = c;
 						hp->line_len = 0;
@@ -457,6 +482,10 @@ enum http_result http_feed(struct http_parser *hp, const uint8_t *p, size_t n,
 				}
 				if (c == '\n')
 					hp->seen_lf = true;
+				if (!buf_room(hp)) {
+					*consumed = i;
+					return fail(hp, "out of memory");
+				}
 				hp->buf[hp->len++] = c;
 			}
 			break;

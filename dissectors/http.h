@@ -48,6 +48,8 @@ struct http_parser;
 
 struct http_parser *http_parser_new(void);
 void http_parser_free(struct http_parser *hp);
+/* Bytes the parser holds (for the memory cap). */
+size_t http_parser_mem(const struct http_parser *hp);
 
 /*
  * Parses from p[0..n). Returns at each head, at each body end, on error, or

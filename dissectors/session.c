@@ -35,6 +35,7 @@ struct ws_layer {
 	uint64_t next_conn;
 	struct ws_stats st;
 	uint8_t scratch[16384];    /* unmasked compressed bytes on their way to zlib */
+	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
 };
 
 /* A request waiting for its response. */
@@ -82,7 +83,8 @@ struct ws_flow {
 	enum phase phase;
 	int client_dir;            /* -1 until known */
 	struct http_parser *hp[2];
-	struct pending_req q[MAX_PIPELINE];
+	struct pending_req *q;     /* MAX_PIPELINE, allocated at the first
+	                              request, freed once WebSocket starts */
 	unsigned qhead, qlen;
 	bool await_upgrade;        /* the client sent an upgrade request */
 	uint8_t *pending;          /* client bytes after it, until the answer */
@@ -133,14 +135,22 @@ static void dir_free(struct ws_dir *d)
 	pmd_inflater_free(d->inf);
 }
 
+static void queue_free(struct ws_flow *w)
+{
+	for (unsigned i = 0; i < w->qlen; i++)
+		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
+	free(w->q);
+	w->q = NULL;
+	w->qhead = w->qlen = 0;
+}
+
 static void flow_state_free(struct ws_flow *w)
 {
 	if (w == NULL)
 		return;
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
-	for (unsigned i = 0; i < w->qlen; i++)
-		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
+	queue_free(w);
 	free(w->pending);
 	free(w->early);
 	tls_conn_free(w->tls);
@@ -361,8 +371,12 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 				       "text message of %llu bytes is not valid UTF-8",
 				       (unsigned long long)m.length);
 	}
-	if (d->msg_compressed && d->no_context)
-		pmd_inflater_reset(d->inf);
+	if (d->msg_compressed && d->no_context) {
+		/* Nothing carries over to the next message: give the ~40 KiB
+		 * of zlib state back while the connection is quiet. */
+		pmd_inflater_free(d->inf);
+		d->inf = NULL;
+	}
 	emit_msg(l, af, w, dir, &m);
 	d->in_msg = false;
 	d->stored = d->raw_len = 0;
@@ -477,7 +491,9 @@ static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_f
 		d->first_pkt = d->frame_pkt;
 		d->first_ts = core_cur_ts(l->core);
 		if (d->msg_compressed && d->inf == NULL) {
-			d->inf = pmd_inflater_new();
+			d->inf = pmd_inflater_new(dir_is_client(w, dir) ?
+						  w->conn.client_max_window_bits :
+						  w->conn.server_max_window_bits);
 			if (d->inf == NULL)
 				d->msg_inflate_failed = true;
 		}
@@ -704,6 +720,7 @@ static void enter_ws(struct ws_layer *l, struct ws_flow *w, int client_dir)
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	w->hp[0] = w->hp[1] = NULL;
+	queue_free(w);
 	(void)l;
 }
 
@@ -735,6 +752,13 @@ static void on_request(struct ws_layer *l, const struct app_flow *af, struct ws_
 	if (w->qlen == MAX_PIPELINE) {
 		give_up(l, af, w, dir, "more than 32 pipelined requests unanswered", true);
 		return;
+	}
+	if (w->q == NULL) {
+		w->q = calloc(MAX_PIPELINE, sizeof(*w->q));
+		if (w->q == NULL) {
+			give_up(l, af, w, dir, "out of memory", true);
+			return;
+		}
 	}
 	struct pending_req *r = &w->q[(w->qhead + w->qlen++) % MAX_PIPELINE];
 	memset(r, 0, sizeof(*r));
@@ -1032,6 +1056,20 @@ static void tls_ready(void *user)
 
 static const struct tls_cbs tls_callbacks = { tls_plain, tls_warn, tls_ready };
 
+/* What a flow's state holds now, for the memory cap. Strings of the
+ * request queue are small and few (MAX_PIPELINE) and are left out. */
+static uint64_t flow_mem(const struct ws_flow *w)
+{
+	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap;
+	if (w->q != NULL)
+		m += MAX_PIPELINE * sizeof(*w->q);
+	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
+	m += tls_conn_mem(w->tls);
+	for (int d = 0; d < 2; d++)
+		m += w->d[d].buf_cap + w->d[d].raw_cap + pmd_inflater_mem(w->d[d].inf);
+	return m;
+}
+
 static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off,
 		     const uint8_t *p, size_t n)
 {
@@ -1044,24 +1082,22 @@ static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off
 		if (!tls_looks_like(p, n) || n >= 3) {
 			w->tls_checked = true;
 			if (tls_looks_like(p, n))
-				w->tls = tls_conn_new(l->o.keylog, &tls_callbacks, w);
+				w->tls = tls_conn_new(l->o.keylog, l->tls_plain, &tls_callbacks, w);
 		}
 	}
 	if (w->tls != NULL) {
 		w->l = l;
 		w->af = *af;
 		tls_feed(w->tls, dir, p, n);
-		return;
+	} else {
+		plain_data(l, af, w, dir, p, n);
 	}
-	plain_data(l, af, w, dir, p, n);
+	core_app_mem(l->core, af, flow_mem(w));
 }
 
-static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
+static void gap_in(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		   int dir, uint64_t len)
 {
-	struct ws_layer *l = app;
-	struct ws_flow *w = state_of(af);
-	if (w == NULL)
-		return;
 	if (w->tls != NULL) {
 		w->l = l;
 		w->af = *af;
@@ -1103,6 +1139,17 @@ static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off,
 		       "%llu bytes missing across frame boundaries: framing lost; direction no longer dissected",
 		       (unsigned long long)len);
 	d->dead = true;
+}
+
+static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
+{
+	struct ws_layer *l = app;
+	struct ws_flow *w = state_of(af);
+	(void)off;
+	if (w == NULL)
+		return;
+	gap_in(l, af, w, dir, len);
+	core_app_mem(l->core, af, flow_mem(w));
 }
 
 static void app_dir_end(void *app, const struct app_flow *af, int dir, enum end_reason r)

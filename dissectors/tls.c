@@ -31,6 +31,7 @@
 /* Why: RFC 8446 §5.2 caps a protected record at 2^14 + 256 bytes and RFC
  * 5246 §6.2.3 at 2^14 + 2048; anything longer is not TLS. */
 #define TLS_MAX_RECORD (16384u + 2048u)
+_Static_assert(TLS_MAX_RECORD <= TLS_PLAIN_MAX, "plaintext fits the scratch");
 /* Handshake messages buffered across records (certificate chains). */
 #define TLS_MAX_HS (256u * 1024)
 
@@ -44,7 +45,8 @@ static const uint8_t hrr_random[32] = {
 };
 
 struct tls_dir {
-	uint8_t rec[5 + TLS_MAX_RECORD];
+	uint8_t *rec;               /* a record split across pieces (5 +
+	                               TLS_MAX_RECORD bytes while in use) */
 	size_t rec_len;
 	uint8_t *hs;                /* handshake bytes not yet parsed */
 	size_t hs_len, hs_cap;
@@ -73,7 +75,7 @@ struct tls_conn {
 	struct tls_secrets sec;
 	uint8_t key_block[2 * (48 + 32 + 12)];
 	char sni[256], alpn[64], alpn_offered[256], cipher_buf[16];
-	uint8_t plain[TLS_MAX_RECORD];
+	uint8_t *plain;             /* the caller's TLS_PLAIN_MAX scratch */
 	/* A ServerHello captured before the ClientHello (reordering at the
 	 * capture point): that direction's bytes wait here, capped, until the
 	 * ClientHello gives the random the keys are looked up by. */
@@ -96,12 +98,14 @@ bool tls_looks_like(const uint8_t *p, size_t n)
 	return true;
 }
 
-struct tls_conn *tls_conn_new(struct keylog *kl, const struct tls_cbs *cb, void *user)
+struct tls_conn *tls_conn_new(struct keylog *kl, uint8_t *scratch,
+			      const struct tls_cbs *cb, void *user)
 {
 	struct tls_conn *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return NULL;
 	t->kl = kl;
+	t->plain = scratch;
 	t->cb = cb;
 	t->user = user;
 	t->info.client_dir = -1;
@@ -116,6 +120,9 @@ void tls_conn_free(struct tls_conn *t)
 	for (int d = 0; d < 2; d++) {
 		tls_cipher_clear(&t->d[d].c);
 		free(t->d[d].hs);
+		if (t->d[d].rec != NULL)
+			OPENSSL_cleanse(t->d[d].rec, t->d[d].rec_len);
+		free(t->d[d].rec);
 	}
 	free(t->hold);
 	OPENSSL_cleanse(t, sizeof(*t));
@@ -123,6 +130,20 @@ void tls_conn_free(struct tls_conn *t)
 }
 
 const struct tls_info *tls_conn_info(const struct tls_conn *t) { return &t->info; }
+
+/* A cipher context and its HMAC, as OpenSSL allocates them (estimate). */
+#define TLS_CIPHER_STATE 2048u
+
+size_t tls_conn_mem(const struct tls_conn *t)
+{
+	if (t == NULL)
+		return 0;
+	size_t m = sizeof(*t) + t->d[0].hs_cap + t->d[1].hs_cap + t->hold_len + 2 * TLS_CIPHER_STATE;
+	for (int d = 0; d < 2; d++)
+		if (t->d[d].rec != NULL)
+			m += 5 + TLS_MAX_RECORD;
+	return m;
+}
 
 static void warn(struct tls_conn *t, int dir, enum warn_code code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -526,6 +547,40 @@ static bool hold_bytes(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 	return true;
 }
 
+/* Checks a record header; false (direction stopped) if it is not TLS. */
+static bool header_ok(struct tls_conn *t, int dir, const uint8_t *h)
+{
+	uint8_t type = h[0];
+	size_t flen = (size_t)h[3] << 8 | h[4];
+	/* Why: a record over 2^14 + 2048 bytes is not TLS (RFC 8446 §5.2). */
+	if (type < CT_CCS || type > 24 || h[1] != 3 || flen > TLS_MAX_RECORD) {
+		warn(t, dir, WARN_TLS_MALFORMED,
+		     "not a TLS record (type %u, version %u.%u, length %zu): direction no longer followed",
+		     type, h[1], h[2], flen);
+		stop(t, dir);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One whole record rec[0..len), then rest[0..restn) still to come. False
+ * if processing must stop here: a ServerHello came before the ClientHello,
+ * and it and the rest wait in the hold buffer.
+ */
+static bool whole_record(struct tls_conn *t, int dir, const uint8_t *rec, size_t len,
+			 const uint8_t *rest, size_t restn)
+{
+	if (!t->have_ch && rec[0] == CT_HANDSHAKE && len > 5 && rec[5] == HS_SERVER_HELLO) {
+		/* the answer came first: wait for the question */
+		if (hold_bytes(t, dir, rec, len) && restn > 0)
+			hold_bytes(t, dir, rest, restn);
+		return false;
+	}
+	record(t, dir, rec[0], (uint16_t)(rec[1] << 8 | rec[2]), rec + 5, len - 5);
+	return true;
+}
+
 void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 {
 	struct tls_dir *d = &t->d[dir];
@@ -534,41 +589,53 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 		return;
 	}
 	while (n > 0 && !d->dead) {
-		/* header first, then the fragment it announces */
-		size_t want = 5;
-		if (d->rec_len >= 5) {
-			size_t flen = (size_t)d->rec[3] << 8 | d->rec[4];
-			want = 5 + flen;
+		if (d->rec_len == 0 && n >= 5) {
+			/* A whole record in this piece is used where it lies. */
+			size_t len = 5 + ((size_t)p[3] << 8 | p[4]);
+			if (!header_ok(t, dir, p))
+				return;
+			if (n >= len) {
+				if (!whole_record(t, dir, p, len, p + len, n - len))
+					return;
+				p += len;
+				n -= len;
+				continue;
+			}
 		}
+		/* Otherwise it is gathered: header first, then its fragment. */
+		if (d->rec == NULL) {
+			d->rec = malloc(5 + TLS_MAX_RECORD);
+			if (d->rec == NULL) {
+				warn(t, dir, WARN_TLS_MALFORMED, "out of memory: direction no longer followed");
+				stop(t, dir);
+				return;
+			}
+		}
+		size_t want = 5;
+		if (d->rec_len >= 5)
+			want = 5 + ((size_t)d->rec[3] << 8 | d->rec[4]);
 		size_t k = want - d->rec_len < n ? want - d->rec_len : n;
 		memcpy(d->rec + d->rec_len, p, k);
 		d->rec_len += k;
 		p += k;
 		n -= k;
 		if (d->rec_len == 5) {
-			uint8_t type = d->rec[0];
-			size_t flen = (size_t)d->rec[3] << 8 | d->rec[4];
-			if (type < CT_CCS || type > 24 || d->rec[1] != 3 || flen > TLS_MAX_RECORD) {
-				warn(t, dir, WARN_TLS_MALFORMED,
-				     "not a TLS record (type %u, version %u.%u, length %zu): direction no longer followed",
-				     type, d->rec[1], d->rec[2], flen);
-				stop(t, dir);
+			if (!header_ok(t, dir, d->rec))
 				return;
-			}
-			if (flen > 0)
+			if (d->rec[3] != 0 || d->rec[4] != 0)
 				continue;
 		}
 		if (d->rec_len >= 5 && d->rec_len == 5 + ((size_t)d->rec[3] << 8 | d->rec[4])) {
-			if (!t->have_ch && d->rec[0] == CT_HANDSHAKE && d->rec_len > 5 &&
-			    d->rec[5] == HS_SERVER_HELLO) {
-				/* the answer came first: wait for the question */
-				if (hold_bytes(t, dir, d->rec, d->rec_len) && n > 0)
-					hold_bytes(t, dir, p, n);
-				d->rec_len = 0;
-				return;
-			}
-			record(t, dir, d->rec[0], (uint16_t)(d->rec[1] << 8 | d->rec[2]), d->rec + 5, d->rec_len - 5);
+			/* Released before use: the callbacks may feed this direction again. */
+			uint8_t *rec = d->rec;
+			size_t len = d->rec_len;
+			d->rec = NULL;
 			d->rec_len = 0;
+			bool go_on = whole_record(t, dir, rec, len, p, n);
+			OPENSSL_cleanse(rec, len);
+			free(rec);
+			if (!go_on)
+				return;
 		}
 	}
 	if (t->have_ch && t->hold_dir >= 0 && t->hold_dir != dir) {

@@ -38,8 +38,16 @@ struct tls_cbs {
 
 struct tls_conn;
 
-/* kl may be NULL (no key log): then nothing is decrypted. */
-struct tls_conn *tls_conn_new(struct keylog *kl, const struct tls_cbs *cb, void *user);
+/* Bytes of decrypted plaintext a record can hold. */
+#define TLS_PLAIN_MAX (16384u + 2048u)
+
+/*
+ * kl may be NULL (no key log): then nothing is decrypted. scratch is
+ * TLS_PLAIN_MAX bytes the caller owns and may share between connections
+ * (plaintext lives there only during a callback); it must outlive t.
+ */
+struct tls_conn *tls_conn_new(struct keylog *kl, uint8_t *scratch,
+			      const struct tls_cbs *cb, void *user);
 void tls_conn_free(struct tls_conn *t);
 
 /* True if the bytes can start a TLS stream (a handshake record header);
@@ -51,5 +59,8 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n);
 void tls_gap(struct tls_conn *t, int dir);
 
 const struct tls_info *tls_conn_info(const struct tls_conn *t);
+
+/* Bytes it holds (for the memory cap). */
+size_t tls_conn_mem(const struct tls_conn *t);
 
 #endif

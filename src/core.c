@@ -30,6 +30,8 @@ struct core {
 	struct wts now;        /* latest capture time seen */
 	struct wts cur_ts;     /* of the packet being processed */
 	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
+	struct flow *cur_flow; /* the current packet's, never evicted for memory */
+	bool reclaiming;
 	const struct app_ops *app_ops;
 	void *app;
 	int ts_digits;
@@ -256,7 +258,52 @@ static void flow_drop(struct core *c, struct flow *f)
 	}
 	tcp_reasm_free(&f->reasm[0], &c->pool);
 	tcp_reasm_free(&f->reasm[1], &c->pool);
+	c->pool.other -= f->app_mem;
+	if (c->cur_flow == f)
+		c->cur_flow = NULL;
 	flow_table_remove(c->flows, f);
+}
+
+/*
+ * Evicts the least recently active flows while everything held is over the
+ * memory cap, sparing the current packet's flow (it is the most recent, so
+ * only reached when it is the last). Closed flows lingering for late
+ * packets go silently; live ones are reported and end as "evicted".
+ */
+static void reclaim(void *user)
+{
+	struct core *c = user;
+	struct flow *f;
+	if (c->reclaiming)
+		return;
+	c->reclaiming = true;
+	while (c->pool.used + c->pool.other > c->opts.memcap &&
+	       (f = flow_table_oldest(c->flows)) != NULL && f != c->cur_flow) {
+		if (f->state == FLOW_ACTIVE) {
+			char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
+			fwarn(c, WARN_MEMCAP_EVICT, f, -1,
+			      "memory cap reached (%llu of %llu bytes held): evicting least recently active flow %llu %s <-> %s",
+			      (unsigned long long)(c->pool.used + c->pool.other),
+			      (unsigned long long)c->opts.memcap, (unsigned long long)f->info.id,
+			      endpoint_str(&f->info.ep[0], a, sizeof(a)),
+			      endpoint_str(&f->info.ep[1], b, sizeof(b)));
+			c->stats.mem_evicted++;
+			flow_close(c, f, END_EVICTED);
+		}
+		flow_drop(c, f);
+	}
+	c->reclaiming = false;
+}
+
+void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes)
+{
+	struct flow *f = af->flow;
+	c->pool.other = c->pool.other - f->app_mem + bytes;
+	f->app_mem = bytes;
+	if (c->pool.used + c->pool.other > c->opts.memcap)
+		reclaim(c);
+	if (c->pool.used + c->pool.other > c->pool.peak)
+		c->pool.peak = c->pool.used + c->pool.other;
 }
 
 static bool idle_longer(struct wts last, struct wts now, uint32_t secs)
@@ -352,6 +399,7 @@ static void handle_tcp(struct core *c, const struct decoded *d)
 		flow_table_touch(c->flows, f);
 	}
 
+	c->cur_flow = f;
 	int dir = flow_dir(f, &d->src);
 	f->last_ts = c->cur_ts;
 	f->pkts[dir]++;
@@ -449,6 +497,9 @@ void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data)
 		}
 	}
 	handle_decoded(c, s, &d);
+	if (c->pool.used + c->pool.other > c->opts.memcap)
+		reclaim(c);
+	c->cur_flow = NULL;
 	c->cur_pkt = 0;
 }
 
@@ -493,6 +544,8 @@ struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user)
 	c->flows = flow_table_new(seed);
 	c->frags = ipfrag_new(LIM_IPFRAG_MEMCAP);
 	c->pool.memcap = o->memcap;
+	c->pool.reclaim = reclaim;
+	c->pool.reclaim_user = c;
 	c->pool.max_ooo = o->max_ooo;
 	c->pool.max_segs = LIM_MAX_OOO_SEGS;
 	c->dlt = -1;

@@ -17,7 +17,8 @@ struct core_opts {
 	uint32_t max_flows;        /* flows tracked at once */
 	uint32_t idle_timeout_s;   /* capture-time idle expiry */
 	uint64_t max_ooo;          /* out-of-order bytes per TCP direction */
-	uint64_t memcap;           /* all buffered reassembly bytes */
+	uint64_t memcap;           /* everything held for flows: reassembly
+	                              buffers and application-layer state */
 };
 
 void core_opts_default(struct core_opts *o);
@@ -40,7 +41,8 @@ struct core_stats {
 	uint64_t tcp_retrans_bytes;       /* copies of bytes already delivered */
 	uint64_t tcp_overlap_bytes;       /* overlaps with buffered bytes */
 	uint64_t tcp_after_close;         /* packets of closed flows */
-	uint64_t ooo_peak;                /* peak buffered reassembly bytes */
+	uint64_t ooo_peak;                /* peak memory held for flows (memcap) */
+	uint64_t mem_evicted;             /* flows evicted by the memory cap */
 	uint64_t warnings[WARN__COUNT];
 };
 
@@ -89,6 +91,15 @@ struct app_ops {
 };
 
 void core_set_app(struct core *c, const struct app_ops *ops, void *app);
+
+/*
+ * The application layer's whole footprint for af's flow, now (not a delta).
+ * It counts against --memcap with the reassembly buffers; when the total is
+ * over the cap, the least recently active flows (never the current
+ * packet's) are evicted, each with a memcap_evict warning. What a flow was
+ * charged is released when it is dropped.
+ */
+void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes);
 
 /* Emits an event about af's flow (ts, pkt, flow and user set by the core). */
 void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir);

@@ -36,6 +36,7 @@ struct flow {
 	uint64_t pkts[2], bytes[2];       /* per direction: packets, TCP payload bytes */
 	void *sink_user;                  /* the event sink's slot */
 	void *app_state;                  /* the application layer's slot */
+	uint64_t app_mem;                 /* what the application layer holds for it */
 };
 
 struct flow_table;

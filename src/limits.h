@@ -22,8 +22,11 @@
  * flow or this much capture time, to tolerate reordering at the capture point. */
 #define LIM_ACK_GAP_PKTS             32u
 #define LIM_ACK_GAP_MS               250u
-/* All buffered TCP and IP-fragment bytes together (flag). */
-#define LIM_MEMCAP_DEFAULT           (64ull << 20)
+/* Everything held for flows together: out-of-order TCP bytes and each
+ * connection's application state (HTTP heads, TLS records, message
+ * payloads, inflate windows). Beyond it the least recently active flows
+ * are evicted (flag). */
+#define LIM_MEMCAP_DEFAULT           (128ull << 20)
 /* Bookkeeping charged per buffered segment against the caps above. */
 #define LIM_SEG_OVERHEAD             64u
 

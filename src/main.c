@@ -106,7 +106,10 @@ static void usage(FILE *f)
 "      --idle-timeout SEC   a flow idle this long in capture time ends (default %u)\n"
 "      --max-ooo BYTES      out-of-order bytes buffered per TCP direction before\n"
 "                           a gap is declared (default %u)\n"
-"      --memcap BYTES       all buffered reassembly bytes together (default %llu)\n"
+"      --memcap BYTES       everything held for flows together (reassembly\n"
+"                           buffers, HTTP heads, TLS records, message payloads,\n"
+"                           inflate windows; default %llu); beyond it the least\n"
+"                           recently active flows are evicted\n"
 "                           BYTES may end in k, M or G (powers of 1024)\n"
 "\n"
 "  -h, --help               this help\n"
@@ -240,7 +243,7 @@ static void on_event(void *user, const struct ev *ev)
 }
 
 static void print_summary(const struct app *a, const struct core_stats *s,
-			  const struct ws_stats *w)
+			  const struct ws_stats *w, uint64_t memcap)
 {
 	uint64_t total = 0;
 	for (int i = 0; i < WARN__COUNT; i++)
@@ -265,6 +268,8 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 		}
 		fputc(')', stderr);
 	}
+	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu)",
+		(unsigned long long)s->ooo_peak, (unsigned long long)memcap);
 	if (a->suppressed > 0)
 		fprintf(stderr, "; %llu warnings not shown (-v shows all)",
 			(unsigned long long)a->suppressed);
@@ -653,7 +658,7 @@ int main(int argc, char **argv)
 		a.model = NULL;
 	}
 	if (!a.quiet)
-		print_summary(&a, core_stats(core), ws_layer_stats(wsl));
+		print_summary(&a, core_stats(core), ws_layer_stats(wsl), co.memcap);
 	core_free(core);
 	ws_layer_free(wsl);
 	keylog_free(kl);

@@ -129,8 +129,8 @@ static struct tcp_seg *seg_new(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
 	uint64_t cost = n + LIM_SEG_OVERHEAD;
 	r->held += cost;
 	pool->used += cost;
-	if (pool->used > pool->peak)
-		pool->peak = pool->used;
+	if (pool->used + pool->other > pool->peak)
+		pool->peak = pool->used + pool->other;
 	r->nsegs++;
 	return s;
 }
@@ -234,10 +234,13 @@ static void resolve_acked(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 static void enforce_caps(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 {
 	struct tcp_reasm_pool *pool = env->pool;
+	if (r->head != NULL && pool->used + pool->other > pool->memcap && pool->reclaim != NULL)
+		pool->reclaim(pool->reclaim_user);
 	while (r->head != NULL &&
 	       (r->held > pool->max_ooo || r->nsegs > pool->max_segs ||
-		pool->used > pool->memcap)) {
-		enum gap_cause cause = pool->used > pool->memcap ? GAP_MEMCAP : GAP_OOO_LIMIT;
+		pool->used + pool->other > pool->memcap)) {
+		enum gap_cause cause = pool->used + pool->other > pool->memcap ?
+			GAP_MEMCAP : GAP_OOO_LIMIT;
 		gap(r, env, r->head->off - r->next_off, cause);
 		drain(r, env);
 	}

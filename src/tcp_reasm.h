@@ -49,8 +49,13 @@ struct tcp_reasm_cb {
 /* Shared by all directions of a run: memory accounting and caps. */
 struct tcp_reasm_pool {
 	uint64_t used;       /* bytes held, including LIM_SEG_OVERHEAD per segment */
-	uint64_t peak;
-	uint64_t memcap;
+	uint64_t other;      /* bytes the owner holds elsewhere, under the same cap */
+	uint64_t peak;       /* of used + other */
+	uint64_t memcap;     /* for used + other */
+	/* Called when used + other is over memcap, before a gap is forced:
+	 * the owner may free memory elsewhere (evict other flows). */
+	void (*reclaim)(void *user);
+	void *reclaim_user;
 	uint64_t max_ooo;    /* bytes per direction */
 	uint32_t max_segs;   /* segments per direction */
 	uint64_t retrans_bytes, overlap_bytes;

@@ -54,7 +54,8 @@
 	X(WARN_TLS_DECRYPT_FAILED,"decrypt_failed",    "TLS record did not authenticate; direction no longer decrypted") \
 	X(WARN_TLS_UNSUPPORTED,   "tls_unsupported",   "TLS version, cipher suite or feature not decrypted") \
 	X(WARN_TLS_MALFORMED,     "tls_malformed",     "malformed TLS; direction no longer followed") \
-	X(WARN_KEYLOG_MALFORMED,  "keylog_malformed",  "a key log line that could not be used")
+	X(WARN_KEYLOG_MALFORMED,  "keylog_malformed",  "a key log line that could not be used") \
+	X(WARN_MEMCAP_EVICT,      "memcap_evict",      "memory cap reached; least recently active flow evicted")
 
 enum warn_code {
 #define WARN_ENUM(e, n, s) e,

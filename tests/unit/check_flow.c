@@ -318,6 +318,100 @@ START_TEST(flow_cap_evicts_oldest)
 }
 END_TEST
 
+/* An application layer that holds 1000 bytes for every flow that has data. */
+static void mem_data(void *app, const struct app_flow *af, int dir, uint64_t off,
+		     const uint8_t *p, size_t n)
+{
+	(void)dir; (void)off; (void)p; (void)n;
+	core_app_mem(app, af, 1000);
+}
+static void mem_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
+{
+	(void)app; (void)af; (void)dir; (void)off; (void)len;
+}
+static void mem_dir_end(void *app, const struct app_flow *af, int dir, enum end_reason r)
+{
+	(void)app; (void)af; (void)dir; (void)r;
+}
+static void mem_close(void *app, const struct app_flow *af, enum end_reason r)
+{
+	(void)app; (void)af; (void)r;
+}
+static void mem_discard(void *app, void *state) { (void)app; (void)state; }
+static const struct app_ops mem_ops = { mem_data, mem_gap, mem_dir_end, mem_close, mem_discard };
+
+static void send_data(struct rigp *r, uint16_t cport, uint32_t seq, const char *text)
+{
+	struct pg_tcp c;
+	pg_init(&c, 4, cport, 80);
+	c.flags = TCP_ACK;
+	c.seq = seq;
+	c.payload = (const uint8_t *)text;
+	c.len = strlen(text);
+	feed(r, 1, &c);
+}
+
+START_TEST(memcap_evicts_least_recently_active)
+{
+	struct rigp r;
+	struct core_opts o;
+	core_opts_default(&o);
+	o.memcap = 3500;
+	r.s = calloc(1, sizeof(*r.s));
+	r.c = core_new(&o, on_ev, r.s);
+	r.num = 0;
+	core_set_linktype(r.c, DLT_EN10MB);
+	core_set_app(r.c, &mem_ops, r.c);
+	/* flows 1, 2, 3 hold 3000 bytes: under the cap */
+	for (uint16_t i = 0; i < 3; i++)
+		send_data(&r, (uint16_t)(2000 + i), 100, "x");
+	ck_assert_int_eq(count_warn(r.s, WARN_MEMCAP_EVICT), 0);
+	/* flow 1 becomes the most recent; flow 4 passes the cap: flow 2,
+	 * now the least recently active, goes */
+	send_data(&r, 2000, 101, "y");
+	send_data(&r, 2003, 100, "x");
+	ck_assert_int_eq(count_warn(r.s, WARN_MEMCAP_EVICT), 1);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 2)->reason, END_EVICTED);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 1)->reason, -1);
+	ck_assert_uint_eq(core_stats(r.c)->mem_evicted, 1);
+	ck_assert_uint_le(core_stats(r.c)->ooo_peak, 4000);
+	/* out-of-order bytes count too: flow 5 buffers 600 bytes past a hole,
+	 * which evicts flow 3, then flow 1 */
+	char big[601];
+	memset(big, 'z', 600);
+	big[600] = '\0';
+	send_data(&r, 2004, 100, "a");
+	send_data(&r, 2004, 200, big);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 3)->reason, END_EVICTED);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 1)->reason, END_EVICTED);
+	ck_assert_int_eq(find_ev(r.s, EV_FLOW_CLOSE, 5)->reason, -1);
+	ck_assert_int_eq(count_warn(r.s, WARN_MEMCAP), 0);
+	rp_free(&r);
+}
+END_TEST
+
+START_TEST(memcap_alone_forces_a_gap)
+{
+	struct rigp r;
+	struct core_opts o;
+	core_opts_default(&o);
+	o.memcap = 500;
+	r.s = calloc(1, sizeof(*r.s));
+	r.c = core_new(&o, on_ev, r.s);
+	r.num = 0;
+	core_set_linktype(r.c, DLT_EN10MB);
+	char big[1001];
+	memset(big, 'z', 1000);
+	big[1000] = '\0';
+	send_data(&r, 3000, 100, "a");
+	send_data(&r, 3000, 200, big);  /* 99 bytes missing before it */
+	ck_assert_int_eq(count_warn(r.s, WARN_MEMCAP), 1);
+	ck_assert_int_eq(count_warn(r.s, WARN_MEMCAP_EVICT), 0);
+	ck_assert_uint_eq(core_stats(r.c)->tcp_gap_bytes, 99);
+	rp_free(&r);
+}
+END_TEST
+
 START_TEST(rst_closes_and_lone_rst_opens_nothing)
 {
 	struct rigp r = rp_new(0);
@@ -460,6 +554,8 @@ Suite *suite_flow(void)
 	tcase_add_test(tc, idle_timeout_uses_capture_time);
 	tcase_add_test(tc, clock_stepping_back_expires_nothing);
 	tcase_add_test(tc, flow_cap_evicts_oldest);
+	tcase_add_test(tc, memcap_evicts_least_recently_active);
+	tcase_add_test(tc, memcap_alone_forces_a_gap);
 	tcase_add_test(tc, rst_closes_and_lone_rst_opens_nothing);
 	tcase_add_test(tc, bad_packets_are_counted_warnings);
 	tcase_add_test(tc, unsupported_linktype_warns_once);

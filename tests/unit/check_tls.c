@@ -403,13 +403,14 @@ static const struct tls_cbs scbs = { s_plain, s_warn, s_ready };
 
 START_TEST(record_layer_rejects_garbage)
 {
+	static uint8_t scratch[TLS_PLAIN_MAX];
 	ck_assert(tls_looks_like((const uint8_t *)"\x16\x03\x01", 3));
 	ck_assert(tls_looks_like((const uint8_t *)"\x16", 1));
 	ck_assert(!tls_looks_like((const uint8_t *)"GET", 3));
 	ck_assert(!tls_looks_like((const uint8_t *)"\x16\x03\x09", 3));
 	struct tls_sink s;
 	memset(&s, 0, sizeof(s));
-	struct tls_conn *t = tls_conn_new(NULL, &scbs, &s);
+	struct tls_conn *t = tls_conn_new(NULL, scratch, &scbs, &s);
 	/* a record claiming 60000 bytes: not TLS, stopped, bounded */
 	tls_feed(t, 0, (const uint8_t *)"\x16\x03\x03\xea\x60", 5);
 	ck_assert_int_eq(s.warns[WARN_TLS_MALFORMED], 1);
@@ -423,7 +424,7 @@ START_TEST(record_layer_rejects_garbage)
 	/* a truncated ClientHello split over records, byte by byte: no crash,
 	 * nothing decrypted, nothing warned yet */
 	memset(&s, 0, sizeof(s));
-	t = tls_conn_new(NULL, &scbs, &s);
+	t = tls_conn_new(NULL, scratch, &scbs, &s);
 	const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x30, 0x03, 0x03, 0xaa, 0xbb };
 	for (size_t i = 0; i < sizeof(ch); i++)
 		tls_feed(t, 0, ch + i, 1);

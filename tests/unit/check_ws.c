@@ -407,7 +407,7 @@ START_TEST(inflate_with_context_takeover)
 	z_stream zs;
 	memset(&zs, 0, sizeof(zs));
 	ck_assert_int_eq(deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	struct pmd_inflater *z = pmd_inflater_new();
+	struct pmd_inflater *z = pmd_inflater_new(15);
 	const char *msgs[] = { "hello hello hello", "hello hello hello again", "x" };
 	uint8_t c[256];
 	for (int i = 0; i < 3; i++) {
@@ -425,7 +425,7 @@ START_TEST(inflate_with_context_takeover)
 	/* The second message referred back to the first: a fresh inflater
 	 * without that context must fail, not invent bytes. */
 	size_t n = pmd_compress(&zs, (const uint8_t *)msgs[1], strlen(msgs[1]), c, sizeof(c));
-	struct pmd_inflater *fresh = pmd_inflater_new();
+	struct pmd_inflater *fresh = pmd_inflater_new(15);
 	struct sinkbuf s = { .n = 0 };
 	uint64_t total = 0;
 	bool bomb = false;
@@ -446,7 +446,7 @@ START_TEST(inflate_bomb_and_garbage)
 	static uint8_t zeros[4 << 20], c[64 << 10];
 	size_t n = pmd_compress(&zs, zeros, sizeof(zeros), c, sizeof(c));
 	ck_assert_uint_lt(n, 8192); /* a ~1000:1 bomb */
-	struct pmd_inflater *z = pmd_inflater_new();
+	struct pmd_inflater *z = pmd_inflater_new(15);
 	struct sinkbuf s = { .n = 0 };
 	uint64_t total = 0;
 	bool bomb = false;
@@ -456,7 +456,7 @@ START_TEST(inflate_bomb_and_garbage)
 	pmd_inflater_free(z);
 	deflateEnd(&zs);
 
-	z = pmd_inflater_new();
+	z = pmd_inflater_new(15);
 	const uint8_t junk[] = { 0xff, 0xff, 0xff, 0xff, 0x12, 0x34 };
 	total = 0;
 	bomb = false;
