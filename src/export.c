@@ -130,12 +130,12 @@ static void msg_record(struct export *x, const struct ev *ev)
 		if (m->close_code >= 0) {
 			json_u64(j, "close_code", (uint64_t)m->close_code);
 			if (m->utf8_ok)
-				json_strn(j, "close_reason", m->close_reason, m->close_reason_len);
+				json_utf8(j, "close_reason", m->close_reason, m->close_reason_len);
 			else
 				json_base64(j, "close_reason_data", m->close_reason, m->close_reason_len);
 		}
 	} else if (m->opcode == WS_OP_TEXT && m->utf8_ok && !m->inflate_failed) {
-		json_strn(j, "text", m->payload, m->stored);
+		json_utf8(j, "text", m->payload, m->stored);
 	} else {
 		json_base64(j, "data", m->payload, m->stored);
 	}

@@ -1,7 +1,6 @@
 /* json.c - buffered NDJSON writer with a table-driven escaper. */
 #include "config.h"
 
-#include <inttypes.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,15 +143,56 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 	return len;
 }
 
-static void escaped(struct json *j, const uint8_t *s, size_t n)
+/*
+ * Length of the run at s[0..n) that needs no escaping: printable ASCII
+ * other than '"' and '\\', and, when utf8 is true (the caller validated
+ * the text), any byte >= 0x80. Eight bytes at a time: a byte needs a
+ * look when it is < 0x20, '"', '\\', DEL or (without utf8) >= 0x80.
+ */
+static size_t plain_run(const uint8_t *s, size_t n, bool utf8)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		/* has_zero(x) = (x - ones) & ~x & high flags bytes equal to 0
+		 * (exactly for the lowest one; enough to stop the word). */
+		uint64_t lt20 = (w - ones * 0x20) & ~w & high;
+		uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+		uint64_t hit = lt20 | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high) |
+			       ((del - ones) & ~del & high);
+		if (!utf8)
+			hit |= w & high;
+		if (hit != 0)
+			break;
+	}
+	for (; i < n; i++) {
+		uint8_t c = s[i];
+		if (c >= 0x80 ? !utf8 : esc[c] != 0)
+			break;
+	}
+	return i;
+}
+
+static void escaped_as(struct json *j, const uint8_t *s, size_t n, bool utf8)
 {
 	static const char hex[] = "0123456789abcdef";
+	/* The common case, nothing to escape, is one copy. */
+	size_t first = plain_run(s, n, utf8);
+	if (first == n) {
+		if (!reserve(j, n + 2))
+			return;
+		j->buf[j->len++] = '"';
+		memcpy(j->buf + j->len, s, n);
+		j->len += n;
+		j->buf[j->len++] = '"';
+		return;
+	}
 	putc_(j, '"');
 	size_t i = 0;
 	while (i < n) {
-		size_t run = i;
-		while (run < n && s[run] < 0x80 && esc[s[run]] == 0)
-			run++;
+		size_t run = i + (i == 0 ? first : plain_run(s + i, n - i, utf8));
 		if (run > i) {
 			put(j, s + i, run - i);
 			i = run;
@@ -184,6 +224,11 @@ static void escaped(struct json *j, const uint8_t *s, size_t n)
 	putc_(j, '"');
 }
 
+static void escaped(struct json *j, const uint8_t *s, size_t n)
+{
+	escaped_as(j, s, n, false);
+}
+
 void json_key(struct json *j, const char *k)
 {
 	if (!j->first)
@@ -206,6 +251,12 @@ void json_strn(struct json *j, const char *k, const uint8_t *s, size_t n)
 	escaped(j, s, n);
 }
 
+void json_utf8(struct json *j, const char *k, const uint8_t *s, size_t n)
+{
+	json_key(j, k);
+	escaped_as(j, s, n, true);
+}
+
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n)
 {
 	json_key(j, k);
@@ -214,20 +265,34 @@ void json_raw_str(struct json *j, const char *k, const char *s, size_t n)
 	putc_(j, '"');
 }
 
+/* Decimal digits of v at the end of b[0..24); returns where they start. */
+static char *u64_digits(char b[24], uint64_t v)
+{
+	char *p = b + 24;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return p;
+}
+
 void json_u64(struct json *j, const char *k, uint64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char *p = u64_digits(b, v);
 	json_key(j, k);
-	put(j, b, (size_t)n);
+	put(j, p, (size_t)(b + 24 - p));
 }
 
 void json_i64(struct json *j, const char *k, int64_t v)
 {
 	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char *p = u64_digits(b, m);
+	if (v < 0)
+		*--p = '-';
 	json_key(j, k);
-	put(j, b, (size_t)n);
+	put(j, p, (size_t)(b + 24 - p));
 }
 
 void json_bool(struct json *j, const char *k, bool v)
@@ -247,11 +312,27 @@ void json_null(struct json *j, const char *k)
 
 void json_ts(struct json *j, const char *k, int64_t sec, uint32_t nsec, int digits)
 {
-	char b[40];
-	int n = digits == 9 ? snprintf(b, sizeof(b), "%" PRId64 ".%09u", sec, nsec)
-			    : snprintf(b, sizeof(b), "%" PRId64 ".%06u", sec, nsec / 1000);
+	char b[24 + 1 + 9];
+	uint64_t m = sec < 0 ? 0 - (uint64_t)sec : (uint64_t)sec;
+	char *p = u64_digits(b, m);
+	if (sec < 0)
+		*--p = '-';
+	size_t n = (size_t)(b + 24 - p);
+	/* the fraction, zero-padded, after the integer part */
+	int nd = digits == 9 ? 9 : 6;
+	uint32_t f = digits == 9 ? nsec : nsec / 1000;
+	char frac[10];
+	frac[0] = '.';
+	for (int i = nd; i >= 1; i--) {
+		frac[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
 	json_key(j, k);
-	put(j, b, (size_t)n);
+	if (!reserve(j, n + 1 + (size_t)nd))
+		return;
+	memcpy(j->buf + j->len, p, n);
+	memcpy(j->buf + j->len + n, frac, 1 + (size_t)nd);
+	j->len += n + 1 + (size_t)nd;
 }
 
 void json_base64(struct json *j, const char *k, const uint8_t *p, size_t n)

@@ -29,6 +29,9 @@ void json_end(struct json *j);             /* '}' and newline */
 void json_key(struct json *j, const char *k);
 void json_str(struct json *j, const char *k, const char *s);
 void json_strn(struct json *j, const char *k, const uint8_t *s, size_t n);
+/* The same for text the caller has checked is valid UTF-8: bytes >= 0x80
+ * are copied without a second check. */
+void json_utf8(struct json *j, const char *k, const uint8_t *s, size_t n);
 void json_u64(struct json *j, const char *k, uint64_t v);
 void json_i64(struct json *j, const char *k, int64_t v);
 void json_bool(struct json *j, const char *k, bool v);

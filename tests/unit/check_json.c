@@ -1,0 +1,184 @@
+/*
+ * check_json.c - the NDJSON writer: its word-at-a-time string escaper and
+ * number formatting, against a plain byte-at-a-time reference written here.
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "pcapgen.h"
+#include "suites.h"
+#include "utf8.h"
+
+/* Output of one record {"k":<value>} written by fn. */
+struct out {
+	char *p;
+	size_t n;
+};
+
+static struct out record(void (*fn)(struct json *, const void *), const void *arg)
+{
+	struct out o = { NULL, 0 };
+	FILE *f = open_memstream(&o.p, &o.n);
+	ck_assert(f != NULL);
+	struct json *j = json_new(f);
+	json_begin(j);
+	fn(j, arg);
+	json_end(j);
+	ck_assert(json_free(j));
+	fclose(f);
+	return o;
+}
+
+struct bytes {
+	const uint8_t *p;
+	size_t n;
+	bool utf8;
+};
+
+static void put_str(struct json *j, const void *arg)
+{
+	const struct bytes *b = arg;
+	if (b->utf8)
+		json_utf8(j, "k", b->p, b->n);
+	else
+		json_strn(j, "k", b->p, b->n);
+}
+
+/* The reference: JSON escapes, DEL as \u007f, and each byte that does not
+ * start a well-formed UTF-8 sequence as U+FFFD. */
+static size_t ref_escape(const uint8_t *s, size_t n, char *o)
+{
+	size_t k = 0;
+	o[k++] = '"';
+	for (size_t i = 0; i < n;) {
+		uint8_t c = s[i];
+		if (c == '"' || c == '\\') {
+			o[k++] = '\\';
+			o[k++] = (char)c;
+		} else if (c == '\n') {
+			memcpy(o + k, "\\n", 2), k += 2;
+		} else if (c == '\t') {
+			memcpy(o + k, "\\t", 2), k += 2;
+		} else if (c == '\r') {
+			memcpy(o + k, "\\r", 2), k += 2;
+		} else if (c == '\b') {
+			memcpy(o + k, "\\b", 2), k += 2;
+		} else if (c == '\f') {
+			memcpy(o + k, "\\f", 2), k += 2;
+		} else if (c < 0x20 || c == 0x7f) {
+			k += (size_t)sprintf(o + k, "\\u%04x", c);
+		} else if (c < 0x80) {
+			o[k++] = (char)c;
+		} else {
+			size_t len = 1;
+			while (len <= 4 && i + len <= n && !utf8_valid(s + i, len))
+				len++;
+			if (len <= 4 && i + len <= n && utf8_valid(s + i, len)) {
+				memcpy(o + k, s + i, len);
+				k += len;
+				i += len;
+				continue;
+			}
+			memcpy(o + k, "\xef\xbf\xbd", 3);
+			k += 3;
+		}
+		i++;
+	}
+	o[k++] = '"';
+	return k;
+}
+
+static void check_one(const uint8_t *s, size_t n, bool utf8)
+{
+	static char want[8 + 6 * 4096];
+	size_t wn = 0;
+	memcpy(want, "{\"k\":", 5);
+	wn = 5 + ref_escape(s, n, want + 5);
+	memcpy(want + wn, "}\n", 2);
+	wn += 2;
+	struct bytes b = { s, n, utf8 };
+	struct out o = record(put_str, &b);
+	ck_assert_msg(o.n == wn && memcmp(o.p, want, wn) == 0,
+		      "escape of %zu bytes (utf8=%d) differs: got %.*s want %.*s",
+		      n, utf8, (int)o.n, o.p, (int)wn, want);
+	free(o.p);
+}
+
+START_TEST(escaper_matches_reference)
+{
+	struct pg_rng r = { 77 };
+	/* alphabets weighted towards what breaks a word-at-a-time scan:
+	 * quotes, backslashes, controls, DEL, bytes next to them, UTF-8 */
+	static const uint8_t pick[] = { 'a', 'Z', ' ', '"', '\\', 0x00, 0x1f, 0x20, 0x21,
+					0x5b, 0x5d, 0x7e, 0x7f, 0x80, 0xc3, 0xa9, 0xe2, 0x82,
+					0xac, 0xf0, 0x9f, 0x98, 0x80, 0xff, '\n', '\t', 0x22 ^ 0x80 };
+	uint8_t s[4096];
+	for (int it = 0; it < 20000; it++) {
+		size_t n = (size_t)pg_range(&r, 0, it < 15000 ? 40 : 4000);
+		uint64_t plain = pg_range(&r, 0, 100);
+		for (size_t i = 0; i < n; i++)
+			s[i] = pg_range(&r, 0, 99) < plain ? (uint8_t)pg_range(&r, 0x23, 0x5a)
+							   : pick[pg_range(&r, 0, sizeof(pick) - 1)];
+		check_one(s, n, false);
+		if (utf8_valid(s, n))
+			check_one(s, n, true);
+	}
+	/* valid UTF-8 text through json_utf8 */
+	const char *t = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xed\x95\x9c\xea\xb5\xad\xec\x96\xb4 \"q\" \\ \x7f end";
+	check_one((const uint8_t *)t, strlen(t), true);
+	check_one((const uint8_t *)t, strlen(t), false);
+}
+END_TEST
+
+static void put_nums(struct json *j, const void *arg)
+{
+	const uint64_t *v = arg;
+	json_u64(j, "u", v[0]);
+	json_i64(j, "i", (int64_t)v[1]);
+	json_ts(j, "t6", (int64_t)v[1], (uint32_t)(v[0] % 1000000000u), 6);
+	json_ts(j, "t9", (int64_t)v[1], (uint32_t)(v[0] % 1000000000u), 9);
+}
+
+START_TEST(numbers_match_printf)
+{
+	static const uint64_t edge[] = { 0, 1, 9, 10, 99, 100, 999999, 1000000, 999999999,
+					 1000000000, UINT32_MAX, (uint64_t)INT64_MAX,
+					 (uint64_t)INT64_MIN, UINT64_MAX, (uint64_t)-1 - 5 };
+	struct pg_rng r = { 5 };
+	for (int it = 0; it < 5000; it++) {
+		uint64_t v[2];
+		if (it < 225) {
+			v[0] = edge[it % 15];
+			v[1] = edge[it / 15];
+		} else {
+			v[0] = pg_next(&r) >> pg_range(&r, 0, 63);
+			v[1] = pg_next(&r) >> pg_range(&r, 0, 63);
+		}
+		uint32_t ns = (uint32_t)(v[0] % 1000000000u);
+		char want[256];
+		int wn = snprintf(want, sizeof(want),
+				  "{\"u\":%" PRIu64 ",\"i\":%" PRId64 ",\"t6\":%" PRId64 ".%06u,\"t9\":%" PRId64 ".%09u}\n",
+				  v[0], (int64_t)v[1], (int64_t)v[1], ns / 1000, (int64_t)v[1], ns);
+		struct out o = record(put_nums, v);
+		ck_assert_msg(o.n == (size_t)wn && memcmp(o.p, want, o.n) == 0,
+			      "got %.*s want %s", (int)o.n, o.p, want);
+		free(o.p);
+	}
+}
+END_TEST
+
+Suite *suite_json(void)
+{
+	Suite *s = suite_create("json");
+	TCase *tc = tcase_create("json");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, escaper_matches_reference);
+	tcase_add_test(tc, numbers_match_printf);
+	suite_add_tcase(s, tc);
+	return s;
+}
