@@ -7,6 +7,10 @@
 
 #include "json.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #define JSON_FLUSH_AT (256u * 1024)
 
 struct json {
@@ -54,12 +58,17 @@ bool json_free(struct json *j)
 	return ok;
 }
 
+static bool reserve_slow(struct json *j, size_t n);
+
 /* Makes room for n more bytes. On allocation failure the record is cut
  * short and the writer marked failed; it never writes out of bounds. */
-static bool reserve(struct json *j, size_t n)
+static inline bool reserve(struct json *j, size_t n)
 {
-	if (n <= j->cap - j->len)
-		return true;
+	return n <= j->cap - j->len || reserve_slow(j, n);
+}
+
+static bool reserve_slow(struct json *j, size_t n)
+{
 	if (j->len > 0 && fwrite(j->buf, 1, j->len, j->out) != j->len)
 		j->failed = true;
 	j->len = 0;
@@ -144,84 +153,177 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 }
 
 /*
- * Length of the run at s[0..n) that needs no escaping: printable ASCII
- * other than '"' and '\\', and, when utf8 is true (the caller validated
- * the text), any byte >= 0x80. Eight bytes at a time: a byte needs a
- * look when it is < 0x20, '"', '\\', DEL or (without utf8) >= 0x80.
+ * Flags, in the high bit of each byte of w, the bytes that need a look:
+ * < 0x20, '"', '\\', DEL and, unless utf8 (the caller validated the
+ * text), >= 0x80. The tests are the classic "has a zero byte" bit trick,
+ * whose false positives only ever sit above a true one, so the lowest
+ * flagged byte is always the first byte to look at.
  */
-static size_t plain_run(const uint8_t *s, size_t n, bool utf8)
+static inline uint64_t needs_look(uint64_t w, bool utf8)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
-	size_t i = 0;
-	for (; n - i >= 8; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		/* has_zero(x) = (x - ones) & ~x & high flags bytes equal to 0
-		 * (exactly for the lowest one; enough to stop the word). */
-		uint64_t lt20 = (w - ones * 0x20) & ~w & high;
-		uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
-		uint64_t hit = lt20 | ((q - ones) & ~q & high) | ((bs - ones) & ~bs & high) |
-			       ((del - ones) & ~del & high);
-		if (!utf8)
-			hit |= w & high;
-		if (hit != 0)
-			break;
-	}
-	for (; i < n; i++) {
-		uint8_t c = s[i];
-		if (c >= 0x80 ? !utf8 : esc[c] != 0)
-			break;
-	}
-	return i;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+	uint64_t hit = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) |
+		       ((del - ones) & ~del);
+	hit &= high;
+	if (!utf8)
+		hit |= w & high;
+	return hit;
 }
+
+/* Input bytes escaped per reserve(): each becomes at most 6 output bytes. */
+#define ESC_CHUNK 65536u
+
+/* Writes the escape for s[*i] at o; returns the new o and advances *i. */
+static inline char *escape_one(char *o, const uint8_t *s, size_t n, size_t *i, bool utf8)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t c = s[*i];
+	if (c < 0x80) {
+		char e = esc[c];
+		if (e == 0) {
+			*o++ = (char)c;
+		} else if (e == 1) {
+			o[0] = '\\';
+			o[1] = 'u';
+			o[2] = '0';
+			o[3] = '0';
+			o[4] = hex[c >> 4];
+			o[5] = hex[c & 15];
+			o += 6;
+		} else {
+			o[0] = '\\';
+			o[1] = e;
+			o += 2;
+		}
+		(*i)++;
+		return o;
+	}
+	size_t l = utf8 ? 1 : utf8_seq(s + *i, n - *i);
+	if (l == 0) {
+		memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for an invalid byte */
+		o += 3;
+		(*i)++;
+	} else {
+		memcpy(o, s + *i, l);
+		o += l;
+		*i += l;
+	}
+	return o;
+}
+
+#ifdef __SSE2__
+/* Bit k set when byte k of v needs a look (see needs_look). */
+static inline unsigned look_mask16(__m128i v, bool utf8)
+{
+	/* signed compare: bytes < 0x20 and bytes >= 0x80 */
+	unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+	if (utf8)
+		m &= ~(unsigned)_mm_movemask_epi8(v);
+	__m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	return m | (unsigned)_mm_movemask_epi8(q);
+}
+#endif
 
 static void escaped_as(struct json *j, const uint8_t *s, size_t n, bool utf8)
 {
-	static const char hex[] = "0123456789abcdef";
-	/* The common case, nothing to escape, is one copy. */
-	size_t first = plain_run(s, n, utf8);
-	if (first == n) {
-		if (!reserve(j, n + 2))
-			return;
-		j->buf[j->len++] = '"';
-		memcpy(j->buf + j->len, s, n);
-		j->len += n;
-		j->buf[j->len++] = '"';
-		return;
-	}
-	putc_(j, '"');
 	size_t i = 0;
-	while (i < n) {
-		size_t run = i + (i == 0 ? first : plain_run(s + i, n - i, utf8));
-		if (run > i) {
-			put(j, s + i, run - i);
-			i = run;
-			if (i >= n)
-				break;
-		}
-		uint8_t c = s[i];
-		if (c < 0x80) {
-			char e = esc[c];
-			if (e == 1) {
-				char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-				put(j, u, 6);
+	/* Room for the quotes and the first chunk, plus slack: a UTF-8
+	 * sequence that starts before a chunk's end may run 3 bytes past it,
+	 * and 16 bytes are stored at a time. */
+	size_t lim = n < ESC_CHUNK ? n : ESC_CHUNK;
+	if (!reserve(j, 6 * lim + 24))
+		return;
+	char *o = j->buf + j->len;
+	*o++ = '"';
+	for (;;) {
+		while (i < lim) {
+#ifdef __SSE2__
+			/* Sixteen bytes (the tail padded with plain ones) are
+			 * copied whatever they are; then each flagged byte is
+			 * escaped, the plain bytes between flagged ones moved
+			 * along behind it. */
+			size_t cnt = lim - i >= 16 ? 16 : lim - i;
+			uint8_t tmp[32];
+			__m128i v;
+			if (cnt == 16) {
+				v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
 			} else {
-				char two[2] = { '\\', e };
-				put(j, two, 2);
+				memset(tmp, 'a', 16);
+				memcpy(tmp, s + i, cnt);
+				v = _mm_loadu_si128((const __m128i *)(void *)tmp);
 			}
-			i++;
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			unsigned m = look_mask16(v, utf8) & ((1u << cnt) - 1);
+			if (m == 0) {
+				i += cnt;
+				o += cnt;
+				continue;
+			}
+			/* the block again, padded, so that any piece of it can be
+			 * moved with one 16-byte load */
+			_mm_storeu_si128((__m128i *)(void *)tmp, v);
+			_mm_storeu_si128((__m128i *)(void *)(tmp + 16), _mm_setzero_si128());
+			size_t pos = 0;
+			while (m != 0) {
+				size_t k = (size_t)__builtin_ctz(m);
+				if (pos > 0)
+					_mm_storeu_si128((__m128i *)(void *)o,
+							 _mm_loadu_si128((const __m128i *)(const void *)(tmp + pos)));
+				o += k - pos;
+				size_t at = i + k;
+				o = escape_one(o, s, n, &at, utf8);
+				if (at != i + k + 1) {
+					/* a multi-byte sequence: start afresh after it */
+					i = at;
+					goto next;
+				}
+				pos = k + 1;
+				m &= m - 1;
+			}
+			_mm_storeu_si128((__m128i *)(void *)o,
+					 _mm_loadu_si128((const __m128i *)(const void *)(tmp + pos)));
+			o += cnt - pos;
+			i += cnt;
 			continue;
+#else
+			if (lim - i >= 8) {
+				/* Eight bytes are copied whatever they are; only
+				 * those before the first flagged one are kept. */
+				uint64_t w;
+				memcpy(&w, s + i, 8);
+				memcpy(o, &w, 8);
+				uint64_t hit = needs_look(w, utf8);
+				if (hit == 0) {
+					i += 8;
+					o += 8;
+					continue;
+				}
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				size_t k = (size_t)__builtin_ctzll(hit) >> 3;
+				i += k;
+				o += k;
+#endif
+			}
+			o = escape_one(o, s, n, &i, utf8);
+			continue;
+#endif
+#ifdef __SSE2__
+		next:;
+#endif
 		}
-		size_t l = utf8_seq(s + i, n - i);
-		if (l == 0) {
-			put(j, "\xef\xbf\xbd", 3); /* U+FFFD for an invalid byte */
-			i++;
-		} else {
-			put(j, s + i, l);
-			i += l;
-		}
+		j->len = (size_t)(o - j->buf);
+		if (i >= n)
+			break;
+		lim = n - i < ESC_CHUNK ? n : i + ESC_CHUNK;
+		if (!reserve(j, 6 * (lim - i) + 24))
+			return;
+		o = j->buf + j->len;
 	}
-	putc_(j, '"');
+	*o++ = '"';
+	j->len = (size_t)(o - j->buf);
 }
 
 static void escaped(struct json *j, const uint8_t *s, size_t n)
@@ -231,12 +333,19 @@ static void escaped(struct json *j, const uint8_t *s, size_t n)
 
 void json_key(struct json *j, const char *k)
 {
+	size_t n = strlen(k);
+	if (!reserve(j, n + 4))
+		return;
+	char *o = j->buf + j->len;
 	if (!j->first)
-		putc_(j, ',');
+		*o++ = ',';
 	j->first = false;
-	putc_(j, '"');
-	put(j, k, strlen(k));
-	put(j, "\":", 2);
+	*o++ = '"';
+	memcpy(o, k, n);
+	o += n;
+	*o++ = '"';
+	*o++ = ':';
+	j->len = (size_t)(o - j->buf);
 }
 
 void json_str(struct json *j, const char *k, const char *s)
