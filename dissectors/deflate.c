@@ -24,6 +24,8 @@ struct pmd_inflater {
 	z_stream zs;
 	bool ok;
 	int bits;
+	uint64_t produced;  /* bytes inflated since it was made: zlib fills
+	                       its window only as far as that */
 };
 
 /* zlib's inflate state besides the window (inflate.h: struct inflate_state). */
@@ -134,7 +136,10 @@ struct pmd_inflater *pmd_inflater_new(int window_bits)
 
 size_t pmd_inflater_mem(const struct pmd_inflater *z)
 {
-	return z == NULL ? 0 : sizeof(*z) + PMD_ZLIB_STATE + ((size_t)1 << z->bits);
+	if (z == NULL)
+		return 0;
+	size_t window = (size_t)1 << z->bits;
+	return sizeof(*z) + PMD_ZLIB_STATE + (z->produced < window ? (size_t)z->produced : window);
 }
 
 void pmd_inflater_free(struct pmd_inflater *z)
@@ -180,6 +185,7 @@ bool pmd_inflate(struct pmd_inflater *z, const uint8_t *in, size_t n,
 		int rc = inflate(&z->zs, Z_SYNC_FLUSH);
 		size_t got = room - z->zs.avail_out;
 		*total += got;
+		z->produced += got;
 		if (got > 0 && !sink(user, out, got)) {
 			z->ok = false;
 			return false;

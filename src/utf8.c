@@ -61,6 +61,8 @@ static bool scan(const uint8_t *p, size_t n, size_t *complete, bool allow_cut)
 		while (n - i >= 16 &&
 		       _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i))) == 0)
 			i += 16;
+		if (i == n)
+			break;
 #endif
 		if (n - i >= 8) {
 			uint64_t w;

@@ -135,6 +135,31 @@ START_TEST(escaper_matches_reference)
 }
 END_TEST
 
+START_TEST(utf8_validation_stops_at_the_end)
+{
+	/* ASCII of every length, followed by bytes that are not UTF-8: the
+	 * validator must not look past n (a word-at-a-time scan that does
+	 * would call these invalid, or read out of bounds under ASan) */
+	uint8_t *buf = malloc(300);
+	for (size_t n = 0; n <= 256; n++) {
+		memset(buf, 'a', n);
+		memset(buf + n, 0xff, 300 - n);
+		ck_assert_msg(utf8_valid(buf, n), "ASCII of length %zu", n);
+		size_t ok;
+		ck_assert(utf8_valid_prefix(buf, n, &ok) && ok == n);
+		/* and one multi-byte character at every position */
+		if (n >= 2) {
+			buf[n - 2] = 0xc3;
+			buf[n - 1] = 0xa9;
+			ck_assert_msg(utf8_valid(buf, n), "e-acute ending length %zu", n);
+			ck_assert_msg(!utf8_valid(buf, n - 1), "cut e-acute at %zu", n);
+			ck_assert(utf8_valid_prefix(buf, n - 1, &ok) && ok == n - 2);
+		}
+	}
+	free(buf);
+}
+END_TEST
+
 static void put_nums(struct json *j, const void *arg)
 {
 	const uint64_t *v = arg;
@@ -179,6 +204,7 @@ Suite *suite_json(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, escaper_matches_reference);
 	tcase_add_test(tc, numbers_match_printf);
+	tcase_add_test(tc, utf8_validation_stops_at_the_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
