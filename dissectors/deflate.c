@@ -172,20 +172,31 @@ bool pmd_inflate(struct pmd_inflater *z, const uint8_t *in, size_t n,
 			in += k;
 			n -= k;
 		}
+		/* One byte past the limit is asked for: a message that
+		 * inflates to exactly max_total is not a bomb, one more is. */
 		size_t room = sizeof(out);
-		if (room > max_total - *total)
-			room = (size_t)(max_total - *total);
-		if (room == 0) {
+		if (*total > max_total) {
 			*bomb = true;
 			return true;
 		}
+		if (room > max_total - *total + 1)
+			room = (size_t)(max_total - *total + 1);
 		z->zs.next_out = out;
 		z->zs.avail_out = (uInt)room;
 		uInt in_before = z->zs.avail_in;
 		int rc = inflate(&z->zs, Z_SYNC_FLUSH);
 		size_t got = room - z->zs.avail_out;
-		*total += got;
 		z->produced += got;
+		if (*total + got > max_total) {
+			/* the byte past the limit is not handed on */
+			got = (size_t)(max_total - *total);
+			*total = max_total + 1;
+			*bomb = true;
+			if (got > 0 && !sink(user, out, got))
+				z->ok = false;
+			return z->ok;
+		}
+		*total += got;
 		if (got > 0 && !sink(user, out, got)) {
 			z->ok = false;
 			return false;

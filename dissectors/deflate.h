@@ -39,8 +39,10 @@ typedef bool (*pmd_sink_fn)(void *user, const uint8_t *p, size_t n);
 
 /*
  * Inflates in[0..n), handing the output to sink in chunks and adding it to
- * *total. Stops, setting *bomb, when *total would pass max_total. Returns
- * false on a zlib error (corrupt data or missing context).
+ * *total. Stops, setting *bomb and *total to max_total + 1, when the
+ * output would pass max_total (the sink sees max_total bytes at most; a
+ * message of exactly max_total bytes is not a bomb). Returns false on a
+ * zlib error (corrupt data or missing context).
  */
 bool pmd_inflate(struct pmd_inflater *z, const uint8_t *in, size_t n,
 		 pmd_sink_fn sink, void *user, uint64_t *total, uint64_t max_total, bool *bomb);

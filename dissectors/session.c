@@ -61,6 +61,7 @@ struct ws_dir {
 	uint64_t frame_pkt;
 	/* the current data message */
 	bool in_msg, msg_compressed, msg_gap, msg_bomb, msg_inflate_failed;
+	bool msg_memcap;           /* the memory cap stopped keeping its payload */
 	uint8_t msg_op;
 	uint32_t frames;
 	uint64_t wire_len, first_pkt;
@@ -180,15 +181,20 @@ static struct ws_flow *state_of(const struct app_flow *af)
 static bool dir_is_client(const struct ws_flow *w, int dir) { return dir == w->client_dir; }
 static int out_dir(const struct ws_flow *w, int dir) { return dir_is_client(w, dir) ? 0 : 1; }
 
+/* Grows *buf to hold need bytes, doubling, never past max. */
+static size_t grow_size(size_t cap, size_t need, size_t max)
+{
+	size_t n = cap ? cap : 256;
+	while (n < need)
+		n *= 2;
+	return n > max ? max : n;
+}
+
 static bool grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
 {
 	if (need <= *cap)
 		return true;
-	size_t n = *cap ? *cap : 256;
-	while (n < need)
-		n *= 2;
-	if (n > max)
-		n = max;
+	size_t n = grow_size(*cap, need, max);
 	if (n < need)
 		return false;
 	uint8_t *nb = realloc(*buf, n);
@@ -199,23 +205,52 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
 	return true;
 }
 
+/*
+ * Grows a buffer of the current message in direction dir to hold need
+ * bytes (never more than max), within the memory cap. False when it cannot:
+ * then the rest of the message is only counted, not kept (if the cap is
+ * why, the message says so once).
+ */
+static bool keep_room(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		      int dir, uint8_t **buf, size_t *cap, size_t need, size_t max)
+{
+	struct ws_dir *d = &w->d[dir];
+	if (need <= *cap)
+		return true;
+	if (d->msg_memcap)
+		return false;
+	size_t n = grow_size(*cap, need, max);
+	if (n < need)
+		return false;
+	if (!core_mem_room(l->core, af, n - *cap)) {
+		d->msg_memcap = true;
+		core_warn_conn(l->core, WARN_MEMCAP, af, w->conn.id, dir,
+			       "memory cap reached by this connection alone: the rest of the message is counted, not kept");
+		return false;
+	}
+	return grow(buf, cap, need, max);
+}
+
 /* Keeps inflated bytes up to --max-payload; the rest is only counted. */
 struct keep_ctx {
-	struct ws_dir *d;
+	struct ws_layer *l;
+	const struct app_flow *af;
+	struct ws_flow *w;
+	int dir;
 	size_t max;
 };
 
 static bool keep_inflated(void *user, const uint8_t *p, size_t n)
 {
 	struct keep_ctx *k = user;
-	struct ws_dir *d = k->d;
+	struct ws_dir *d = &k->w->d[k->dir];
 	if (d->stored >= k->max)
 		return true;
 	size_t take = k->max - d->stored < n ? k->max - d->stored : n;
-	if (!grow(&d->buf, &d->buf_cap, d->stored + take, k->max))
-		return false;
-	memcpy(d->buf + d->stored, p, take);
-	d->stored += take;
+	if (keep_room(k->l, k->af, k->w, k->dir, &d->buf, &d->buf_cap, d->stored + take, k->max)) {
+		memcpy(d->buf + d->stored, p, take);
+		d->stored += take;
+	}
 	return true;
 }
 
@@ -309,7 +344,7 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 	m.gap = d->msg_gap;
 	if (d->msg_compressed && !d->msg_gap && !d->msg_inflate_failed && !d->msg_bomb) {
 		bool bomb = false;
-		struct keep_ctx k = { d, (size_t)l->o.max_payload };
+		struct keep_ctx k = { l, af, w, dir, (size_t)l->o.max_payload };
 		if (!pmd_finish(d->inf, keep_inflated, &k, &d->inflated, l->o.max_inflate, &bomb))
 			d->msg_inflate_failed = true;
 		d->msg_bomb |= bomb;
@@ -339,6 +374,7 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 		m.stored = d->stored;
 		m.length = d->msg_compressed ? d->inflated : d->wire_len;
 		m.truncated = d->stored < m.length || d->msg_bomb;
+		m.bomb = d->msg_bomb;
 		if (d->msg_bomb) {
 			core_warn_conn(l->core, WARN_DEFLATE_BOMB, af, w->conn.id, dir,
 				       "message inflates past %llu bytes; inflation stopped",
@@ -483,7 +519,7 @@ static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_f
 		d->in_msg = true;
 		d->msg_op = h->opcode;
 		d->msg_compressed = w->conn.deflate && (h->rsv & 4) != 0;
-		d->msg_gap = d->msg_bomb = d->msg_inflate_failed = false;
+		d->msg_gap = d->msg_bomb = d->msg_inflate_failed = d->msg_memcap = false;
 		d->frames = 0;
 		d->wire_len = 0;
 		d->stored = d->raw_len = 0;
@@ -501,7 +537,8 @@ static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_f
 	d->frames++;
 }
 
-static void on_payload(struct ws_layer *l, struct ws_flow *w, int dir, const struct ws_dec_out *o)
+static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		       int dir, const struct ws_dec_out *o)
 {
 	struct ws_dir *d = &w->d[dir];
 	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
@@ -526,7 +563,7 @@ static void on_payload(struct ws_layer *l, struct ws_flow *w, int dir, const str
 	if (!d->msg_compressed) {
 		if (d->stored < max) {
 			size_t k = max - d->stored < o->n ? max - d->stored : o->n;
-			if (grow(&d->buf, &d->buf_cap, d->stored + k, max)) {
+			if (keep_room(l, af, w, dir, &d->buf, &d->buf_cap, d->stored + k, max)) {
 				if (h->masked)
 					ws_unmask(d->buf + d->stored, o->p, k, h->mask, o->pos);
 				else
@@ -547,14 +584,14 @@ static void on_payload(struct ws_layer *l, struct ws_flow *w, int dir, const str
 		}
 		if (d->raw_len < max) {
 			size_t r = max - d->raw_len < k ? max - d->raw_len : k;
-			if (grow(&d->raw, &d->raw_cap, d->raw_len + r, max)) {
+			if (keep_room(l, af, w, dir, &d->raw, &d->raw_cap, d->raw_len + r, max)) {
 				memcpy(d->raw + d->raw_len, src, r);
 				d->raw_len += r;
 			}
 		}
 		if (!d->msg_inflate_failed && !d->msg_bomb) {
 			bool bomb = false;
-			struct keep_ctx kc = { d, max };
+			struct keep_ctx kc = { l, af, w, dir, max };
 			if (!pmd_inflate(d->inf, src, k, keep_inflated, &kc, &d->inflated,
 					 l->o.max_inflate, &bomb))
 				d->msg_inflate_failed = true;
@@ -595,7 +632,7 @@ static void ws_feed(struct ws_layer *l, const struct app_flow *af, struct ws_flo
 			on_header(l, af, w, dir);
 			break;
 		case WSD_PAYLOAD:
-			on_payload(l, w, dir, &o);
+			on_payload(l, af, w, dir, &o);
 			break;
 		case WSD_FRAME_END:
 			on_frame_end(l, af, w, dir);
@@ -1128,8 +1165,10 @@ static void gap_in(struct ws_layer *l, const struct app_flow *af, struct ws_flow
 			       "%llu bytes missing inside a frame; the message is reported without its payload",
 			       (unsigned long long)len);
 		if (len == left) {
-			/* the frame may end exactly here */
-			ws_feed(l, af, w, dir, NULL, 0);
+			/* the frame may end exactly here (an empty, non-NULL
+			 * buffer: the decoder adds to its pointer) */
+			static const uint8_t none[1];
+			ws_feed(l, af, w, dir, none, 0);
 		}
 		if (d->msg_compressed && !d->no_context)
 			d->ctx_lost = true;
@@ -1213,8 +1252,6 @@ struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)
 	if (l == NULL)
 		return NULL;
 	l->o = *o;
-	if (l->o.max_inflate < l->o.max_payload)
-		l->o.max_inflate = l->o.max_payload;
 	l->core = core;
 	core_set_app(core, &ws_app_ops, l);
 	return l;

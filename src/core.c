@@ -235,10 +235,12 @@ static void flow_close(struct core *c, struct flow *f, enum end_reason reason)
 	if (f->state == FLOW_CLOSED)
 		return;
 	struct flow_ref ref = { c, f };
+	f->closing = true;
 	for (int d = 0; d < 2; d++) {
 		struct tcp_reasm_env e = env_of(c, &ref, d);
 		tcp_reasm_flush(&f->reasm[d], &e, reason);
 	}
+	f->closing = false;
 	f->state = FLOW_CLOSED;
 	if (c->app_ops != NULL) {
 		struct app_flow af = app_flow_of(f);
@@ -266,19 +268,23 @@ static void flow_drop(struct core *c, struct flow *f)
 
 /*
  * Evicts the least recently active flows while everything held is over the
- * memory cap, sparing the current packet's flow (it is the most recent, so
- * only reached when it is the last). Closed flows lingering for late
- * packets go silently; live ones are reported and end as "evicted".
+ * memory cap, sparing the current packet's flow and a flow being closed
+ * (whose bytes are being flushed). Closed flows lingering for late packets
+ * go silently; live ones are reported and end as "evicted".
  */
-static void reclaim(void *user)
+static void reclaim_room(struct core *c, uint64_t more)
 {
-	struct core *c = user;
-	struct flow *f;
 	if (c->reclaiming)
 		return;
 	c->reclaiming = true;
-	while (c->pool.used + c->pool.other > c->opts.memcap &&
-	       (f = flow_table_oldest(c->flows)) != NULL && f != c->cur_flow) {
+	struct flow *f = flow_table_oldest(c->flows);
+	while (f != NULL && c->pool.used + c->pool.other + more > c->opts.memcap) {
+		/* Evicting f never drops another flow: next stays valid. */
+		struct flow *next = flow_table_newer(f);
+		if (f == c->cur_flow || f->closing) {
+			f = next;
+			continue;
+		}
 		if (f->state == FLOW_ACTIVE) {
 			char a[ENDPOINT_STRLEN], b[ENDPOINT_STRLEN];
 			fwarn(c, WARN_MEMCAP_EVICT, f, -1,
@@ -291,8 +297,22 @@ static void reclaim(void *user)
 			flow_close(c, f, END_EVICTED);
 		}
 		flow_drop(c, f);
+		f = next;
 	}
 	c->reclaiming = false;
+}
+
+static void reclaim(void *user)
+{
+	reclaim_room(user, 0);
+}
+
+bool core_mem_room(struct core *c, const struct app_flow *af, uint64_t more)
+{
+	(void)af;
+	if (c->pool.used + c->pool.other + more > c->opts.memcap)
+		reclaim_room(c, more);
+	return c->pool.used + c->pool.other + more <= c->opts.memcap;
 }
 
 void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes)
@@ -300,10 +320,11 @@ void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes)
 	struct flow *f = af->flow;
 	c->pool.other = c->pool.other - f->app_mem + bytes;
 	f->app_mem = bytes;
-	if (c->pool.used + c->pool.other > c->opts.memcap)
-		reclaim(c);
+	/* the peak is taken before eviction brings the total back down */
 	if (c->pool.used + c->pool.other > c->pool.peak)
 		c->pool.peak = c->pool.used + c->pool.other;
+	if (c->pool.used + c->pool.other > c->opts.memcap)
+		reclaim(c);
 }
 
 static bool idle_longer(struct wts last, struct wts now, uint32_t secs)

@@ -101,6 +101,13 @@ void core_set_app(struct core *c, const struct app_ops *ops, void *app);
  */
 void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes);
 
+/*
+ * Asks for room for `more` bytes on top of what af's flow holds: evicts
+ * other flows if needed; false if even then the total would pass the cap
+ * (the flow alone is too big), and the layer should not take them.
+ */
+bool core_mem_room(struct core *c, const struct app_flow *af, uint64_t more);
+
 /* Emits an event about af's flow (ts, pkt, flow and user set by the core). */
 void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir);
 

@@ -97,7 +97,10 @@ struct ws_msg_info {
 	uint64_t wire_length;      /* payload bytes on the wire */
 	const uint8_t *payload;    /* the first `stored` bytes of the payload */
 	size_t stored;
-	bool truncated;            /* stored < length (--max-payload) */
+	bool truncated;            /* stored < length (--max-payload, or the
+	                              memory cap reached by this flow alone) */
+	bool bomb;                 /* inflation stopped at --max-inflate: length
+	                              is a lower bound (the limit + 1) */
 	bool compressed;           /* RSV1: permessage-deflate */
 	bool inflate_failed;       /* compressed and not inflated: payload is the
 	                              compressed bytes */

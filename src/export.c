@@ -124,6 +124,8 @@ static void msg_record(struct export *x, const struct ev *ev)
 		json_bool(j, "truncated", true);
 	if (m->inflate_failed)
 		json_bool(j, "inflate_failed", true);
+	if (m->bomb)
+		json_bool(j, "decompression_bomb", true);
 	if (m->gap) {
 		json_bool(j, "gap", true);
 	} else if (m->opcode == WS_OP_CLOSE) {

@@ -37,6 +37,7 @@ struct flow {
 	void *sink_user;                  /* the event sink's slot */
 	void *app_state;                  /* the application layer's slot */
 	uint64_t app_mem;                 /* what the application layer holds for it */
+	bool closing;                     /* being flushed: not to be evicted */
 };
 
 struct flow_table;

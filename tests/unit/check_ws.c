@@ -452,8 +452,23 @@ START_TEST(inflate_bomb_and_garbage)
 	bool bomb = false;
 	ck_assert(pmd_inflate(z, c, n, sink, &s, &total, 1 << 20, &bomb));
 	ck_assert(bomb);
-	ck_assert_uint_eq(total, 1 << 20); /* stopped exactly at the cap */
+	/* stopped one byte past the cap, which was not handed on */
+	ck_assert_uint_eq(total, (1 << 20) + 1);
 	pmd_inflater_free(z);
+
+	/* a message of exactly the cap is not a bomb; one byte more is */
+	for (size_t len = (1 << 20) - 1; len <= (1 << 20) + 1; len++) {
+		ck_assert_int_eq(deflateReset(&zs), Z_OK);
+		n = pmd_compress(&zs, zeros, len, c, sizeof(c));
+		z = pmd_inflater_new(15);
+		total = 0;
+		bomb = false;
+		ck_assert(pmd_inflate(z, c, n, sink, &s, &total, 1 << 20, &bomb));
+		ck_assert(pmd_finish(z, sink, &s, &total, 1 << 20, &bomb));
+		ck_assert_msg(bomb == (len > (1 << 20)), "length %zu", len);
+		ck_assert_uint_eq(total, len);
+		pmd_inflater_free(z);
+	}
 	deflateEnd(&zs);
 
 	z = pmd_inflater_new(15);
