@@ -28,6 +28,8 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define MAX_PIPELINE 32
+/* Payload buffer kept by a direction between messages. */
+#define KEEP_BETWEEN_MSGS 4096u
 
 struct ws_layer {
 	struct core *core;
@@ -417,13 +419,15 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 	d->in_msg = false;
 	d->stored = d->raw_len = 0;
 	d->inflated = 0;
-	/* Give back big buffers between messages. */
-	if (d->buf_cap > 65536) {
+	/* Give back all but small buffers between messages: what a quiet
+	 * connection holds must not depend on the largest message it ever
+	 * carried, or memory would grow with the capture's length. */
+	if (d->buf_cap > KEEP_BETWEEN_MSGS) {
 		free(d->buf);
 		d->buf = NULL;
 		d->buf_cap = 0;
 	}
-	if (d->raw_cap > 65536) {
+	if (d->raw_cap > KEEP_BETWEEN_MSGS) {
 		free(d->raw);
 		d->raw = NULL;
 		d->raw_cap = 0;
