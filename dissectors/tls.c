@@ -400,6 +400,8 @@ static void key_update(struct tls_conn *t, int dir)
 static void handshake(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 {
 	struct tls_dir *d = &t->d[dir];
+	if (n == 0)
+		return; /* an empty record adds nothing (and d->hs may be NULL) */
 	if (n > TLS_MAX_HS - d->hs_len) {
 		warn(t, dir, WARN_TLS_MALFORMED, "handshake message over %u bytes", TLS_MAX_HS);
 		stop(t, dir);

@@ -132,12 +132,19 @@ struct capture *capture_open_file(const char *path, const char *filter,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	return capture_open_stream(src, path, filter, err, errlen, usage);
+}
+
+struct capture *capture_open_stream(FILE *src, const char *path, const char *filter,
+				    char *err, size_t errlen, bool *usage)
+{
+	*usage = false;
 	struct replay *r = calloc(1, sizeof(*r));
 	uint8_t *buf = malloc(PEEK_MAX);
 	if (r == NULL || buf == NULL) {
 		free(r);
 		free(buf);
-		if (!is_stdin)
+		if (src != stdin)
 			fclose(src);
 		snprintf(err, errlen, "%s: out of memory", path);
 		return NULL;

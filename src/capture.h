@@ -27,6 +27,13 @@ enum capture_status {
  */
 struct capture *capture_open_file(const char *path, const char *filter,
 				  char *err, size_t errlen, bool *usage);
+/*
+ * The same on an open stream, which the capture takes over: capture_close
+ * closes it (stdin excepted), and so does a failure here. path names it in
+ * messages. Fuzzers read a capture from memory this way (fmemopen).
+ */
+struct capture *capture_open_stream(FILE *src, const char *path, const char *filter,
+				    char *err, size_t errlen, bool *usage);
 void capture_close(struct capture *cap);
 
 /*

@@ -40,7 +40,10 @@ static inline const uint8_t *cur_ptr(const struct cur *c) { return c->p; }
 static inline bool cur_fail(struct cur *c)
 {
 	c->err = true;
-	c->p += c->left;
+	/* Why the test: a failed sub-cursor is (NULL, 0), and NULL + 0 is
+	 * undefined behaviour in C. */
+	if (c->left > 0)
+		c->p += c->left;
 	c->left = 0;
 	return false;
 }
@@ -55,8 +58,10 @@ static inline bool cur_skip(struct cur *c, size_t n)
 {
 	if (c->err || n > c->left)
 		return cur_fail(c);
-	c->p += n;
-	c->left -= n;
+	if (n > 0) { /* not NULL + 0 on an empty cursor */
+		c->p += n;
+		c->left -= n;
+	}
 	return true;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the whole test suite: installs what is missing, builds with
 # AddressSanitizer + UndefinedBehaviorSanitizer and -Werror in build-check/,
-# then runs the unit tests, the end-to-end tests and the style checks.
+# then runs the unit tests, the end-to-end tests and the style checks, and
+# finally each fuzz target for FUZZ_SECONDS (tests/fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/deps.sh
@@ -30,3 +31,7 @@ if ! make -j"$(nproc)" check; then
 fi
 cat tests/unit/check_main.log 2>/dev/null | grep -E '^[0-9]+%: Checks' || true
 grep -hE '^[0-9]+ passed, [0-9]+ failed' tests/e2e/*.log 2>/dev/null || true
+# Fuzzing for a bounded time (clang + libFuzzer in build-fuzz/; FUZZ_SECONDS
+# per target, default 30); a crash fails the run and lands in tests/fuzz/regress/.
+cd "$top"
+FUZZ_SECONDS=${FUZZ_SECONDS:-30} bash tests/fuzz/run.sh

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""mkseeds.py - seed corpora for the fuzz targets, made from samples/.
+
+Usage: mkseeds.py [--samples DIR] [--max-len N] OUT
+
+Writes OUT/<target>/ for every target (see tests/fuzz/README.md for each
+target's input format):
+
+  pcap    every samples/*.pcap and *.pcapng as it is, and one small pcap per
+          TCP connection of each sample (its first packets, up to --max-len)
+  http    per HTTP connection: the start of each direction, client then
+          server, in fuzz_http's format, uncut and cut into small pieces
+  ws      per WebSocket connection (ws-*): the bytes after the handshake,
+          as fuzz_ws chunks in capture order, with the variant byte matching
+          the negotiated permessage-deflate parameters; a few also as
+          --decode-as (no handshake)
+  tls     per TLS connection (wss-*): both directions as fuzz_tls chunks in
+          capture order, from the ClientHello on
+  keylog  every samples/*.keys, and all of them together
+
+and OUT/all.keys, the key logs of all samples in one file, for
+WSCOPE_FUZZ_KEYLOG. Reads captures with tests/gen/pcaptool.py; Python 3
+standard library only. Output is deterministic.
+"""
+import argparse
+import hashlib
+import os
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "gen"))
+import pcaptool  # noqa: E402
+
+TARGETS = ("pcap", "http", "ws", "tls", "keylog")
+HTTP_SEP = b"\xff\x00\xff\x00"
+CHUNK_MAX = 0x3FFF
+METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
+
+# fuzz_ws variant bits 0-2: the 101 answer's extensions
+WS_EXT_VARIANTS = {
+    (): 1,
+    ("client_no_context_takeover",): 2,
+    ("server_no_context_takeover",): 3,
+    ("client_no_context_takeover", "server_no_context_takeover"): 4,
+}
+
+
+class Quiet:
+    def __call__(self, *a, **k):
+        pass
+
+
+def write_seed(outdir, target, name, data):
+    d = os.path.join(outdir, target)
+    os.makedirs(d, exist_ok=True)
+    digest = hashlib.sha1(data).hexdigest()[:12]
+    with open(os.path.join(d, "%s-%s" % (name, digest)), "wb") as f:
+        f.write(data)
+
+
+def streams_of(pkts, flows, recs):
+    """Per flow: the new bytes of each packet in capture order as
+    [(dir, bytes)], and the record indices of its packets."""
+    out = {id(fl): ([], [], [0, 0]) for fl in flows}
+    for i, p in enumerate(pkts):
+        if p is None:
+            continue
+        events, idx, nxt = out[id(p.flow)]
+        idx.append(i)
+        data = p.tcp.payload
+        if not data:
+            continue
+        off = p.data_off
+        d = p.dir
+        if off + len(data) <= nxt[d]:
+            continue  # a retransmission
+        if off < nxt[d]:
+            data = data[nxt[d] - off:]
+            off = nxt[d]
+        # a hole (nothing is lost in the samples): the bytes after it anyway
+        nxt[d] = off + len(data)
+        events.append((d, bytes(data)))
+    return [(fl, out[id(fl)][0], out[id(fl)][1]) for fl in flows]
+
+
+def chunks(events, limit, flag=0):
+    """fuzz_ws / fuzz_tls chunks: 2-byte header (bit 15 direction, bits
+    0-13 length) and the bytes, cut at limit total bytes."""
+    out = bytearray()
+    for d, data in events:
+        for k in range(0, len(data), CHUNK_MAX):
+            piece = data[k:k + CHUNK_MAX]
+            hdr = struct.pack(">H", (0x8000 if d else 0) | flag | len(piece))
+            if len(out) + 2 + len(piece) > limit:
+                room = limit - len(out) - 2
+                if room > 0:
+                    out += struct.pack(">H", (0x8000 if d else 0) | room) + piece[:room]
+                return bytes(out)
+            out += hdr + piece
+    return bytes(out)
+
+
+def joined(events, d):
+    return b"".join(x for dd, x in events if dd == d)
+
+
+def head_end(b):
+    i = b.find(b"\r\n\r\n")
+    return -1 if i < 0 else i + 4
+
+
+def ws_variant(resp_head):
+    m = re.search(rb"(?im)^sec-websocket-extensions:[ \t]*([^\r\n]*)", resp_head)
+    if not m:
+        return 0
+    items = [x.strip() for x in m.group(1).decode("latin-1").split(",")]
+    for it in items:
+        parts = [x.strip().lower() for x in it.split(";")]
+        if parts[0] != "permessage-deflate":
+            continue
+        params = tuple(sorted(x for x in parts[1:] if x.endswith("no_context_takeover")))
+        if any("max_window_bits=" in x and not x.endswith("=15") for x in parts[1:]):
+            return 5
+        return WS_EXT_VARIANTS.get(params, 1)
+    return 0
+
+
+def pcap_file(frames, linktype):
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, linktype))
+    for f in frames:
+        sec, ns = divmod(f.ts, 1_000_000_000)
+        out += struct.pack("<IIII", sec & 0xFFFFFFFF, ns // 1000, len(f.data), f.orig_len)
+        out += f.data
+    return bytes(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", default=os.path.join(HERE, "..", "..", "samples"))
+    ap.add_argument("--max-len", type=int, default=65536)
+    ap.add_argument("out")
+    a = ap.parse_args(argv)
+    limit = a.max_len
+    for t in TARGETS:
+        os.makedirs(os.path.join(a.out, t), exist_ok=True)
+    counts = dict.fromkeys(TARGETS, 0)
+
+    def seed(target, name, data):
+        write_seed(a.out, target, name, data)
+        counts[target] += 1
+
+    names = sorted(os.listdir(a.samples))
+    keys = b""
+    for n in names:
+        if n.endswith(".keys"):
+            with open(os.path.join(a.samples, n), "rb") as f:
+                k = f.read()
+            seed("keylog", n[:-5], k)
+            keys += k if k.endswith(b"\n") or not k else k + b"\n"
+    if keys:
+        seed("keylog", "all", keys)
+    with open(os.path.join(a.out, "all.keys"), "wb") as f:
+        f.write(keys)
+
+    decode_as_left = 4
+    for n in names:
+        if not (n.endswith(".pcap") or n.endswith(".pcapng")):
+            continue
+        base = n.rsplit(".", 1)[0]
+        path = os.path.join(a.samples, n)
+        with open(path, "rb") as f:
+            seed("pcap", base, f.read())
+        frames, _kind = pcaptool.read_capture(path, Quiet())
+        recs, _skipped = pcaptool.frames_to_recs(frames, Quiet())
+        pkts, flows = pcaptool.analyze(recs)
+        for fi, (fl, events, idx) in enumerate(streams_of(pkts, flows, recs)):
+            tag = "%s-%d" % (base, fi)
+            # pcap: this connection's first packets
+            sel, size = [], 24
+            for i in idx:
+                fr = frames[recs[i].frame - 1]
+                if size + 16 + len(fr.data) > limit:
+                    break
+                sel.append(fr)
+                size += 16 + len(fr.data)
+            if sel:
+                seed("pcap", tag, pcap_file(sel, sel[0].linktype))
+            c2s, s2c = joined(events, 0), joined(events, 1)
+            if not c2s:
+                continue
+            if c2s.startswith(METHODS):
+                body = c2s[:4096] + HTTP_SEP + s2c[:4096]
+                seed("http", tag, b"\x00" + body[:limit - 1])
+                # cut into pieces of 1, 7, 2 and 13 bytes, server first
+                seed("http", tag + "-cut", b"\x14\x01\x07\x02\x0d" + body[:limit - 5])
+                he, re_ = head_end(c2s), head_end(s2c)
+                if re_ > 0 and b" 101 " in s2c[:re_].split(b"\r\n")[0] + b" ":
+                    # WebSocket: the events after each side's head
+                    v = ws_variant(s2c[:re_])
+                    skip = [he, re_]
+                    rest = []
+                    for d, x in events:
+                        if skip[d] >= len(x):
+                            skip[d] -= len(x)
+                            continue
+                        rest.append((d, x[skip[d]:]))
+                        skip[d] = 0
+                    seed("ws", tag, bytes([v | 0x40]) + chunks(rest, limit - 1))
+                    if fi % 3 == 0:
+                        seed("ws", tag + "-frames", bytes([v | 0x08 | 0x10 | 0x20]) + chunks(rest, 8192))
+                    if decode_as_left > 0:
+                        decode_as_left -= 1
+                        seed("ws", tag + "-decode-as", bytes([0x80 | 0x08]) + chunks(rest, 8192))
+            elif c2s[:1] == b"\x16":
+                seed("tls", tag, chunks(events, limit))
+    for t in TARGETS:
+        print("mkseeds: %s: %d seeds" % (t, counts[t]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
