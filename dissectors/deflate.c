@@ -38,8 +38,11 @@ static bool parse_bits(const char *v, int *out)
 	if (v[0] == '"')
 		v++;
 	int n = 0, digits = 0;
+	/* Why the digit cap inside the loop: a long run of digits would
+	 * overflow n before the length is checked. */
 	for (; *v >= '0' && *v <= '9'; v++, digits++)
-		n = n * 10 + (*v - '0');
+		if (digits < 2)
+			n = n * 10 + (*v - '0');
 	if (*v == '"')
 		v++;
 	if (digits == 0 || digits > 2 || *v != '\0' || n < 8 || n > 15)

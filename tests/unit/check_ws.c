@@ -497,6 +497,13 @@ START_TEST(deflate_params)
 	ck_assert_int_eq(p.client_max_window_bits, 9);
 	ck_assert(pmd_parse("PerMessage-Deflate; server_max_window_bits=16", &p, &bad));
 	ck_assert(bad);
+	/* A run of digits long enough to overflow an int is refused, not
+	 * wrapped (found by fuzz_http; UBSan caught the overflow). */
+	ck_assert(pmd_parse("permessage-deflate; server_max_window_bits=99999999999999999999; "
+			    "client_max_window_bits=000000000000000000010", &p, &bad));
+	ck_assert(bad);
+	ck_assert_int_eq(p.server_max_window_bits, 15);
+	ck_assert_int_eq(p.client_max_window_bits, 15);
 }
 END_TEST
 
