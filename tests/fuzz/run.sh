@@ -9,6 +9,9 @@
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 30)
 #   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog)
+#   FUZZ_SEED      libFuzzer's random seed (default 0: a new one each run);
+#                  tools/test.sh fixes it so that CI explores the same way
+#                  each time and a clean run here predicts a clean run there
 #   FUZZ_BUILD     build directory (default: build-fuzz in the source tree)
 #   CC             compiler with libFuzzer (default: clang)
 #
@@ -19,6 +22,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 top=$(pwd)
 seconds=${FUZZ_SECONDS:-30}
+seed=${FUZZ_SEED:-0}
 targets=${FUZZ_TARGETS:-"pcap http ws tls keylog"}
 build=${FUZZ_BUILD:-$top/build-fuzz}
 export CC=${CC:-clang}
@@ -74,7 +78,7 @@ for t in $targets; do
 	echo "==== fuzz_$t: $seconds s"
 	set +e
 	"$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
-		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -dict="$(dict_of "$t")" \
+		-seed="$seed" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -dict="$(dict_of "$t")" \
 		-artifact_prefix="$art/" "$corpus" "$work/seeds/$t" "$top/tests/fuzz/regress/$t" \
 		> "$log" 2>&1
 	rc=$?
@@ -102,7 +106,7 @@ for t in $targets; do
 	fi
 done
 
-echo "==== fuzzing summary ($seconds s per target)"
+echo "==== fuzzing summary ($seconds s per target, seed $seed)"
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED:"
