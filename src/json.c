@@ -152,6 +152,7 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 	return len;
 }
 
+#ifndef __SSE2__
 /*
  * Flags, in the high bit of each byte of w, the bytes that need a look:
  * < 0x20, '"', '\\', DEL and, unless utf8 (the caller validated the
@@ -170,6 +171,7 @@ static inline uint64_t needs_look(uint64_t w, bool utf8)
 		hit |= w & high;
 	return hit;
 }
+#endif
 
 /* Input bytes escaped per reserve(): each becomes at most 6 output bytes. */
 #define ESC_CHUNK 65536u

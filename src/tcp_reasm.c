@@ -246,6 +246,34 @@ static void enforce_caps(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 	}
 }
 
+/* Bytes after the FIN are not part of the stream, also those buffered
+ * before the FIN was seen: they are dropped, so the stream ends at the FIN
+ * whatever order the segments came in. */
+static void drop_after_fin(struct tcp_reasm *r, struct tcp_reasm_pool *pool)
+{
+	struct tcp_seg **link = &r->head, *prev = NULL;
+	while (*link != NULL && seg_end(*link) <= r->fin_off) {
+		prev = *link;
+		link = &(*link)->next;
+	}
+	if (*link != NULL && (*link)->off < r->fin_off) {
+		/* straddles the FIN: keep its front */
+		struct tcp_seg *s = *link;
+		uint64_t cut = seg_end(s) - r->fin_off;
+		s->len -= (uint32_t)cut;
+		r->held -= cut;
+		pool->used -= cut;
+		prev = s;
+		link = &s->next;
+	}
+	while (*link != NULL) {
+		struct tcp_seg *s = *link;
+		*link = s->next;
+		seg_release(r, pool, s);
+	}
+	r->tail = prev;
+}
+
 void tcp_reasm_syn(struct tcp_reasm *r, uint32_t seq)
 {
 	/* A SYN restarts the numbering only while nothing has been passed on:
@@ -302,6 +330,7 @@ void tcp_reasm_segment(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 	if (fin && !r->fin_seen && end >= (int64_t)r->next_off) {
 		r->fin_seen = true;
 		r->fin_off = (uint64_t)end;
+		drop_after_fin(r, env->pool);
 	}
 	/* Bytes after the FIN are not part of the stream. */
 	if (r->fin_seen && end > (int64_t)r->fin_off) {

@@ -17,6 +17,14 @@ target's input format):
   tls     per TLS connection (wss-*): both directions as fuzz_tls chunks in
           capture order, from the ClientHello on
   keylog  every samples/*.keys, and all of them together
+  reasm   per TCP connection: its segments and ACKs in fuzz_reasm's format
+          (offsets from the captures' sequence numbers), as captured, with
+          each pair of data segments swapped, and with small caps, a wrap
+          at 2^32 and some segments cut short
+  json    per HTTP connection: the heads, payload bytes and their base64,
+          numbers and nested objects as fuzz_json operations; and a few
+          written by hand (UTF-8 edge cases, strings stretched past
+          ESC_CHUNK)
 
 and OUT/all.keys, the key logs of all samples in one file, for
 WSCOPE_FUZZ_KEYLOG. Reads captures with tests/gen/pcaptool.py; Python 3
@@ -33,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "gen"))
 import pcaptool  # noqa: E402
 
-TARGETS = ("pcap", "http", "ws", "tls", "keylog")
+TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json")
 HTTP_SEP = b"\xff\x00\xff\x00"
 CHUNK_MAX = 0x3FFF
 METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
@@ -100,6 +108,112 @@ def chunks(events, limit, flag=0):
                 return bytes(out)
             out += hdr + piece
     return bytes(out)
+
+
+def reasm_events(pkts, idx):
+    """One flow's segments and ACKs as (dir, kind, offset, len, fin) in
+    capture order (kind "seg" or "ack"; offsets from the flow's base), and
+    which directions had a SYN."""
+    out, syn = [], [False, False]
+    for i in idx:
+        p = pkts[i]
+        t, d = p.tcp, p.dir
+        if t.flags & pcaptool.SYN:
+            syn[d] = True
+        fin = bool(t.flags & pcaptool.FIN)
+        if t.payload or fin:
+            out.append((d, "seg", p.data_off, len(t.payload), fin))
+        if t.flags & pcaptool.ACK and p.flow.syn_seq[1 - d] is not None:
+            out.append((1 - d, "ack", p.flow.rel(1 - d, t.ack), 0, False))
+    return out, syn
+
+
+def reasm_input(events, opt, limit, cut_every=0):
+    """fuzz_reasm's input: 5 option bytes, then 6-byte records whose deltas
+    are taken from a simple model of where each direction stands."""
+    out = bytearray([opt, 0x12, 0x34, 0x56, 0x78])
+    nxt, held = [0, 0], [[], []]
+    nseg = 0
+    for d, kind, off, ln, fin in events:
+        delta = off - nxt[d]
+        if not -0x8000 <= delta <= 0x7FFF or ln > 0xFFFF:
+            continue
+        if len(out) + 6 > limit:
+            break
+        if kind == "ack":
+            if delta <= 0:
+                continue
+            out += struct.pack(">BhHB", (d << 7) | 0x40, delta, 0, 1)
+            continue
+        nseg += 1
+        flags = (d << 7) | (0x10 if fin else 0)
+        aux = 1
+        if cut_every and nseg % cut_every == 0:
+            flags |= 0x08
+            aux = 128
+        out += struct.pack(">BhHB", flags, delta, ln, aux)
+        held[d].append((off, off + ln))
+        held[d].sort()
+        while held[d] and held[d][0][0] <= nxt[d]:
+            nxt[d] = max(nxt[d], held[d].pop(0)[1])
+    return bytes(out)
+
+
+def swapped(events):
+    """The data segments of each direction in pairs, second first."""
+    ev = list(events)
+    last = [None, None]
+    for i, e in enumerate(ev):
+        if e[1] != "seg" or e[3] == 0:
+            continue
+        j = last[e[0]]
+        if j is None:
+            last[e[0]] = i
+        else:
+            ev[i], ev[j] = ev[j], ev[i]
+            last[e[0]] = None
+    return ev
+
+
+def json_str_op(kind, data, align=0):
+    """A fuzz_json string operation (kind 0-3, or 0x1e for json_str)."""
+    data = data[:0xFFFF]
+    return bytes([kind | (align << 3)]) + struct.pack(">H", len(data)) + data
+
+
+def json_stretch_op(kind, pick, data):
+    return bytes([kind | 0x80, pick]) + struct.pack(">H", len(data)) + data
+
+
+def json_input(texts, binaries, n):
+    out = bytearray()
+    for i, t in enumerate(texts):
+        out += json_str_op(2, t, i % 16)
+    out += bytes([0x05])  # an object
+    for i, b in enumerate(binaries):
+        out += json_str_op(0, b, (i + 3) % 16)
+        out += json_str_op(3, b[:3000], (i + 5) % 16)
+    out += bytes([0x0D])  # its end
+    out += bytes([0x04]) + struct.pack(">Q", n)
+    out += bytes([0x0C]) + struct.pack(">q", -n)
+    out += bytes([0x14]) + struct.pack(">QI", 1700000000 + n, 123456789)
+    out += bytes([0x07, 0x1E, 0x06, 0x0E, 0x16])  # next record: true, false, null
+    return bytes(out)
+
+
+def json_handmade():
+    edge = (b"plain", b"tab\there \"q\" \x7f \x00 \x1f end", "\u00e9\u20ac\U0001F600".encode(),
+            b"\xc0\xaf \xe0\x80\xaf \xed\xa0\x80 \xf4\x90\x80\x80 \xf8 \xff \x80",
+            b"cut \xe2\x82", b"cut \xf0\x9f\x98", "\U0010FFFF".encode())
+    yield "utf8-edges", b"".join(json_str_op(k, e, a) for k in (0, 2) for a, e in enumerate(edge))
+    yield "chars", json_str_op(1, bytes(range(256)) * 3, 7)
+    # stretched past 16, ESC_CHUNK and 2 * ESC_CHUNK, ending mid-character
+    yield "stretch", (json_stretch_op(0, 5, "a\u20acb\"".encode()) + json_stretch_op(0, 19, b"\xe2\x82\xac")
+                      + json_stretch_op(0, 20, b"x\xf0\x9f\x98\x80") + json_stretch_op(2, 26, b"\x01")
+                      + json_stretch_op(1, 21, b"\xc1\x02\x03") + json_stretch_op(3, 19, b"\xff\x00"))
+    yield "numbers", b"".join(bytes([0x04 | (h << 3)]) + struct.pack(">Q", v) + (b"\x3b\x9a\xc9\xff" if h >= 2 else b"")
+                              for v in (0, 9, 10, 99, 100, 2**63 - 1, 2**63, 2**64 - 1) for h in range(4))
+    yield "nested", bytes([0x05] * 20 + [0x0D] * 3 + [0x16, 0x07, 0x07, 0x05, 0x0D])
 
 
 def joined(events, d):
@@ -187,9 +301,23 @@ def main(argv=None):
                 size += 16 + len(fr.data)
             if sel:
                 seed("pcap", tag, pcap_file(sel, sel[0].linktype))
+            # reasm: the connection's segments and ACKs
+            rev, syn = reasm_events(pkts, idx)
+            if rev:
+                opt = (0x02 if syn[0] else 0) | (0x04 if syn[1] else 0)
+                seed("reasm", tag, reasm_input(rev, opt, 4096))
+                if fi % 2 == 0:
+                    seed("reasm", tag + "-swapped", reasm_input(swapped(rev), opt | 0x08, 4096))
+                if fi % 4 == 1:
+                    seed("reasm", tag + "-caps", reasm_input(swapped(rev), opt | 0x01 | 0x10 | 0x20 | 0x80, 4096, 5))
             c2s, s2c = joined(events, 0), joined(events, 1)
             if not c2s:
                 continue
+            if fi % 2 == 0:
+                he, re_ = head_end(c2s), head_end(s2c)
+                texts = [x[:max(h, 0)][:2000] for x, h in ((c2s, he), (s2c, re_)) if h > 0]
+                bins = [c2s[max(he, 0):][:2000], s2c[max(re_, 0):][:2000]]
+                seed("json", tag, json_input(texts or [c2s[:200]], [b for b in bins if b], fi))
             if c2s.startswith(METHODS):
                 body = c2s[:4096] + HTTP_SEP + s2c[:4096]
                 seed("http", tag, b"\x00" + body[:limit - 1])
@@ -215,6 +343,8 @@ def main(argv=None):
                         seed("ws", tag + "-decode-as", bytes([0x80 | 0x08]) + chunks(rest, 8192))
             elif c2s[:1] == b"\x16":
                 seed("tls", tag, chunks(events, limit))
+    for name, data in json_handmade():
+        seed("json", name, data)
     for t in TARGETS:
         print("mkseeds: %s: %d seeds" % (t, counts[t]))
     return 0

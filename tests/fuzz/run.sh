@@ -8,7 +8,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 30)
-#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog)
+#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog reasm json)
 #   FUZZ_SEED      libFuzzer's random seed (default 0: a new one each run);
 #                  tools/test.sh fixes it so that CI explores the same way
 #                  each time and a clean run here predicts a clean run there
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 seconds=${FUZZ_SECONDS:-30}
 seed=${FUZZ_SEED:-0}
-targets=${FUZZ_TARGETS:-"pcap http ws tls keylog"}
+targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json"}
 build=${FUZZ_BUILD:-$top/build-fuzz}
 export CC=${CC:-clang}
 
@@ -57,14 +57,16 @@ max_len() {
 	case $1 in
 	http) echo 72000 ;;     # past LIM_HTTP_HEAD (64 KiB)
 	keylog) echo 16384 ;;
+	reasm) echo 4096 ;;     # 6-byte records; the harness makes the payload
 	*) echo 65536 ;;
 	esac
 }
 
+# A dictionary where one helps (fuzz_reasm's records are plain numbers: none).
 dict_of() {
 	case $1 in
 	pcap|http) echo "$top/tests/fuzz/http.dict" ;;
-	ws|tls|keylog) echo "$top/tests/fuzz/$1.dict" ;;
+	ws|tls|keylog|json) echo "$top/tests/fuzz/$1.dict" ;;
 	esac
 }
 
@@ -76,9 +78,10 @@ for t in $targets; do
 	log="$work/$t.log"
 	mkdir -p "$corpus" "$art" "$top/tests/fuzz/regress/$t"
 	echo "==== fuzz_$t: $seconds s"
+	dict=$(dict_of "$t")
 	set +e
 	"$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
-		-seed="$seed" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 -dict="$(dict_of "$t")" \
+		-seed="$seed" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${dict:+"-dict=$dict"} \
 		-artifact_prefix="$art/" "$corpus" "$work/seeds/$t" "$top/tests/fuzz/regress/$t" \
 		> "$log" 2>&1
 	rc=$?

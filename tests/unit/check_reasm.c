@@ -363,6 +363,50 @@ START_TEST(flush_reports_every_hole)
 }
 END_TEST
 
+/* Found by fuzz_reasm (tests/fuzz/regress/reasm/check-data-past-fin-*):
+ * bytes buffered before the FIN was seen, at or past its offset, were
+ * still delivered, so the stream ran past its end (with the segments in
+ * the other order they were cut at the FIN). */
+START_TEST(fin_trims_bytes_buffered_past_it)
+{
+	struct rig *g = rig_new(64, 1 << 20, 1 << 24);
+	tcp_reasm_syn(&g->r, 0);
+	seg(g, 21, "tail", 4, false);            /* offsets 20..23 */
+	seg(g, 5, "efghijkl", 8, false);         /* offsets 4..11 */
+	seg(g, 3, "cdefg", 5, true);             /* offsets 2..6, FIN at 7 */
+	/* held: "cd" and what is left of "efghijkl" before the FIN */
+	ck_assert_uint_eq(g->pool.used, 5 + 2 * LIM_SEG_OVERHEAD);
+	seg(g, 1, "ab", 2, false);
+	ck_assert(g->c->order_ok);
+	ck_assert_uint_eq(g->c->pos, 7);
+	ck_assert_mem_eq(g->c->out, "abcdefg", 7);
+	ck_assert_int_eq(g->c->ends, 1);
+	ck_assert_int_eq(g->c->reason, END_FIN);
+	ck_assert_int_eq(g->c->differs, 0);
+	rig_free(g);
+}
+END_TEST
+
+START_TEST(fin_drops_buffered_segments_past_it)
+{
+	struct rig *g = rig_new(64, 1 << 20, 1 << 24);
+	tcp_reasm_syn(&g->r, 0);
+	seg(g, 21, "tail", 4, false);            /* offsets 20..23 */
+	seg(g, 9, "ijkl", 4, false);             /* offsets 8..11 */
+	seg(g, 3, "cd", 2, true);                /* offsets 2..3, FIN at 4 */
+	ck_assert_uint_eq(g->pool.used, 2 + LIM_SEG_OVERHEAD);
+	tcp_reasm_flush(&g->r, &g->env, END_EOF);
+	ck_assert(g->c->order_ok);
+	ck_assert_uint_eq(g->c->pos, 4);
+	ck_assert_uint_eq(g->c->data_bytes, 2);
+	ck_assert_int_eq(g->c->ngaps, 1);        /* 0..1, never captured */
+	ck_assert_mem_eq(g->c->out + 2, "cd", 2);
+	ck_assert_int_eq(g->c->ends, 1);
+	ck_assert_int_eq(g->c->reason, END_FIN);
+	rig_free(g);
+}
+END_TEST
+
 /* ---- property test ---- */
 
 struct piece {
@@ -564,6 +608,8 @@ Suite *suite_reasm(void)
 	tcase_add_test(tc, far_future_is_ignored);
 	tcase_add_test(tc, mid_stream_pickup_from_peer_ack);
 	tcase_add_test(tc, flush_reports_every_hole);
+	tcase_add_test(tc, fin_trims_bytes_buffered_past_it);
+	tcase_add_test(tc, fin_drops_buffered_segments_past_it);
 	suite_add_tcase(s, tc);
 	TCase *tp = tcase_create("property");
 	tcase_set_timeout(tp, 600);
