@@ -201,7 +201,7 @@ static void set_header(struct http_parser *hp, const char *name, const char *val
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		if (!http_ascii_ieq(name, known[i].name))
 			continue;
-		const char **slot = (const char **)((char *)&hp->head + known[i].off);
+		const char **slot = (const char **)(void *)((char *)&hp->head + known[i].off);
 		*slot = *slot == NULL ? value : join(hp, *slot, value);
 		return;
 	}

@@ -383,7 +383,7 @@ struct live_ctx {
 
 static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-	struct live_ctx *lc = (struct live_ctx *)user;
+	struct live_ctx *lc = (struct live_ctx *)(void *)user;
 	struct capture *cap = lc->cap;
 	if (cap->dump != NULL)
 		pcap_dump((u_char *)cap->dump, h, data);

@@ -73,6 +73,10 @@ static void emit(struct core *c, struct ev *ev, struct flow *f, int dir)
 
 static void warn_v(struct core *c, enum warn_code code, struct flow *f,
 		   const struct flow_info *fi, uint64_t conn, int dir, const char *fmt, va_list ap)
+	__attribute__((format(printf, 7, 0)));
+
+static void warn_v(struct core *c, enum warn_code code, struct flow *f,
+		   const struct flow_info *fi, uint64_t conn, int dir, const char *fmt, va_list ap)
 {
 	if ((unsigned)code < WARN__COUNT)
 		c->stats.warnings[code]++;
