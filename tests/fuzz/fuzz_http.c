@@ -31,14 +31,8 @@
 #include "deflate.h"
 #include "http.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_http: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_http"
+#include "fuzz.h"
 
 static const uint8_t sep[4] = { 0xff, 0x00, 0xff, 0x00 };
 

@@ -49,14 +49,8 @@
 #include "json.h"
 #include "utf8.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_json: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_json"
+#include "fuzz.h"
 
 #define JSON_FUZZ_DEPTH 16
 /* Why: stretch makes long strings from short inputs; bound the total so an

@@ -21,14 +21,8 @@
 
 #include "keylog.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_keylog: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_keylog"
+#include "fuzz.h"
 
 /* At most this many lookups per input, to keep an execution short. */
 #define MAX_LOOKUPS 64

@@ -29,14 +29,8 @@
 #include "utf8.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_pcap: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_pcap"
+#include "fuzz.h"
 
 /* Set up once, read-only afterwards. */
 static struct keylog *fuzz_keylog;

@@ -76,14 +76,8 @@
 #include "limits.h"
 #include "tcp_reasm.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_reasm: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_reasm"
+#include "fuzz.h"
 
 #define REASM_SMALL_OOO    2048u
 #define REASM_SMALL_SEGS   4u

@@ -27,14 +27,8 @@
 #include "tls.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_CHECK(cond, what) do { \
-	if (!(cond)) { \
-		fprintf(stderr, "fuzz_tls: check failed: %s\n", what); \
-		abort(); \
-	} \
-} while (0)
+#define FUZZ_NAME "fuzz_tls"
+#include "fuzz.h"
 
 /* Set up once, read-only afterwards. */
 static struct keylog *fuzz_keylog;
