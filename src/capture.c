@@ -18,6 +18,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include "capture.h"
 #include "cursor.h"
 
@@ -36,8 +38,11 @@ struct capture {
 	bool filtered;
 	bool live;
 	uint64_t num;
+	uint64_t fed;             /* packets given to the core (file) */
 	int ts_digits;
 	int linktype;
+	struct replay *rp;        /* the file's reader (owned by pcap's FILE) */
+	uint64_t total;           /* the file's size, 0 if unknown */
 };
 
 static ssize_t replay_read(void *cookie, char *out, size_t n)
@@ -199,6 +204,10 @@ struct capture *capture_open_stream(FILE *src, const char *path, const char *fil
 		return NULL;
 	}
 	cap->pcap = p;
+	cap->rp = r;
+	struct stat sb;
+	if (fstat(fileno(src), &sb) == 0 && S_ISREG(sb.st_mode))
+		cap->total = (uint64_t)sb.st_size;
 	cap->ts_digits = digits;
 	cap->linktype = pcap_datalink(p);
 	/* The filter runs in capture_run, not in libpcap, so that packet
@@ -230,22 +239,29 @@ void capture_close(struct capture *cap)
 int capture_ts_digits(const struct capture *cap) { return cap->ts_digits; }
 int capture_linktype(const struct capture *cap) { return cap->linktype; }
 
-enum capture_status capture_run(struct capture *cap, struct core *core,
-				uint64_t max_packets, char *err, size_t errlen)
+enum capture_status capture_step(struct capture *cap, struct core *core, uint64_t max_packets,
+				 unsigned n, bool *done, char *err, size_t errlen)
 {
-	uint64_t fed = 0;
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	uint64_t num = 0;
-	core_set_linktype(core, cap->linktype);
-	while (max_packets == 0 || fed < max_packets) {
-		int rc = pcap_next_ex(cap->pcap, &h, &data);
-		if (rc == PCAP_ERROR_BREAK)
+	*done = false;
+	if (cap->num == 0)
+		core_set_linktype(core, cap->linktype);
+	for (unsigned k = 0; k < n; k++) {
+		if (max_packets != 0 && cap->fed >= max_packets) {
+			*done = true;
 			return CAPTURE_OK;
-		num++;
+		}
+		int rc = pcap_next_ex(cap->pcap, &h, &data);
+		if (rc == PCAP_ERROR_BREAK) {
+			*done = true;
+			return CAPTURE_OK;
+		}
+		cap->num++;
 		if (rc != 1) {
-			snprintf(err, errlen, "packet %llu: %s", (unsigned long long)num,
+			snprintf(err, errlen, "packet %llu: %s", (unsigned long long)cap->num,
 				 pcap_geterr(cap->pcap));
+			*done = true;
 			return CAPTURE_CORRUPT;
 		}
 		if (cap->filtered && pcap_offline_filter(&cap->prog, h, data) == 0)
@@ -257,13 +273,38 @@ enum capture_status capture_run(struct capture *cap, struct core *core,
 		ph.ts.nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: we asked for them */
 		if (ph.ts.nsec >= 1000000000u)
 			ph.ts.nsec = 999999999u;
-		ph.num = num;
+		ph.num = cap->num;
 		ph.caplen = h->caplen;
 		ph.len = h->len < h->caplen ? h->caplen : h->len;
 		core_packet(core, &ph, data);
-		fed++;
+		cap->fed++;
 	}
 	return CAPTURE_OK;
+}
+
+enum capture_status capture_run(struct capture *cap, struct core *core,
+				uint64_t max_packets, char *err, size_t errlen)
+{
+	bool done = false;
+	enum capture_status st = CAPTURE_OK;
+	while (!done)
+		st = capture_step(cap, core, max_packets, 65536, &done, err, errlen);
+	return st;
+}
+
+bool capture_progress(const struct capture *cap, uint64_t *pos, uint64_t *total)
+{
+	if (cap->live || cap->rp == NULL || cap->total == 0)
+		return false;
+	off_t o = ftello(cap->rp->src);
+	if (o < 0)
+		return false;
+	/* what the reader took from the file, less what it has not handed on */
+	uint64_t p = (uint64_t)o;
+	uint64_t ahead = cap->rp->len - cap->rp->pos;
+	*pos = p > ahead ? p - ahead : 0;
+	*total = cap->total;
+	return true;
 }
 
 /* ---- live capture ---- */

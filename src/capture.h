@@ -72,6 +72,17 @@ enum capture_status capture_run(struct capture *cap, struct core *core,
 				uint64_t max_packets, char *err, size_t errlen);
 
 /*
+ * A file, a step at a time: feeds up to n packets and returns; *done is
+ * set at the end of the file, at max_packets, or at a corrupt record
+ * (CAPTURE_CORRUPT, with err). capture_run is this in a loop.
+ */
+enum capture_status capture_step(struct capture *cap, struct core *core, uint64_t max_packets,
+				 unsigned n, bool *done, char *err, size_t errlen);
+/* Bytes of the file read so far and its size; false when unknown (live,
+ * standard input, a pipe). */
+bool capture_progress(const struct capture *cap, uint64_t *pos, uint64_t *total);
+
+/*
  * Live: feeds packets as they come until *stop is set (a signal handler
  * sets it), or max_packets were read (0: no limit), polling so that a stop
  * is seen within 100 ms even when no traffic flows.

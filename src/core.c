@@ -17,6 +17,7 @@
 #include "tcp_reasm.h"
 
 struct core {
+	bool finished;           /* core_finish ran */
 	struct core_opts opts;
 	ev_sink_fn sink;
 	void *sink_user;
@@ -541,6 +542,9 @@ bool core_set_linktype(struct core *c, int dlt)
 
 void core_finish(struct core *c)
 {
+	if (c->finished)
+		return; /* a second call has nothing left to end */
+	c->finished = true;
 	c->cur_pkt = 0;
 	struct flow *f;
 	while ((f = flow_table_oldest(c->flows)) != NULL) {

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <locale.h>
 #include <pwd.h>
 #include <signal.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@
 #include "limits.h"
 #include "session.h"
 #include "streamdump.h"
+#include "termsafe.h"
 #include "model.h"
 #include "tui.h"
 
@@ -45,6 +47,8 @@ struct app {
 	uint64_t printed[WARN__COUNT];
 	uint64_t suppressed;
 	FILE *out;
+	unsigned tsflags;          /* termsafe flags for standard error */
+	bool in_tui;               /* the terminal UI has the screen */
 };
 
 /* What the CLI keeps per flow, in the event's sink slot. */
@@ -83,8 +87,10 @@ static void usage(FILE *f)
 "      --no-flows           do not list flows on standard output\n"
 "      --tui / --no-tui     the terminal UI (the default when standard input and\n"
 "                           output are a terminal and no other output is asked for)\n"
-"      --history N          messages the UI keeps per connection (default 10000);\n"
+"      --history N          rows the UI keeps per connection (default 10000);\n"
 "                           older ones are dropped, and the drop is shown\n"
+"      --tui-memory BYTES   what the UI keeps in all (payloads, rows; default\n"
+"                           256M); past it the oldest payloads are released\n"
 "  -q, --quiet              no warnings and no summary on standard error\n"
 "  -v, --verbose            print every warning (default: the first %u of each kind)\n"
 "\n"
@@ -159,7 +165,7 @@ static void fmt_ts(const struct app *a, struct wts ts, char *buf, size_t len)
 static void print_warning(struct app *a, const struct ev *ev)
 {
 	enum warn_code code = ev->u.warn.code;
-	if (a->quiet)
+	if (a->quiet || a->in_tui)
 		return;
 	if (!a->verbose && a->printed[code] >= LIM_WARN_PRINT_PER_KIND) {
 		a->suppressed++;
@@ -181,8 +187,13 @@ static void print_warning(struct app *a, const struct ev *ev)
 			 endpoint_str(&ev->flow->ep[d], x, sizeof(x)), ev->dir < 0 ? "<->" : "->",
 			 endpoint_str(&ev->flow->ep[!d], y, sizeof(y)));
 	}
-	fprintf(stderr, "wscope: %s: %s%s%s [%s]\n", a->path, where, fl, ev->u.warn.msg,
-		warn_name(code));
+	/* the message quotes bytes from the capture (keys, headers, reasons):
+	 * they reach the terminal only through the sanitizer */
+	char line[2048];
+	snprintf(line, sizeof(line), "wscope: %s: %s%s%s [%s]", a->path, where, fl, ev->u.warn.msg,
+		 warn_name(code));
+	ts_fputs(line, a->tsflags, stderr);
+	fputc('\n', stderr);
 }
 
 static void print_flow(struct app *a, const struct ev *ev, const struct cli_flow *cf)
@@ -319,7 +330,39 @@ struct live_pump {
 	char *err;
 	size_t errlen;
 	bool failed;
+	bool done;                  /* a file: read to its end */
+	enum capture_status status; /* a file: how it ended */
 };
+
+/* A file in the terminal UI: a slice of packets at a time, so that keys
+ * are answered while a large capture loads. */
+static bool file_pump_fn(void *user)
+{
+	struct live_pump *lp = user;
+	if (lp->done)
+		return true;
+	bool done = false;
+	lp->status = capture_step(lp->cap, lp->core, lp->max, 2048, &done, lp->err, lp->errlen);
+	if (done) {
+		lp->done = true;
+		if (lp->status == CAPTURE_CORRUPT)
+			core_warn(lp->core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", lp->err);
+		core_finish(lp->core); /* the ends of the connections still open */
+	}
+	return true;
+}
+
+static bool file_done_fn(void *user)
+{
+	struct live_pump *lp = user;
+	return lp->done;
+}
+
+static bool file_progress_fn(void *user, uint64_t *pos, uint64_t *total)
+{
+	struct live_pump *lp = user;
+	return capture_progress(lp->cap, pos, total);
+}
 
 static bool live_pump_fn(void *user)
 {
@@ -375,7 +418,7 @@ static char *join_args(int argc, char **argv)
 enum {
 	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
 	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE, OPT_KEYLOG,
-	OPT_TUI, OPT_NO_TUI, OPT_HISTORY,
+	OPT_TUI, OPT_NO_TUI, OPT_HISTORY, OPT_TUI_MEMORY,
 };
 
 int main(int argc, char **argv)
@@ -395,6 +438,7 @@ int main(int argc, char **argv)
 		{ "tui", no_argument, NULL, OPT_TUI },
 		{ "no-tui", no_argument, NULL, OPT_NO_TUI },
 		{ "history", required_argument, NULL, OPT_HISTORY },
+		{ "tui-memory", required_argument, NULL, OPT_TUI_MEMORY },
 		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
 		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
 		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
@@ -409,6 +453,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct app a = { .list_flows = true, .out = stdout };
+	setlocale(LC_CTYPE, "");
+	a.tsflags = ts_locale_flags();
 	struct core_opts co;
 	core_opts_default(&co);
 	struct ws_opts wo;
@@ -418,6 +464,7 @@ int main(int argc, char **argv)
 	const char *keylog_path = NULL;
 	int tui = -1; /* -1: decide from the terminal */
 	uint64_t history = 0;
+	uint64_t tui_memory = UI_BUDGET_DEFAULT;
 
 	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
 	uint64_t max_packets = 0;
@@ -458,6 +505,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_NO_TUI: tui = 0; break;
+		case OPT_TUI_MEMORY:
+			if (!parse_size(optarg, UINT64_MAX >> 1, &tui_memory) || tui_memory < (1u << 20)) {
+				fprintf(stderr, "wscope: --tui-memory: '%s' is not a size of at least 1M\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_DECODE_AS:
 			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
 				fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
@@ -572,11 +625,21 @@ int main(int argc, char **argv)
 	mo.keep_bytes = (size_t)wo.max_payload;
 	if (history > 0)
 		mo.max_msgs = (size_t)history;
+	mo.budget = tui_memory;
+	mo.ts_digits = a.ts_digits;
+	if (tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
+			"(use --json, or --no-tui to list the flows)\n");
+		capture_close(cap);
+		streamdump_free(a.dump);
+		export_free(a.json);
+		return EXIT_USAGE;
+	}
 	if (tui == 1) {
 		wo.frames = true; /* the message detail lists its frames */
 		a.model = ui_model_new(&mo);
 		a.list_flows = false;
-		a.quiet = true; /* warnings are counted in the model, not printed over the UI */
+		a.in_tui = true; /* warnings are rows in the UI, not printed over it */
 	}
 	struct core *core = core_new(&co, on_event, &a);
 	if (keylog_path == NULL) {
@@ -609,22 +672,39 @@ int main(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	int rc = 0;
-	if (iface != NULL && a.model != NULL) {
-		/* live, in the terminal UI: it drives the capture */
+	bool finished_early = false;
+	if (a.model != NULL) {
+		/* the terminal UI drives the capture, live or from the file */
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		struct live_pump lp = { cap, core, max_packets, err, sizeof(err), false };
-		struct tui_live tl = { capture_fd(cap), live_pump_fn, live_stats_fn, &lp, &stop_requested };
-		if (tui_browse(a.model, a.path, &tl) != 0) {
+		sigaction(SIGHUP, &sa, NULL);
+		struct live_pump lp = { cap, core, max_packets, err, sizeof(err), false, false, CAPTURE_OK };
+		struct tui_source ts = { iface != NULL, iface != NULL ? capture_fd(cap) : -1,
+					 iface != NULL ? live_pump_fn : file_pump_fn, file_done_fn,
+					 iface != NULL ? live_stats_fn : NULL, file_progress_fn, &lp, &stop_requested };
+		struct tui_opts to = { a.path, a.ts_digits };
+		enum tui_end te = tui_browse(a.model, &to, &ts);
+		a.in_tui = false;
+		if (te == TUI_NO_TERMINAL) {
 			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
 				getenv("TERM") ? getenv("TERM") : "unset");
 			rc = EXIT_INPUT;
 		}
+		if (iface == NULL && !lp.done)
+			finished_early = true; /* the user left before the file was read */
 		if (lp.failed) {
 			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
+			rc = EXIT_INPUT;
+		}
+		if (lp.status == CAPTURE_CORRUPT) {
+			ts_fputs("wscope: ", a.tsflags, stderr);
+			ts_fputs(a.path, a.tsflags, stderr);
+			ts_fputs(": ", a.tsflags, stderr);
+			ts_fputs(err, a.tsflags, stderr);
+			fputc('\n', stderr);
 			rc = EXIT_INPUT;
 		}
 		ui_model_free(a.model);
@@ -643,22 +723,18 @@ int main(int argc, char **argv)
 		if (!a.quiet && capture_drops(cap, &drop, &ifdrop))
 			fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a.path,
 				(unsigned long long)drop, (unsigned long long)ifdrop);
-	} else if (capture_run(cap, core, max_packets, err, sizeof(err)) == CAPTURE_CORRUPT) {
+	} else if (iface == NULL && capture_run(cap, core, max_packets, err, sizeof(err)) == CAPTURE_CORRUPT) {
 		core_warn(core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", err);
 		if (a.quiet)
 			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
 		rc = EXIT_INPUT;
 	}
 	core_finish(core);
-	if (a.model != NULL) {
-		if (tui_browse(a.model, a.path, NULL) != 0)
-			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
-				getenv("TERM") ? getenv("TERM") : "unset");
-		ui_model_free(a.model);
-		a.model = NULL;
-	}
-	if (!a.quiet)
+	if (!a.quiet) {
+		if (finished_early)
+			fprintf(stderr, "wscope: %s: the terminal UI was closed before the whole capture was read\n", a.path);
 		print_summary(&a, core_stats(core), ws_layer_stats(wsl), co.memcap);
+	}
 	core_free(core);
 	ws_layer_free(wsl);
 	keylog_free(kl);

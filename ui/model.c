@@ -1,20 +1,32 @@
-/* model.c - the TUI's view model (no curses here). */
+/* model.c - the TUI's view model (no curses here; see model.h). */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "export.h"
 #include "model.h"
-#include "utf8.h"
 #include "util.h"
+
+/* A payload that may be released when the budget is reached: the queue
+ * holds them oldest first, by connection id and row sequence (rows move
+ * when a ring grows, so no pointers). */
+struct rel {
+	uint64_t conn, seq;
+};
 
 struct ui_model {
 	struct ui_model_opts o;
 	struct ui_conn **conns;   /* in order of their handshake answers */
 	size_t n, cap;
 	uint64_t total_msgs;
+	uint64_t version;
+	/* memory */
+	uint64_t held, peak;
+	uint64_t released, dropped, conns_dropped;
+	struct rel *rq;
+	size_t rq_head, rq_len, rq_cap;
 };
 
 void ui_model_opts_default(struct ui_model_opts *o)
@@ -22,6 +34,8 @@ void ui_model_opts_default(struct ui_model_opts *o)
 	o->max_msgs = 10000;
 	o->keep_bytes = 64 * 1024;
 	o->max_conns = 10000;
+	o->budget = UI_BUDGET_DEFAULT;
+	o->ts_digits = 6;
 }
 
 struct ui_model *ui_model_new(const struct ui_model_opts *o)
@@ -34,11 +48,49 @@ struct ui_model *ui_model_new(const struct ui_model_opts *o)
 		m->o.max_msgs = 1;
 	if (m->o.max_conns == 0)
 		m->o.max_conns = 1;
+	if (m->o.budget < (1u << 20))
+		m->o.budget = 1u << 20; /* room for the lists themselves */
+	if (m->o.ts_digits != 9)
+		m->o.ts_digits = 6;
+	m->held = sizeof(*m);
 	return m;
 }
 
-static void msg_free(struct ui_msg *g)
+/* ---- memory accounting ---- */
+
+static void mem_add(struct ui_model *m, uint64_t n)
 {
+	m->held += n;
+	if (m->held > m->peak)
+		m->peak = m->held;
+}
+
+static void mem_sub(struct ui_model *m, uint64_t n)
+{
+	m->held = n > m->held ? 0 : m->held - n;
+}
+
+static uint64_t str_mem(const char *s) { return s != NULL ? strlen(s) + 1 : 0; }
+
+static uint64_t row_mem(const struct ui_msg *g)
+{
+	return (g->data ? g->stored : 0) + (g->fr ? g->nfr * sizeof(*g->fr) : 0) + str_mem(g->warn);
+}
+
+static void row_release(struct ui_model *m, struct ui_msg *g)
+{
+	mem_sub(m, (g->data ? g->stored : 0) + (g->fr ? g->nfr * sizeof(*g->fr) : 0));
+	free(g->data);
+	free(g->fr);
+	g->data = NULL;
+	g->fr = NULL;
+	g->nfr = 0;
+	g->stored = 0;
+}
+
+static void row_free(struct ui_model *m, struct ui_msg *g)
+{
+	mem_sub(m, row_mem(g));
 	free(g->data);
 	free(g->fr);
 	free(g->warn);
@@ -47,21 +99,27 @@ static void msg_free(struct ui_msg *g)
 	g->warn = NULL;
 }
 
-static void conn_free(struct ui_conn *c)
+static void conn_free(struct ui_model *m, struct ui_conn *c)
 {
 	for (size_t i = 0; i < c->len; i++)
-		msg_free(&c->ring[(c->head + i) % c->cap]);
+		row_free(m, &c->ring[(c->head + i) % c->cap]);
+	mem_sub(m, c->cap * sizeof(*c->ring));
 	free(c->ring);
 	for (int d = 0; d < 2; d++) {
+		mem_sub(m, c->capf[d] * sizeof(*c->pf[d]) + str_mem(c->pw[d]) + c->close_reason_len[d]);
 		free(c->pf[d]);
 		free(c->pw[d]);
+		free(c->close_reason[d]);
 	}
-	free(c->host);
-	free(c->path);
-	free(c->subprotocol);
-	free(c->extensions);
-	free(c->sni);
-	free(c->tls_version);
+	const char *s[] = { c->info.host, c->info.path, c->info.origin, c->info.user_agent,
+			    c->info.proto_asked, c->info.proto_chosen, c->info.ext_asked,
+			    c->info.ext_chosen, c->info.reason, c->info.tls_version, c->info.cipher,
+			    c->info.sni, c->info.alpn };
+	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+		mem_sub(m, str_mem(s[i]));
+		free((char *)s[i]);
+	}
+	mem_sub(m, sizeof(*c));
 	free(c);
 }
 
@@ -70,15 +128,27 @@ void ui_model_free(struct ui_model *m)
 	if (m == NULL)
 		return;
 	for (size_t i = 0; i < m->n; i++)
-		conn_free(m->conns[i]);
+		conn_free(m, m->conns[i]);
 	free(m->conns);
+	free(m->rq);
 	free(m);
 }
 
 size_t ui_model_nconns(const struct ui_model *m) { return m->n; }
 const struct ui_conn *ui_model_conn(const struct ui_model *m, size_t i) { return i < m->n ? m->conns[i] : NULL; }
 uint64_t ui_model_total_msgs(const struct ui_model *m) { return m->total_msgs; }
+uint64_t ui_model_version(const struct ui_model *m) { return m->version; }
 size_t ui_conn_nmsgs(const struct ui_conn *c) { return c->len; }
+
+void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out)
+{
+	out->held = m->held;
+	out->peak = m->peak;
+	out->budget = m->o.budget;
+	out->released = m->released;
+	out->dropped = m->dropped;
+	out->conns_dropped = m->conns_dropped;
+}
 
 const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i)
 {
@@ -101,7 +171,82 @@ static struct ui_conn *find(const struct ui_model *m, uint64_t id)
 
 const struct ui_conn *ui_model_find(const struct ui_model *m, uint64_t id) { return find(m, id); }
 
-/* Makes room for one more connection, dropping the oldest closed one (or
+static struct ui_msg *row_by_seq(struct ui_conn *c, uint64_t seq)
+{
+	if (c->len == 0)
+		return NULL;
+	uint64_t first = c->ring[c->head].seq;
+	if (seq < first || seq - first >= c->len)
+		return NULL;
+	return &c->ring[(c->head + (size_t)(seq - first)) % c->cap];
+}
+
+/* Drops the oldest row of c. */
+static void drop_oldest(struct ui_model *m, struct ui_conn *c)
+{
+	row_free(m, &c->ring[c->head]);
+	c->head = (c->head + 1) % c->cap;
+	c->len--;
+	c->dropped++;
+	m->dropped++;
+}
+
+/*
+ * Keeps what the model holds under the budget: releases the oldest
+ * payloads first; when none is left, drops the oldest row of the
+ * connection with the longest history.
+ */
+static void enforce_budget(struct ui_model *m)
+{
+	while (m->held > m->o.budget) {
+		if (m->rq_len > 0) {
+			struct rel r = m->rq[m->rq_head];
+			m->rq_head = (m->rq_head + 1) % m->rq_cap;
+			m->rq_len--;
+			struct ui_conn *c = find(m, r.conn);
+			struct ui_msg *g = c ? row_by_seq(c, r.seq) : NULL;
+			if (g != NULL && g->data != NULL && !g->released) {
+				row_release(m, g);
+				g->released = true;
+				c->released++;
+				m->released++;
+				m->version++;
+			}
+			continue;
+		}
+		struct ui_conn *big = NULL;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->conns[i]->len > 0 && (big == NULL || m->conns[i]->len > big->len))
+				big = m->conns[i];
+		if (big == NULL)
+			break; /* nothing left to give back but the connections themselves */
+		drop_oldest(m, big);
+		m->version++;
+	}
+}
+
+static void queue_release(struct ui_model *m, uint64_t conn, uint64_t seq)
+{
+	if (m->rq_len == m->rq_cap) {
+		size_t cap = m->rq_cap ? m->rq_cap * 2 : 256;
+		struct rel *nq = malloc(cap * sizeof(*nq));
+		if (nq == NULL)
+			return; /* that payload just stays until its row goes */
+		for (size_t i = 0; i < m->rq_len; i++)
+			nq[i] = m->rq[(m->rq_head + i) % m->rq_cap];
+		free(m->rq);
+		mem_add(m, (cap - m->rq_cap) * sizeof(*nq));
+		m->rq = nq;
+		m->rq_cap = cap;
+		m->rq_head = 0;
+	}
+	m->rq[(m->rq_head + m->rq_len) % m->rq_cap] = (struct rel){ conn, seq };
+	m->rq_len++;
+}
+
+/* ---- connections ---- */
+
+/* Makes room for one more connection, dropping the oldest ended one (or
  * the oldest of all) at the cap. */
 static bool room_for_conn(struct ui_model *m)
 {
@@ -112,38 +257,69 @@ static bool room_for_conn(struct ui_model *m)
 				victim = i;
 				break;
 			}
-		conn_free(m->conns[victim]);
+		conn_free(m, m->conns[victim]);
 		memmove(m->conns + victim, m->conns + victim + 1, (m->n - victim - 1) * sizeof(*m->conns));
 		m->n--;
+		m->conns_dropped++;
 	}
 	if (m->n == m->cap) {
 		size_t cap = m->cap ? m->cap * 2 : 64;
 		struct ui_conn **nc = realloc(m->conns, cap * sizeof(*nc));
 		if (nc == NULL)
 			return false;
+		mem_add(m, (cap - m->cap) * sizeof(*nc));
 		m->conns = nc;
 		m->cap = cap;
 	}
 	return true;
 }
 
+static const char *dup_counted(struct ui_model *m, const char *s)
+{
+	char *d = str_dup_opt(s);
+	mem_add(m, str_mem(d));
+	return d;
+}
+
 static void on_conn(struct ui_model *m, const struct ev *ev)
 {
 	const struct ws_conn_info *ci = ev->u.conn;
+	if (find(m, ci->id) != NULL || (m->n > 0 && m->conns[m->n - 1]->id > ci->id))
+		return; /* ids only grow */
 	if (!room_for_conn(m))
 		return;
 	struct ui_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return;
+	mem_add(m, sizeof(*c));
 	c->id = ci->id;
+	c->flow_id = ci->flow_id;
+	c->client_ep = ci->client;
+	c->server_ep = ci->server;
 	endpoint_str(&ci->client, c->client, sizeof(c->client));
 	endpoint_str(&ci->server, c->server, sizeof(c->server));
-	c->host = str_dup_opt(ci->host);
-	c->path = str_dup_opt(ci->path);
-	c->subprotocol = str_dup_opt(ci->proto_chosen);
-	c->extensions = str_dup_opt(ci->ext_chosen);
-	c->sni = str_dup_opt(ci->sni);
-	c->tls_version = str_dup_opt(ci->tls_version);
+	c->info = *ci;
+	c->info.host = dup_counted(m, ci->host);
+	c->info.path = dup_counted(m, ci->path);
+	c->info.origin = dup_counted(m, ci->origin);
+	c->info.user_agent = dup_counted(m, ci->user_agent);
+	c->info.proto_asked = dup_counted(m, ci->proto_asked);
+	c->info.proto_chosen = dup_counted(m, ci->proto_chosen);
+	c->info.ext_asked = dup_counted(m, ci->ext_asked);
+	c->info.ext_chosen = dup_counted(m, ci->ext_chosen);
+	c->info.reason = dup_counted(m, ci->reason);
+	c->info.tls_version = dup_counted(m, ci->tls_version);
+	c->info.cipher = dup_counted(m, ci->cipher);
+	c->info.sni = dup_counted(m, ci->sni);
+	c->info.alpn = dup_counted(m, ci->alpn);
+	c->conn_ts = ev->ts;
+	c->conn_pkt = ev->pkt;
+	c->host = c->info.host;
+	c->path = c->info.path;
+	c->subprotocol = c->info.proto_chosen;
+	c->extensions = c->info.ext_chosen;
+	c->sni = c->info.sni;
+	c->tls_version = c->info.tls_version;
 	c->status = ci->status;
 	c->tls = ci->tls;
 	c->decrypted = ci->decrypted;
@@ -156,8 +332,44 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 		c->state = UI_REJECTED;
 	else
 		c->state = UI_HIDDEN;
-	c->first_ts = c->last_ts = ev->ts;
+	/* the connection starts with its request when it was seen */
+	c->first_ts = ci->req_pkt != 0 ? ci->req_ts : ev->ts;
+	c->last_ts = ev->ts;
 	m->conns[m->n++] = c;
+	m->version++;
+}
+
+/* A new row at the end of c's history (zeroed but for seq), dropping the
+ * oldest at max_msgs. NULL on allocation failure. */
+static struct ui_msg *new_row(struct ui_model *m, struct ui_conn *c)
+{
+	if (c->cap < m->o.max_msgs && c->len == c->cap) {
+		/* grow the ring up to max_msgs, keeping order */
+		size_t cap = c->cap ? c->cap * 2 : 16;
+		if (cap > m->o.max_msgs)
+			cap = m->o.max_msgs;
+		struct ui_msg *nr = malloc(cap * sizeof(*nr));
+		if (nr == NULL)
+			return NULL;
+		for (size_t i = 0; i < c->len; i++)
+			nr[i] = c->ring[(c->head + i) % c->cap];
+		free(c->ring);
+		mem_add(m, (cap - c->cap) * sizeof(*nr));
+		c->ring = nr;
+		c->cap = cap;
+		c->head = 0;
+	}
+	if (c->cap == 0)
+		return NULL;
+	if (c->len == c->cap)
+		drop_oldest(m, c);
+	struct ui_msg *g = &c->ring[(c->head + c->len) % c->cap];
+	c->len++;
+	memset(g, 0, sizeof(*g));
+	g->seq = c->next_seq++;
+	g->close_code = -1;
+	m->version++;
+	return g;
 }
 
 /*
@@ -166,7 +378,7 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
  * waiting (control frames between its fragments belong to their own
  * messages, which came first).
  */
-static void take_frames(struct ui_conn *c, struct ui_msg *g, int d)
+static void take_frames(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, int d)
 {
 	uint32_t n = c->npf[d];
 	if (n == 0)
@@ -185,8 +397,21 @@ static void take_frames(struct ui_conn *c, struct ui_msg *g, int d)
 		}
 	}
 	c->npf[d] = rest;
+	if (k == 0) {
+		free(keep);
+		keep = NULL;
+	}
 	g->fr = keep;
 	g->nfr = k;
+	mem_add(m, k * sizeof(*keep));
+}
+
+/* Direction (0 c2s, 1 s2c) of reassembly direction rd of c's flow. */
+static int out_dir(const struct ui_conn *c, int rd)
+{
+	if (c->client_rdir >= 0)
+		return rd == c->client_rdir ? 0 : 1;
+	return rd; /* before any frame: the initiator is usually the client */
 }
 
 static void on_frame(struct ui_model *m, const struct ev *ev)
@@ -207,6 +432,7 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
 		struct ui_frame *nf = realloc(c->pf[d], cap * sizeof(*nf));
 		if (nf == NULL)
 			return;
+		mem_add(m, (cap - c->capf[d]) * sizeof(*nf));
 		c->pf[d] = nf;
 		c->capf[d] = cap;
 	}
@@ -220,28 +446,81 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
 	f->pkt = fi->pkt;
 }
 
-/* A warning about a connection waits for the next message of its direction. */
+/*
+ * A warning about a connection is a row of its own, at its time, and also
+ * waits for the next message of its direction (the message detail lists
+ * the warnings about it).
+ */
 static void on_warning(struct ui_model *m, const struct ev *ev)
 {
 	struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
 	if (c == NULL)
 		return;
 	c->warnings++;
-	int d = 0;
-	if (ev->dir >= 0 && c->client_rdir >= 0)
-		d = ev->dir == c->client_rdir ? 0 : 1;
-	else if (ev->dir >= 0)
-		d = ev->dir; /* before any frame: the initiator is usually the client */
+	int d = ev->dir >= 0 ? out_dir(c, ev->dir) : 0;
+	const char *msg = ev->u.warn.msg;
+	size_t ml = strlen(msg);
+	struct ui_msg *g = new_row(m, c);
+	if (g != NULL) {
+		g->kind = UI_ROW_WARN;
+		g->ts = ev->ts;
+		g->pkt = g->first_pkt = ev->pkt;
+		g->dir = (uint8_t)d;
+		g->code = (uint16_t)ev->u.warn.code;
+		g->utf8_ok = true;
+		g->data = malloc(ml ? ml : 1);
+		if (g->data != NULL) {
+			memcpy(g->data, msg, ml);
+			g->stored = ml;
+			mem_add(m, ml);
+		}
+	}
 	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
 	const char *name = warn_name(ev->u.warn.code);
-	size_t add = strlen(name) + strlen(ev->u.warn.msg) + 4;
-	if (old + add > 2048)
-		return; /* enough said about one message */
-	char *nw = realloc(c->pw[d], old + add + 1);
-	if (nw == NULL)
+	size_t add = strlen(name) + ml + 4;
+	if (old + add <= 2048) { /* enough said about one message */
+		char *nw = realloc(c->pw[d], old + add + 1);
+		if (nw != NULL) {
+			snprintf(nw + old, add + 1, "%s%s: %s", old ? "\n" : "", name, msg);
+			mem_add(m, strlen(nw + old) + (old ? 0 : 1));
+			c->pw[d] = nw;
+		}
+	}
+	enforce_budget(m);
+}
+
+static bool same_ep(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->af == b->af && a->port == b->port && memcmp(a->ip, b->ip, a->af == 4 ? 4 : 16) == 0;
+}
+
+/* Bytes lost in a direction of a connection's flow: a row at that time. */
+static void on_gap(struct ui_model *m, const struct ev *ev)
+{
+	if (ev->flow == NULL || ev->dir < 0)
 		return;
-	snprintf(nw + old, add + 1, "%s%s: %s", old ? "\n" : "", name, ev->u.warn.msg);
-	c->pw[d] = nw;
+	struct ui_conn *c = NULL;
+	for (size_t i = m->n; i-- > 0; )
+		if (m->conns[i]->flow_id == ev->flow->id) {
+			c = m->conns[i];
+			break;
+		}
+	if (c == NULL || c->state == UI_CLOSED)
+		return;
+	int d = same_ep(&ev->flow->ep[ev->dir], &c->client_ep) ? 0 : 1;
+	c->lost[d] += ev->u.gap.len;
+	c->losses[d]++;
+	c->last_ts = ev->ts;
+	struct ui_msg *g = new_row(m, c);
+	if (g == NULL)
+		return;
+	g->kind = UI_ROW_LOSS;
+	g->ts = ev->ts;
+	g->pkt = g->first_pkt = ev->pkt;
+	g->dir = (uint8_t)d;
+	g->length = ev->u.gap.len;
+	g->code = (uint16_t)ev->u.gap.cause;
+	enforce_budget(m);
 }
 
 static void on_msg(struct ui_model *m, const struct ev *ev)
@@ -254,65 +533,82 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	int d = mi->dir ? 1 : 0;
 	c->msgs[d]++;
 	c->bytes[d] += mi->length;
+	c->wire[d] += mi->wire_length;
 	c->last_ts = ev->ts;
+	uint64_t msgno = ++c->next_msgno;
+	const uint8_t *src = mi->opcode == WS_OP_CLOSE ? mi->close_reason : mi->payload;
+	size_t have = mi->opcode == WS_OP_CLOSE ? mi->close_reason_len : mi->stored;
 	if (mi->opcode == WS_OP_CLOSE) {
 		c->close_code[d] = mi->close_code;
 		if (c->state == UI_OPEN)
 			c->state = UI_CLOSING;
+		if (c->close_reason[d] == NULL && have > 0 && src != NULL) {
+			size_t n = have > 125 ? 125 : have;
+			c->close_reason[d] = malloc(n);
+			if (c->close_reason[d] != NULL) {
+				memcpy(c->close_reason[d], src, n);
+				c->close_reason_len[d] = n;
+				mem_add(m, n);
+			}
+		}
 	}
-	if (c->cap < m->o.max_msgs && c->len == c->cap) {
-		/* grow the ring up to max_msgs, keeping order */
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		if (cap > m->o.max_msgs)
-			cap = m->o.max_msgs;
-		struct ui_msg *nr = malloc(cap * sizeof(*nr));
-		if (nr == NULL)
-			return;
-		for (size_t i = 0; i < c->len; i++)
-			nr[i] = c->ring[(c->head + i) % c->cap];
-		free(c->ring);
-		c->ring = nr;
-		c->cap = cap;
-		c->head = 0;
-	}
-	struct ui_msg *g;
-	if (c->len == c->cap) {
-		/* full: the oldest message goes, and is counted */
-		g = &c->ring[c->head];
-		msg_free(g);
-		c->head = (c->head + 1) % c->cap;
-		c->dropped++;
-	} else {
-		g = &c->ring[(c->head + c->len) % c->cap];
-		c->len++;
-	}
-	memset(g, 0, sizeof(*g));
+	struct ui_msg *g = new_row(m, c);
+	if (g == NULL)
+		return;
+	g->kind = UI_ROW_MSG;
 	g->ts = ev->ts;
 	g->pkt = mi->last_pkt;
+	g->first_pkt = mi->first_pkt;
+	g->msgno = msgno;
 	g->dir = (uint8_t)d;
 	g->opcode = (uint8_t)mi->opcode;
 	g->frames = mi->frames;
 	g->length = mi->length;
+	g->wire_length = mi->wire_length;
 	g->compressed = mi->compressed;
 	g->gap = mi->gap;
 	g->inflate_failed = mi->inflate_failed;
 	g->utf8_ok = mi->utf8_ok;
+	g->bomb = mi->bomb;
 	g->close_code = mi->close_code;
-	const uint8_t *src = mi->opcode == WS_OP_CLOSE ? mi->close_reason : mi->payload;
-	size_t n = mi->opcode == WS_OP_CLOSE ? mi->close_reason_len : mi->stored;
+	/* Why: one message may not take more than an eighth of the budget,
+	 * so that the history around it stays */
+	size_t n = have;
 	if (n > m->o.keep_bytes)
 		n = m->o.keep_bytes;
-	g->truncated = mi->truncated || n < (mi->opcode == WS_OP_CLOSE ? mi->close_reason_len : mi->stored);
+	if (n > m->o.budget / 8)
+		n = (size_t)(m->o.budget / 8);
+	g->truncated = mi->truncated || n < have;
 	if (n > 0 && src != NULL) {
 		g->data = malloc(n);
 		if (g->data != NULL) {
 			memcpy(g->data, src, n);
 			g->stored = n;
+			mem_add(m, n);
 		}
 	}
-	take_frames(c, g, d);
-	g->warn = c->pw[d];
+	take_frames(m, c, g, d);
+	g->warn = c->pw[d]; /* already counted */
 	c->pw[d] = NULL;
+	if (g->data != NULL)
+		queue_release(m, c->id, g->seq);
+	enforce_budget(m);
+}
+
+static void on_end(struct ui_model *m, const struct ev *ev)
+{
+	const struct ws_end_info *e = ev->u.wsend;
+	struct ui_conn *c = find(m, e->conn);
+	if (c == NULL)
+		return;
+	c->state = UI_CLOSED;
+	c->last_ts = ev->ts;
+	c->end_ts = ev->ts;
+	snprintf(c->end_reason, sizeof(c->end_reason), "%s", e->reason ? e->reason : "?");
+	for (int d = 0; d < 2; d++)
+		if (e->close_code[d] >= 0)
+			c->close_code[d] = e->close_code[d];
+	m->version++;
 }
 
 void ui_model_event(struct ui_model *m, const struct ev *ev)
@@ -324,23 +620,64 @@ void ui_model_event(struct ui_model *m, const struct ev *ev)
 	case EV_WS_MSG:
 		on_msg(m, ev);
 		break;
-	case EV_WS_END: {
-		struct ui_conn *c = find(m, ev->u.wsend->conn);
-		if (c != NULL) {
-			c->state = UI_CLOSED;
-			c->last_ts = ev->ts;
-		}
+	case EV_WS_END:
+		on_end(m, ev);
 		break;
-	}
 	case EV_WS_FRAME:
 		on_frame(m, ev);
 		break;
 	case EV_WARNING:
 		on_warning(m, ev);
 		break;
+	case EV_FLOW_GAP:
+		on_gap(m, ev);
+		break;
 	default:
 		break;
 	}
+}
+
+void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)
+{
+	const int *cc = c->close_code;
+	switch (c->state) {
+	case UI_OPEN:
+		snprintf(buf, len, "open");
+		return;
+	case UI_CLOSING:
+		if (cc[0] >= 0 || cc[1] >= 0)
+			snprintf(buf, len, "closing %d %s", cc[0] >= 0 ? cc[0] : cc[1], cc[0] >= 0 ? "client" : "server");
+		else
+			snprintf(buf, len, "closing");
+		return;
+	case UI_REJECTED:
+		snprintf(buf, len, "rejected %d", c->status);
+		return;
+	case UI_HIDDEN:
+		snprintf(buf, len, "%s", c->tls && !c->decrypted ? "no key" : "not ws");
+		return;
+	case UI_CLOSED:
+		break;
+	}
+	bool both = strcmp(c->end_reason, "close") == 0; /* a close frame each way */
+	if (both) {
+		if (cc[0] == cc[1])
+			snprintf(buf, len, cc[0] >= 0 ? "close %d both" : "close both", cc[0]);
+		else if (cc[0] >= 0 && cc[1] >= 0)
+			snprintf(buf, len, "close %d/%d", cc[0], cc[1]);
+		else
+			snprintf(buf, len, "close %d both", cc[0] >= 0 ? cc[0] : cc[1]);
+		return;
+	}
+	if (cc[0] >= 0 || cc[1] >= 0) {
+		snprintf(buf, len, "close %d %s, %s", cc[0] >= 0 ? cc[0] : cc[1], cc[0] >= 0 ? "client" : "server",
+			 c->end_reason);
+		return;
+	}
+	if (strcmp(c->end_reason, "fin") == 0)
+		snprintf(buf, len, "fin, no close");
+	else
+		snprintf(buf, len, "%s", c->end_reason[0] ? c->end_reason : "ended");
 }
 
 /* ---- filters ---- */
@@ -349,6 +686,7 @@ void ui_filter_init(struct ui_filter *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->dir = -1;
+	f->after = f->before = -1;
 }
 
 void ui_filter_free(struct ui_filter *f)
@@ -365,6 +703,7 @@ bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char 
 		int rc = regcomp(&re, text, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 		if (rc != 0) {
 			regerror(rc, &re, err, errlen);
+			regfree(&re);
 			return false;
 		}
 		ui_filter_free(f);
@@ -378,9 +717,214 @@ bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char 
 	return true;
 }
 
+static bool word_is(const char *w, size_t wl, const char *kw)
+{
+	return strlen(kw) == wl && memcmp(w, kw, wl) == 0;
+}
+
+static bool prefix_is(const char *w, size_t wl, const char *pre, const char **val, size_t *vl)
+{
+	size_t pl = strlen(pre);
+	if (wl < pl || memcmp(w, pre, pl) != 0)
+		return false;
+	*val = w + pl;
+	*vl = wl - pl;
+	return true;
+}
+
+static bool set_field(char *dst, size_t dstlen, const char *v, size_t vl, const char *name, char *err, size_t errlen)
+{
+	if (vl == 0 || vl >= dstlen) {
+		snprintf(err, errlen, "%s: needs a value of 1 to %zu characters", name, dstlen - 1);
+		return false;
+	}
+	memcpy(dst, v, vl);
+	dst[vl] = '\0';
+	return true;
+}
+
+static bool parse_secs(const char *v, size_t vl, double *out)
+{
+	char tmp[32];
+	if (vl == 0 || vl >= sizeof(tmp))
+		return false;
+	memcpy(tmp, v, vl);
+	tmp[vl] = '\0';
+	char *end;
+	double d = strtod(tmp, &end);
+	if (*end == 's')
+		end++;
+	if (*end != '\0' || !(d >= 0) || d > 1e12)
+		return false;
+	*out = d;
+	return true;
+}
+
+bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t errlen)
+{
+	static const char *const ops[16] = { "continuation", "text", "binary", NULL, NULL, NULL, NULL, NULL,
+					      "close", "ping", "pong" };
+	ui_filter_free(f);
+	ui_filter_init(f);
+	snprintf(f->src, sizeof(f->src), "%s", expr);
+	char text[256] = "";
+	size_t tl = 0;
+	bool re = false;
+	const char *p = expr;
+	err[0] = '\0';
+	while (*p) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		const char *w = p;
+		size_t wl;
+		bool quoted = false;
+		if (*p == '"') {
+			/* a quoted phrase: its words are text, spaces kept */
+			const char *e = strchr(p + 1, '"');
+			if (e == NULL) {
+				snprintf(err, errlen, "a quote is not closed");
+				goto fail;
+			}
+			w = p + 1;
+			wl = (size_t)(e - w);
+			p = e + 1;
+			quoted = true;
+		} else if (*p == '/') {
+			/* a regex runs to the next unescaped '/', spaces included */
+			const char *e = p + 1;
+			while (*e && *e != '/') {
+				if (*e == '\\' && e[1] != '\0')
+					e++;
+				e++;
+			}
+			if (*e != '/') {
+				snprintf(err, errlen, "a /regex/ is not closed");
+				goto fail;
+			}
+			if (re || tl > 0) {
+				snprintf(err, errlen, "only one /regex/ or text per filter (use the regex for both)");
+				goto fail;
+			}
+			wl = (size_t)(e - (p + 1));
+			if (wl == 0 || wl >= sizeof(text)) {
+				snprintf(err, errlen, "the regex is empty or too long");
+				goto fail;
+			}
+			memcpy(text, p + 1, wl);
+			text[wl] = '\0';
+			tl = wl;
+			re = true;
+			p = e + 1;
+			continue;
+		} else {
+			while (*p && *p != ' ' && *p != '\t')
+				p++;
+			wl = (size_t)(p - w);
+		}
+		const char *v;
+		size_t vl;
+		bool used = false;
+		if (!quoted) {
+			if (word_is(w, wl, "c2s") || word_is(w, wl, "client")) {
+				f->dir = 0;
+				used = true;
+			} else if (word_is(w, wl, "s2c") || word_is(w, wl, "server")) {
+				f->dir = 1;
+				used = true;
+			} else if (word_is(w, wl, "warning") || word_is(w, wl, "warnings")) {
+				f->rows |= 1u << UI_ROW_WARN;
+				used = true;
+			} else if (word_is(w, wl, "loss") || word_is(w, wl, "lost")) {
+				f->rows |= 1u << UI_ROW_LOSS;
+				used = true;
+			}
+			for (unsigned k = 0; !used && k < 16; k++)
+				if (ops[k] != NULL && word_is(w, wl, ops[k])) {
+					f->opcodes |= 1u << k;
+					used = true;
+				}
+			if (!used && prefix_is(w, wl, "conn:", &v, &vl)) {
+				char tmp[24];
+				char *end;
+				if (vl == 0 || vl >= sizeof(tmp)) {
+					snprintf(err, errlen, "conn: needs a connection number");
+					goto fail;
+				}
+				memcpy(tmp, v, vl);
+				tmp[vl] = '\0';
+				unsigned long long id = strtoull(tmp, &end, 10);
+				if (*end != '\0' || id == 0 || tmp[0] == '-') {
+					snprintf(err, errlen, "conn: needs a connection number");
+					goto fail;
+				}
+				f->conn = id;
+				used = true;
+			} else if (!used && prefix_is(w, wl, "host:", &v, &vl)) {
+				if (!set_field(f->host, sizeof(f->host), v, vl, "host", err, errlen))
+					goto fail;
+				used = true;
+			} else if (!used && prefix_is(w, wl, "path:", &v, &vl)) {
+				if (!set_field(f->path, sizeof(f->path), v, vl, "path", err, errlen))
+					goto fail;
+				used = true;
+			} else if (!used && prefix_is(w, wl, "proto:", &v, &vl)) {
+				if (!set_field(f->proto, sizeof(f->proto), v, vl, "proto", err, errlen))
+					goto fail;
+				used = true;
+			} else if (!used && prefix_is(w, wl, "addr:", &v, &vl)) {
+				if (!set_field(f->addr, sizeof(f->addr), v, vl, "addr", err, errlen))
+					goto fail;
+				used = true;
+			} else if (!used && prefix_is(w, wl, "state:", &v, &vl)) {
+				if (!set_field(f->state, sizeof(f->state), v, vl, "state", err, errlen))
+					goto fail;
+				used = true;
+			} else if (!used && (prefix_is(w, wl, "after:", &v, &vl) || prefix_is(w, wl, "before:", &v, &vl))) {
+				double *dst = w[0] == 'a' ? &f->after : &f->before;
+				if (!parse_secs(v, vl, dst)) {
+					snprintf(err, errlen, "%.*s needs seconds since the connection's start (e.g. 1.5)",
+						 w[0] == 'a' ? 6 : 7, w);
+					goto fail;
+				}
+				used = true;
+			}
+		}
+		if (!used) {
+			if (re) {
+				snprintf(err, errlen, "only one /regex/ or text per filter (use the regex for both)");
+				goto fail;
+			}
+			if (tl + wl + 2 >= sizeof(text)) {
+				snprintf(err, errlen, "the text is too long");
+				goto fail;
+			}
+			if (tl > 0)
+				text[tl++] = ' ';
+			memcpy(text + tl, w, wl);
+			tl += wl;
+			text[tl] = '\0';
+		}
+	}
+	if (!ui_filter_set_text(f, text, re, err, errlen))
+		goto fail;
+	return true;
+fail:
+	{
+		char keep[sizeof(f->src)];
+		memcpy(keep, f->src, sizeof(keep));
+		ui_filter_free(f);
+		ui_filter_init(f);
+		memcpy(f->src, keep, sizeof(keep));
+	}
+	return false;
+}
+
 bool ui_filter_active(const struct ui_filter *f)
 {
-	return f->dir >= 0 || f->opcodes != 0 || f->text[0] != '\0';
+	return f->dir >= 0 || f->opcodes != 0 || f->rows != 0 || f->conn != 0 || f->host[0] || f->path[0] ||
+	       f->proto[0] || f->addr[0] || f->state[0] || f->after >= 0 || f->before >= 0 || f->text[0] != '\0';
 }
 
 static bool contains_ci(const uint8_t *hay, size_t n, const char *needle)
@@ -388,6 +932,8 @@ static bool contains_ci(const uint8_t *hay, size_t n, const char *needle)
 	size_t k = strlen(needle);
 	if (k == 0)
 		return true;
+	if (k > n)
+		return false;
 	for (size_t i = 0; i + k <= n; i++) {
 		size_t j = 0;
 		for (; j < k; j++) {
@@ -403,39 +949,134 @@ static bool contains_ci(const uint8_t *hay, size_t n, const char *needle)
 	return false;
 }
 
-bool ui_filter_match(const struct ui_filter *f, const struct ui_msg *m)
+static bool str_has(const char *s, const char *needle)
 {
+	return s != NULL && contains_ci((const uint8_t *)s, strlen(s), needle);
+}
+
+/* regexec needs a NUL-terminated string: payloads may hold NULs and are
+ * not terminated, so match on a bounded copy (NULs become spaces). */
+static bool filter_re_match(const struct ui_filter *f, const uint8_t *p, size_t n)
+{
+	char buf[8192];
+	if (!f->re_ok)
+		return false;
+	if (n > sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = p[i] ? (char)p[i] : ' ';
+	buf[n] = '\0';
+	return regexec(&f->re, buf, 0, NULL, 0) == 0;
+}
+
+static bool text_match(const struct ui_filter *f, const uint8_t *p, size_t n)
+{
+	if (f->text[0] == '\0')
+		return true;
+	return f->regex ? filter_re_match(f, p, n) : contains_ci(p, n, f->text);
+}
+
+static bool conn_fields_match(const struct ui_filter *f, const struct ui_conn *c)
+{
+	if (f->conn != 0 && c->id != f->conn)
+		return false;
+	if (f->host[0] && !str_has(c->host, f->host) && !str_has(c->sni, f->host))
+		return false;
+	if (f->path[0] && !str_has(c->path, f->path))
+		return false;
+	if (f->proto[0] && !str_has(c->subprotocol, f->proto))
+		return false;
+	if (f->addr[0] && !str_has(c->client, f->addr) && !str_has(c->server, f->addr))
+		return false;
+	if (f->state[0]) {
+		char st[64];
+		ui_conn_state_str(c, st, sizeof(st));
+		if (!str_has(st, f->state))
+			return false;
+	}
+	return true;
+}
+
+static double rel_secs(const struct ui_conn *c, struct wts t)
+{
+	return (double)(t.sec - c->first_ts.sec) + ((double)t.nsec - (double)c->first_ts.nsec) / 1e9;
+}
+
+bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const struct ui_msg *m)
+{
+	if (c != NULL && !conn_fields_match(f, c))
+		return false;
 	if (f->dir >= 0 && m->dir != f->dir)
 		return false;
-	if (f->opcodes != 0 && (f->opcodes & (1u << m->opcode)) == 0)
+	if (f->opcodes != 0 || f->rows != 0) {
+		bool ok = m->kind == UI_ROW_MSG ? (f->opcodes & (1u << m->opcode)) != 0
+						: (f->rows & (1u << m->kind)) != 0;
+		if (!ok)
+			return false;
+	}
+	if (c != NULL && (f->after >= 0 || f->before >= 0)) {
+		double t = rel_secs(c, m->ts);
+		if (f->after >= 0 && t < f->after)
+			return false;
+		if (f->before >= 0 && t > f->before)
+			return false;
+	}
+	if (f->text[0] == '\0')
+		return true;
+	if (m->kind == UI_ROW_LOSS)
+		return false;
+	if (m->kind == UI_ROW_WARN) {
+		const char *name = warn_name((enum warn_code)m->code);
+		return text_match(f, m->data, m->stored) || text_match(f, (const uint8_t *)name, strlen(name));
+	}
+	return m->data != NULL && text_match(f, m->data, m->stored);
+}
+
+bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c)
+{
+	if (!conn_fields_match(f, c))
 		return false;
 	if (f->text[0] == '\0')
 		return true;
-	if (f->regex) {
-		/* regexec needs a NUL-terminated string: payloads may hold NULs
-		 * and are not terminated, so match on a bounded copy */
-		char buf[4096];
-		size_t n = m->stored < sizeof(buf) - 1 ? m->stored : sizeof(buf) - 1;
-		if (n > 0)
-			memcpy(buf, m->data, n);
-		buf[n] = '\0';
-		return f->re_ok && regexec(&f->re, buf, 0, NULL, 0) == 0;
-	}
-	return contains_ci(m->data, m->stored, f->text);
+	const char *fields[] = { c->host, c->path, c->subprotocol, c->client, c->server, c->sni };
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] != NULL && text_match(f, (const uint8_t *)fields[i], strlen(fields[i])))
+			return true;
+	return false;
 }
 
 void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
 {
 	size_t o = 0;
+	if (len == 0)
+		return;
 	buf[0] = '\0';
+#define ADD(...) do { if (o < len) { int r_ = snprintf(buf + o, len - o, __VA_ARGS__); \
+		if (r_ > 0) o += (size_t)r_; } } while (0)
+	if (f->conn)
+		ADD("conn:%llu ", (unsigned long long)f->conn);
 	if (f->dir >= 0)
-		o += (size_t)snprintf(buf + o, len - o, "dir:%s ", f->dir ? "s2c" : "c2s");
-	for (unsigned op = 0; op < 16 && o < len; op++)
+		ADD("dir:%s ", f->dir ? "s2c" : "c2s");
+	for (unsigned op = 0; op < 16; op++)
 		if ((f->opcodes & (1u << op)) != 0)
-			o += (size_t)snprintf(buf + o, len - o, "op:%s ", ws_opcode_name(op));
-	if (f->text[0] != '\0' && o < len)
-		o += (size_t)snprintf(buf + o, len - o, f->regex ? "/%s/ " : "\"%s\" ", f->text);
-	if (o > 0 && o <= len && buf[o - 1] == ' ')
+			ADD("op:%s ", ws_opcode_name(op));
+	if ((f->rows & (1u << UI_ROW_WARN)) != 0)
+		ADD("warning ");
+	if ((f->rows & (1u << UI_ROW_LOSS)) != 0)
+		ADD("loss ");
+	if (f->host[0]) ADD("host:%s ", f->host);
+	if (f->path[0]) ADD("path:%s ", f->path);
+	if (f->proto[0]) ADD("proto:%s ", f->proto);
+	if (f->addr[0]) ADD("addr:%s ", f->addr);
+	if (f->state[0]) ADD("state:%s ", f->state);
+	if (f->after >= 0) ADD("after:%gs ", f->after);
+	if (f->before >= 0) ADD("before:%gs ", f->before);
+	if (f->text[0] != '\0')
+		ADD(f->regex ? "/%s/ " : "\"%s\" ", f->text);
+#undef ADD
+	if (o > len - 1)
+		o = len - 1;
+	if (o > 0 && buf[o - 1] == ' ')
 		buf[o - 1] = '\0';
 }
 
@@ -443,60 +1084,31 @@ long ui_search(const struct ui_conn *c, const struct ui_filter *f, long from, in
 {
 	long n = (long)c->len;
 	for (long i = from + step; i >= 0 && i < n; i += step)
-		if (ui_filter_match(f, ui_conn_msg(c, (size_t)i)))
+		if (ui_filter_match(f, c, ui_conn_msg(c, (size_t)i)))
 			return i;
 	return -1;
 }
 
-void ui_preview(const struct ui_msg *m, char *buf, size_t len)
+long ui_search_wrap(long n, long from, int step, bool (*match)(void *user, long i), void *user,
+		    bool *wrapped)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	if (len == 0)
-		return;
-	bool text = (m->opcode == WS_OP_TEXT || m->opcode == WS_OP_CLOSE) && m->utf8_ok && !m->inflate_failed;
-	for (size_t i = 0; i < m->stored && o + 5 < len; ) {
-		uint8_t b = m->data[i];
-		if (!text) {
-			buf[o++] = hex[b >> 4];
-			buf[o++] = hex[b & 15];
-			if (i + 1 < m->stored && o + 1 < len)
-				buf[o++] = ' ';
-			i++;
-			continue;
+	*wrapped = false;
+	if (n <= 0)
+		return -1;
+	step = step < 0 ? -1 : 1;
+	if (from < -1 || from >= n)
+		from = step > 0 ? -1 : n;
+	long v = from;
+	for (long tries = 0; tries < n; tries++) {
+		v += step;
+		if (v < 0 || v >= n) {
+			v = step > 0 ? 0 : n - 1;
+			*wrapped = true;
 		}
-		if (b >= 0x20 && b < 0x7f) {
-			buf[o++] = (char)b;
-			i++;
-		} else if (b == '\n' || b == '\t' || b == '\r') {
-			buf[o++] = '\\';
-			buf[o++] = b == '\n' ? 'n' : b == '\t' ? 't' : 'r';
-			i++;
-		} else if (b >= 0x80) {
-			size_t ok;
-			size_t rest = m->stored - i < 4 ? m->stored - i : 4;
-			utf8_valid_prefix(m->data + i, rest, &ok);
-			size_t l = (b & 0xe0) == 0xc0 ? 2 : (b & 0xf0) == 0xe0 ? 3 : (b & 0xf8) == 0xf0 ? 4 : 1;
-			if (ok >= l && o + l < len) {
-				memcpy(buf + o, m->data + i, l); /* a whole character */
-				o += l;
-				i += l;
-			} else {
-				buf[o++] = '\\';
-				buf[o++] = 'x';
-				buf[o++] = hex[b >> 4];
-				buf[o++] = hex[b & 15];
-				i++;
-			}
-		} else {
-			buf[o++] = '\\';
-			buf[o++] = 'x';
-			buf[o++] = hex[b >> 4];
-			buf[o++] = hex[b & 15];
-			i++;
-		}
+		if (match(user, v))
+			return v;
 	}
-	buf[o] = '\0';
+	return -1;
 }
 
 const char *ui_close_code_meaning(int code)
@@ -526,55 +1138,93 @@ const char *ui_close_code_meaning(int code)
 	}
 }
 
-void ui_export_conn(FILE *f, const struct ui_conn *c)
-{
-	struct json *j = json_new(f);
-	if (j == NULL)
-		return;
-	json_begin(j);
-	json_str(j, "type", "connection");
-	json_u64(j, "id", c->id);
-	json_ts(j, "ts", c->first_ts.sec, c->first_ts.nsec, 9);
-	json_str(j, "client", c->client);
-	json_str(j, "server", c->server);
-	if (c->host) json_str(j, "host", c->host); else json_null(j, "host");
-	if (c->path) json_str(j, "path", c->path); else json_null(j, "path");
-	json_u64(j, "status", (uint64_t)c->status);
-	if (c->subprotocol) json_str(j, "subprotocol", c->subprotocol); else json_null(j, "subprotocol");
-	json_bool(j, "tls", c->tls);
-	json_end(j);
-	json_free(j);
-}
+/* ---- export ---- */
 
-void ui_export_msg(FILE *f, const struct ui_conn *c, const struct ui_msg *g)
+size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui_filter *f)
 {
-	struct json *j = json_new(f);
-	if (j == NULL)
-		return;
-	json_begin(j);
-	json_str(j, "type", "message");
-	json_u64(j, "conn", c->id);
-	json_ts(j, "ts", g->ts.sec, g->ts.nsec, 9);
-	json_str(j, "dir", g->dir ? "s2c" : "c2s");
-	json_str(j, "opcode", ws_opcode_name(g->opcode));
-	json_u64(j, "length", g->length);
-	json_bool(j, "compressed", g->compressed);
-	json_u64(j, "frames", g->frames);
-	json_u64(j, "packet", g->pkt);
-	if (g->truncated)
-		json_bool(j, "truncated", true);
-	if (g->gap) {
-		json_bool(j, "gap", true);
-	} else if (g->opcode == WS_OP_CLOSE) {
-		if (g->close_code >= 0) {
-			json_u64(j, "close_code", (uint64_t)g->close_code);
-			json_strn(j, "close_reason", g->data, g->stored);
+	struct flow_info fi;
+	memset(&fi, 0, sizeof(fi));
+	fi.id = c->flow_id;
+	fi.ep[0] = c->client_ep;
+	fi.ep[1] = c->server_ep;
+	struct ev ev = { .type = EV_WS_CONN };
+	ev.ts = c->conn_ts;
+	ev.pkt = c->conn_pkt;
+	ev.u.conn = &c->info;
+	ev.dir = -1;
+	ev.flow = &fi;
+	export_event(x, &ev);
+	size_t nmsg = 0;
+	for (size_t i = 0; i < c->len; i++) {
+		const struct ui_msg *g = ui_conn_msg(c, i);
+		if (f != NULL && ui_filter_active(f) && !ui_filter_match(f, c, g))
+			continue;
+		if (g->kind == UI_ROW_MSG) {
+			struct ws_msg_info mi;
+			memset(&mi, 0, sizeof(mi));
+			mi.conn = c->id;
+			mi.dir = g->dir;
+			mi.opcode = (enum ws_opcode)g->opcode;
+			mi.length = g->length;
+			mi.wire_length = g->wire_length;
+			mi.truncated = g->truncated || g->released;
+			mi.bomb = g->bomb;
+			mi.compressed = g->compressed;
+			mi.inflate_failed = g->inflate_failed;
+			mi.utf8_ok = g->utf8_ok;
+			mi.gap = g->gap;
+			mi.frames = g->frames;
+			mi.first_pkt = g->first_pkt;
+			mi.last_pkt = g->pkt;
+			mi.close_code = g->close_code;
+			if (g->opcode == WS_OP_CLOSE) {
+				mi.close_reason = g->data;
+				mi.close_reason_len = g->stored;
+			} else {
+				mi.payload = g->data;
+				mi.stored = g->stored;
+			}
+			struct ev me = { .type = EV_WS_MSG };
+			me.ts = g->ts;
+			me.pkt = g->pkt;
+			me.u.msg = &mi;
+			me.dir = -1;
+			me.flow = &fi;
+			export_event(x, &me);
+			nmsg++;
+		} else if (g->kind == UI_ROW_WARN) {
+			char msg[4096];
+			size_t n = g->stored < sizeof(msg) - 1 ? g->stored : sizeof(msg) - 1;
+			if (n > 0)
+				memcpy(msg, g->data, n);
+			msg[n] = '\0';
+			struct ev we = { .type = EV_WARNING };
+			we.ts = g->ts;
+			we.pkt = g->pkt;
+			we.flow = &fi;
+			we.dir = -1;
+			we.u.warn.code = (enum warn_code)g->code;
+			we.u.warn.msg = msg;
+			we.u.warn.conn = c->id;
+			export_event(x, &we);
 		}
-	} else if (g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed) {
-		json_strn(j, "text", g->data, g->stored);
-	} else {
-		json_base64(j, "data", g->data, g->stored);
 	}
-	json_end(j);
-	json_free(j);
+	if (c->state == UI_CLOSED && c->end_reason[0] != '\0') {
+		struct ws_end_info e;
+		memset(&e, 0, sizeof(e));
+		e.conn = c->id;
+		e.reason = c->end_reason;
+		for (int d = 0; d < 2; d++) {
+			e.msgs[d] = c->msgs[d];
+			e.bytes[d] = c->bytes[d];
+			e.close_code[d] = c->close_code[d];
+		}
+		struct ev ee = { .type = EV_WS_END };
+		ee.ts = c->end_ts;
+		ee.u.wsend = &e;
+		ee.dir = -1;
+		ee.flow = &fi;
+		export_event(x, &ee);
+	}
+	return nmsg;
 }

@@ -1,13 +1,19 @@
 /*
- * model.h - the TUI's view model: WebSocket connections and their messages,
- * built from the same core events as the NDJSON export.
+ * model.h - the TUI's view model: WebSocket connections and what happened
+ * on them (messages, warnings, lost bytes), built from the same core events
+ * as the NDJSON export.
  *
  * Plain C, no curses: the ncurses view only reads it, so everything the user
- * can see and filter is unit-tested here.
+ * can see, filter and export is unit-tested here.
  *
- * Ownership: the model owns every connection, message and string it hands
- * out; pointers stay valid until the next ui_model_event (which may drop the
- * oldest messages of a connection) or ui_model_free.
+ * Memory: everything the model keeps (rows, payloads, frames, strings) is
+ * counted against one budget (opts.budget). Past it the oldest payloads are
+ * released (the row stays, marked released); when no payload is left to
+ * release, the oldest rows go (counted in dropped). Counts never go.
+ *
+ * Ownership: the model owns every connection, row and string it hands out;
+ * pointers stay valid until the next ui_model_event (which may drop or
+ * release rows) or ui_model_free.
  */
 #ifndef WSCOPE_UI_MODEL_H
 #define WSCOPE_UI_MODEL_H
@@ -21,17 +27,21 @@
 #include "event.h"
 
 struct ui_model_opts {
-	size_t max_msgs;      /* messages kept per connection; older ones dropped */
+	size_t max_msgs;      /* rows kept per connection; older ones dropped */
 	size_t keep_bytes;    /* payload bytes kept per message */
-	size_t max_conns;     /* connections listed; the oldest closed one goes */
+	size_t max_conns;     /* connections listed; the oldest ended one goes */
+	uint64_t budget;      /* bytes for everything the model keeps */
+	int ts_digits;        /* 6 or 9: time precision of the export */
 };
+
+#define UI_BUDGET_DEFAULT ((uint64_t)256 << 20)
 
 void ui_model_opts_default(struct ui_model_opts *o);
 
 enum ui_conn_state {
 	UI_OPEN,        /* 101 seen, no close frame yet */
 	UI_CLOSING,     /* one side sent a close frame */
-	UI_CLOSED,      /* the TCP connection ended */
+	UI_CLOSED,      /* the TCP connection ended (see end_reason) */
 	UI_REJECTED,    /* the upgrade was refused (403, ...) */
 	UI_HIDDEN,      /* TLS not decrypted, or not HTTP/1.1 WebSocket */
 };
@@ -46,16 +56,29 @@ struct ui_frame {
 /* Frames kept per message for the detail view. */
 #define UI_MAX_FRAMES 32
 
+enum ui_row_kind {
+	UI_ROW_MSG,     /* a WebSocket message */
+	UI_ROW_WARN,    /* a warning about the connection (data: its text) */
+	UI_ROW_LOSS,    /* bytes of one direction never captured (length) */
+};
+
 struct ui_msg {
 	struct wts ts;
-	uint64_t pkt;
+	uint64_t pkt, first_pkt;
+	uint64_t seq;         /* row number in the connection, from 0 */
+	uint64_t msgno;       /* messages: 1, 2, ... in the connection */
+	uint8_t kind;         /* enum ui_row_kind */
 	uint8_t dir;          /* 0 c2s, 1 s2c */
 	uint8_t opcode;
+	uint16_t code;        /* warnings: enum warn_code */
 	uint32_t frames;
-	uint64_t length;
-	bool compressed, truncated, gap, inflate_failed, utf8_ok;
+	uint64_t length;      /* messages: exact length; loss: bytes lost */
+	uint64_t wire_length;
+	bool compressed, truncated, gap, inflate_failed, utf8_ok, bomb;
+	bool released;        /* the payload was released (memory budget) */
 	int close_code;       /* -1 if none */
-	uint8_t *data;        /* the first `stored` payload bytes (close: the reason) */
+	uint8_t *data;        /* the first `stored` payload bytes (close: the
+	                         reason; warning: its text) */
 	size_t stored;
 	struct ui_frame *fr;  /* the frames that made it (first UI_MAX_FRAMES) */
 	uint32_t nfr;
@@ -63,20 +86,34 @@ struct ui_msg {
 };
 
 struct ui_conn {
-	uint64_t id;
+	uint64_t id, flow_id;
+	struct endpoint client_ep, server_ep;
 	char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
-	char *host, *path, *subprotocol, *extensions, *sni, *tls_version;
+	/* the handshake, as struct ws_conn_info says (owned strings) */
+	struct ws_conn_info info;
+	struct wts conn_ts;   /* of the handshake answer */
+	uint64_t conn_pkt;
+	/* shortcuts into info */
+	const char *host, *path, *subprotocol, *extensions, *sni, *tls_version;
 	int status;
 	bool tls, decrypted, deflate;
 	enum ui_conn_state state;
 	int close_code[2];    /* sent by c2s / s2c, -1 if none */
+	uint8_t *close_reason[2];
+	size_t close_reason_len[2];
 	struct wts first_ts, last_ts;
-	uint64_t msgs[2], bytes[2];
-	uint64_t dropped;     /* messages dropped from the history (max_msgs) */
+	uint64_t msgs[2], bytes[2], wire[2];
+	uint64_t lost[2], losses[2]; /* bytes never captured, and how often */
+	uint64_t dropped;     /* rows dropped from the history */
+	uint64_t released;    /* payloads released */
 	uint32_t warnings;
-	/* history: a ring, oldest first */
+	/* the end (state UI_CLOSED) */
+	char end_reason[16];  /* "close", "fin", "rst", "eof", "timeout", "evicted" */
+	struct wts end_ts;
+	/* history: a ring of rows, oldest first */
 	struct ui_msg *ring;
 	size_t cap, head, len;
+	uint64_t next_seq, next_msgno;
 	/* frames and warnings waiting for their message, per direction */
 	int client_rdir;      /* the reassembly direction that is c2s, -1 unknown */
 	struct ui_frame *pf[2];
@@ -89,8 +126,8 @@ struct ui_model;
 struct ui_model *ui_model_new(const struct ui_model_opts *o);
 void ui_model_free(struct ui_model *m);
 
-/* Takes one event (EV_WS_CONN, EV_WS_MSG, EV_WS_END, EV_WARNING; others are
- * ignored). */
+/* Takes one event (EV_WS_CONN, EV_WS_MSG, EV_WS_FRAME, EV_WS_END,
+ * EV_WARNING, EV_FLOW_GAP; others are ignored). */
 void ui_model_event(struct ui_model *m, const struct ev *ev);
 
 size_t ui_model_nconns(const struct ui_model *m);
@@ -98,44 +135,91 @@ const struct ui_conn *ui_model_conn(const struct ui_model *m, size_t i);
 /* The connection with this id, or NULL. */
 const struct ui_conn *ui_model_find(const struct ui_model *m, uint64_t id);
 uint64_t ui_model_total_msgs(const struct ui_model *m);
+/* A counter that changes whenever anything visible changed. */
+uint64_t ui_model_version(const struct ui_model *m);
+
+struct ui_model_mem {
+	uint64_t held, peak, budget;
+	uint64_t released;    /* payloads released, in all */
+	uint64_t dropped;     /* rows dropped, in all */
+	uint64_t conns_dropped;
+};
+void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out);
 
 size_t ui_conn_nmsgs(const struct ui_conn *c);
-/* i = 0 is the oldest message kept. */
+/* i = 0 is the oldest row kept. */
 const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i);
 
-/* ---- filters and search ---- */
+/* How the connection stands or ended, for the list: "open", "closing 1000
+ * client", "close 1000 both", "close 1000/1001", "close 4001 client, fin",
+ * "fin, no close", "rst", "eof", "timeout", "evicted", "rejected 403",
+ * "no key", "not ws". */
+void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len);
 
+/* ---- filters and search ----
+ *
+ * One language for the message list and the connection list, words in any
+ * order, all of which must match:
+ *   c2s s2c                      direction (messages)
+ *   text binary ping pong close continuation  opcodes (any of them)
+ *   warning loss                 those rows (any of them, with opcodes)
+ *   conn:N                       connection id
+ *   host:S path:S proto:S addr:S state:S   connection fields (substring)
+ *   after:SEC before:SEC         time since the connection's start
+ *   /regex/                      extended regex on the payload (or, for
+ *                                connections, host, path, protocol, addresses)
+ *   any other word               substring, case-insensitive
+ * Quote a phrase with "..." to search for spaces or a keyword as text.
+ */
 struct ui_filter {
 	int dir;              /* -1 any, 0 c2s, 1 s2c */
 	uint32_t opcodes;     /* bit (1 << opcode); 0 = any */
-	char text[256];       /* substring (case-insensitive) or regex; "" = any */
+	uint32_t rows;        /* bit (1 << enum ui_row_kind) for warning/loss */
+	uint64_t conn;        /* 0 any */
+	char host[128], path[128], proto[64], addr[64], state[32];
+	double after, before; /* seconds since the connection's start; < 0 unset */
+	char text[256];       /* substring (case-insensitive); "" = any */
 	bool regex;
 	regex_t re;
 	bool re_ok;
+	char src[512];        /* what the user typed */
 };
 
 void ui_filter_init(struct ui_filter *f);
 void ui_filter_free(struct ui_filter *f);
-/* Sets the text part; false (err set, filter unchanged) if the regex does not compile. */
+/* Parses the language above into f (freed first). False with err set (and
+ * f left empty) on an error. */
+bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t errlen);
+/* Sets only the text part; false (err set, filter unchanged) if the regex does not compile. */
 bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char *err, size_t errlen);
 bool ui_filter_active(const struct ui_filter *f);
-bool ui_filter_match(const struct ui_filter *f, const struct ui_msg *m);
+/* Does row m of connection c pass? */
+bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const struct ui_msg *m);
+/* Does connection c pass (the connection fields, and the text against its
+ * host, path, protocol and addresses)? */
+bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c);
 /* A one-line description of the active filter ("dir:c2s op:text /re/"). */
 void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len);
 
-/* Index of the next (step +1) or previous (step -1) matching message after
+/* Index of the next (step +1) or previous (step -1) matching row after
  * `from` (exclusive; from = -1 with step +1 starts at the oldest), or -1. */
 long ui_search(const struct ui_conn *c, const struct ui_filter *f, long from, int step);
 
-/* A one-line preview of a payload: control characters escaped (\n, \t,
- * \xNN), invalid UTF-8 as \xNN, binary as hex. At most len-1 bytes. */
-void ui_preview(const struct ui_msg *m, char *buf, size_t len);
+/*
+ * Search with wrap-around over n items: the next (step +1) or previous (-1)
+ * index after `from` for which match(user, i) holds, wrapping at the ends.
+ * Returns -1 if none; *wrapped tells whether it wrapped. from may be -1.
+ */
+long ui_search_wrap(long n, long from, int step, bool (*match)(void *user, long i), void *user,
+		    bool *wrapped);
 
 const char *ui_close_code_meaning(int code);
 
-/* NDJSON records (the --json schema's "connection" and "message" fields
- * that the model keeps) for the UI's export. */
-void ui_export_conn(FILE *f, const struct ui_conn *c);
-void ui_export_msg(FILE *f, const struct ui_conn *c, const struct ui_msg *g);
+/* ---- export: the --json writer's records ----
+ * Writes connection c (its "connection" record, the rows that pass f (NULL:
+ * all) as "message" and "warning" records, and its "end" record if it
+ * ended) with the same writer as --json. Returns the messages written. */
+struct export;
+size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui_filter *f);
 
 #endif

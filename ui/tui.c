@@ -1,76 +1,162 @@
 /*
- * tui.c - the ncurses view: connections, the messages of one connection,
- * one message in detail, help. Keys come from a table and return reaction
- * flags; drawing happens only in draw(), once per reaction.
+ * tui.c - the ncurses view: connections, one connection's rows, one
+ * message in detail, one connection in detail, help.
+ *
+ * The only file with curses calls. What is shown comes from the model and
+ * from ui/text.c (already sanitized, laid out by display width); this file
+ * only puts it on the screen. Keys come from one table and return reaction
+ * flags; drawing happens only in draw(), once per reaction. A prompt is a
+ * mode of the same loop, so a live capture goes on while the user types.
  */
 #include "config.h"
 
 #include <curses.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <locale.h>
 #include <poll.h>
-#include <time.h>
-#include <unistd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
 
+#include "export.h"
+#include "nav.h"
+#include "termsafe.h"
+#include "text.h"
 #include "tui.h"
 
-enum tui_screen { SCR_CONNS, SCR_MSGS, SCR_DETAIL, SCR_HELP };
+enum tscreen { SCR_CONNS, SCR_MSGS, SCR_DETAIL, SCR_INFO, SCR_HELP };
 enum reaction { R_NONE = 0, R_REDRAW = 1, R_QUIT = 2 };
+enum tmode { T_REL, T_LOCAL, T_UTC };
+enum prompt_kind { P_NONE, P_SEARCH, P_FILTER, P_EXPORT, P_SAVE };
+
+enum { C_C2S = 1, C_S2C, C_BAR, C_SEL, C_WARN, C_KEY, C_ESC, C_DIM };
+
+/* k_move's deltas for the first and the last item */
+#define MOVE_HOME (-(1L << 60))
+#define MOVE_END (1L << 60)
+#define PATH_LEN 4096
+
+/* A key: function keys (KEY_*) are marked so that they cannot be taken
+ * for a character with the same number. */
+#define FK(k) ((k) | 0x1000000)
 
 struct tui {
 	struct ui_model *m;
-	const char *source;
-	enum tui_screen scr, prev;
-	size_t conn_sel, conn_top;
-	long msg_sel, msg_top;
-	size_t detail_top;
-	struct ui_filter search;
-	bool color;
-	bool follow;           /* keep the newest message selected */
-	bool paused;           /* the view is frozen; capture goes on */
-	const struct tui_live *live;
-	uint64_t last_msgs;
-	struct ui_filter filter;   /* `f`: which messages are listed */
-	long *vis;                 /* indices of the listed messages */
+	const struct tui_opts *o;
+	const struct tui_source *src;
+	unsigned tsflags;
+	bool color, exercise;
+	enum tscreen scr, back;       /* back: where Esc from help/info goes */
+	/* connection list */
+	struct ui_list cl;
+	size_t *cvis;
+	long ncvis, cvis_cap;
+	uint64_t cur_id;             /* the connection opened (0: none) */
+	struct ui_filter cfilter, csearch;
+	/* the rows of the connection opened */
+	struct ui_list ml;
+	long *vis;
 	long nvis, vis_cap;
-	bool abs_time;
-	struct wts now;            /* the latest capture time seen, for ages */
+	struct ui_filter filter, search;
+	/* one message */
+	struct ui_list dl;
+	int hoff;                    /* columns scrolled right (no wrap) */
+	bool wrap;
+	enum ui_text_mode tm;
+	struct ui_text body;
+	uint64_t body_conn, body_seq, body_ver;
+	int body_w;
+	bool body_ok;
+	/* one connection */
+	struct ui_list il;
+	struct ui_text info;
+	/* help */
+	struct ui_list hl;
+	/* prompt */
+	enum prompt_kind pk;
+	struct ui_edit edit;
+	char plabel[80];
+	/* state */
+	bool follow, paused;
+	enum tmode tmode;
+	struct wts now;
 	uint64_t rate_msgs, rate_mark_ms;
-	double rate;               /* messages per second (live) */
+	double rate;
+	uint64_t seen_ver;
+	bool loading;
 	char note[512];
+	bool note_err;
 };
 
-enum { C_C2S = 1, C_S2C, C_BAR, C_SEL, C_WARN };
+static int rows(void) { return LINES > 3 ? LINES - 3 : 1; } /* title, status, key bar */
+
+static void set_note(struct tui *t, bool err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_note(struct tui *t, bool err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->note, sizeof(t->note), fmt, ap);
+	va_end(ap);
+	t->note_err = err;
+}
+
+/* ---- what is listed ---- */
 
 static const struct ui_conn *cur_conn(const struct tui *t)
 {
-	return ui_model_conn(t->m, t->conn_sel);
+	return t->cur_id ? ui_model_find(t->m, t->cur_id) : NULL;
 }
 
-static int rows(void) { return LINES > 3 ? LINES - 3 : 1; } /* title, key bar, status */
+static void refresh_cvis(struct tui *t)
+{
+	size_t n = ui_model_nconns(t->m);
+	if ((long)n > t->cvis_cap) {
+		long cap = (long)n + 256;
+		size_t *nv = realloc(t->cvis, (size_t)cap * sizeof(*nv));
+		if (nv == NULL)
+			return;
+		t->cvis = nv;
+		t->cvis_cap = cap;
+	}
+	bool on = ui_filter_active(&t->cfilter);
+	t->ncvis = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!on || ui_filter_match_conn(&t->cfilter, ui_model_conn(t->m, i)))
+			t->cvis[t->ncvis++] = i;
+	ui_list_clamp(&t->cl, t->ncvis, rows());
+}
 
-/* Rebuilds the list of messages the filter lets through. */
+static const struct ui_conn *cvis_conn(const struct tui *t, long v)
+{
+	return v >= 0 && v < t->ncvis ? ui_model_conn(t->m, t->cvis[v]) : NULL;
+}
+
 static void refresh_vis(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
 	t->nvis = 0;
-	if (c == NULL)
-		return;
-	long n = (long)ui_conn_nmsgs(c);
-	if (n > t->vis_cap) {
-		long cap = n + 1024;
-		long *nv = realloc(t->vis, (size_t)cap * sizeof(*nv));
-		if (nv == NULL)
-			return;
-		t->vis = nv;
-		t->vis_cap = cap;
+	if (c != NULL) {
+		long n = (long)ui_conn_nmsgs(c);
+		if (n > t->vis_cap) {
+			long cap = n + 1024;
+			long *nv = realloc(t->vis, (size_t)cap * sizeof(*nv));
+			if (nv == NULL)
+				return;
+			t->vis = nv;
+			t->vis_cap = cap;
+		}
+		bool on = ui_filter_active(&t->filter);
+		for (long i = 0; i < n; i++)
+			if (!on || ui_filter_match(&t->filter, c, ui_conn_msg(c, (size_t)i)))
+				t->vis[t->nvis++] = i;
 	}
-	for (long i = 0; i < n; i++)
-		if (!ui_filter_active(&t->filter) || ui_filter_match(&t->filter, ui_conn_msg(c, (size_t)i)))
-			t->vis[t->nvis++] = i;
+	ui_list_clamp(&t->ml, t->nvis, rows());
 }
 
 static const struct ui_msg *vis_msg(const struct tui *t, long v)
@@ -79,59 +165,209 @@ static const struct ui_msg *vis_msg(const struct tui *t, long v)
 	return c != NULL && v >= 0 && v < t->nvis ? ui_conn_msg(c, (size_t)t->vis[v]) : NULL;
 }
 
+/* Lays out the message being read again when it, the width or the mode changed. */
+static void refresh_body(struct tui *t)
+{
+	const struct ui_conn *c = cur_conn(t);
+	const struct ui_msg *g = vis_msg(t, t->ml.sel);
+	int w = t->wrap ? COLS - 1 : 0;
+	if (g == NULL) {
+		t->body_ok = false;
+		return;
+	}
+	if (t->body_ok && t->body_conn == c->id && t->body_seq == g->seq && t->body_w == w &&
+	    t->body_ver == (g->released ? 1u : 0u))
+		return;
+	ui_text_layout_msg(&t->body, g, w, t->tm, t->tsflags);
+	t->body_ok = true;
+	t->body_conn = c->id;
+	t->body_seq = g->seq;
+	t->body_w = w;
+	t->body_ver = g->released ? 1u : 0u;
+}
+
+static int body_rows(const struct tui *t, const struct ui_msg *g);
+
+/* ---- time ---- */
+
+static void fmt_time(const struct tui *t, const struct ui_conn *c, struct wts ts, char *buf, size_t len)
+{
+	if (t->tmode == T_REL) {
+		int64_t s = ts.sec - c->first_ts.sec;
+		int64_t ns = (int64_t)ts.nsec - (int64_t)c->first_ts.nsec;
+		if (ns < 0) {
+			ns += 1000000000;
+			s--;
+		}
+		if (s < 0)
+			snprintf(buf, len, "%11s", "-");
+		else
+			snprintf(buf, len, "%4lld.%06lld", (long long)s, (long long)(ns / 1000));
+		return;
+	}
+	struct tm tm;
+	time_t sec = (time_t)ts.sec;
+	if ((t->tmode == T_UTC ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm)) == NULL) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	snprintf(buf, len, "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.nsec / 1000);
+}
+
+static void fmt_date(const struct tui *t, struct wts ts, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = (time_t)ts.sec;
+	if (t->tmode == T_REL ||
+	    (t->tmode == T_UTC ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm)) == NULL) {
+		buf[0] = '\0';
+		return;
+	}
+	char z[16];
+	strftime(z, sizeof(z), "%Z", &tm);
+	snprintf(buf, len, "  %04d-%02d-%02d %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 t->tmode == T_UTC ? "UTC" : z);
+}
+
 /* ---- key handlers: change state, return flags, never draw ---- */
 
-static int k_quit(struct tui *t)
+static int k_quit_all(struct tui *t) { (void)t; return R_QUIT; }
+
+static int k_back(struct tui *t)
 {
-	if (t->scr == SCR_CONNS)
+	switch (t->scr) {
+	case SCR_CONNS:
 		return R_QUIT;
-	t->scr = t->scr == SCR_DETAIL ? SCR_MSGS : t->scr == SCR_HELP ? t->prev : SCR_CONNS;
+	case SCR_MSGS:
+		t->scr = SCR_CONNS;
+		break;
+	case SCR_DETAIL:
+		t->scr = SCR_MSGS;
+		break;
+	case SCR_INFO:
+	case SCR_HELP:
+		t->scr = t->back;
+		break;
+	}
 	return R_REDRAW;
+}
+
+static int k_esc(struct tui *t)
+{
+	if (t->scr == SCR_CONNS) {
+		if (ui_filter_active(&t->cfilter)) {
+			ui_filter_free(&t->cfilter);
+			ui_filter_init(&t->cfilter);
+			set_note(t, false, "connection filter cleared");
+		}
+		return R_REDRAW; /* Esc never quits: q does */
+	}
+	return k_back(t);
+}
+
+static void open_conn(struct tui *t, const struct ui_conn *c)
+{
+	t->cur_id = c->id;
+	t->scr = SCR_MSGS;
+	refresh_vis(t);
+	ui_list_end(&t->ml, rows()); /* newest at the bottom */
 }
 
 static int k_enter(struct tui *t)
 {
-	if (t->scr == SCR_CONNS && cur_conn(t) != NULL) {
-		t->scr = SCR_MSGS;
-		refresh_vis(t);
-		long n = t->nvis;
-		t->msg_sel = n > 0 ? n - 1 : 0; /* newest at the bottom */
-		t->msg_top = t->msg_sel - rows() + 1 < 0 ? 0 : t->msg_sel - rows() + 1;
-	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL && t->nvis > 0) {
+	if (t->scr == SCR_CONNS) {
+		const struct ui_conn *c = cvis_conn(t, t->cl.sel);
+		if (c != NULL)
+			open_conn(t, c);
+	} else if (t->scr == SCR_MSGS && vis_msg(t, t->ml.sel) != NULL) {
 		t->scr = SCR_DETAIL;
-		t->detail_top = 0;
+		t->dl.top = 0;
+		t->hoff = 0;
+		t->body_ok = false;
 	}
 	return R_REDRAW;
 }
 
-static void move_sel(struct tui *t, long delta)
+static int k_info(struct tui *t)
 {
-	if (t->scr == SCR_CONNS) {
-		long n = (long)ui_model_nconns(t->m), s = (long)t->conn_sel + delta;
-		if (s >= n) s = n - 1;
-		if (s < 0) s = 0;
-		t->conn_sel = (size_t)s;
-		if (t->conn_sel < t->conn_top) t->conn_top = t->conn_sel;
-		if ((long)t->conn_sel >= (long)t->conn_top + rows()) t->conn_top = t->conn_sel - (size_t)rows() + 1;
-	} else if (t->scr == SCR_MSGS && cur_conn(t) != NULL) {
-		long n = t->nvis, s = t->msg_sel + delta;
-		if (s >= n) s = n - 1;
-		if (s < 0) s = 0;
-		t->msg_sel = s;
-		if (t->msg_sel < t->msg_top) t->msg_top = t->msg_sel;
-		if (t->msg_sel >= t->msg_top + rows()) t->msg_top = t->msg_sel - rows() + 1;
-	} else if (t->scr == SCR_DETAIL) {
-		long s = (long)t->detail_top + delta;
-		t->detail_top = s < 0 ? 0 : (size_t)s;
-	}
+	const struct ui_conn *c = t->scr == SCR_CONNS ? cvis_conn(t, t->cl.sel) : cur_conn(t);
+	if (c == NULL || t->scr == SCR_INFO || t->scr == SCR_HELP)
+		return R_NONE;
+	t->cur_id = c->id;
+	t->back = t->scr;
+	t->scr = SCR_INFO;
+	t->il.top = 0;
+	return R_REDRAW;
 }
 
-static int k_down(struct tui *t) { move_sel(t, 1); return R_REDRAW; }
-static int k_up(struct tui *t) { t->follow = false; move_sel(t, -1); return R_REDRAW; }
-static int k_pgdn(struct tui *t) { move_sel(t, rows()); return R_REDRAW; }
-static int k_pgup(struct tui *t) { t->follow = false; move_sel(t, -rows()); return R_REDRAW; }
-static int k_home(struct tui *t) { t->follow = false; move_sel(t, -(1L << 40)); return R_REDRAW; }
-static int k_end(struct tui *t) { move_sel(t, 1L << 40); return R_REDRAW; }
+static struct ui_list *cur_list(struct tui *t)
+{
+	switch (t->scr) {
+	case SCR_CONNS: return &t->cl;
+	case SCR_MSGS: return &t->ml;
+	case SCR_DETAIL: return &t->dl;
+	case SCR_INFO: return &t->il;
+	case SCR_HELP: return &t->hl;
+	}
+	return &t->cl;
+}
+
+/* The rows a scrolling screen has for its text. */
+static int text_rows(const struct tui *t)
+{
+	if (t->scr == SCR_DETAIL)
+		return body_rows(t, vis_msg(t, t->ml.sel));
+	return rows();
+}
+
+static int k_move(struct tui *t, long delta)
+{
+	struct ui_list *l = cur_list(t);
+	int r = l->scroll_only ? text_rows(t) : rows();
+	if (delta < 0 && t->scr == SCR_MSGS)
+		t->follow = false;
+	if (delta == MOVE_HOME)
+		ui_list_home(l, r);
+	else if (delta == MOVE_END)
+		ui_list_end(l, r);
+	else
+		ui_list_move(l, delta == 2 ? r : delta == -2 ? -r : delta, r);
+	if (t->scr == SCR_MSGS && delta == MOVE_END)
+		t->follow = t->src != NULL && t->src->live;
+	return R_REDRAW;
+}
+
+static int k_down(struct tui *t) { return k_move(t, 1); }
+static int k_up(struct tui *t) { return k_move(t, -1); }
+static int k_pgdn(struct tui *t) { return k_move(t, 2); }
+static int k_pgup(struct tui *t) { return k_move(t, -2); }
+static int k_home(struct tui *t) { if (t->scr == SCR_MSGS) t->follow = false; return k_move(t, MOVE_HOME); }
+static int k_end(struct tui *t) { return k_move(t, MOVE_END); }
+
+static int k_left(struct tui *t)
+{
+	if (t->scr == SCR_DETAIL && !t->wrap) {
+		t->hoff = t->hoff > 8 ? t->hoff - 8 : 0;
+		return R_REDRAW;
+	}
+	if (t->scr != SCR_CONNS)
+		return k_back(t);
+	return R_NONE;
+}
+
+static int k_right(struct tui *t)
+{
+	if (t->scr == SCR_DETAIL && !t->wrap) {
+		int maxoff = t->body.widest - (COLS - 2);
+		if (maxoff < 0)
+			maxoff = 0;
+		t->hoff = t->hoff + 8 > maxoff ? maxoff : t->hoff + 8;
+		return R_REDRAW;
+	}
+	if (t->scr == SCR_CONNS || t->scr == SCR_MSGS)
+		return k_enter(t);
+	return R_NONE;
+}
 
 static int k_tab(struct tui *t)
 {
@@ -144,193 +380,173 @@ static int k_tab(struct tui *t)
 static int k_help(struct tui *t)
 {
 	if (t->scr != SCR_HELP) {
-		t->prev = t->scr;
+		t->back = t->scr;
 		t->scr = SCR_HELP;
+		t->hl.top = 0;
 	}
 	return R_REDRAW;
 }
 
-static int search_step(struct tui *t, int step)
+static void start_prompt(struct tui *t, enum prompt_kind k, const char *label, const char *initial)
 {
-	const struct ui_conn *c = cur_conn(t);
-	if (t->scr != SCR_MSGS || c == NULL || !ui_filter_active(&t->search))
-		return R_NONE;
-	long v = t->msg_sel + step;
+	t->pk = k;
+	snprintf(t->plabel, sizeof(t->plabel), "%s", label);
+	ui_edit_init(&t->edit, initial);
+	curs_set(1);
+}
+
+struct match_ctx {
+	struct tui *t;
+	const struct ui_filter *f;
+};
+
+static bool match_row(void *user, long v)
+{
+	struct match_ctx *mc = user;
+	return ui_filter_match(mc->f, cur_conn(mc->t), vis_msg(mc->t, v));
+}
+
+static bool match_conn_row(void *user, long v)
+{
+	struct match_ctx *mc = user;
+	return ui_filter_match_conn(mc->f, cvis_conn(mc->t, v));
+}
+
+/* n / N: the next match of the search, wrapping around. */
+static int search_step(struct tui *t, int step, bool include_current)
+{
 	bool wrapped = false;
-	for (long tries = 0; tries <= t->nvis; tries++, v += step) {
-		if (v < 0 || v >= t->nvis) {
-			v = step > 0 ? 0 : t->nvis - 1; /* wrap around */
-			wrapped = true;
+	long v;
+	if (t->scr == SCR_CONNS) {
+		if (!ui_filter_active(&t->csearch)) {
+			set_note(t, true, "no search: press / first");
+			return R_REDRAW;
 		}
-		if (t->nvis > 0 && ui_filter_match(&t->search, vis_msg(t, v)))
-			break;
-	}
-	if (t->nvis == 0 || !ui_filter_match(&t->search, vis_msg(t, v))) {
-		snprintf(t->note, sizeof(t->note), "no match");
-	} else {
+		struct match_ctx mc = { t, &t->csearch };
+		v = ui_search_wrap(t->ncvis, include_current ? t->cl.sel - step : t->cl.sel, step,
+				   match_conn_row, &mc, &wrapped);
+		if (v < 0) {
+			set_note(t, true, "no connection matches");
+			return R_REDRAW;
+		}
+		ui_list_select(&t->cl, v, rows());
+	} else if (t->scr == SCR_MSGS || t->scr == SCR_DETAIL) {
+		if (!ui_filter_active(&t->search)) {
+			set_note(t, true, "no search: press / first");
+			return R_REDRAW;
+		}
+		struct match_ctx mc = { t, &t->search };
+		v = ui_search_wrap(t->nvis, include_current ? t->ml.sel - step : t->ml.sel, step,
+				   match_row, &mc, &wrapped);
+		if (v < 0) {
+			set_note(t, true, "no match");
+			return R_REDRAW;
+		}
 		t->follow = false;
-		move_sel(t, v - t->msg_sel);
-		snprintf(t->note, sizeof(t->note), "%s", wrapped ? "search wrapped" : "");
+		ui_list_select(&t->ml, v, rows());
+		t->dl.top = 0;
+		t->hoff = 0;
+	} else {
+		return R_NONE;
 	}
+	set_note(t, false, "%s", wrapped ? "search wrapped" : "");
 	return R_REDRAW;
 }
+
+static int k_next(struct tui *t) { return search_step(t, 1, false); }
+static int k_prev(struct tui *t) { return search_step(t, -1, false); }
 
 static int k_search(struct tui *t)
 {
-	if (t->scr != SCR_MSGS)
+	if (t->scr != SCR_CONNS && t->scr != SCR_MSGS && t->scr != SCR_DETAIL)
 		return R_NONE;
-	char buf[200] = "";
-	move(LINES - 1, 0);
-	clrtoeol();
-	addstr("search (text, or /regex): ");
-	echo();
-	curs_set(1);
-	getnstr(buf, sizeof(buf) - 1);
-	noecho();
-	curs_set(0);
-	bool re = buf[0] == '/';
-	char err[128];
-	if (!ui_filter_set_text(&t->search, re ? buf + 1 : buf, re, err, sizeof(err))) {
-		snprintf(t->note, sizeof(t->note), "bad regex: %s", err);
-		return R_REDRAW;
-	}
-	t->msg_sel--; /* include the selected message */
-	return search_step(t, 1) | R_REDRAW;
-}
-
-static int k_next(struct tui *t) { return search_step(t, 1); }
-
-/* Reads a line at the bottom of the screen. */
-static void prompt(const char *label, char *buf, size_t len)
-{
-	move(LINES - 1, 0);
-	clrtoeol();
-	addstr(label);
-	nodelay(stdscr, FALSE);
-	echo();
-	curs_set(1);
-	getnstr(buf, (int)len - 1);
-	noecho();
-	curs_set(0);
-}
-
-/*
- * f: "c2s" / "s2c", opcode names, and text (or /regex/), in any order;
- * an empty line clears the filter.
- */
-static int k_filter(struct tui *t)
-{
-	if (t->scr != SCR_MSGS && t->scr != SCR_CONNS)
-		return R_NONE;
-	char buf[256] = "";
-	prompt("filter (c2s|s2c, text|binary|ping|pong|close, words or /regex/; empty clears): ", buf, sizeof(buf));
-	struct ui_filter f;
-	ui_filter_init(&f);
-	char text[256] = "";
-	bool re = false;
-	/* tokenise by hand: words separated by spaces */
-	char *p = buf;
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		char *w = p;
-		while (*p && *p != ' ')
-			p++;
-		size_t wl = (size_t)(p - w);
-		if (wl == 0)
-			break;
-		char word[64];
-		if (wl < sizeof(word)) {
-			memcpy(word, w, wl);
-			word[wl] = '\0';
-		} else {
-			word[0] = '\0';
-		}
-		static const char *ops[] = { "continuation", "text", "binary", NULL, NULL, NULL, NULL, NULL,
-					     "close", "ping", "pong" };
-		bool used = false;
-		if (strcmp(word, "c2s") == 0) { f.dir = 0; used = true; }
-		else if (strcmp(word, "s2c") == 0) { f.dir = 1; used = true; }
-		for (unsigned k = 0; !used && k < sizeof(ops) / sizeof(ops[0]); k++)
-			if (ops[k] != NULL && strcmp(word, ops[k]) == 0) {
-				f.opcodes |= 1u << k;
-				used = true;
-			}
-		if (!used) {
-			if (wl >= 2 && w[0] == '/' && w[wl - 1] == '/') {
-				re = true;
-				w++;
-				wl -= 2;
-			}
-			size_t tl = strlen(text);
-			if (tl + wl + 2 < sizeof(text)) {
-				if (tl > 0)
-					text[tl++] = ' ';
-				memcpy(text + tl, w, wl);
-				text[tl + wl] = '\0';
-			}
-		}
-	}
-	char err[128];
-	if (!ui_filter_set_text(&f, text, re, err, sizeof(err))) {
-		snprintf(t->note, sizeof(t->note), "bad regex: %s", err);
-		return R_REDRAW;
-	}
-	ui_filter_free(&t->filter);
-	t->filter = f;
-	refresh_vis(t);
-	t->msg_sel = t->nvis > 0 ? t->nvis - 1 : 0;
-	t->msg_top = t->msg_sel - rows() + 1 < 0 ? 0 : t->msg_sel - rows() + 1;
-	t->note[0] = '\0';
+	start_prompt(t, P_SEARCH, t->scr == SCR_CONNS ? "search connections: " : "search: ",
+		     (t->scr == SCR_CONNS ? &t->csearch : &t->search)->src);
 	return R_REDRAW;
 }
 
-/* e: the listed messages of the current connection (or every connection,
- * from the connection list) to an NDJSON file in the current directory. */
+static int k_filter(struct tui *t)
+{
+	if (t->scr != SCR_CONNS && t->scr != SCR_MSGS)
+		return R_NONE;
+	start_prompt(t, P_FILTER, t->scr == SCR_CONNS ? "filter connections (empty clears): "
+						      : "filter (empty clears; ? lists the words): ",
+		     (t->scr == SCR_CONNS ? &t->cfilter : &t->filter)->src);
+	return R_REDRAW;
+}
+
+static void default_name(char *buf, size_t len, const char *what, const char *ext)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char stamp[32] = "now";
+	if (localtime_r(&now, &tm) != NULL)
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	snprintf(buf, len, "wscope-%s-%s-%ld.%s", what, stamp, (long)getpid(), ext);
+}
+
 static int k_export(struct tui *t)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "wscope-export-%ld.ndjson", (long)time(NULL));
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		snprintf(t->note, sizeof(t->note), "export failed: %s: %s", path, strerror(errno));
+	if (t->scr == SCR_HELP)
+		return R_NONE;
+	char name[128];
+	default_name(name, sizeof(name), "export", "ndjson");
+	start_prompt(t, P_EXPORT, "export NDJSON to: ", name);
+	return R_REDRAW;
+}
+
+static int k_save(struct tui *t)
+{
+	const struct ui_msg *g = vis_msg(t, t->ml.sel);
+	if ((t->scr != SCR_MSGS && t->scr != SCR_DETAIL) || g == NULL)
+		return R_NONE;
+	if (g->kind != UI_ROW_MSG || g->data == NULL) {
+		set_note(t, true, "this row has no payload to save%s", g->released ? " (released: memory cap)" : "");
 		return R_REDRAW;
 	}
-	size_t nmsg = 0;
-	for (size_t ci = 0; ci < ui_model_nconns(t->m); ci++) {
-		const struct ui_conn *c = ui_model_conn(t->m, ci);
-		if (t->scr != SCR_CONNS && c != cur_conn(t))
-			continue;
-		ui_export_conn(f, c);
-		for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
-			const struct ui_msg *g = ui_conn_msg(c, i);
-			if (ui_filter_active(&t->filter) && !ui_filter_match(&t->filter, g))
-				continue;
-			ui_export_msg(f, c, g);
-			nmsg++;
-		}
-	}
-	bool ok = fclose(f) == 0;
-	char cwd[200];
-	if (getcwd(cwd, sizeof(cwd)) == NULL)
-		snprintf(cwd, sizeof(cwd), ".");
-	if (ok)
-		snprintf(t->note, sizeof(t->note), "exported %zu messages to %s/%s", nmsg, cwd, path);
-	else
-		snprintf(t->note, sizeof(t->note), "export failed: %s/%s", cwd, path);
+	char what[64], name[128];
+	snprintf(what, sizeof(what), "conn%llu-msg%llu", (unsigned long long)t->cur_id, (unsigned long long)g->msgno);
+	bool text = g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed;
+	default_name(name, sizeof(name), what, text ? (ui_looks_like_json(g->data, g->stored) ? "json" : "txt") : "bin");
+	start_prompt(t, P_SAVE, "save payload to: ", name);
 	return R_REDRAW;
 }
 
 static int k_time(struct tui *t)
 {
-	t->abs_time = !t->abs_time;
+	t->tmode = (enum tmode)((t->tmode + 1) % 3);
+	set_note(t, false, "times: %s", t->tmode == T_REL ? "since the connection's start" :
+					 t->tmode == T_LOCAL ? "local time" : "UTC");
+	return R_REDRAW;
+}
+
+static int k_wrap(struct tui *t)
+{
+	if (t->scr != SCR_DETAIL)
+		return R_NONE;
+	t->wrap = !t->wrap;
+	t->hoff = 0;
+	t->body_ok = false;
+	set_note(t, false, "%s", t->wrap ? "long lines wrapped" : "long lines cut: Left/Right scroll");
+	return R_REDRAW;
+}
+
+static int k_hex(struct tui *t)
+{
+	if (t->scr != SCR_DETAIL)
+		return R_NONE;
+	t->tm = (enum ui_text_mode)((t->tm + 1) % 3);
+	t->body_ok = false;
+	t->dl.top = 0;
+	set_note(t, false, "view: %s", t->tm == UI_TM_AUTO ? "auto (JSON, text or hex)" :
+				       t->tm == UI_TM_TEXT ? "text" : "hex");
 	return R_REDRAW;
 }
 
 static int k_pause(struct tui *t)
 {
 	t->paused = !t->paused;
-	snprintf(t->note, sizeof(t->note), "%s", t->paused ? "paused: capture goes on" : "");
+	set_note(t, false, "%s", t->paused ? "paused: capture goes on" : "");
 	return R_REDRAW;
 }
 
@@ -339,359 +555,934 @@ static int k_follow(struct tui *t)
 	t->follow = true;
 	t->paused = false;
 	t->note[0] = '\0';
-	move_sel(t, 1L << 40);
+	if (t->scr == SCR_MSGS)
+		ui_list_end(&t->ml, rows());
 	return R_REDRAW;
 }
-static int k_prev(struct tui *t) { return search_step(t, -1); }
 
-static const struct {
+static const struct key {
 	int key;
 	int (*fn)(struct tui *);
 	const char *name, *help;
 } keys[] = {
-	{ KEY_DOWN, k_down, "Down/j", "next line" },
+	{ FK(KEY_DOWN), k_down, "Down j", "next line" },
 	{ 'j', k_down, NULL, NULL },
-	{ KEY_UP, k_up, "Up/k", "previous line" },
+	{ FK(KEY_UP), k_up, "Up k", "previous line" },
 	{ 'k', k_up, NULL, NULL },
-	{ KEY_NPAGE, k_pgdn, "PgDn", "next page" },
-	{ KEY_PPAGE, k_pgup, "PgUp", "previous page" },
-	{ 'g', k_home, "g", "first" },
-	{ 'G', k_end, "G", "last" },
-	{ '\n', k_enter, "Enter", "open connection / message" },
-	{ KEY_ENTER, k_enter, NULL, NULL },
+	{ FK(KEY_NPAGE), k_pgdn, "PgDn", "next page" },
+	{ FK(KEY_PPAGE), k_pgup, "PgUp", "previous page" },
+	{ 'g', k_home, "g Home", "first" },
+	{ FK(KEY_HOME), k_home, NULL, NULL },
+	{ 'G', k_end, "G End", "last" },
+	{ FK(KEY_END), k_end, NULL, NULL },
+	{ '\n', k_enter, "Enter", "open the connection / the message" },
+	{ '\r', k_enter, NULL, NULL },
+	{ FK(KEY_ENTER), k_enter, NULL, NULL },
+	{ FK(KEY_RIGHT), k_right, "Right l", "open; in a message without wrapping, scroll right" },
+	{ 'l', k_right, NULL, NULL },
+	{ FK(KEY_LEFT), k_left, "Left h", "back; in a message without wrapping, scroll left" },
+	{ 'h', k_left, NULL, NULL },
+	{ 'i', k_info, "i", "the connection in detail: handshake, TLS, end, close codes, counts" },
 	{ '\t', k_tab, "Tab", "switch between connections and messages" },
-	{ 27, k_quit, "Esc", "back" },
-	{ 'q', k_quit, "q", "back; quits from the connections list" },
-	{ '/', k_search, "/", "search messages (text, or /regex)" },
-	{ 'n', k_next, "n", "next match" },
+	{ 27, k_esc, "Esc", "back (in the connection list: clear the filter)" },
+	{ 'q', k_back, "q", "back; quits from the connection list" },
+	{ 'Q', k_quit_all, "Q", "quit" },
+	{ '/', k_search, "/", "search: the filter language below, Enter jumps to the first match" },
+	{ 'n', k_next, "n", "next match (wraps around)" },
 	{ 'N', k_prev, "N", "previous match" },
-	{ 'f', k_filter, "f", "filter messages: c2s/s2c, opcodes, words or /regex/" },
-	{ 'e', k_export, "e", "export the listed messages (or all, from the connection list) as NDJSON" },
-	{ 't', k_time, "t", "time relative to the connection's start / absolute" },
+	{ 'f', k_filter, "f", "filter the list (connections or messages)" },
+	{ 'e', k_export, "e", "export as NDJSON (the --json records): the listed messages, or all listed connections" },
+	{ 's', k_save, "s", "save the message's payload to a file (raw bytes)" },
+	{ 'w', k_wrap, "w", "message: wrap long lines / cut them (then Left/Right scroll)" },
+	{ 'x', k_hex, "x", "message: auto / text / hex" },
+	{ 't', k_time, "t", "times: since the connection's start / local / UTC" },
 	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
 	{ 'F', k_follow, "F", "follow: keep the newest message in view" },
 	{ '?', k_help, "?", "this help" },
-	{ KEY_F(1), k_help, NULL, NULL },
+	{ FK(KEY_F(1)), k_help, NULL, NULL },
 };
 
-static int handle_key(struct tui *t, int ch)
+static const char *const filter_help[] = {
+	"",
+	"Filter and search words (all must match; any order):",
+	"  c2s s2c                 direction",
+	"  text binary ping pong close continuation   opcodes (any of them)",
+	"  warning loss            rows for warnings and lost bytes",
+	"  conn:N host:S path:S proto:S addr:S state:S   connection fields",
+	"  after:SEC before:SEC    seconds since the connection's start",
+	"  /regex/                 extended regex on the payload",
+	"  other words             text, case-insensitive; \"quote a phrase\"",
+	"",
+	"Mouse: click selects, the wheel scrolls. NO_COLOR turns colours off.",
+};
+
+/* ---- the prompt ---- */
+
+static int finish_prompt(struct tui *t);
+
+static int prompt_key(struct tui *t, int key)
 {
-	if (ch == KEY_RESIZE)
+	enum ui_edit_key k = UI_EK_CHAR;
+	uint32_t ch = 0;
+	switch (key) {
+	case FK(KEY_BACKSPACE): case 127: case 8: k = UI_EK_BACKSPACE; break;
+	case FK(KEY_DC): k = UI_EK_DELETE; break;
+	case FK(KEY_LEFT): k = UI_EK_LEFT; break;
+	case FK(KEY_RIGHT): k = UI_EK_RIGHT; break;
+	case FK(KEY_HOME): case 1: k = UI_EK_HOME; break;
+	case FK(KEY_END): case 5: k = UI_EK_END; break;
+	case 21: k = UI_EK_KILL_LINE; break;
+	case 23: k = UI_EK_KILL_WORD; break;
+	case '\n': case '\r': case FK(KEY_ENTER): k = UI_EK_ENTER; break;
+	case 27: case 3: case 7: k = UI_EK_CANCEL; break;
+	case FK(KEY_RESIZE): return R_REDRAW;
+	default:
+		if ((key & 0x1000000) != 0)
+			return R_NONE;
+		ch = (uint32_t)key;
+	}
+	enum ui_edit_result r = ui_edit_key(&t->edit, k, ch);
+	if (r == UI_EDIT_CANCELLED) {
+		t->pk = P_NONE;
+		curs_set(0);
+		set_note(t, false, "cancelled");
+	} else if (r == UI_EDIT_DONE) {
+		curs_set(0);
+		return finish_prompt(t);
+	}
+	return R_REDRAW;
+}
+
+/* Creates path for writing: never over an existing file, never through a
+ * symlink, readable by the user only (a capture's content is private). */
+static FILE *create_file(const char *path, char *err, size_t errlen)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "%s", errno == EEXIST ? "it exists: not overwritten" : strerror(errno));
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "wb");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		unlink(path);
+	}
+	return f;
+}
+
+static void where(const char *path, char *buf, size_t len)
+{
+	char cwd[PATH_LEN];
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(buf, len, "%s", path);
+	else
+		snprintf(buf, len, "%s/%s", cwd, path);
+}
+
+static void do_export(struct tui *t, const char *path)
+{
+	char err[256], full[PATH_LEN + 64];
+	where(path, full, sizeof(full));
+	FILE *f = create_file(path, err, sizeof(err));
+	if (f == NULL) {
+		set_note(t, true, "export: %s: %s", full, err);
+		return;
+	}
+	struct export *x = export_new(f, t->o->ts_digits);
+	size_t nmsg = 0, nconn = 0;
+	if (x != NULL) {
+		if (t->scr == SCR_CONNS) {
+			for (long v = 0; v < t->ncvis; v++) {
+				nmsg += ui_export_conn(x, cvis_conn(t, v), NULL);
+				nconn++;
+			}
+		} else if (cur_conn(t) != NULL) {
+			nmsg += ui_export_conn(x, cur_conn(t), &t->filter);
+			nconn++;
+		}
+	}
+	bool ok = x != NULL && export_free(x);
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok) {
+		set_note(t, true, "export: %s: write failed: %s", full, strerror(errno));
+		return;
+	}
+	set_note(t, false, "exported %zu messages of %zu connection%s to %s", nmsg, nconn, nconn == 1 ? "" : "s", full);
+}
+
+static void do_save(struct tui *t, const char *path)
+{
+	const struct ui_msg *g = vis_msg(t, t->ml.sel);
+	char err[256], full[PATH_LEN + 64];
+	where(path, full, sizeof(full));
+	if (g == NULL || g->data == NULL) {
+		set_note(t, true, "save: the payload is gone (released: memory cap)");
+		return;
+	}
+	FILE *f = create_file(path, err, sizeof(err));
+	if (f == NULL) {
+		set_note(t, true, "save: %s: %s", full, err);
+		return;
+	}
+	bool ok = fwrite(g->data, 1, g->stored, f) == g->stored;
+	if (fclose(f) != 0)
+		ok = false;
+	if (!ok) {
+		set_note(t, true, "save: %s: write failed: %s", full, strerror(errno));
+		return;
+	}
+	if (g->stored < g->length)
+		set_note(t, false, "saved %zu of %llu bytes to %s (the rest was not kept: --max-payload)", g->stored,
+			 (unsigned long long)g->length, full);
+	else
+		set_note(t, false, "saved %zu bytes to %s", g->stored, full);
+}
+
+static int finish_prompt(struct tui *t)
+{
+	enum prompt_kind k = t->pk;
+	t->pk = P_NONE;
+	const char *s = t->edit.buf;
+	char err[256];
+	if (k == P_EXPORT || k == P_SAVE) {
+		if (s[0] == '\0') {
+			set_note(t, false, "cancelled");
+			return R_REDRAW;
+		}
+		if (k == P_EXPORT)
+			do_export(t, s);
+		else
+			do_save(t, s);
 		return R_REDRAW;
+	}
+	bool conns = t->scr == SCR_CONNS;
+	struct ui_filter f;
+	ui_filter_init(&f);
+	if (!ui_filter_parse(&f, s, err, sizeof(err))) {
+		set_note(t, true, "%s: %s", k == P_SEARCH ? "search" : "filter", err);
+		ui_filter_free(&f);
+		return R_REDRAW;
+	}
+	if (k == P_FILTER) {
+		struct ui_filter *dst = conns ? &t->cfilter : &t->filter;
+		ui_filter_free(dst);
+		*dst = f;
+		if (conns) {
+			refresh_cvis(t);
+			ui_list_home(&t->cl, rows());
+		} else {
+			refresh_vis(t);
+			ui_list_end(&t->ml, rows());
+		}
+		set_note(t, false, "%s", ui_filter_active(dst) ? "" : "filter cleared");
+		return R_REDRAW;
+	}
+	struct ui_filter *dst = conns ? &t->csearch : &t->search;
+	ui_filter_free(dst);
+	*dst = f;
+	if (!ui_filter_active(dst)) {
+		set_note(t, false, "search cleared");
+		return R_REDRAW;
+	}
+	if (t->scr == SCR_DETAIL)
+		t->scr = SCR_MSGS;
+	return search_step(t, 1, true);
+}
+
+/* ---- mouse ---- */
+
+static int on_mouse(struct tui *t)
+{
+	MEVENT me;
+	if (getmouse(&me) != OK)
+		return R_NONE;
+	if ((me.bstate & BUTTON4_PRESSED) != 0)
+		return k_move(t, -3);
+#ifdef BUTTON5_PRESSED
+	if ((me.bstate & BUTTON5_PRESSED) != 0)
+		return k_move(t, 3);
+#endif
+	if ((me.bstate & (BUTTON1_CLICKED | BUTTON1_PRESSED | BUTTON1_DOUBLE_CLICKED)) == 0)
+		return R_NONE;
+	if (me.y < 1 || me.y > rows())
+		return R_NONE;
+	struct ui_list *l = cur_list(t);
+	if (l->scroll_only || (t->scr != SCR_CONNS && t->scr != SCR_MSGS))
+		return R_NONE;
+	ui_list_select(l, l->top + me.y - 1, rows());
+	if (t->scr == SCR_MSGS)
+		t->follow = false;
+	if ((me.bstate & BUTTON1_DOUBLE_CLICKED) != 0)
+		return k_enter(t);
+	return R_REDRAW;
+}
+
+static int handle_key(struct tui *t, int key)
+{
+	if (key == FK(KEY_RESIZE))
+		return R_REDRAW;
+	if (t->pk != P_NONE)
+		return prompt_key(t, key);
+	if (key == FK(KEY_MOUSE))
+		return on_mouse(t);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (keys[i].key == ch)
+		if (keys[i].key == key) {
+			if (keys[i].fn != k_next && keys[i].fn != k_prev && keys[i].fn != k_pause)
+				t->note[0] = '\0';
 			return keys[i].fn(t);
+		}
 	return R_NONE;
 }
 
 /* ---- drawing ---- */
 
+static void set_attr(const struct tui *t, int pair, attr_t fallback)
+{
+	if (t->color)
+		attron(COLOR_PAIR(pair));
+	else
+		attron(fallback);
+}
+
+static void clear_attr(const struct tui *t, int pair, attr_t fallback)
+{
+	if (t->color)
+		attroff(COLOR_PAIR(pair));
+	else
+		attroff(fallback);
+}
+
+/* Text that is already safe, at y, cut at the screen's width. */
+static void put_line(int y, int x, const char *s)
+{
+	if (y < 0 || y >= LINES || x >= COLS)
+		return;
+	size_t start;
+	int lead, cols;
+	size_t n = ts_clip(s, strlen(s), 0, COLS - x, &start, &lead, &cols);
+	mvaddnstr(y, x, s + start, (int)n);
+}
+
+static void bar(const struct tui *t, int y, const char *text)
+{
+	set_attr(t, C_BAR, A_REVERSE);
+	move(y, 0);
+	clrtoeol();
+	for (int x = 0; x < COLS; x++)
+		mvaddch(y, x, ' ');
+	put_line(y, 0, text);
+	clear_attr(t, C_BAR, A_REVERSE);
+}
+
 static void human(uint64_t v, char *buf, size_t len)
 {
 	if (v < 10000) snprintf(buf, len, "%llu", (unsigned long long)v);
 	else if (v < 10000000) snprintf(buf, len, "%.1fk", (double)v / 1024);
-	else snprintf(buf, len, "%.1fM", (double)v / (1024 * 1024));
+	else if (v < 10000000000ull) snprintf(buf, len, "%.1fM", (double)v / (1024 * 1024));
+	else snprintf(buf, len, "%.1fG", (double)v / (1024.0 * 1024 * 1024));
 }
 
-static const char *state_name(const struct ui_conn *c)
+/* Column widths of the connection list, from the screen width. */
+struct cols {
+	int id, client, server, hp, proto, state, n, b, note;
+};
+
+static struct cols conn_cols(void)
 {
-	static char buf[32];
-	switch (c->state) {
-	case UI_OPEN: return "open";
-	case UI_CLOSING: return "closing";
-	case UI_CLOSED:
-		if (c->close_code[0] >= 0 || c->close_code[1] >= 0) {
-			snprintf(buf, sizeof(buf), "closed %d", c->close_code[0] >= 0 ? c->close_code[0] : c->close_code[1]);
-			return buf;
-		}
-		return "closed";
-	case UI_REJECTED:
-		snprintf(buf, sizeof(buf), "rejected %d", c->status);
-		return buf;
-	case UI_HIDDEN: return c->tls && !c->decrypted ? "no key" : "not ws";
+	struct cols c = { 5, 21, 21, 0, 10, 17, 5, 7, 11 };
+	/* each cell is followed by one space */
+	int fixed = (c.id + 1) + (c.client + 1) + (c.server + 1) + (c.proto + 1) + (c.state + 1) +
+		    2 * (c.n + 1) + 2 * (c.b + 1) + (c.note + 1) + 1;
+	c.hp = COLS - fixed - 1;
+	if (c.hp < 16) {
+		/* narrow: the server's address goes first, then the client's */
+		c.hp += c.server + 1;
+		c.server = 0;
 	}
-	return "?";
+	if (c.hp < 16) {
+		c.hp += c.client + 1;
+		c.client = 0;
+	}
+	if (c.hp < 8)
+		c.hp = 8;
+	if (c.hp > 60)
+		c.hp = 60;
+	return c;
 }
 
-static void bar(int y, const char *text)
+static void cell(char *line, size_t len, size_t *o, const char *s, int w, bool right, unsigned fl, bool trusted)
 {
-	if (has_colors()) attron(COLOR_PAIR(C_BAR)); else attron(A_REVERSE);
-	move(y, 0);
-	clrtoeol();
-	mvaddnstr(y, 0, text, COLS);
-	for (int x = (int)strlen(text); x < COLS; x++)
-		addch(' ');
-	if (has_colors()) attroff(COLOR_PAIR(C_BAR)); else attroff(A_REVERSE);
+	char buf[512];
+	if (w <= 0)
+		return;
+	(void)trusted;
+	ts_cell((const uint8_t *)(s ? s : "-"), s ? strlen(s) : 1, fl, w, right, buf, sizeof(buf));
+	int r = snprintf(line + *o, len - *o, "%s ", buf);
+	if (r > 0 && (size_t)r < len - *o)
+		*o += (size_t)r;
 }
 
 static void draw_conns(struct tui *t)
 {
-	char line[512];
-	snprintf(line, sizeof(line), " %4s  %-22s %-22s %-26s %-10s %-12s %6s %6s %8s %8s %6s %s", "id", "client",
-		 "server", "host/path", "proto", "state", "c2s", "s2c", "bytes>", "bytes<", "age", "tls");
-	bar(0, line);
-	size_t n = ui_model_nconns(t->m);
-	for (int r = 0; r < rows() && t->conn_top + (size_t)r < n; r++) {
-		size_t i = t->conn_top + (size_t)r;
-		const struct ui_conn *c = ui_model_conn(t->m, i);
-		char hp[200];
+	struct cols w = conn_cols();
+	char line[4096];
+	size_t o = 0;
+	unsigned fl = t->tsflags;
+	cell(line, sizeof(line), &o, " id", w.id, false, fl, true);
+	cell(line, sizeof(line), &o, "client", w.client, false, fl, true);
+	cell(line, sizeof(line), &o, "server", w.server, false, fl, true);
+	cell(line, sizeof(line), &o, "host/path", w.hp, false, fl, true);
+	cell(line, sizeof(line), &o, "protocol", w.proto, false, fl, true);
+	cell(line, sizeof(line), &o, "state", w.state, false, fl, true);
+	cell(line, sizeof(line), &o, "c2s", w.n, true, fl, true);
+	cell(line, sizeof(line), &o, "s2c", w.n, true, fl, true);
+	cell(line, sizeof(line), &o, "bytes>", w.b, true, fl, true);
+	cell(line, sizeof(line), &o, "bytes<", w.b, true, fl, true);
+	cell(line, sizeof(line), &o, "notes", w.note, false, fl, true);
+	bar(t, 0, line);
+	refresh_cvis(t);
+	for (int r = 0; r < rows() && t->cl.top + r < t->ncvis; r++) {
+		long v = t->cl.top + r;
+		const struct ui_conn *c = cvis_conn(t, v);
+		char id[24], hp[1024], st[64], n0[24], n1[24], b0[16], b1[16], note[64];
+		bool active = t->src != NULL && t->src->live && t->now.sec - c->last_ts.sec < 2 && c->state != UI_CLOSED;
+		snprintf(id, sizeof(id), "%s%llu", active ? "*" : " ", (unsigned long long)c->id);
 		snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
-		char age[32], b0[16], b1[16];
-		int64_t a = t->now.sec - c->first_ts.sec;
-		if (a < 0) a = 0;
-		if (a < 120) snprintf(age, sizeof(age), "%llds", (long long)a);
-		else if (a < 7200) snprintf(age, sizeof(age), "%lldm", (long long)(a / 60));
-		else snprintf(age, sizeof(age), "%lldh", (long long)(a / 3600));
+		ui_conn_state_str(c, st, sizeof(st));
+		snprintf(n0, sizeof(n0), "%llu", (unsigned long long)c->msgs[0]);
+		snprintf(n1, sizeof(n1), "%llu", (unsigned long long)c->msgs[1]);
 		human(c->bytes[0], b0, sizeof(b0));
 		human(c->bytes[1], b1, sizeof(b1));
-		bool active = t->live != NULL && t->now.sec - c->last_ts.sec < 2 && c->state != UI_CLOSED;
-		snprintf(line, sizeof(line), "%s%4llu  %-22s %-22s %-26.26s %-10.10s %-12s %6llu %6llu %8s %8s %6s %s%s%s",
-			 active ? "*" : " ", (unsigned long long)c->id, c->client, c->server, hp,
-			 c->subprotocol ? c->subprotocol : "-", state_name(c),
-			 (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1], b0, b1, age,
-			 c->tls ? (c->decrypted ? "tls" : "tls/locked") : "-",
-			 c->deflate ? " deflate" : "", c->dropped ? " (history cut)" : "");
-		if (i == t->conn_sel) attron(A_REVERSE);
-		mvaddnstr(r + 1, 0, line, COLS);
-		if (i == t->conn_sel) attroff(A_REVERSE);
+		bool lost = c->lost[0] + c->lost[1] > 0;
+		if (lost) {
+			char lb[16];
+			human(c->lost[0] + c->lost[1], lb, sizeof(lb));
+			snprintf(note, sizeof(note), "LOST %sB", lb);
+		} else {
+			snprintf(note, sizeof(note), "%s%s%s", c->tls ? (c->decrypted ? "tls " : "tls/locked ") : "",
+				 c->deflate ? "deflate " : "", c->warnings ? "warn" : "");
+		}
+		o = 0;
+		cell(line, sizeof(line), &o, id, w.id, false, fl, true);
+		cell(line, sizeof(line), &o, c->client, w.client, false, fl, true);
+		cell(line, sizeof(line), &o, c->server, w.server, false, fl, true);
+		cell(line, sizeof(line), &o, hp, w.hp, false, fl, false);
+		cell(line, sizeof(line), &o, c->subprotocol, w.proto, false, fl, false);
+		cell(line, sizeof(line), &o, st, w.state, false, fl, true);
+		cell(line, sizeof(line), &o, n0, w.n, true, fl, true);
+		cell(line, sizeof(line), &o, n1, w.n, true, fl, true);
+		cell(line, sizeof(line), &o, b0, w.b, true, fl, true);
+		cell(line, sizeof(line), &o, b1, w.b, true, fl, true);
+		cell(line, sizeof(line), &o, note, w.note, false, fl, true);
+		bool sel = v == t->cl.sel;
+		if (sel)
+			attron(A_REVERSE);
+		else if (lost || c->state == UI_REJECTED)
+			set_attr(t, C_WARN, A_BOLD);
+		put_line(r + 1, 0, line);
+		if (sel)
+			attroff(A_REVERSE);
+		else if (lost || c->state == UI_REJECTED)
+			clear_attr(t, C_WARN, A_BOLD);
 	}
+	if (t->ncvis == 0)
+		put_line(2, 2, ui_model_nconns(t->m) == 0 ? (t->loading ? "reading the capture..." :
+				"no WebSocket connection (yet); --decode-as PORT reads one whose handshake was not captured")
+							 : "no connection passes the filter (Esc clears it)");
 }
 
 static void draw_msgs(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
-	char line[600];
-	snprintf(line, sizeof(line), " conn %llu  %s -> %s  %s%s  %s  messages %llu/%llu%s",
-		 (unsigned long long)c->id, c->client, c->server, c->host ? c->host : "",
-		 c->path ? c->path : "", state_name(c), (unsigned long long)c->msgs[0],
-		 (unsigned long long)c->msgs[1], c->dropped ? "  (oldest dropped)" : "");
-	bar(0, line);
+	if (c == NULL)
+		return;
+	char line[4096], head[2048], st[64], hp[512], date[64];
+	ui_conn_state_str(c, st, sizeof(st));
+	char path[512];
+	ts_render((const uint8_t *)(c->host ? c->host : "-"), c->host ? strlen(c->host) : 1, t->tsflags, hp, sizeof(hp), 40, NULL);
+	ts_render((const uint8_t *)(c->path ? c->path : ""), c->path ? strlen(c->path) : 0, t->tsflags, path, sizeof(path), 40, NULL);
+	fmt_date(t, c->first_ts, date, sizeof(date));
 	refresh_vis(t);
-	long n = t->nvis;
-	for (int r = 0; r < rows() && t->msg_top + r < n; r++) {
-		long i = t->msg_top + r;
-		const struct ui_msg *g = vis_msg(t, i);
-		char prev[300], tbuf[40];
-		ui_preview(g, prev, sizeof(prev));
-		if (t->abs_time) {
-			struct tm tm;
-			time_t sec = (time_t)g->ts.sec;
-			gmtime_r(&sec, &tm);
-			snprintf(tbuf, sizeof(tbuf), "%02d:%02d:%02d.%06u", tm.tm_hour, tm.tm_min, tm.tm_sec, g->ts.nsec / 1000);
+	char shown[64] = "";
+	if (ui_filter_active(&t->filter))
+		snprintf(shown, sizeof(shown), "  %ld of %zu rows shown", t->nvis, ui_conn_nmsgs(c));
+	snprintf(head, sizeof(head), " conn %llu  %s -> %s  %s%s  %s  msgs %llu/%llu%s%s%s",
+		 (unsigned long long)c->id, c->client, c->server, hp, path, st, (unsigned long long)c->msgs[0],
+		 (unsigned long long)c->msgs[1], c->dropped ? "  (oldest rows dropped)" : "", shown, date);
+	bar(t, 0, head);
+	if (t->follow && !t->paused)
+		ui_list_end(&t->ml, rows());
+	int pcols = COLS - 36;
+	for (int r = 0; r < rows() && t->ml.top + r < t->nvis; r++) {
+		long v = t->ml.top + r;
+		const struct ui_msg *g = vis_msg(t, v);
+		char prev[2048], tbuf[48], len[24];
+		fmt_time(t, c, g->ts, tbuf, sizeof(tbuf));
+		ui_row_preview(g, t->tsflags, prev, sizeof(prev), pcols > 4 ? pcols : 4);
+		int pair = g->dir ? C_S2C : C_C2S;
+		if (g->kind == UI_ROW_MSG) {
+			snprintf(len, sizeof(len), "%llu", (unsigned long long)g->length);
+			snprintf(line, sizeof(line), " %s %s %-6s %8s%s %s", tbuf, g->dir ? "<-" : "->",
+				 ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ", prev);
 		} else {
-			double rel = (double)(g->ts.sec - c->first_ts.sec) +
-				     ((double)g->ts.nsec - (double)c->first_ts.nsec) / 1e9;
-			snprintf(tbuf, sizeof(tbuf), "%10.6f", rel);
+			pair = C_WARN;
+			snprintf(line, sizeof(line), " %s %s %s", tbuf, g->dir ? "<-" : "->", prev);
 		}
-		snprintf(line, sizeof(line), " %s %s %-6s %8llu%s %s", tbuf, g->dir ? "<-" : "->",
-			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
-			 g->compressed ? "z" : " ", g->gap ? "(bytes missing)" : prev);
-		if (i == t->msg_sel) attron(A_REVERSE);
-		else if (t->color) attron(COLOR_PAIR(g->dir ? C_S2C : C_C2S));
-		mvaddnstr(r + 1, 0, line, COLS);
-		if (i == t->msg_sel) attroff(A_REVERSE);
-		else if (t->color) attroff(COLOR_PAIR(g->dir ? C_S2C : C_C2S));
+		bool sel = v == t->ml.sel;
+		if (sel)
+			attron(A_REVERSE);
+		else
+			set_attr(t, pair, g->kind == UI_ROW_MSG ? A_NORMAL : A_BOLD);
+		put_line(r + 1, 0, line);
+		if (sel)
+			attroff(A_REVERSE);
+		else
+			clear_attr(t, pair, g->kind == UI_ROW_MSG ? A_NORMAL : A_BOLD);
+	}
+	if (t->nvis == 0)
+		put_line(2, 2, ui_conn_nmsgs(c) == 0 ? "no messages (yet)" : "no row passes the filter (f, then Enter on an empty line, clears it)");
+}
+
+/* Draws line i of text at y, scrolled hoff columns right. */
+static void draw_text_line(const struct tui *t, const struct ui_text *x, size_t i, int y, int hoff)
+{
+	const struct ui_seg *segs;
+	size_t n;
+	ui_text_line(x, i, &segs, &n);
+	int col = 0, sx = 1; /* column in the line, and on the screen */
+	for (size_t k = 0; k < n && sx < COLS; k++) {
+		const char *s = ui_text_seg(x, &segs[k]);
+		int w = ts_width(s, segs[k].len);
+		if (col + w <= hoff) {
+			col += w;
+			continue;
+		}
+		int skip = hoff > col ? hoff - col : 0;
+		size_t start;
+		int lead, cols;
+		size_t len = ts_clip(s, segs[k].len, skip, COLS - sx, &start, &lead, &cols);
+		int pair = 0;
+		attr_t fb = A_NORMAL;
+		switch (segs[k].attr) {
+		case UI_A_KEY: pair = C_KEY; fb = A_BOLD; break;
+		case UI_A_ESC: pair = C_ESC; fb = A_REVERSE; break;
+		case UI_A_DIM: pair = C_DIM; fb = A_DIM; break;
+		case UI_A_WARN: pair = C_WARN; fb = A_BOLD; break;
+		default: break;
+		}
+		if (pair)
+			set_attr(t, pair, fb);
+		for (int b = 0; b < lead; b++)
+			mvaddch(y, sx + b, ' ');
+		if (len > 0)
+			mvaddnstr(y, sx + lead, s + start, (int)len);
+		if (pair)
+			clear_attr(t, pair, fb);
+		sx += cols;
+		col += w;
 	}
 }
 
-static bool looks_like_json(const uint8_t *p, size_t n);
-static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip);
+/* Rows of the detail screen above the body: the header lines. */
+static int detail_head_lines(const struct ui_msg *g)
+{
+	int n = 0;
+	if (g->kind == UI_ROW_MSG) {
+		n++; /* wire size or packets */
+		if (g->opcode == WS_OP_CLOSE && g->close_code >= 0)
+			n++;
+		n += (int)(g->nfr < 6 ? g->nfr : 6);
+		if (g->warn != NULL) {
+			int w = 1;
+			for (const char *p = g->warn; *p; p++)
+				w += *p == '\n';
+			n += w < 4 ? w : 4;
+		}
+	}
+	return n + 1; /* a blank line */
+}
+
+/* Lines of the message body on screen: below the title and the head
+ * lines, above the position line, the status and the key bar. */
+static int body_rows(const struct tui *t, const struct ui_msg *g)
+{
+	(void)t;
+	int r = LINES - 4 - (g ? detail_head_lines(g) : 0);
+	return r < 1 ? 1 : r;
+}
 
 static void draw_detail(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
-	const struct ui_msg *g = vis_msg(t, t->msg_sel);
-	if (g == NULL)
+	refresh_vis(t);
+	const struct ui_msg *g = vis_msg(t, t->ml.sel);
+	if (g == NULL) {
+		t->scr = SCR_MSGS;
 		return;
-	char line[300];
-	snprintf(line, sizeof(line), " message %ld of conn %llu: %s %s, %llu bytes, %u frame(s), packet %llu%s%s",
-		 t->msg_sel + 1, (unsigned long long)c->id, g->dir ? "s2c" : "c2s", ws_opcode_name(g->opcode),
-		 (unsigned long long)g->length, g->frames, (unsigned long long)g->pkt,
-		 g->compressed ? ", compressed" : "", g->truncated ? ", truncated" : "");
-	bar(0, line);
+	}
+	char line[1024], tbuf[48], date[64], shown[64] = "";
+	fmt_time(t, c, g->ts, tbuf, sizeof(tbuf));
+	fmt_date(t, g->ts, date, sizeof(date));
+	if (ui_filter_active(&t->filter))
+		snprintf(shown, sizeof(shown), " (%ld of %ld shown)", t->ml.sel + 1, t->nvis);
+	if (g->kind == UI_ROW_MSG)
+		snprintf(line, sizeof(line), " message %llu%s of conn %llu: %s %s, %llu bytes%s, %u frame(s), packet %llu, %s%s%s%s",
+			 (unsigned long long)g->msgno, shown, (unsigned long long)c->id, g->dir ? "s2c" : "c2s",
+			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
+			 g->compressed ? " (compressed)" : "", g->frames, (unsigned long long)g->pkt, tbuf, date,
+			 g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
+	else
+		snprintf(line, sizeof(line), " %s%s of conn %llu, %s, packet %llu, %s%s",
+			 g->kind == UI_ROW_WARN ? "warning" : "lost bytes", shown, (unsigned long long)c->id,
+			 g->dir ? "s2c" : "c2s", (unsigned long long)g->pkt, tbuf, date);
+	bar(t, 0, line);
 	int y = 1;
-	if (g->opcode == WS_OP_CLOSE && g->close_code >= 0) {
-		snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
-		mvaddnstr(y++, 0, line, COLS);
-	}
-	/* the frames that made it, and the warnings about it */
-	for (uint32_t k = 0; k < g->nfr && y < LINES - 4; k++) {
-		const struct ui_frame *f = &g->fr[k];
-		char mk[16] = "";
-		if (f->masked)
-			snprintf(mk, sizeof(mk), " key %02x%02x%02x%02x", f->mask[0], f->mask[1], f->mask[2], f->mask[3]);
-		snprintf(line, sizeof(line), " frame %u: %s%s rsv=%u %s%s, %llu bytes, packet %llu", k + 1,
-			 f->fin ? "FIN" : "---", f->masked ? " MASK" : "", f->rsv, ws_opcode_name(f->opcode), mk,
-			 (unsigned long long)f->length, (unsigned long long)f->pkt);
-		mvaddnstr(y++, 0, line, COLS);
-	}
-	if (g->warn != NULL) {
-		const char *w = g->warn;
-		if (t->color) attron(COLOR_PAIR(C_WARN));
-		while (*w && y < LINES - 4) {
-			const char *e = strchr(w, '\n');
-			size_t l = e ? (size_t)(e - w) : strlen(w);
-			move(y++, 1);
-			addstr("warning ");
-			addnstr(w, (int)l);
-			w += l + (e ? 1 : 0);
+	if (g->kind == UI_ROW_MSG) {
+		snprintf(line, sizeof(line), " %s%s%s%s", g->compressed ? "permessage-deflate " : "",
+			 g->compressed ? "" : "", g->inflate_failed ? "inflate failed " : "",
+			 g->bomb ? "decompression bomb (length is a lower bound) " : "");
+		if (g->compressed) {
+			snprintf(line, sizeof(line), " %llu bytes on the wire, %llu inflated%s%s",
+				 (unsigned long long)g->wire_length, (unsigned long long)g->length,
+				 g->inflate_failed ? ", inflate failed" : "", g->bomb ? ", decompression bomb" : "");
+		} else {
+			snprintf(line, sizeof(line), " first packet %llu, last %llu", (unsigned long long)g->first_pkt,
+				 (unsigned long long)g->pkt);
 		}
-		if (t->color) attroff(COLOR_PAIR(C_WARN));
+		put_line(y++, 0, line);
+		if (g->opcode == WS_OP_CLOSE && g->close_code >= 0) {
+			snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
+			put_line(y++, 0, line);
+		}
+		for (uint32_t k = 0; k < g->nfr && k < 6; k++) {
+			const struct ui_frame *f = &g->fr[k];
+			char mk[24] = "";
+			if (f->masked)
+				snprintf(mk, sizeof(mk), " key %02x%02x%02x%02x", f->mask[0], f->mask[1], f->mask[2], f->mask[3]);
+			if (k == 5 && g->nfr > 6)
+				snprintf(line, sizeof(line), " ... %u more frames", g->nfr - 5);
+			else
+				snprintf(line, sizeof(line), " frame %u: %s%s rsv=%u %s%s, %llu bytes, packet %llu", k + 1,
+					 f->fin ? "FIN" : "---", f->masked ? " MASK" : "", f->rsv, ws_opcode_name(f->opcode), mk,
+					 (unsigned long long)f->length, (unsigned long long)f->pkt);
+			put_line(y++, 0, line);
+		}
+		if (g->warn != NULL) {
+			const char *w = g->warn;
+			set_attr(t, C_WARN, A_BOLD);
+			for (int k = 0; *w && k < 4; k++) {
+				const char *e = strchr(w, '\n');
+				size_t l = e ? (size_t)(e - w) : strlen(w);
+				char safe[900];
+				ts_render((const uint8_t *)w, l, t->tsflags, safe, sizeof(safe), COLS - 10, NULL);
+				snprintf(line, sizeof(line), " warning %s", safe);
+				put_line(y++, 0, line);
+				w += l + (e ? 1 : 0);
+			}
+			clear_attr(t, C_WARN, A_BOLD);
+		}
 	}
 	y++;
-	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
-	size_t skip = t->detail_top;
-	if (text && g->opcode == WS_OP_TEXT && !g->truncated && looks_like_json(g->data, g->stored)) {
-		draw_json(t, g, y, skip);
-	} else if (text) {
-		/* lines of the text, wrapped at the screen width */
-		size_t i = 0, shown = 0;
-		while (i < g->stored && y < LINES - 2) {
-			size_t j = i;
-			while (j < g->stored && g->data[j] != '\n' && j - i < (size_t)COLS - 2)
-				j++;
-			if (shown++ >= skip) {
-				move(y, 1);
-				addnstr((const char *)g->data + i, (int)(j - i));
-				y++;
-			}
-			i = j < g->stored && g->data[j] == '\n' ? j + 1 : j;
-		}
+	refresh_body(t);
+	int br = body_rows(t, g);
+	long nl = (long)ui_text_nlines(&t->body);
+	ui_list_clamp(&t->dl, nl, br);
+	for (int r = 0; r < br && t->dl.top + r < nl; r++)
+		draw_text_line(t, &t->body, (size_t)(t->dl.top + r), y + r, t->hoff);
+	/* where the reader is */
+	snprintf(line, sizeof(line), " lines %ld-%ld of %ld%s%s%s%s", nl ? t->dl.top + 1 : 0,
+		 t->dl.top + br < nl ? t->dl.top + br : nl, nl, t->body.json ? "  JSON" : t->body.hex ? "  hex" : "",
+		 t->wrap ? "  wrapped" : "  not wrapped (Left/Right scroll)", t->hoff ? "  scrolled right" : "",
+		 t->body.cut ? "  (cut at 16 MiB: s saves what was kept)" : "");
+	set_attr(t, C_DIM, A_DIM);
+	put_line(LINES - 3, 0, line);
+	clear_attr(t, C_DIM, A_DIM);
+}
+
+static void info_kv(struct ui_text *x, const char *k, const char *v, size_t vl)
+{
+	ui_text_set_indent(x, 0);
+	ui_text_putf(x, UI_A_KEY, "  %-26s", k);
+	ui_text_set_indent(x, 28);
+	if (v == NULL)
+		ui_text_put(x, UI_A_DIM, "-");
+	else
+		ui_text_put_untrusted(x, UI_A_NORMAL, (const uint8_t *)v, vl, false);
+	ui_text_newline(x);
+}
+
+static void info_str(struct ui_text *x, const char *k, const char *v)
+{
+	info_kv(x, k, v, v ? strlen(v) : 0);
+}
+
+static void info_fmt(struct ui_text *x, const char *k, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void info_fmt(struct ui_text *x, const char *k, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	info_str(x, k, buf);
+}
+
+static void fmt_abs(struct wts ts, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = (time_t)ts.sec;
+	if (localtime_r(&sec, &tm) == NULL) {
+		snprintf(buf, len, "%lld.%06u", (long long)ts.sec, ts.nsec / 1000);
+		return;
+	}
+	char z[16];
+	strftime(z, sizeof(z), "%Z", &tm);
+	snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06u %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, ts.nsec / 1000, z);
+}
+
+/* The connection detail, as lines (plain data, laid out by text.c). */
+static void build_info(struct tui *t, const struct ui_conn *c)
+{
+	struct ui_text *x = &t->info;
+	const struct ws_conn_info *ci = &c->info;
+	char a[128], b[128];
+	ui_text_reset(x, COLS - 1, t->tsflags);
+	ui_text_put(x, UI_A_WARN, "Connection");
+	ui_text_newline(x);
+	info_fmt(x, "id / TCP flow", "%llu / %llu", (unsigned long long)c->id, (unsigned long long)c->flow_id);
+	info_str(x, "client", c->client);
+	info_str(x, "server", c->server);
+	fmt_abs(c->first_ts, a, sizeof(a));
+	info_str(x, "start", a);
+	if (c->state == UI_CLOSED) {
+		fmt_abs(c->end_ts, a, sizeof(a));
+		info_str(x, "end", a);
+		double d = (double)(c->end_ts.sec - c->first_ts.sec) + ((double)c->end_ts.nsec - (double)c->first_ts.nsec) / 1e9;
+		info_fmt(x, "duration", "%.6f s", d);
 	} else {
-		/* hex + ASCII, 16 bytes a row */
-		for (size_t off = skip * 16; off < g->stored && y < LINES - 2; off += 16, y++) {
-			char row[100];
-			int o = snprintf(row, sizeof(row), " %08zx  ", off);
-			for (size_t k = 0; k < 16; k++)
-				o += snprintf(row + o, sizeof(row) - (size_t)o, off + k < g->stored ? "%02x " : "   ",
-					      off + k < g->stored ? g->data[off + k] : 0);
-			o += snprintf(row + o, sizeof(row) - (size_t)o, " ");
-			for (size_t k = 0; k < 16 && off + k < g->stored; k++) {
-				uint8_t b = g->data[off + k];
-				row[o++] = (b >= 0x20 && b < 0x7f) ? (char)b : '.';
+		info_str(x, "end", "(still open at the end of what was read)");
+	}
+	ui_conn_state_str(c, a, sizeof(a));
+	info_str(x, "state / end", a);
+	for (int d = 0; d < 2; d++) {
+		const char *k = d == 0 ? "close sent by the client" : "close sent by the server";
+		if (c->close_code[d] >= 0) {
+			char r[400];
+			ts_render(c->close_reason[d], c->close_reason_len[d], t->tsflags, r, sizeof(r), 120, NULL);
+			snprintf(b, sizeof(b), "%d (%s)%s%s%s", c->close_code[d], ui_close_code_meaning(c->close_code[d]),
+				 c->close_reason_len[d] ? ", reason \"" : "", "", "");
+			ui_text_set_indent(x, 0);
+			ui_text_putf(x, UI_A_KEY, "  %-26s", k);
+			ui_text_set_indent(x, 28);
+			ui_text_put(x, UI_A_NORMAL, b);
+			if (c->close_reason_len[d]) {
+				ui_text_put_untrusted(x, UI_A_NORMAL, c->close_reason[d], c->close_reason_len[d], false);
+				ui_text_put(x, UI_A_NORMAL, "\"");
 			}
-			row[o] = '\0';
-			mvaddnstr(y, 0, row, COLS);
+			ui_text_newline(x);
+		} else {
+			info_str(x, k, "none");
 		}
+	}
+	ui_text_newline(x);
+	ui_text_put(x, UI_A_WARN, "Handshake");
+	ui_text_newline(x);
+	if (ci->decode_as) {
+		info_str(x, "handshake", "not captured (--decode-as)");
+	} else {
+		fmt_abs(ci->req_ts, a, sizeof(a));
+		info_fmt(x, "request", "packet %llu, %s", (unsigned long long)ci->req_pkt, a);
+		fmt_abs(c->conn_ts, a, sizeof(a));
+		info_fmt(x, "response", "packet %llu, %s", (unsigned long long)c->conn_pkt, a);
+		info_fmt(x, "status", "%d%s%s", c->status, ci->reason ? " " : "", "");
+		if (ci->reason && c->status != 101)
+			info_str(x, "status text", ci->reason);
+		info_str(x, "Host", ci->host);
+		info_str(x, "path", ci->path);
+		info_str(x, "Origin", ci->origin);
+		info_str(x, "User-Agent", ci->user_agent);
+		info_str(x, "subprotocol asked", ci->proto_asked);
+		info_str(x, "subprotocol chosen", ci->proto_chosen);
+		info_str(x, "extensions asked", ci->ext_asked);
+		info_str(x, "extensions accepted", ci->ext_chosen);
+		if (c->status == 101)
+			info_str(x, "Sec-WebSocket-Accept", ci->accept_ok ? "matches the key" : "DOES NOT match the key");
+	}
+	if (ci->deflate && !ci->decode_as)
+		info_fmt(x, "permessage-deflate", "server window %d bits%s, client window %d bits%s",
+			 ci->server_max_window_bits, ci->server_no_context_takeover ? ", no context takeover" : "",
+			 ci->client_max_window_bits, ci->client_no_context_takeover ? ", no context takeover" : "");
+	else
+		info_str(x, "permessage-deflate", ci->decode_as ? "assumed possible (no handshake)" : "no");
+	ui_text_newline(x);
+	ui_text_put(x, UI_A_WARN, "TLS");
+	ui_text_newline(x);
+	if (!ci->tls) {
+		info_str(x, "TLS", "no (ws://)");
+	} else {
+		info_str(x, "decrypted", ci->decrypted ? "yes (key log)" : "no: no secrets for it in the key log");
+		info_str(x, "version", ci->tls_version);
+		info_str(x, "cipher", ci->cipher);
+		info_str(x, "SNI", ci->sni);
+		info_str(x, "ALPN", ci->alpn);
+		if (ci->tls_resumed)
+			info_str(x, "session", "resumed");
+	}
+	ui_text_newline(x);
+	ui_text_put(x, UI_A_WARN, "Traffic");
+	ui_text_newline(x);
+	for (int d = 0; d < 2; d++) {
+		char h0[16], h1[16];
+		human(c->bytes[d], h0, sizeof(h0));
+		human(c->wire[d], h1, sizeof(h1));
+		info_fmt(x, d == 0 ? "client -> server" : "server -> client", "%llu messages, %s bytes (%s on the wire)",
+			 (unsigned long long)c->msgs[d], h0, h1);
+	}
+	for (int d = 0; d < 2; d++)
+		info_fmt(x, d == 0 ? "lost client -> server" : "lost server -> client", "%llu bytes in %llu gap%s",
+			 (unsigned long long)c->lost[d], (unsigned long long)c->losses[d], c->losses[d] == 1 ? "" : "s");
+	info_fmt(x, "warnings", "%u", c->warnings);
+	if (c->dropped || c->released)
+		info_fmt(x, "history", "%llu oldest rows dropped, %llu payloads released (memory cap)",
+			 (unsigned long long)c->dropped, (unsigned long long)c->released);
+	/* the connection's warnings, as rows */
+	bool head = false;
+	for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+		const struct ui_msg *g = ui_conn_msg(c, i);
+		if (g->kind != UI_ROW_WARN && g->kind != UI_ROW_LOSS)
+			continue;
+		if (!head) {
+			ui_text_newline(x);
+			ui_text_put(x, UI_A_WARN, "Warnings and losses");
+			ui_text_newline(x);
+			head = true;
+		}
+		char tb[48], pv[1024];
+		fmt_time(t, c, g->ts, tb, sizeof(tb));
+		ui_row_preview(g, t->tsflags, pv, sizeof(pv), 400);
+		ui_text_set_indent(x, 4);
+		ui_text_putf(x, UI_A_DIM, "  %s %s ", tb, g->dir ? "<-" : "->");
+		ui_text_put(x, UI_A_NORMAL, pv);
+		ui_text_newline(x);
 	}
 }
 
-/* A quick check that a payload is one JSON object or array: it starts with
- * { or [, brackets balance outside strings, and it ends where they close. */
-static bool looks_like_json(const uint8_t *p, size_t n)
+static void draw_info(struct tui *t)
 {
-	size_t i = 0;
-	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
-		i++;
-	if (i == n || (p[i] != '{' && p[i] != '['))
-		return false;
-	int depth = 0;
-	bool str = false, esc = false;
-	for (; i < n; i++) {
-		uint8_t c = p[i];
-		if (str) {
-			if (esc) esc = false;
-			else if (c == '\\') esc = true;
-			else if (c == '"') str = false;
-			continue;
-		}
-		if (c == '"') str = true;
-		else if (c == '{' || c == '[') depth++;
-		else if (c == '}' || c == ']') {
-			if (--depth < 0)
-				return false;
-			if (depth == 0) {
-				for (i++; i < n; i++)
-					if (p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
-						return false;
-				return true;
-			}
-		}
+	const struct ui_conn *c = cur_conn(t);
+	if (c == NULL) {
+		t->scr = SCR_CONNS;
+		return;
 	}
-	return false;
-}
-
-/* JSON indented two spaces a level, keys coloured. */
-static void draw_json(struct tui *t, const struct ui_msg *g, int y, size_t skip)
-{
-	char line[4096];
-	size_t o = 0, shown = 0;
-	int depth = 0;
-	bool str = false, esc = false;
-	const uint8_t *p = g->data;
-	size_t n = g->stored;
-	size_t key_end = 0;   /* a line holds at most one key, at its start */
-#define FLUSH() do { line[o] = '\0'; \
-		     if (shown++ >= skip && y < LINES - 2) { \
-			     move(y++, 1); \
-			     if (key_end > 0 && t->color) { \
-				     attron(COLOR_PAIR(C_C2S)); addnstr(line, (int)key_end); attroff(COLOR_PAIR(C_C2S)); \
-				     addnstr(line + key_end, COLS - 1 - (int)key_end); \
-			     } else { addnstr(line, COLS - 1); } } \
-		     o = 0; key_end = 0; \
-		     for (int d_ = 0; d_ < depth * 2 && o < sizeof(line) - 1; d_++) line[o++] = ' '; } while (0)
-	for (size_t i = 0; i < n && y < LINES - 2; i++) {
-		uint8_t c = p[i];
-		if (o >= sizeof(line) - 8)
-			FLUSH();
-		if (str) {
-			line[o++] = (char)c;
-			if (esc) esc = false;
-			else if (c == '\\') esc = true;
-			else if (c == '"') str = false;
-			continue;
-		}
-		switch (c) {
-		case ' ': case '\n': case '\r': case '\t':
-			break;
-		case '"':
-			str = true;
-			line[o++] = '"';
-			break;
-		case '{': case '[':
-			line[o++] = (char)c;
-			depth++;
-			FLUSH();
-			break;
-		case '}': case ']':
-			depth--;
-			if (o > (size_t)(depth + 1) * 2)
-				FLUSH();
-			o = 0;
-			for (int d = 0; d < depth * 2; d++)
-				line[o++] = ' ';
-			line[o++] = (char)c;
-			break;
-		case ',':
-			line[o++] = ',';
-			FLUSH();
-			break;
-		case ':':
-			if (key_end == 0)
-				key_end = o; /* the key just ended: colour it */
-			line[o++] = ':';
-			line[o++] = ' ';
-			break;
-		default:
-			line[o++] = (char)c;
-		}
-	}
-	if (o > 0)
-		FLUSH();
-#undef FLUSH
+	char line[256];
+	snprintf(line, sizeof(line), " connection %llu in detail  (q back)", (unsigned long long)c->id);
+	bar(t, 0, line);
+	build_info(t, c);
+	ui_list_clamp(&t->il, (long)ui_text_nlines(&t->info), rows());
+	for (int r = 0; r < rows() && t->il.top + r < (long)ui_text_nlines(&t->info); r++)
+		draw_text_line(t, &t->info, (size_t)(t->il.top + r), r + 1, 0);
 }
 
 static void draw_help(struct tui *t)
 {
-	bar(0, " wscope keys");
-	int y = 2;
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && y < LINES - 2; i++) {
+	bar(t, 0, " wscope keys  (q back)");
+	struct ui_text x;
+	ui_text_init(&x, COLS - 1, t->tsflags);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (keys[i].name == NULL)
 			continue;
-		char line[200];
-		snprintf(line, sizeof(line), "  %-8s %s", keys[i].name, keys[i].help);
-		mvaddnstr(y++, 0, line, COLS);
+		ui_text_set_indent(&x, 0);
+		ui_text_putf(&x, UI_A_KEY, "  %-8s", keys[i].name);
+		ui_text_set_indent(&x, 12);
+		ui_text_put(&x, UI_A_NORMAL, keys[i].help);
+		ui_text_newline(&x);
 	}
+	for (size_t i = 0; i < sizeof(filter_help) / sizeof(filter_help[0]); i++) {
+		ui_text_set_indent(&x, 4);
+		ui_text_put(&x, UI_A_NORMAL, filter_help[i]);
+		ui_text_newline(&x);
+	}
+	ui_list_clamp(&t->hl, (long)ui_text_nlines(&x), rows());
+	for (int r = 0; r < rows() && t->hl.top + r < (long)ui_text_nlines(&x); r++)
+		draw_text_line(t, &x, (size_t)(t->hl.top + r), r + 1, 0);
+	ui_text_free(&x);
+}
+
+static void draw_status(struct tui *t)
+{
+	char st[4096], f[600], flt[600], cap[256] = "", mem[128] = "";
+	const struct ui_filter *sr = t->scr == SCR_CONNS ? &t->csearch : &t->search;
+	const struct ui_filter *fl = t->scr == SCR_CONNS ? &t->cfilter : &t->filter;
+	ui_filter_describe(sr, f, sizeof(f));
+	ui_filter_describe(fl, flt, sizeof(flt));
+	const struct tui_source *s = t->src;
+	if (s != NULL && s->live && s->stats != NULL) {
+		uint64_t pk = 0, dr = 0, own = 0;
+		s->stats(s->user, &pk, &dr, &own);
+		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %llu wscope drops  %.0f msg/s%s",
+			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate,
+			 t->follow ? "  following" : "");
+	} else if (t->loading) {
+		uint64_t pos = 0, total = 0;
+		if (s != NULL && s->progress != NULL && s->progress(s->user, &pos, &total) && total > 0) {
+			char a[16], b[16];
+			human(pos, a, sizeof(a));
+			human(total, b, sizeof(b));
+			snprintf(cap, sizeof(cap), "  LOADING %.0f%% (%sB of %sB)", 100.0 * (double)pos / (double)total, a, b);
+		} else {
+			snprintf(cap, sizeof(cap), "  LOADING");
+		}
+	}
+	struct ui_model_mem mm;
+	ui_model_mem(t->m, &mm);
+	if (mm.released > 0 || mm.dropped > 0)
+		snprintf(mem, sizeof(mem), "  memory cap: %llu payloads released, %llu rows dropped",
+			 (unsigned long long)mm.released, (unsigned long long)mm.dropped);
+	char src[256];
+	ts_cell_str(t->o->source_name ? t->o->source_name : "", t->tsflags, 40, src, sizeof(src));
+	/* a note (export path, "no match") first: it must be seen */
+	char note[700];
+	ts_render((const uint8_t *)t->note, strlen(t->note), t->tsflags, note, sizeof(note), COLS, NULL);
+	snprintf(st, sizeof(st), " %s%s%s%s  %zu conns  %llu msgs%s%s%s%s%s", note, note[0] ? "  | " : "", src, cap,
+		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m), mem, flt[0] ? "  FILTER: " : "",
+		 flt, f[0] ? "  search: " : "", f);
+	move(LINES - 2, 0);
+	clrtoeol();
+	if (t->note_err && note[0])
+		set_attr(t, C_WARN, A_BOLD);
+	put_line(LINES - 2, 0, st);
+	if (t->note_err && note[0])
+		clear_attr(t, C_WARN, A_BOLD);
+	if (t->pk != P_NONE) {
+		/* the prompt: label, then the text, scrolled so the cursor shows */
+		move(LINES - 1, 0);
+		clrtoeol();
+		put_line(LINES - 1, 0, t->plabel);
+		int lw = ts_width(t->plabel, strlen(t->plabel));
+		char safe[UI_EDIT_MAX * 4 + 8];
+		int ccols;
+		ts_render((const uint8_t *)t->edit.buf, t->edit.cur, t->tsflags, safe, sizeof(safe), (1 << 30), &ccols);
+		int room = COLS - lw - 1;
+		int skip = ccols > room ? ccols - room : 0;
+		ts_render((const uint8_t *)t->edit.buf, t->edit.len, t->tsflags, safe, sizeof(safe), (1 << 30), NULL);
+		size_t start;
+		int lead, cols;
+		size_t n = ts_clip(safe, strlen(safe), skip, room > 0 ? room : 0, &start, &lead, &cols);
+		mvaddnstr(LINES - 1, lw + lead, safe + start, (int)n);
+		move(LINES - 1, lw + ccols - skip < COLS ? lw + ccols - skip : COLS - 1);
+		return;
+	}
+	const char *keys_line;
+	switch (t->scr) {
+	case SCR_CONNS: keys_line = " Enter open  i info  / search  n/N next  f filter  e export  t time  ? help  q quit"; break;
+	case SCR_MSGS: keys_line = " Enter open  i info  q back  / search  n/N  f filter  e export  s save  t time  Space pause  F follow  ?"; break;
+	case SCR_DETAIL: keys_line = " q back  Up/Down PgUp/PgDn g/G scroll  w wrap  x hex/text  s save  i info  n/N next match  ?"; break;
+	default: keys_line = " q back  Up/Down PgUp/PgDn g/G scroll  ? help"; break;
+	}
+	bar(t, LINES - 1, keys_line);
 }
 
 static void draw(struct tui *t)
@@ -702,30 +1493,23 @@ static void draw(struct tui *t)
 		if (c->last_ts.sec > t->now.sec || (c->last_ts.sec == t->now.sec && c->last_ts.nsec > t->now.nsec))
 			t->now = c->last_ts;
 	}
-	if (t->scr == SCR_MSGS && cur_conn(t) == NULL)
-		t->scr = SCR_CONNS;
+	if (t->scr != SCR_CONNS && t->scr != SCR_HELP && cur_conn(t) == NULL)
+		t->scr = SCR_CONNS; /* the connection went (history cap) */
+	if (LINES < 4 || COLS < 20) {
+		put_line(0, 0, "window too small");
+		refresh();
+		return;
+	}
 	switch (t->scr) {
 	case SCR_CONNS: draw_conns(t); break;
 	case SCR_MSGS: draw_msgs(t); break;
 	case SCR_DETAIL: draw_detail(t); break;
+	case SCR_INFO: draw_info(t); break;
 	case SCR_HELP: draw_help(t); break;
 	}
-	char st[1800], f[300], flt[300], cap[128] = "";
-	ui_filter_describe(&t->search, f, sizeof(f));
-	ui_filter_describe(&t->filter, flt, sizeof(flt));
-	if (t->live != NULL && t->live->stats != NULL) {
-		uint64_t pk = 0, dr = 0, own = 0;
-		t->live->stats(t->live->user, &pk, &dr, &own);
-		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %llu wscope drops  %.0f msg/s%s",
-			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate,
-			 t->follow ? "  following" : "");
-	}
-	/* a note (export path, "no more matches") first: it must be seen */
-	snprintf(st, sizeof(st), " %s%s%s%s  %zu connections  %llu messages%s%s%s%s", t->note, t->note[0] ? "  | " : "",
-		 t->source, cap, ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m),
-		 flt[0] ? "  FILTER: " : "", flt, f[0] ? "  search: " : "", f);
-	mvaddnstr(LINES - 2, 0, st, COLS);
-	bar(LINES - 1, " Enter open  q back  Tab switch  / search  n/N next  f filter  e export  t time  Space pause  F follow  ? help");
+	if (t->scr == SCR_DETAIL && cur_conn(t) != NULL && vis_msg(t, t->ml.sel) == NULL)
+		draw_msgs(t);
+	draw_status(t);
 	refresh();
 }
 
@@ -736,94 +1520,206 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int tui_browse(struct ui_model *m, const char *source, const struct tui_live *live)
+static void tui_init(struct tui *t, struct ui_model *m, const struct tui_opts *o, const struct tui_source *src)
 {
-	setlocale(LC_ALL, "");
-	if (newterm(NULL, stdout, stdin) == NULL)
-		return -1;
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	curs_set(0);
-	set_escdelay(25);
-	struct tui t;
-	memset(&t, 0, sizeof(t));
-	t.m = m;
-	t.source = source;
-	t.live = live;
-	t.follow = live != NULL;
-	ui_filter_init(&t.search);
-	ui_filter_init(&t.filter);
-	t.color = has_colors();
-	if (t.color) {
+	memset(t, 0, sizeof(*t));
+	t->m = m;
+	t->o = o;
+	t->src = src;
+	t->tsflags = ts_locale_flags();
+	t->wrap = true;
+	t->follow = src != NULL && src->live;
+	t->dl.scroll_only = t->il.scroll_only = t->hl.scroll_only = true;
+	ui_filter_init(&t->search);
+	ui_filter_init(&t->filter);
+	ui_filter_init(&t->csearch);
+	ui_filter_init(&t->cfilter);
+	ui_text_init(&t->body, 80, t->tsflags);
+	ui_text_init(&t->info, 80, t->tsflags);
+	const char *nc = getenv("NO_COLOR");
+	t->color = has_colors() && (nc == NULL || nc[0] == '\0');
+	if (t->color) {
 		start_color();
 		use_default_colors();
 		init_pair(C_C2S, COLOR_CYAN, -1);
 		init_pair(C_S2C, COLOR_GREEN, -1);
 		init_pair(C_BAR, COLOR_BLACK, COLOR_CYAN);
 		init_pair(C_WARN, COLOR_RED, -1);
+		init_pair(C_KEY, COLOR_BLUE, -1);
+		init_pair(C_ESC, COLOR_BLACK, COLOR_YELLOW);
+		init_pair(C_DIM, COLOR_WHITE, -1);
 	}
-	int r = R_REDRAW;
-	if (live == NULL) {
-		while (!(r & R_QUIT)) {
-			if (r & R_REDRAW)
-				draw(&t);
-			r = handle_key(&t, getch());
+}
+
+static void tui_fini(struct tui *t)
+{
+	ui_filter_free(&t->search);
+	ui_filter_free(&t->filter);
+	ui_filter_free(&t->csearch);
+	ui_filter_free(&t->cfilter);
+	ui_text_free(&t->body);
+	ui_text_free(&t->info);
+	free(t->vis);
+	free(t->cvis);
+}
+
+/* One key from curses, or -1 for none; *eof when the terminal is gone. */
+static int read_key(bool *eof)
+{
+	wint_t wc;
+	int r = wget_wch(stdscr, &wc);
+	if (r == ERR) {
+		/* poll() said there was input and curses found none: an end of
+		 * file (or a hang-up) reads as nothing, for ever */
+		int avail = 0;
+		if (ioctl(STDIN_FILENO, FIONREAD, &avail) != 0 || avail == 0)
+			*eof = true;
+		return -1;
+	}
+	if (r == KEY_CODE_YES)
+		return FK((int)wc);
+	return (int)wc;
+}
+
+enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const struct tui_source *src)
+{
+	setlocale(LC_ALL, "");
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	if (scr == NULL)
+		return TUI_NO_TERMINAL;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	set_escdelay(25);
+	mousemask(BUTTON1_CLICKED | BUTTON1_DOUBLE_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+		  | BUTTON5_PRESSED
+#endif
+		  , NULL);
+	mouseinterval(200);
+	nodelay(stdscr, TRUE);
+	struct tui t;
+	tui_init(&t, m, o, src);
+	enum tui_end end = TUI_QUIT;
+	uint64_t last_draw = 0;
+	bool dirty = true;
+	bool live = src != NULL && src->live;
+	t.loading = src != NULL && !live && src->done != NULL && !src->done(src->user);
+	int r = R_NONE;
+	for (;;) {
+		if (src != NULL && src->stop != NULL && *src->stop) {
+			end = TUI_SIGNAL;
+			break;
 		}
-	} else {
-		/* One loop: the capture fd and the keyboard are polled together;
-		 * packets are taken as soon as they come, the screen is redrawn at
-		 * most every 33 ms, and only when something changed. */
-		nodelay(stdscr, TRUE);
-		uint64_t last_draw = 0;
-		bool dirty = true;
-		while (!(r & R_QUIT) && !(live->stop != NULL && *live->stop)) {
-			struct pollfd pfd[2] = { { STDIN_FILENO, POLLIN, 0 }, { live->fd, POLLIN, 0 } };
-			poll(pfd, live->fd >= 0 ? 2 : 1, 33);
-			if (live->fd < 0 || (pfd[1].revents & POLLIN) != 0) {
-				if (!live->pump(live->user)) {
-					snprintf(t.note, sizeof(t.note), "capture failed");
-					dirty = true;
-				}
+		bool busy = t.loading;
+		struct pollfd pfd[2] = { { STDIN_FILENO, POLLIN, 0 }, { live ? src->fd : -1, POLLIN, 0 } };
+		int np = live && src->fd >= 0 ? 2 : 1;
+		int pr = poll(pfd, (nfds_t)np, busy ? 0 : 33);
+		if (pr < 0 && errno != EINTR) {
+			end = TUI_TERMINAL;
+			break;
+		}
+		if ((pfd[0].revents & (POLLERR | POLLNVAL)) != 0) {
+			end = TUI_TERMINAL;
+			break;
+		}
+		if (src != NULL && src->pump != NULL && (t.loading || (live && (src->fd < 0 || (pfd[1].revents & POLLIN) != 0)))) {
+			if (!src->pump(src->user)) {
+				set_note(&t, true, "capture failed");
+				dirty = true;
+				t.loading = false;
 			}
-			int ch;
-			while ((ch = getch()) != ERR) {
-				r |= handle_key(&t, ch);
-				nodelay(stdscr, TRUE); /* a prompt may have turned it off */
+			if (t.loading && src->done != NULL && src->done(src->user)) {
+				t.loading = false;
+				dirty = true;
+			}
+		}
+		bool eof = false;
+		if ((pfd[0].revents & (POLLIN | POLLHUP)) != 0) {
+			int key;
+			bool any = false;
+			while ((key = read_key(&eof)) != -1) {
+				any = true;
+				r |= handle_key(&t, key);
 				if (r & R_QUIT)
 					break;
 			}
-			if (r & R_REDRAW)
-				dirty = true;
-			r &= ~R_REDRAW;
-			if (ui_model_total_msgs(m) != t.last_msgs || ui_model_nconns(m) > 0) {
-				if (ui_model_total_msgs(m) != t.last_msgs && !t.paused) {
-					t.last_msgs = ui_model_total_msgs(m);
-					if (t.follow)
-						move_sel(&t, 1L << 40);
-					dirty = true;
-				}
-			}
-			uint64_t now = now_ms();
-			if (now - t.rate_mark_ms >= 1000) {
-				uint64_t total = ui_model_total_msgs(m);
-				t.rate = t.rate_mark_ms ? (double)(total - t.rate_msgs) * 1000.0 / (double)(now - t.rate_mark_ms) : 0;
-				t.rate_msgs = total;
-				t.rate_mark_ms = now;
-				dirty = true;
-			}
-			if ((dirty && !t.paused) || now - last_draw >= 1000) {
-				if (now - last_draw >= 33) {
-					draw(&t);
-					last_draw = now;
-					dirty = false;
-				}
-			}
+			if (any)
+				eof = false; /* keys came: not the end yet */
+			if ((pfd[0].revents & POLLHUP) != 0 && !any)
+				eof = true;
+		}
+		if (eof) {
+			end = TUI_TERMINAL;
+			break;
+		}
+		if (r & R_QUIT)
+			break;
+		if (r & R_REDRAW)
+			dirty = true;
+		r = R_NONE;
+		uint64_t ver = ui_model_version(m);
+		if (ver != t.seen_ver && !t.paused) {
+			t.seen_ver = ver;
+			dirty = true;
+		}
+		uint64_t now = now_ms();
+		if (live && now - t.rate_mark_ms >= 1000) {
+			uint64_t total = ui_model_total_msgs(m);
+			t.rate = t.rate_mark_ms ? (double)(total - t.rate_msgs) * 1000.0 / (double)(now - t.rate_mark_ms) : 0;
+			t.rate_msgs = total;
+			t.rate_mark_ms = now;
+			dirty = true;
+		}
+		/* drawing: at most 30 times a second; while loading, every 100 ms */
+		uint64_t gap = t.loading ? 100 : 33;
+		if ((dirty || (t.loading && now - last_draw >= 250) || now - last_draw >= 1000) && now - last_draw >= gap) {
+			if (t.pk != P_NONE || !t.paused || now - last_draw >= 1000)
+				draw(&t);
+			last_draw = now;
+			dirty = false;
 		}
 	}
 	endwin();
-	ui_filter_free(&t.search);
-	ui_filter_free(&t.filter);
-	free(t.vis);
-	return 0;
+	delscreen(scr);
+	tui_fini(&t);
+	return end;
+}
+
+void tui_exercise(struct ui_model *m, const int *in, size_t nkeys)
+{
+	struct tui_opts o = { "fuzz", 6 };
+	struct tui t;
+	tui_init(&t, m, &o, NULL);
+	t.exercise = true;
+	draw(&t);
+	for (size_t i = 0; i < nkeys; i++) {
+		int key = in[i];
+		/* no files from a fuzzer: e and s only open their prompt, and
+		 * Enter on it is turned into a cancel */
+		if (t.pk == P_EXPORT || t.pk == P_SAVE) {
+			if (key == '\n' || key == '\r')
+				key = 27;
+		}
+		if (key == FK(KEY_MOUSE))
+			continue;
+		int r = handle_key(&t, key);
+		if (r & R_QUIT)
+			break;
+		draw(&t);
+	}
+	/* every screen once more, whatever the keys did */
+	enum tscreen all[] = { SCR_CONNS, SCR_MSGS, SCR_DETAIL, SCR_INFO, SCR_HELP };
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		if (all[i] != SCR_CONNS && t.cur_id == 0 && ui_model_nconns(m) > 0)
+			t.cur_id = ui_model_conn(m, 0)->id;
+		t.scr = all[i];
+		t.back = SCR_CONNS;
+		draw(&t);
+		k_end(&t);
+		draw(&t);
+	}
+	tui_fini(&t);
 }

@@ -11,21 +11,50 @@
 
 #include "model.h"
 
-/* A live source: fd to poll (-1: none), and pump() to call when it is
- * readable; pump returns false when the capture failed. stats() fills the
- * status bar's counters (own_drops: gaps and evictions inside wscope). */
-struct tui_live {
+/*
+ * Where the packets come from while the user browses.
+ *
+ * Live: fd is the capture's descriptor (-1: poll it anyway every tick);
+ * pump() takes what is waiting and returns false when the capture failed.
+ * A file: fd is -1 and pump() reads the next slice; done() says when the
+ * file is read. stats() fills the status bar's counters (own_drops: gaps
+ * and evictions inside wscope); progress() the bytes of a file read so far
+ * and its size (false when unknown). Any callback may be NULL.
+ */
+struct tui_source {
+	bool live;
 	int fd;
 	bool (*pump)(void *user);
+	bool (*done)(void *user);
 	void (*stats)(void *user, uint64_t *packets, uint64_t *kernel_drops, uint64_t *own_drops);
+	bool (*progress)(void *user, uint64_t *pos, uint64_t *total);
 	void *user;
-	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM/SIGHUP */
 };
 
-/* Browses the model until the user quits. source names the capture in the
- * status bar. With live, packets keep coming in while the user browses;
- * drawing is limited to 30 frames a second and never blocks the capture.
- * Returns 0, or -1 if the terminal cannot be used. */
-int tui_browse(struct ui_model *m, const char *source, const struct tui_live *live);
+struct tui_opts {
+	const char *source_name;   /* the capture, for the status bar */
+	int ts_digits;             /* 6 or 9, for exports */
+};
+
+enum tui_end {
+	TUI_QUIT,       /* the user quit */
+	TUI_SIGNAL,     /* *stop was set */
+	TUI_TERMINAL,   /* the terminal went away (EOF, hang-up, error) */
+	TUI_NO_TERMINAL,/* the terminal could not be used */
+};
+
+/* Browses the model while the source feeds it, until the user quits, a
+ * signal stops it or the terminal goes away. The screen is redrawn at most
+ * 30 times a second and never blocks the capture. */
+enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const struct tui_source *src);
+
+/*
+ * For the fuzz target and tests: draws every screen of m at rows x cols on
+ * the current curses screen (which the caller made with newterm), feeding
+ * the keys given (curses key codes, KEY_RESIZE included), without reading
+ * the terminal or writing files.
+ */
+void tui_exercise(struct ui_model *m, const int *keys, size_t nkeys);
 
 #endif

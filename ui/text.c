@@ -1,0 +1,595 @@
+/* text.c - lines of safe text for the TUI (see text.h). No curses here. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+void ui_text_init(struct ui_text *t, int width, unsigned tsflags)
+{
+	memset(t, 0, sizeof(*t));
+	ui_text_reset(t, width, tsflags);
+}
+
+void ui_text_free(struct ui_text *t)
+{
+	free(t->buf);
+	free(t->seg);
+	free(t->line);
+	memset(t, 0, sizeof(*t));
+}
+
+void ui_text_reset(struct ui_text *t, int width, unsigned tsflags)
+{
+	t->blen = t->nseg = t->nlines = 0;
+	t->width = width < 0 ? 0 : width;
+	t->widest = 0;
+	t->tsflags = tsflags;
+	t->cut = t->json = t->hex = t->oom = false;
+	t->col = t->indent = 0;
+	t->st.base = false;
+	t->st.marks = 0;
+}
+
+size_t ui_text_nlines(const struct ui_text *t) { return t->nlines; }
+
+void ui_text_line(const struct ui_text *t, size_t i, const struct ui_seg **segs, size_t *n)
+{
+	if (i >= t->nlines) {
+		*segs = NULL;
+		*n = 0;
+		return;
+	}
+	size_t first = t->line[i];
+	size_t end = i + 1 < t->nlines ? t->line[i + 1] : t->nseg;
+	*segs = t->seg + first;
+	*n = end - first;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return true;
+	size_t nc = *cap ? *cap : 64;
+	while (nc < need)
+		nc *= 2;
+	void *np = realloc(*p, nc * elem);
+	if (np == NULL)
+		return false;
+	*p = np;
+	*cap = nc;
+	return true;
+}
+
+static void start_line(struct ui_text *t)
+{
+	if (!grow((void **)&t->line, &t->linecap, t->nlines + 1, sizeof(*t->line))) {
+		t->oom = true;
+		return;
+	}
+	t->line[t->nlines++] = t->nseg;
+	t->col = 0;
+}
+
+/* Appends bytes (already safe) of `cols` columns with attribute a. */
+static void append(struct ui_text *t, enum ui_attr a, const char *s, size_t n, int cols)
+{
+	if (t->oom || n == 0)
+		return;
+	if (t->nlines == 0)
+		start_line(t);
+	if (!grow((void **)&t->buf, &t->bcap, t->blen + n + 1, 1)) {
+		t->oom = true;
+		return;
+	}
+	size_t first = t->line[t->nlines - 1];
+	struct ui_seg *last = t->nseg > first ? &t->seg[t->nseg - 1] : NULL;
+	if (last != NULL && last->attr == a && last->off + last->len == t->blen) {
+		last->len += (uint32_t)n;
+	} else {
+		if (!grow((void **)&t->seg, &t->segcap, t->nseg + 1, sizeof(*t->seg))) {
+			t->oom = true;
+			return;
+		}
+		t->seg[t->nseg++] = (struct ui_seg){ (uint32_t)t->blen, (uint32_t)n, (uint8_t)a };
+	}
+	memcpy(t->buf + t->blen, s, n);
+	t->blen += n;
+	t->buf[t->blen] = '\0';
+	t->col += cols;
+	if (t->col > t->widest)
+		t->widest = t->col;
+}
+
+static void pad_to(struct ui_text *t, int col)
+{
+	static const char sp[] = "                                ";
+	while (t->col < col) {
+		int k = col - t->col;
+		if (k > 32)
+			k = 32;
+		append(t, UI_A_NORMAL, sp, (size_t)k, k);
+	}
+}
+
+void ui_text_newline(struct ui_text *t)
+{
+	if (t->nlines == 0)
+		start_line(t); /* the line being ended was empty */
+	start_line(t);
+	t->st.base = false;
+	t->st.marks = 0;
+}
+
+void ui_text_set_indent(struct ui_text *t, int cols)
+{
+	if (cols < 0)
+		cols = 0;
+	if (t->width > 0 && cols > t->width / 2)
+		cols = t->width / 2;
+	if (t->width == 0 && cols > 80)
+		cols = 80; /* deep nesting does not push text off every screen */
+	t->indent = cols;
+}
+
+/* One glyph, wrapping first when it does not fit (a wide character that
+ * does not fit goes to the next line whole). */
+static void put_glyph(struct ui_text *t, enum ui_attr a, const char *s, size_t n, int w)
+{
+	if (t->width > 0 && t->col + w > t->width && t->col > t->indent) {
+		start_line(t);
+		pad_to(t, t->indent);
+	}
+	append(t, a, s, n, w);
+}
+
+void ui_text_put(struct ui_text *t, enum ui_attr a, const char *s)
+{
+	ui_text_put_untrusted(t, a, (const uint8_t *)s, strlen(s), true);
+}
+
+void ui_text_putf(struct ui_text *t, enum ui_attr a, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	ui_text_put(t, a, buf);
+}
+
+void ui_text_put_untrusted(struct ui_text *t, enum ui_attr a, const uint8_t *p, size_t n, bool lines)
+{
+	unsigned fl = t->tsflags | (lines ? TS_LINES : 0);
+	for (size_t i = 0; i < n && !t->oom; ) {
+		struct ts_glyph g;
+		i += ts_next(p + i, n - i, fl, &t->st, &g);
+		switch (g.kind) {
+		case TS_NEWLINE:
+			ui_text_newline(t);
+			pad_to(t, t->indent);
+			break;
+		case TS_TAB: {
+			int next = (t->col / 8 + 1) * 8;
+			if (t->width > 0 && next > t->width)
+				next = t->width;
+			if (next <= t->col)
+				next = t->col + 1;
+			put_glyph(t, a, " ", 1, 1);
+			pad_to(t, next);
+			break;
+		}
+		case TS_ESCAPE:
+			put_glyph(t, UI_A_ESC, g.s, g.len, g.width);
+			break;
+		default:
+			if (g.width == 0 && t->col > 0)
+				append(t, a, g.s, g.len, 0); /* a mark stays on its character */
+			else
+				put_glyph(t, a, g.s, g.len, g.width);
+		}
+	}
+}
+
+/* ---- JSON ---- */
+
+bool ui_looks_like_json(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+		i++;
+	if (i == n || (p[i] != '{' && p[i] != '['))
+		return false;
+	size_t depth = 0;
+	bool str = false, esc = false;
+	for (; i < n; i++) {
+		uint8_t c = p[i];
+		if (str) {
+			if (esc) esc = false;
+			else if (c == '\\') esc = true;
+			else if (c == '"') str = false;
+			continue;
+		}
+		if (c == '"') {
+			str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return false;
+			if (--depth == 0) {
+				for (i++; i < n; i++)
+					if (p[i] != ' ' && p[i] != '\n' && p[i] != '\r' && p[i] != '\t')
+						return false;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+/* \uXXXX at p (p[0] == '\\', p[1] == 'u'): its value, or -1. */
+static long u_escape(const uint8_t *p, size_t n)
+{
+	if (n < 6)
+		return -1;
+	long v = 0;
+	for (int k = 2; k < 6; k++) {
+		int h = hexval(p[k]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+static size_t utf8_encode(uint32_t cp, uint8_t *o)
+{
+	if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
+	if (cp < 0x800) { o[0] = (uint8_t)(0xc0 | (cp >> 6)); o[1] = (uint8_t)(0x80 | (cp & 0x3f)); return 2; }
+	if (cp < 0x10000) {
+		o[0] = (uint8_t)(0xe0 | (cp >> 12));
+		o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (uint8_t)(0xf0 | (cp >> 18));
+	o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+	o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+	o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+/*
+ * A string's escape at p[0] == '\\': \uXXXX (and surrogate pairs) are
+ * decoded and shown as the character they stand for (through the
+ * sanitizer, so \u001b is still a visible escape); the others stay as they
+ * are written, marked as escapes. Returns the bytes used.
+ */
+static size_t json_escape(struct ui_text *t, enum ui_attr a, const uint8_t *p, size_t n)
+{
+	if (n >= 2 && p[1] == 'u') {
+		long v = u_escape(p, n);
+		if (v >= 0) {
+			size_t used = 6;
+			uint32_t cp = (uint32_t)v;
+			bool ok = !(cp >= 0xd800 && cp <= 0xdfff);
+			if (cp >= 0xd800 && cp <= 0xdbff && n >= 12 && p[6] == '\\' && p[7] == 'u') {
+				long lo = u_escape(p + 6, n - 6);
+				if (lo >= 0xdc00 && lo <= 0xdfff) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) + ((uint32_t)lo - 0xdc00);
+					used = 12;
+					ok = true;
+				}
+			}
+			if (ok && cp != '"' && cp != '\\') {
+				uint8_t enc[4];
+				size_t l = utf8_encode(cp, enc);
+				ui_text_put_untrusted(t, a, enc, l, false);
+				return used;
+			}
+			/* a lone surrogate, or a quote that must stay escaped */
+			put_glyph(t, UI_A_ESC, (const char *)p, used, (int)used);
+			return used;
+		}
+	}
+	size_t used = n >= 2 ? 2 : 1;
+	if (used == 2 && (p[1] < 0x20 || p[1] >= 0x7f)) {
+		put_glyph(t, UI_A_ESC, "\\", 1, 1);
+		return 1; /* the odd byte after it goes through the sanitizer */
+	}
+	put_glyph(t, UI_A_ESC, (const char *)p, used, (int)used);
+	return used;
+}
+
+static void json_newline(struct ui_text *t, size_t depth)
+{
+	int ind = depth > 1000 ? 2000 : (int)depth * 2;
+	ui_text_newline(t);
+	ui_text_set_indent(t, ind);
+	pad_to(t, t->indent);
+	/* continuation lines of a long value go two columns further in */
+	ui_text_set_indent(t, t->indent + 2);
+}
+
+/*
+ * Pretty-prints p[0..n), which ui_looks_like_json accepted: two spaces a
+ * level (at most half the width), keys marked, strings' \u escapes
+ * decoded, long values wrapped. No recursion: one bit per open container
+ * says whether it is an object.
+ */
+static void layout_json(struct ui_text *t, const uint8_t *p, size_t n)
+{
+	size_t cap = 64, depth = 0;
+	uint8_t *obj = calloc(cap / 8, 1);
+	if (obj == NULL) {
+		t->oom = true;
+		return;
+	}
+	bool str = false, key = false, want_key = false, content = false;
+	ui_text_set_indent(t, 2);
+	for (size_t i = 0; i < n && !t->oom; ) {
+		uint8_t c = p[i];
+		if (str) {
+			enum ui_attr a = key ? UI_A_KEY : UI_A_NORMAL;
+			if (c == '"') {
+				put_glyph(t, a, "\"", 1, 1);
+				str = false;
+				i++;
+			} else if (c == '\\') {
+				i += json_escape(t, a, p + i, n - i);
+			} else {
+				/* up to the next quote or backslash, through the sanitizer */
+				size_t j = i;
+				while (j < n && p[j] != '"' && p[j] != '\\')
+					j++;
+				ui_text_put_untrusted(t, a, p + i, j - i, false);
+				i = j;
+			}
+			continue;
+		}
+		i++;
+		bool in_obj = depth > 0 && (obj[(depth - 1) / 8] & (1u << ((depth - 1) % 8))) != 0;
+		switch (c) {
+		case ' ': case '\n': case '\r': case '\t':
+			break;
+		case '"':
+			str = true;
+			key = in_obj && want_key;
+			put_glyph(t, key ? UI_A_KEY : UI_A_NORMAL, "\"", 1, 1);
+			content = true;
+			break;
+		case '{': case '[': {
+			char s[2] = { (char)c, 0 };
+			put_glyph(t, UI_A_NORMAL, s, 1, 1);
+			/* an empty container stays on its line */
+			size_t j = i;
+			while (j < n && (p[j] == ' ' || p[j] == '\n' || p[j] == '\r' || p[j] == '\t'))
+				j++;
+			if (j < n && (p[j] == '}' || p[j] == ']')) {
+				char e[2] = { (char)p[j], 0 };
+				put_glyph(t, UI_A_NORMAL, e, 1, 1);
+				i = j + 1;
+				want_key = false;
+				break;
+			}
+			if (depth / 8 + 1 > cap / 8) {
+				size_t nc = cap * 2;
+				uint8_t *no = realloc(obj, nc / 8);
+				if (no == NULL) {
+					t->oom = true;
+					break;
+				}
+				memset(no + cap / 8, 0, (nc - cap) / 8);
+				obj = no;
+				cap = nc;
+			}
+			if (c == '{')
+				obj[depth / 8] |= (uint8_t)(1u << (depth % 8));
+			else
+				obj[depth / 8] &= (uint8_t)~(1u << (depth % 8));
+			depth++;
+			want_key = c == '{';
+			json_newline(t, depth);
+			content = false;
+			break;
+		}
+		case '}': case ']': {
+			if (depth > 0)
+				depth--;
+			if (content)
+				json_newline(t, depth);
+			else
+				ui_text_set_indent(t, (int)depth * 2 + 2);
+			char s[2] = { (char)c, 0 };
+			put_glyph(t, UI_A_NORMAL, s, 1, 1);
+			content = true;
+			want_key = false;
+			break;
+		}
+		case ',':
+			put_glyph(t, UI_A_NORMAL, ",", 1, 1);
+			json_newline(t, depth);
+			content = false;
+			want_key = in_obj;
+			break;
+		case ':':
+			put_glyph(t, UI_A_NORMAL, ":", 1, 1);
+			put_glyph(t, UI_A_NORMAL, " ", 1, 1);
+			want_key = false;
+			break;
+		default:
+			ui_text_put_untrusted(t, UI_A_NORMAL, p + i - 1, 1, false);
+			content = true;
+		}
+	}
+	free(obj);
+}
+
+/* ---- hex ---- */
+
+static void layout_hex(struct ui_text *t, const uint8_t *p, size_t n, int width)
+{
+	static const char hexd[] = "0123456789abcdef";
+	size_t per = width > 0 && width < 76 ? 8 : 16;
+	for (size_t off = 0; off < n && !t->oom; off += per) {
+		if (off > 0)
+			ui_text_newline(t);
+		char b[16];
+		snprintf(b, sizeof(b), "%08zx ", off);
+		append(t, UI_A_DIM, b, strlen(b), (int)strlen(b));
+		char hx[64];
+		size_t o = 0;
+		for (size_t k = 0; k < per; k++) {
+			if (k == 8)
+				hx[o++] = ' ';
+			hx[o++] = ' ';
+			if (off + k < n) {
+				hx[o++] = hexd[p[off + k] >> 4];
+				hx[o++] = hexd[p[off + k] & 15];
+			} else {
+				hx[o++] = ' ';
+				hx[o++] = ' ';
+			}
+		}
+		hx[o++] = ' ';
+		hx[o++] = ' ';
+		append(t, UI_A_NORMAL, hx, o, (int)o);
+		for (size_t k = 0; k < per && off + k < n; k++) {
+			uint8_t c = p[off + k];
+			if (c >= 0x20 && c < 0x7f) {
+				char s = (char)c;
+				append(t, UI_A_NORMAL, &s, 1, 1);
+			} else {
+				append(t, UI_A_DIM, ".", 1, 1);
+			}
+		}
+	}
+}
+
+void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, enum ui_text_mode mode,
+			unsigned tsflags)
+{
+	ui_text_reset(t, width, tsflags);
+	if (g->kind == UI_ROW_WARN) {
+		ui_text_put(t, UI_A_WARN, warn_name((enum warn_code)g->code));
+		ui_text_put(t, UI_A_WARN, ": ");
+		ui_text_put_untrusted(t, UI_A_NORMAL, g->data, g->stored, true);
+		return;
+	}
+	if (g->kind == UI_ROW_LOSS) {
+		ui_text_putf(t, UI_A_WARN, "%llu bytes lost (%s): this direction's bytes were never captured",
+			     (unsigned long long)g->length, gap_cause_name((enum gap_cause)g->code));
+		return;
+	}
+	if (g->released) {
+		ui_text_put(t, UI_A_DIM, "(payload released: memory cap; see --tui-memory)");
+		return;
+	}
+	if (g->gap) {
+		ui_text_put(t, UI_A_WARN, "(bytes of this message were not captured: no payload)");
+		return;
+	}
+	const uint8_t *p = g->data;
+	size_t n = g->stored;
+	if (n > UI_TEXT_LIMIT) {
+		n = UI_TEXT_LIMIT;
+		t->cut = true;
+	}
+	if (n == 0 || p == NULL) {
+		ui_text_put(t, UI_A_DIM, "(empty)");
+		return;
+	}
+	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	if (mode == UI_TM_HEX || (mode == UI_TM_AUTO && !text)) {
+		t->hex = true;
+		layout_hex(t, p, n, width);
+	} else if (mode == UI_TM_AUTO && g->opcode == WS_OP_TEXT && !g->truncated && !t->cut &&
+		   ui_looks_like_json(p, n)) {
+		t->json = true;
+		layout_json(t, p, n);
+	} else {
+		ui_text_put_untrusted(t, UI_A_NORMAL, p, n, true);
+	}
+}
+
+/* ---- previews ---- */
+
+void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t len, int max_cols)
+{
+	static const char hexd[] = "0123456789abcdef";
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	if (max_cols <= 0)
+		return;
+	char tmp[512];
+	const uint8_t *p;
+	size_t n;
+	switch (g->kind) {
+	case UI_ROW_WARN: {
+		int o = snprintf(tmp, sizeof(tmp), "warning %s: ", warn_name((enum warn_code)g->code));
+		int cols = 0;
+		size_t used = ts_render((const uint8_t *)tmp, (size_t)o, tsflags, buf, len, max_cols, &cols);
+		(void)used;
+		size_t bl = strlen(buf);
+		if (g->data != NULL)
+			ts_render(g->data, g->stored, tsflags, buf + bl, len - bl, max_cols - cols, NULL);
+		return;
+	}
+	case UI_ROW_LOSS:
+		snprintf(tmp, sizeof(tmp), "-- %llu bytes lost, %s --", (unsigned long long)g->length,
+			 g->dir ? "server -> client" : "client -> server");
+		ts_render((const uint8_t *)tmp, strlen(tmp), tsflags, buf, len, max_cols, NULL);
+		return;
+	default:
+		break;
+	}
+	const char *note = NULL;
+	if (g->released)
+		note = "(payload released: memory cap)";
+	else if (g->gap)
+		note = "(bytes missing)";
+	else if (g->stored == 0 && g->length > 0)
+		note = "(payload not kept)";
+	if (note != NULL) {
+		ts_render((const uint8_t *)note, strlen(note), tsflags, buf, len, max_cols, NULL);
+		return;
+	}
+	p = g->data;
+	n = g->stored;
+	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	if (p == NULL || n == 0)
+		return;
+	if (text) {
+		/* a preview needs no more than a few columns' worth of bytes */
+		size_t lim = (size_t)max_cols * 8 + 16;
+		ts_render(p, n < lim ? n : lim, tsflags, buf, len, max_cols, NULL);
+		return;
+	}
+	size_t o = 0;
+	int cols = 0;
+	for (size_t i = 0; i < n && o + 4 < len && cols + 3 <= max_cols; i++) {
+		if (i > 0) {
+			buf[o++] = ' ';
+			cols++;
+		}
+		buf[o++] = hexd[p[i] >> 4];
+		buf[o++] = hexd[p[i] & 15];
+		cols += 2;
+	}
+	buf[o] = '\0';
+}
