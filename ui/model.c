@@ -181,14 +181,15 @@ static struct ui_msg *row_by_seq(struct ui_conn *c, uint64_t seq)
 	return &c->ring[(c->head + (size_t)(seq - first)) % c->cap];
 }
 
-/* Drops the oldest row of c. */
-static void drop_oldest(struct ui_model *m, struct ui_conn *c)
+/* Drops the oldest row of c (for the budget, or for max_msgs). */
+static void drop_oldest(struct ui_model *m, struct ui_conn *c, bool budget)
 {
 	row_free(m, &c->ring[c->head]);
 	c->head = (c->head + 1) % c->cap;
 	c->len--;
 	c->dropped++;
-	m->dropped++;
+	if (budget)
+		m->dropped++;
 }
 
 /*
@@ -220,7 +221,7 @@ static void enforce_budget(struct ui_model *m)
 				big = m->conns[i];
 		if (big == NULL)
 			break; /* nothing left to give back but the connections themselves */
-		drop_oldest(m, big);
+		drop_oldest(m, big, true);
 		m->version++;
 	}
 }
@@ -362,7 +363,7 @@ static struct ui_msg *new_row(struct ui_model *m, struct ui_conn *c)
 	if (c->cap == 0)
 		return NULL;
 	if (c->len == c->cap)
-		drop_oldest(m, c);
+		drop_oldest(m, c, false);
 	struct ui_msg *g = &c->ring[(c->head + c->len) % c->cap];
 	c->len++;
 	memset(g, 0, sizeof(*g));

@@ -141,7 +141,8 @@ uint64_t ui_model_version(const struct ui_model *m);
 struct ui_model_mem {
 	uint64_t held, peak, budget;
 	uint64_t released;    /* payloads released, in all */
-	uint64_t dropped;     /* rows dropped, in all */
+	uint64_t dropped;     /* rows dropped for the budget, in all (not
+	                         those dropped by max_msgs) */
 	uint64_t conns_dropped;
 };
 void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out);

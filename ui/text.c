@@ -175,12 +175,17 @@ void ui_text_put_untrusted(struct ui_text *t, enum ui_attr a, const uint8_t *p, 
 			pad_to(t, t->indent);
 			break;
 		case TS_TAB: {
+			/* to the next multiple of 8, on this line or, at its end,
+			 * on the next one */
+			if (t->width > 0 && t->col >= t->width) {
+				start_line(t);
+				pad_to(t, t->indent);
+			}
 			int next = (t->col / 8 + 1) * 8;
 			if (t->width > 0 && next > t->width)
 				next = t->width;
 			if (next <= t->col)
 				next = t->col + 1;
-			put_glyph(t, a, " ", 1, 1);
 			pad_to(t, next);
 			break;
 		}
@@ -563,7 +568,7 @@ void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t 
 		note = "(payload released: memory cap)";
 	else if (g->gap)
 		note = "(bytes missing)";
-	else if (g->stored == 0 && g->length > 0)
+	else if (g->stored == 0 && g->length > 0 && g->opcode != WS_OP_CLOSE)
 		note = "(payload not kept)";
 	if (note != NULL) {
 		ts_render((const uint8_t *)note, strlen(note), tsflags, buf, len, max_cols, NULL);
@@ -572,6 +577,20 @@ void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t 
 	p = g->data;
 	n = g->stored;
 	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	if (g->opcode == WS_OP_CLOSE) {
+		/* the code and its meaning, then the reason */
+		if (g->close_code >= 0)
+			snprintf(tmp, sizeof(tmp), "%d %s%s", g->close_code, ui_close_code_meaning(g->close_code),
+				 n > 0 ? ": " : "");
+		else
+			snprintf(tmp, sizeof(tmp), "(no code)");
+		int cols = 0;
+		ts_render((const uint8_t *)tmp, strlen(tmp), tsflags, buf, len, max_cols, &cols);
+		size_t bl = strlen(buf);
+		if (p != NULL && n > 0 && text)
+			ts_render(p, n, tsflags, buf + bl, len - bl, max_cols - cols, NULL);
+		return;
+	}
 	if (p == NULL || n == 0)
 		return;
 	if (text) {

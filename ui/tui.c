@@ -61,8 +61,10 @@ struct tui {
 	struct ui_filter cfilter, csearch;
 	/* the rows of the connection opened */
 	struct ui_list ml;
-	long *vis;
+	uint64_t *vis;               /* row sequence numbers of the listed rows */
 	long nvis, vis_cap;
+	uint64_t vis_conn, vis_next; /* the list is of this connection, checked up to vis_next */
+	unsigned vis_fgen, fgen;     /* filter generation it was built with, current one */
 	struct ui_filter filter, search;
 	/* one message */
 	struct ui_list dl;
@@ -137,32 +139,72 @@ static const struct ui_conn *cvis_conn(const struct tui *t, long v)
 	return v >= 0 && v < t->ncvis ? ui_model_conn(t->m, t->cvis[v]) : NULL;
 }
 
+/*
+ * The rows of the connection that the filter lets through, as row
+ * sequence numbers. Kept up to date incrementally: rows dropped from the
+ * front leave the list (the selection moves with its row), new rows are
+ * checked once; the list is rebuilt only when the connection or the
+ * filter changes.
+ */
 static void refresh_vis(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
-	t->nvis = 0;
-	if (c != NULL) {
-		long n = (long)ui_conn_nmsgs(c);
-		if (n > t->vis_cap) {
-			long cap = n + 1024;
-			long *nv = realloc(t->vis, (size_t)cap * sizeof(*nv));
+	if (c == NULL) {
+		t->nvis = 0;
+		t->vis_conn = 0;
+		ui_list_clamp(&t->ml, 0, rows());
+		return;
+	}
+	if (t->vis_conn != c->id || t->vis_fgen != t->fgen) {
+		t->nvis = 0;
+		t->vis_conn = c->id;
+		t->vis_fgen = t->fgen;
+		t->vis_next = 0;
+	}
+	size_t n = ui_conn_nmsgs(c);
+	uint64_t first = n > 0 ? ui_conn_msg(c, 0)->seq : c->next_seq;
+	/* rows gone from the front */
+	long gone = 0;
+	while (gone < t->nvis && t->vis[gone] < first)
+		gone++;
+	if (gone > 0) {
+		memmove(t->vis, t->vis + gone, (size_t)(t->nvis - gone) * sizeof(*t->vis));
+		t->nvis -= gone;
+		t->ml.sel -= gone;
+		t->ml.top -= gone;
+		if (t->ml.top < 0)
+			t->ml.top = 0;
+	}
+	if (t->vis_next < first)
+		t->vis_next = first;
+	bool on = ui_filter_active(&t->filter);
+	for (uint64_t q = t->vis_next; q < c->next_seq; q++) {
+		const struct ui_msg *g = ui_conn_msg(c, (size_t)(q - first));
+		if (g == NULL)
+			break;
+		if (on && !ui_filter_match(&t->filter, c, g))
+			continue;
+		if (t->nvis == t->vis_cap) {
+			long cap = t->vis_cap ? t->vis_cap * 2 : 1024;
+			uint64_t *nv = realloc(t->vis, (size_t)cap * sizeof(*nv));
 			if (nv == NULL)
-				return;
+				break;
 			t->vis = nv;
 			t->vis_cap = cap;
 		}
-		bool on = ui_filter_active(&t->filter);
-		for (long i = 0; i < n; i++)
-			if (!on || ui_filter_match(&t->filter, c, ui_conn_msg(c, (size_t)i)))
-				t->vis[t->nvis++] = i;
+		t->vis[t->nvis++] = q;
 	}
+	t->vis_next = c->next_seq;
 	ui_list_clamp(&t->ml, t->nvis, rows());
 }
 
 static const struct ui_msg *vis_msg(const struct tui *t, long v)
 {
 	const struct ui_conn *c = cur_conn(t);
-	return c != NULL && v >= 0 && v < t->nvis ? ui_conn_msg(c, (size_t)t->vis[v]) : NULL;
+	if (c == NULL || v < 0 || v >= t->nvis || ui_conn_nmsgs(c) == 0)
+		return NULL;
+	uint64_t first = ui_conn_msg(c, 0)->seq;
+	return t->vis[v] < first ? NULL : ui_conn_msg(c, (size_t)(t->vis[v] - first));
 }
 
 /* Lays out the message being read again when it, the width or the mode changed. */
@@ -268,6 +310,7 @@ static int k_esc(struct tui *t)
 static void open_conn(struct tui *t, const struct ui_conn *c)
 {
 	t->cur_id = c->id;
+	t->fgen++;
 	t->scr = SCR_MSGS;
 	refresh_vis(t);
 	ui_list_end(&t->ml, rows()); /* newest at the bottom */
@@ -765,10 +808,17 @@ static int finish_prompt(struct tui *t)
 		ui_filter_free(&f);
 		return R_REDRAW;
 	}
+	if (conns && (f.dir >= 0 || f.opcodes != 0 || f.rows != 0 || f.after >= 0 || f.before >= 0)) {
+		set_note(t, true, "%s: directions, opcodes, warning, loss and times select messages: use it inside a connection",
+			 k == P_SEARCH ? "search" : "filter");
+		ui_filter_free(&f);
+		return R_REDRAW;
+	}
 	if (k == P_FILTER) {
 		struct ui_filter *dst = conns ? &t->cfilter : &t->filter;
 		ui_filter_free(dst);
 		*dst = f;
+		t->fgen++;
 		if (conns) {
 			refresh_cvis(t);
 			ui_list_home(&t->cl, rows());
@@ -889,26 +939,17 @@ struct cols {
 	int id, client, server, hp, proto, state, n, b, note;
 };
 
+/*
+ * Host and path come first and get what the fixed columns leave (24 to 60
+ * columns); the addresses go last, cut by the screen's edge when it is
+ * narrow (the connection detail, i, shows them whole).
+ */
 static struct cols conn_cols(void)
 {
-	struct cols c = { 5, 21, 21, 0, 10, 17, 5, 7, 11 };
-	/* each cell is followed by one space */
-	int fixed = (c.id + 1) + (c.client + 1) + (c.server + 1) + (c.proto + 1) + (c.state + 1) +
-		    2 * (c.n + 1) + 2 * (c.b + 1) + (c.note + 1) + 1;
-	c.hp = COLS - fixed - 1;
-	if (c.hp < 16) {
-		/* narrow: the server's address goes first, then the client's */
-		c.hp += c.server + 1;
-		c.server = 0;
-	}
-	if (c.hp < 16) {
-		c.hp += c.client + 1;
-		c.client = 0;
-	}
-	if (c.hp < 8)
-		c.hp = 8;
-	if (c.hp > 60)
-		c.hp = 60;
+	struct cols c = { 5, 21, 21, 0, 10, 22, 5, 7, 11 };
+	int fixed = (c.id + 1) + (c.proto + 1) + (c.state + 1) + 2 * (c.n + 1) + 2 * (c.b + 1) + (c.note + 1) + 1;
+	int room = COLS - fixed - (c.client + 1) - (c.server + 1) - 1;
+	c.hp = room < 24 ? 24 : room > 60 ? 60 : room;
 	return c;
 }
 
@@ -931,8 +972,6 @@ static void draw_conns(struct tui *t)
 	size_t o = 0;
 	unsigned fl = t->tsflags;
 	cell(line, sizeof(line), &o, " id", w.id, false, fl, true);
-	cell(line, sizeof(line), &o, "client", w.client, false, fl, true);
-	cell(line, sizeof(line), &o, "server", w.server, false, fl, true);
 	cell(line, sizeof(line), &o, "host/path", w.hp, false, fl, true);
 	cell(line, sizeof(line), &o, "protocol", w.proto, false, fl, true);
 	cell(line, sizeof(line), &o, "state", w.state, false, fl, true);
@@ -941,6 +980,8 @@ static void draw_conns(struct tui *t)
 	cell(line, sizeof(line), &o, "bytes>", w.b, true, fl, true);
 	cell(line, sizeof(line), &o, "bytes<", w.b, true, fl, true);
 	cell(line, sizeof(line), &o, "notes", w.note, false, fl, true);
+	cell(line, sizeof(line), &o, "client", w.client, false, fl, true);
+	cell(line, sizeof(line), &o, "server", w.server, false, fl, true);
 	bar(t, 0, line);
 	refresh_cvis(t);
 	for (int r = 0; r < rows() && t->cl.top + r < t->ncvis; r++) {
@@ -966,8 +1007,6 @@ static void draw_conns(struct tui *t)
 		}
 		o = 0;
 		cell(line, sizeof(line), &o, id, w.id, false, fl, true);
-		cell(line, sizeof(line), &o, c->client, w.client, false, fl, true);
-		cell(line, sizeof(line), &o, c->server, w.server, false, fl, true);
 		cell(line, sizeof(line), &o, hp, w.hp, false, fl, false);
 		cell(line, sizeof(line), &o, c->subprotocol, w.proto, false, fl, false);
 		cell(line, sizeof(line), &o, st, w.state, false, fl, true);
@@ -976,6 +1015,8 @@ static void draw_conns(struct tui *t)
 		cell(line, sizeof(line), &o, b0, w.b, true, fl, true);
 		cell(line, sizeof(line), &o, b1, w.b, true, fl, true);
 		cell(line, sizeof(line), &o, note, w.note, false, fl, true);
+		cell(line, sizeof(line), &o, c->client, w.client, false, fl, true);
+		cell(line, sizeof(line), &o, c->server, w.server, false, fl, true);
 		bool sel = v == t->cl.sel;
 		if (sel)
 			attron(A_REVERSE);
@@ -1442,13 +1483,13 @@ static void draw_status(struct tui *t)
 		snprintf(mem, sizeof(mem), "  memory cap: %llu payloads released, %llu rows dropped",
 			 (unsigned long long)mm.released, (unsigned long long)mm.dropped);
 	char src[256];
-	ts_cell_str(t->o->source_name ? t->o->source_name : "", t->tsflags, 40, src, sizeof(src));
+	ts_render((const uint8_t *)(t->o->source_name ? t->o->source_name : ""), t->o->source_name ? strlen(t->o->source_name) : 0, t->tsflags, src, sizeof(src), 40, NULL);
 	/* a note (export path, "no match") first: it must be seen */
 	char note[700];
 	ts_render((const uint8_t *)t->note, strlen(t->note), t->tsflags, note, sizeof(note), COLS, NULL);
-	snprintf(st, sizeof(st), " %s%s%s%s  %zu conns  %llu msgs%s%s%s%s%s", note, note[0] ? "  | " : "", src, cap,
-		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m), mem, flt[0] ? "  FILTER: " : "",
-		 flt, f[0] ? "  search: " : "", f);
+	snprintf(st, sizeof(st), " %s%s%s  %zu conns  %llu msgs%s%s%s%s%s%s", note, note[0] ? "  | " : "", src,
+		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m), cap, mem,
+		 flt[0] ? "  FILTER: " : "", flt, f[0] ? "  search: " : "", f);
 	move(LINES - 2, 0);
 	clrtoeol();
 	if (t->note_err && note[0])

@@ -12,6 +12,7 @@ Suite *suite_flow(void);
 Suite *suite_ws(void);
 Suite *suite_tls(void);
 Suite *suite_ui(void);
+Suite *suite_termsafe(void);
 Suite *suite_json(void);
 
 #endif
