@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "export.h"
 #include "model.h"
@@ -25,6 +28,7 @@ struct ui_model {
 	/* memory */
 	uint64_t held, peak;
 	uint64_t released, dropped, conns_dropped;
+	uint64_t freed_since_trim;  /* bytes given back since the last trim */
 	struct rel *rq;
 	size_t rq_head, rq_len, rq_cap;
 };
@@ -68,18 +72,44 @@ static void mem_add(struct ui_model *m, uint64_t n)
 static void mem_sub(struct ui_model *m, uint64_t n)
 {
 	m->held = n > m->held ? 0 : m->held - n;
+	m->freed_since_trim += n;
 }
 
-static uint64_t str_mem(const char *s) { return s != NULL ? strlen(s) + 1 : 0; }
+/*
+ * Payloads released one by one leave holes all over the heap that malloc
+ * keeps; every 8 MiB given back, the free pages go back to the system so
+ * that the budget holds in the process's resident size too.
+ */
+static void maybe_trim(struct ui_model *m)
+{
+	if (m->freed_since_trim < ((uint64_t)8 << 20))
+		return;
+	m->freed_since_trim = 0;
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
+}
+
+/* What malloc takes beyond what was asked, per block (glibc: a 16-byte
+ * granule and its header), so the budget holds in RSS, not only in bytes
+ * asked for. */
+#define MALLOC_OVERHEAD 16
+
+static uint64_t str_mem(const char *s) { return s != NULL ? strlen(s) + 1 + MALLOC_OVERHEAD : 0; }
+
+static uint64_t data_mem(const struct ui_msg *g)
+{
+	return (g->data ? g->stored + MALLOC_OVERHEAD : 0) + (g->fr ? g->nfr * sizeof(*g->fr) + MALLOC_OVERHEAD : 0);
+}
 
 static uint64_t row_mem(const struct ui_msg *g)
 {
-	return (g->data ? g->stored : 0) + (g->fr ? g->nfr * sizeof(*g->fr) : 0) + str_mem(g->warn);
+	return data_mem(g) + str_mem(g->warn);
 }
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
 {
-	mem_sub(m, (g->data ? g->stored : 0) + (g->fr ? g->nfr * sizeof(*g->fr) : 0));
+	mem_sub(m, data_mem(g));
 	free(g->data);
 	free(g->fr);
 	g->data = NULL;
@@ -106,7 +136,8 @@ static void conn_free(struct ui_model *m, struct ui_conn *c)
 	mem_sub(m, c->cap * sizeof(*c->ring));
 	free(c->ring);
 	for (int d = 0; d < 2; d++) {
-		mem_sub(m, c->capf[d] * sizeof(*c->pf[d]) + str_mem(c->pw[d]) + c->close_reason_len[d]);
+		mem_sub(m, c->capf[d] * sizeof(*c->pf[d]) + str_mem(c->pw[d]) +
+			   (c->close_reason[d] ? c->close_reason_len[d] + MALLOC_OVERHEAD : 0));
 		free(c->pf[d]);
 		free(c->pw[d]);
 		free(c->close_reason[d]);
@@ -119,7 +150,7 @@ static void conn_free(struct ui_model *m, struct ui_conn *c)
 		mem_sub(m, str_mem(s[i]));
 		free((char *)s[i]);
 	}
-	mem_sub(m, sizeof(*c));
+	mem_sub(m, sizeof(*c) + MALLOC_OVERHEAD);
 	free(c);
 }
 
@@ -192,6 +223,25 @@ static void drop_oldest(struct ui_model *m, struct ui_conn *c, bool budget)
 		m->dropped++;
 }
 
+/* Halves c's ring when it is less than a quarter full, so that rows
+ * dropped for the budget give their memory back. */
+static void shrink_ring(struct ui_model *m, struct ui_conn *c)
+{
+	if (c->cap <= 16 || c->len > c->cap / 4)
+		return;
+	size_t cap = c->cap / 2;
+	struct ui_msg *nr = malloc(cap * sizeof(*nr));
+	if (nr == NULL)
+		return;
+	for (size_t i = 0; i < c->len; i++)
+		nr[i] = c->ring[(c->head + i) % c->cap];
+	free(c->ring);
+	mem_sub(m, (c->cap - cap) * sizeof(*nr));
+	c->ring = nr;
+	c->cap = cap;
+	c->head = 0;
+}
+
 /*
  * Keeps what the model holds under the budget: releases the oldest
  * payloads first; when none is left, drops the oldest row of the
@@ -222,8 +272,10 @@ static void enforce_budget(struct ui_model *m)
 		if (big == NULL)
 			break; /* nothing left to give back but the connections themselves */
 		drop_oldest(m, big, true);
+		shrink_ring(m, big);
 		m->version++;
 	}
+	maybe_trim(m);
 }
 
 static void queue_release(struct ui_model *m, uint64_t conn, uint64_t seq)
@@ -292,7 +344,7 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	struct ui_conn *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return;
-	mem_add(m, sizeof(*c));
+	mem_add(m, sizeof(*c) + MALLOC_OVERHEAD);
 	c->id = ci->id;
 	c->flow_id = ci->flow_id;
 	c->client_ep = ci->client;
@@ -340,10 +392,34 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	m->version++;
 }
 
+static struct ui_msg *append_row(struct ui_model *m, struct ui_conn *c)
+{
+	struct ui_msg *g = &c->ring[(c->head + c->len) % c->cap];
+	c->len++;
+	memset(g, 0, sizeof(*g));
+	g->seq = c->next_seq++;
+	g->close_code = -1;
+	m->version++;
+	return g;
+}
+
+/* The ring is full and may not grow: its oldest row goes (for the budget). */
+static struct ui_msg *reuse_oldest(struct ui_model *m, struct ui_conn *c)
+{
+	drop_oldest(m, c, true);
+	return append_row(m, c);
+}
+
 /* A new row at the end of c's history (zeroed but for seq), dropping the
  * oldest at max_msgs. NULL on allocation failure. */
 static struct ui_msg *new_row(struct ui_model *m, struct ui_conn *c)
 {
+	/* Why: rows alone at the budget (no payload left to release): the
+	 * ring stops growing and its oldest row makes room, rather than
+	 * growing and then dropping other connections' rows */
+	bool room = m->rq_len > 0 || m->held + c->cap * sizeof(*c->ring) <= m->o.budget;
+	if (c->len == c->cap && c->cap > 0 && !room)
+		return reuse_oldest(m, c);
 	if (c->cap < m->o.max_msgs && c->len == c->cap) {
 		/* grow the ring up to max_msgs, keeping order */
 		size_t cap = c->cap ? c->cap * 2 : 16;
@@ -364,13 +440,7 @@ static struct ui_msg *new_row(struct ui_model *m, struct ui_conn *c)
 		return NULL;
 	if (c->len == c->cap)
 		drop_oldest(m, c, false);
-	struct ui_msg *g = &c->ring[(c->head + c->len) % c->cap];
-	c->len++;
-	memset(g, 0, sizeof(*g));
-	g->seq = c->next_seq++;
-	g->close_code = -1;
-	m->version++;
-	return g;
+	return append_row(m, c);
 }
 
 /*
@@ -404,7 +474,8 @@ static void take_frames(struct ui_model *m, struct ui_conn *c, struct ui_msg *g,
 	}
 	g->fr = keep;
 	g->nfr = k;
-	mem_add(m, k * sizeof(*keep));
+	if (k > 0)
+		mem_add(m, k * sizeof(*keep) + MALLOC_OVERHEAD);
 }
 
 /* Direction (0 c2s, 1 s2c) of reassembly direction rd of c's flow. */
@@ -473,7 +544,7 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 		if (g->data != NULL) {
 			memcpy(g->data, msg, ml);
 			g->stored = ml;
-			mem_add(m, ml);
+			mem_add(m, ml + MALLOC_OVERHEAD);
 		}
 	}
 	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
@@ -483,7 +554,7 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 		char *nw = realloc(c->pw[d], old + add + 1);
 		if (nw != NULL) {
 			snprintf(nw + old, add + 1, "%s%s: %s", old ? "\n" : "", name, msg);
-			mem_add(m, strlen(nw + old) + (old ? 0 : 1));
+			mem_add(m, strlen(nw + old) + (old ? 0 : 1 + MALLOC_OVERHEAD));
 			c->pw[d] = nw;
 		}
 	}
@@ -549,7 +620,7 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 			if (c->close_reason[d] != NULL) {
 				memcpy(c->close_reason[d], src, n);
 				c->close_reason_len[d] = n;
-				mem_add(m, n);
+				mem_add(m, n + MALLOC_OVERHEAD);
 			}
 		}
 	}
@@ -585,7 +656,7 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 		if (g->data != NULL) {
 			memcpy(g->data, src, n);
 			g->stored = n;
-			mem_add(m, n);
+			mem_add(m, n + MALLOC_OVERHEAD);
 		}
 	}
 	take_frames(m, c, g, d);
