@@ -65,7 +65,7 @@ max_len() {
 }
 dict_of() {
 	case $1 in
-	pcap|http) echo "$top/tests/fuzz/http.dict" ;;
+	pcap|http|tui) echo "$top/tests/fuzz/http.dict" ;;
 	*) if [ -f "$top/tests/fuzz/$1.dict" ]; then echo "$top/tests/fuzz/$1.dict"; fi ;;
 	esac
 }

@@ -10,6 +10,7 @@
 
 #include "export.h"
 #include "model.h"
+#include "utf8.h"
 #include "util.h"
 
 /* A payload that may be released when the budget is reached: the queue
@@ -650,6 +651,13 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 		n = m->o.keep_bytes;
 	if (n > m->o.budget / 8)
 		n = (size_t)(m->o.budget / 8);
+	if (n < have && mi->utf8_ok && (mi->opcode == WS_OP_TEXT || mi->opcode == WS_OP_CLOSE)) {
+		/* a text cut short ends on a whole character, so that what is
+		 * kept (and exported) is still valid UTF-8 */
+		size_t whole = 0;
+		utf8_valid_prefix(src, n, &whole);
+		n = whole;
+	}
 	g->truncated = mi->truncated || n < have;
 	if (n > 0 && src != NULL) {
 		g->data = malloc(n);

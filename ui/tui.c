@@ -78,6 +78,9 @@ struct tui {
 	/* one connection */
 	struct ui_list il;
 	struct ui_text info;
+	uint64_t info_conn, info_ver;  /* what info was built from */
+	int info_w;
+	enum tmode info_tmode;
 	/* help */
 	struct ui_list hl;
 	/* prompt */
@@ -1421,7 +1424,14 @@ static void draw_info(struct tui *t)
 	char line[256];
 	snprintf(line, sizeof(line), " connection %llu in detail  (q back)", (unsigned long long)c->id);
 	bar(t, 0, line);
-	build_info(t, c);
+	uint64_t ver = ui_model_version(t->m);
+	if (t->info_conn != c->id || t->info_ver != ver || t->info_w != COLS || t->info_tmode != t->tmode) {
+		build_info(t, c);
+		t->info_conn = c->id;
+		t->info_ver = ver;
+		t->info_w = COLS;
+		t->info_tmode = t->tmode;
+	}
 	ui_list_clamp(&t->il, (long)ui_text_nlines(&t->info), rows());
 	for (int r = 0; r < rows() && t->il.top + r < (long)ui_text_nlines(&t->info); r++)
 		draw_text_line(t, &t->info, (size_t)(t->il.top + r), r + 1, 0);

@@ -5,69 +5,45 @@
  * (fmemopen + capture_open_stream) and go the way src/main.c sends a file:
  * capture -> core -> WebSocket layer (with the key log named by
  * $WSCOPE_FUZZ_KEYLOG, loaded once in LLVMFuzzerInitialize, so that the
- * wss-* samples are decrypted) -> NDJSON export and the TUI's view model.
+ * wss-* samples are decrypted) -> NDJSON export and the TUI's view model
+ * (pipeline.h, shared with fuzz_tui). Then what the TUI does with the
+ * model, without curses: row previews, each message laid out at widths 0,
+ * 40 and 80 in each ui_text_mode, the connection state line, and the
+ * connections exported through the --json writer (ui_export_conn).
  *
  * Checked besides the sanitizers: every flow the core opens is closed
  * (the sink's per-flow slot is allocated at the first event and freed at
- * EV_FLOW_CLOSE, so a flow that is never closed leaks), and everything the
+ * EV_FLOW_CLOSE, so a flow that is never closed leaks), everything the
  * NDJSON writer produced, for the export and for the UI's export, is valid
- * UTF-8 and one valid JSON object per line.
+ * UTF-8 and one valid JSON object per line, and every preview and laid-out
+ * line is safe for a terminal: valid UTF-8 without C0, DEL or C1 controls
+ * (plain ASCII when laid out for a terminal without UTF-8).
  */
 #include "config.h"
 
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture.h"
-#include "core.h"
 #include "export.h"
-#include "keylog.h"
 #include "model.h"
-#include "session.h"
+#include "text.h"
 #include "utf8.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_NAME "fuzz_pcap"
 #include "fuzz.h"
-
-/* Set up once, read-only afterwards. */
-static struct keylog *fuzz_keylog;
+#include "pipeline.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *path = getenv("WSCOPE_FUZZ_KEYLOG");
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "fuzz_pcap: cannot open WSCOPE_FUZZ_KEYLOG=%s\n", path);
-		return 0;
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0, k;
-	char chunk[4096];
-	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + k > cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			while (ncap < len + k)
-				ncap *= 2;
-			char *nt = realloc(text, ncap);
-			if (nt == NULL)
-				break;
-			text = nt;
-			cap = ncap;
-		}
-		memcpy(text + len, chunk, k);
-		len += k;
-	}
-	fclose(f);
-	/* From memory, so that a miss never reads the file again. */
-	fuzz_keylog = keylog_from_buffer(text ? text : "", len, NULL, NULL);
-	free(text);
+	/* UTF-8 display widths for the previews and layouts (ts_locale_flags) */
+	setlocale(LC_CTYPE, "C.UTF-8");
+	fuzz_keylog_load();
 	return 0;
 }
 
@@ -229,96 +205,82 @@ static void check_ndjson(const char *what, const char *buf, size_t len)
 	}
 }
 
-/* ---- the sink ---- */
-
-struct fuzz_app {
-	struct export *json;
-	struct ui_model *model;
-	uint64_t open_flows;
-	uint64_t sum;              /* touches borrowed bytes so ASan checks them */
-};
-
-struct fuzz_flow {
-	uint64_t id;
-};
-
-static void touch(struct fuzz_app *a, const uint8_t *p, size_t n)
+/* Text for a terminal: valid UTF-8 without C0, DEL or C1 controls, and
+ * plain printable ASCII when the flags say the terminal takes no UTF-8
+ * (src/termsafe.h). */
+static void check_safe(const char *what, const char *s, size_t n, unsigned tsflags)
 {
-	for (size_t i = 0; i < n; i += 61)
-		a->sum += p[i];
-	if (n > 0)
-		a->sum += p[n - 1];
-}
-
-static void on_event(void *user, const struct ev *ev)
-{
-	struct fuzz_app *a = user;
-	export_event(a->json, ev);
-	ui_model_event(a->model, ev);
-	switch (ev->type) {
-	case EV_FLOW_DATA:
-		touch(a, ev->u.data.p, ev->u.data.n);
-		break;
-	case EV_WS_MSG:
-		touch(a, ev->u.msg->payload, ev->u.msg->stored);
-		if (ev->u.msg->close_reason != NULL)
-			touch(a, ev->u.msg->close_reason, ev->u.msg->close_reason_len);
-		break;
-	case EV_WARNING:
-		a->sum += strlen(ev->u.warn.msg);
-		break;
-	default:
-		break;
-	}
-	if (ev->type >= EV_WARNING || ev->user == NULL)
-		return;
-	FUZZ_CHECK(ev->flow != NULL, "flow event without its flow");
-	struct fuzz_flow *ff = *ev->user;
-	if (ff == NULL) {
-		FUZZ_CHECK(ev->type == EV_FLOW_OPEN, "a flow's first event is not EV_FLOW_OPEN");
-		ff = calloc(1, sizeof(*ff));
-		FUZZ_CHECK(ff != NULL, "out of memory");
-		ff->id = ev->flow->id;
-		*ev->user = ff;
-		a->open_flows++;
-	}
-	FUZZ_CHECK(ff->id == ev->flow->id, "a flow's slot holds another flow");
-	if (ev->type == EV_FLOW_CLOSE) {
-		free(ff);
-		*ev->user = NULL;
-		a->open_flows--;
+	const uint8_t *p = (const uint8_t *)s;
+	FUZZ_CHECK(utf8_valid(p, n), what);
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(p[i] >= 0x20 && p[i] != 0x7f, what);
+		FUZZ_CHECK((tsflags & TS_UTF8) != 0 || p[i] < 0x7f, what);
+		/* U+0080-U+009F are C2 80 - C2 9F */
+		FUZZ_CHECK(!(p[i] == 0xc2 && i + 1 < n && p[i + 1] < 0xa0), what);
 	}
 }
 
-/* What the TUI does with the model: previews and its own export. */
-static void exercise_model(const struct ui_model *m, FILE *out)
+static void check_layout(const struct ui_text *t, unsigned tsflags)
 {
-	char pv[256];
-	size_t nc = ui_model_nconns(m);
-	for (size_t i = 0; i < nc && i < 8; i++) {
-		const struct ui_conn *c = ui_model_conn(m, i);
-		ui_export_conn(out, c);
-		size_t nm = ui_conn_nmsgs(c);
-		for (size_t k = 0; k < nm && k < 16; k++) {
-			const struct ui_msg *g = ui_conn_msg(c, k);
-			ui_preview(g, pv, sizeof(pv));
-			FUZZ_CHECK(strlen(pv) < sizeof(pv), "preview");
-			ui_export_msg(out, c, g);
+	size_t nl = ui_text_nlines(t);
+	for (size_t i = 0; i < nl; i++) {
+		const struct ui_seg *sg;
+		size_t ns;
+		ui_text_line(t, i, &sg, &ns);
+		for (size_t k = 0; k < ns; k++) {
+			FUZZ_CHECK(sg[k].off + (size_t)sg[k].len <= t->blen && sg[k].attr < UI_A__COUNT,
+				   "layout segment");
+			check_safe("layout text", ui_text_seg(t, &sg[k]), sg[k].len, tsflags);
 		}
 	}
 }
 
+/* What the TUI does with the model: previews, layouts, the state line and
+ * its own export (through the --json writer). */
+static void exercise_model(const struct ui_model *m, FILE *out)
+{
+	static const enum ui_text_mode modes[] = { UI_TM_AUTO, UI_TM_TEXT, UI_TM_HEX };
+	static const int widths[] = { 0, 40, 80 };
+	unsigned tsf = ts_locale_flags();
+	char pv[256], st[64];
+	struct ui_text t;
+	ui_text_init(&t, 80, tsf);
+	struct export *x = export_new(out, 6);
+	FUZZ_CHECK(x != NULL, "out of memory");
+	size_t nc = ui_model_nconns(m);
+	for (size_t i = 0; i < nc && i < 8; i++) {
+		const struct ui_conn *c = ui_model_conn(m, i);
+		ui_conn_state_str(c, st, sizeof(st));
+		FUZZ_CHECK(strlen(st) < sizeof(st), "state");
+		check_safe("state", st, strlen(st), tsf);
+		ui_conn_state_str(c, st, 8);
+		FUZZ_CHECK(strlen(st) < 8, "state cut");
+		ui_export_conn(x, c, NULL);
+		size_t nm = ui_conn_nmsgs(c);
+		for (size_t k = 0; k < nm && k < 16; k++) {
+			const struct ui_msg *g = ui_conn_msg(c, k);
+			/* both with and without UTF-8, at a few widths */
+			for (unsigned f = 0; f < 2; f++) {
+				unsigned fl = f ? tsf : 0;
+				ui_row_preview(g, fl, pv, sizeof(pv), k % 2 ? 60 : 7);
+				FUZZ_CHECK(strlen(pv) < sizeof(pv), "preview");
+				check_safe("preview", pv, strlen(pv), fl);
+			}
+			for (size_t mi = 0; mi < sizeof(modes) / sizeof(modes[0]); mi++)
+				for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+					ui_text_layout_msg(&t, g, widths[wi], modes[mi], tsf);
+					check_layout(&t, tsf);
+				}
+		}
+	}
+	ui_text_free(&t);
+	FUZZ_CHECK(export_free(x), "UI export write failed");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (size == 0)
-		return 0;
-	FILE *in = fmemopen((void *)(uintptr_t)data, size, "rb");
-	if (in == NULL)
-		return 0;
-	char err[512];
-	bool usage;
-	struct capture *cap = capture_open_stream(in, "fuzz", NULL, err, sizeof(err), &usage);
-	if (cap == NULL)
+	struct fuzz_pipe pipe;
+	if (!fuzz_pipe_open(&pipe, data, size))
 		return 0;
 
 	char *out = NULL, *uiout = NULL;
@@ -329,7 +291,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct fuzz_app a;
 	memset(&a, 0, sizeof(a));
-	a.json = export_new(of, capture_ts_digits(cap));
+	a.json = export_new(of, capture_ts_digits(pipe.cap));
 	struct ui_model_opts mo;
 	ui_model_opts_default(&mo);
 	mo.max_msgs = 64;          /* small, so that dropping old messages runs */
@@ -338,42 +300,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.model = ui_model_new(&mo);
 	FUZZ_CHECK(a.json != NULL && a.model != NULL, "out of memory");
 
-	/* Caps smaller than the defaults, so that eviction, the out-of-order
-	 * limit and the memory cap are reachable. */
-	struct core_opts co;
-	core_opts_default(&co);
-	co.max_flows = 32;
-	co.max_ooo = 256 * 1024;
-	co.memcap = 16u << 20;
-	struct core *core = core_new(&co, on_event, &a);
-	FUZZ_CHECK(core != NULL, "out of memory");
-	struct ws_opts wo;
-	ws_opts_default(&wo);
-	wo.keylog = fuzz_keylog;
-	wo.frames = true;
-	wo.max_payload = 65536;
-	wo.max_inflate = 1u << 20;
-	/* Two of the samples' server ports: a flow on them that does not
-	 * start as HTTP is dissected as WebSocket without a handshake. */
-	wo.decode_as[wo.n_decode_as++] = 9601;
-	wo.decode_as[wo.n_decode_as++] = 9801;
-	struct ws_layer *wsl = ws_layer_new(&wo, core);
-	FUZZ_CHECK(wsl != NULL, "out of memory");
-
-	if (capture_run(cap, core, 0, err, sizeof(err)) == CAPTURE_CORRUPT)
-		core_warn(core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", err);
-	core_finish(core);
-	FUZZ_CHECK(a.open_flows == 0, "a flow was never closed");
-	const struct core_stats *st = core_stats(core);
-	FUZZ_CHECK(st->tcp_packets <= st->packets, "stats");
-
+	fuzz_pipe_run(&pipe, &a);
 	exercise_model(a.model, uf);
 
-	core_free(core);
-	ws_layer_free(wsl);
+	fuzz_pipe_free(&pipe);
 	FUZZ_CHECK(export_free(a.json), "export write failed");
 	ui_model_free(a.model);
-	capture_close(cap);
 	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0, "fclose");
 	check_ndjson("NDJSON export", out, out_len);
 	check_ndjson("UI export", uiout, uiout_len);

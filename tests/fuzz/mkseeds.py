@@ -25,6 +25,8 @@ target's input format):
           numbers and nested objects as fuzz_json operations; and a few
           written by hand (UTF-8 edge cases, strings stretched past
           ESC_CHUNK)
+  tui     the pcap seeds that leave room for it (up to --max-len), each
+          with one of TUI_SCRIPTS appended as fuzz_tui's key script
 
 and OUT/all.keys, the key logs of all samples in one file, for
 WSCOPE_FUZZ_KEYLOG. Reads captures with tests/gen/pcaptool.py; Python 3
@@ -41,10 +43,30 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "gen"))
 import pcaptool  # noqa: E402
 
-TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json")
+TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json", "tui")
 HTTP_SEP = b"\xff\x00\xff\x00"
 CHUNK_MAX = 0x3FFF
 METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
+
+# fuzz_tui key scripts: bytes below 0x80 are those keys, 0x80 up pick from
+# `special` in fuzz_tui.c (0x80 Down, 0x82 PgDn, 0x85 End, 0x87 Right,
+# 0x8a KEY_RESIZE, 0x8d a Hangul syllable, 0x94 Hangul and a space,
+# 0x95 "text ", 0x96 "c2s ", 0x9a "/[a-z]+/").
+TUI_SCRIPTS = (
+    b"\n\nG",                                     # open, open the first message, its end
+    b"\n\x80\nwx\x87xq\x82\ni",                   # views of a message, the connection
+    b"/\x95\nnN\n\x85?",                          # search, matches, help
+    b"\tf\x96\n\nG\x1b\x1bf\x9a\n\x8a",           # filters, resize
+    b"\n/\x94\x8d\x8b\nt t\x80F\x1b",             # Hangul typed into a prompt, times, pause
+    b"e\x8d\ns\n\n\ns\x1bq",                      # export and save prompts (cancelled)
+)
+
+
+def tui_seed(capture, k):
+    """fuzz_tui's input: the capture, key script k, its length."""
+    script = TUI_SCRIPTS[k % len(TUI_SCRIPTS)]
+    return capture + script + bytes([len(script)])
+
 
 # fuzz_ws variant bits 0-2: the 101 answer's extensions
 WS_EXT_VARIANTS = {
@@ -279,13 +301,17 @@ def main(argv=None):
         f.write(keys)
 
     decode_as_left = 4
+    tui_room = max(len(x) for x in TUI_SCRIPTS) + 1
     for n in names:
         if not (n.endswith(".pcap") or n.endswith(".pcapng")):
             continue
         base = n.rsplit(".", 1)[0]
         path = os.path.join(a.samples, n)
         with open(path, "rb") as f:
-            seed("pcap", base, f.read())
+            whole = f.read()
+        seed("pcap", base, whole)
+        if len(whole) + tui_room <= limit:
+            seed("tui", base, tui_seed(whole, counts["tui"]))
         frames, _kind = pcaptool.read_capture(path, Quiet())
         recs, _skipped = pcaptool.frames_to_recs(frames, Quiet())
         pkts, flows = pcaptool.analyze(recs)
@@ -301,6 +327,11 @@ def main(argv=None):
                 size += 16 + len(fr.data)
             if sel:
                 seed("pcap", tag, pcap_file(sel, sel[0].linktype))
+                # tui: the same with room for a key script
+                while sel and size + tui_room > limit:
+                    size -= 16 + len(sel.pop().data)
+                if sel:
+                    seed("tui", tag, tui_seed(pcap_file(sel, sel[0].linktype), counts["tui"]))
             # reasm: the connection's segments and ACKs
             rev, syn = reasm_events(pkts, idx)
             if rev:

@@ -8,7 +8,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 30)
-#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog reasm json)
+#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog reasm json tui)
 #   FUZZ_SEED      libFuzzer's random seed (default 0: a new one each run);
 #                  tools/test.sh fixes it so that CI explores the same way
 #                  each time and a clean run here predicts a clean run there
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 seconds=${FUZZ_SECONDS:-30}
 seed=${FUZZ_SEED:-0}
-targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json"}
+targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json tui"}
 build=${FUZZ_BUILD:-$top/build-fuzz}
 export CC=${CC:-clang}
 
@@ -58,6 +58,7 @@ max_len() {
 	http) echo 72000 ;;     # past LIM_HTTP_HEAD (64 KiB)
 	keylog) echo 16384 ;;
 	reasm) echo 4096 ;;     # 6-byte records; the harness makes the payload
+	tui) echo 65536 ;;      # a capture and a key script; the model's budget is 4 MiB
 	*) echo 65536 ;;
 	esac
 }
@@ -65,7 +66,7 @@ max_len() {
 # A dictionary where one helps (fuzz_reasm's records are plain numbers: none).
 dict_of() {
 	case $1 in
-	pcap|http) echo "$top/tests/fuzz/http.dict" ;;
+	pcap|http|tui) echo "$top/tests/fuzz/http.dict" ;;
 	ws|tls|keylog|json) echo "$top/tests/fuzz/$1.dict" ;;
 	esac
 }
