@@ -46,6 +46,7 @@ struct http_parser {
 	struct http_head head;
 	char *arena;           /* joined header values */
 	size_t arena_len, arena_cap;
+	size_t raw_len;        /* the last bytes of the arena hold the head as it came */
 	const char *err;
 	bool too_long;
 	bool seen_lf;          /* the head's first line is complete */
@@ -169,7 +170,7 @@ static char *trim(char *s)
 static const char *join(struct http_parser *hp, const char *old, const char *add)
 {
 	size_t a = strlen(old), b = strlen(add);
-	if (hp->arena_cap - hp->arena_len < a + b + 3)
+	if (hp->arena_cap - hp->raw_len - hp->arena_len < a + b + 3)
 		return old; /* cannot happen: the arena is sized from the head */
 	char *d = hp->arena + hp->arena_len;
 	memcpy(d, old, a);
@@ -215,15 +216,21 @@ static enum http_result parse_head(struct http_parser *hp)
 	b[n] = '\0';
 	memset(&hp->head, 0, sizeof(hp->head));
 	hp->arena_len = 0;
-	if (hp->arena_cap < n + 64) {
+	/* the arena: joined header values from its start (at least 2n + 64
+	 * bytes), and the head as it came in its last n bytes (the parse below
+	 * writes into buf) */
+	hp->raw_len = 0;
+	if (hp->arena_cap < 3 * n + 64) {
 		free(hp->arena);
-		hp->arena_cap = 2 * n + 64;
+		hp->arena_cap = 3 * n + 64;
 		hp->arena = malloc(hp->arena_cap);
 		if (hp->arena == NULL) {
 			hp->arena_cap = 0;
 			return fail(hp, "out of memory");
 		}
 	}
+	hp->raw_len = n;
+	memcpy(hp->arena + hp->arena_cap - n, b, n);
 	/* Unfold obsolete line folding: a line starting with SP or HT
 	 * continues the previous one (RFC 9112 §5.2). */
 	for (size_t i = 1; i + 1 < n; i++) {
@@ -295,6 +302,8 @@ static enum http_result parse_head(struct http_parser *hp)
 		}
 		line = nl + 1;
 	}
+	hp->head.raw = (const uint8_t *)hp->arena + hp->arena_cap - n;
+	hp->head.raw_len = n;
 	hp->st = S_AFTER_HEAD;
 	return HTTP_HEAD;
 }

@@ -28,6 +28,9 @@ struct http_head {
 	const char *ws_key, *ws_version, *ws_protocol, *ws_extensions, *ws_accept;
 	const char *content_length, *transfer_encoding;
 	uint32_t nheaders;
+	/* The head as it came, start line to the blank line (not NUL-terminated). */
+	const uint8_t *raw;
+	size_t raw_len;
 };
 
 enum http_result {

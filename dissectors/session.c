@@ -47,6 +47,9 @@ struct pending_req {
 	bool h2c;
 	/* upgrade requests only, owned: */
 	char *host, *path, *origin, *ua, *key, *proto, *ext;
+	uint8_t *raw;              /* the head as captured (LIM_HANDSHAKE_KEEP) */
+	size_t raw_len;
+	bool raw_cut;
 	struct wts ts;
 	uint64_t pkt;
 };
@@ -128,6 +131,7 @@ static void req_free(struct pending_req *r)
 	free(r->key);
 	free(r->proto);
 	free(r->ext);
+	free(r->raw);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -737,10 +741,24 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 	}
 	if (rq == NULL && w->tls != NULL)
 		c->decode_as = false; /* a TLS connection listed without its content */
+	if (rq != NULL && rq->raw != NULL) {
+		c->req_head = rq->raw;
+		c->req_head_len = rq->raw_len;
+		c->req_head_cut = rq->raw_cut;
+	}
+	if (resp != NULL && resp->raw != NULL) {
+		/* borrowed from the parser: valid while the event is handled */
+		c->resp_head = resp->raw;
+		c->resp_head_len = resp->raw_len < LIM_HANDSHAKE_KEEP ? resp->raw_len : LIM_HANDSHAKE_KEEP;
+		c->resp_head_cut = c->resp_head_len < resp->raw_len;
+	}
 	l->st.connections++;
 	struct ev ev = { .type = EV_WS_CONN };
 	ev.u.conn = c;
 	core_emit(l->core, &ev, af, -1);
+	/* the heads were for the event only: the connection keeps neither */
+	c->req_head = c->resp_head = NULL;
+	c->req_head_len = c->resp_head_len = 0;
 	if (rq != NULL && resp != NULL && resp->status == 101 && !c->accept_ok)
 		core_warn_conn(l->core, WARN_ACCEPT_MISMATCH, af, c->id, server_dir,
 			       "Sec-WebSocket-Accept %s does not match the key %s",
@@ -818,6 +836,15 @@ static void on_request(struct ws_layer *l, const struct app_flow *af, struct ws_
 		r->key = str_dup_opt(h->ws_key);
 		r->proto = str_dup_opt(h->ws_protocol);
 		r->ext = str_dup_opt(h->ws_extensions);
+		if (h->raw != NULL && h->raw_len > 0) {
+			size_t k = h->raw_len < LIM_HANDSHAKE_KEEP ? h->raw_len : LIM_HANDSHAKE_KEEP;
+			r->raw = malloc(k);
+			if (r->raw != NULL) {
+				memcpy(r->raw, h->raw, k);
+				r->raw_len = k;
+				r->raw_cut = k < h->raw_len;
+			}
+		}
 		if (!r->upgrade)
 			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
 				       "Upgrade: websocket request without %s",
@@ -1102,8 +1129,11 @@ static const struct tls_cbs tls_callbacks = { tls_plain, tls_warn, tls_ready };
 static uint64_t flow_mem(const struct ws_flow *w)
 {
 	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap;
-	if (w->q != NULL)
+	if (w->q != NULL) {
 		m += MAX_PIPELINE * sizeof(*w->q);
+		for (unsigned i = 0; i < w->qlen; i++)
+			m += w->q[(w->qhead + i) % MAX_PIPELINE].raw_len;
+	}
 	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
 	for (int d = 0; d < 2; d++)

@@ -83,6 +83,12 @@ struct ws_conn_info {
 	bool server_no_context_takeover, client_no_context_takeover;
 	int server_max_window_bits, client_max_window_bits;
 	bool decode_as;            /* forced by --decode-as, no handshake seen */
+	/* The request and response heads as captured (start line to the blank
+	 * line, at most LIM_HANDSHAKE_KEEP bytes each; *_cut when longer);
+	 * NULL when not seen. */
+	const uint8_t *req_head, *resp_head;
+	size_t req_head_len, resp_head_len;
+	bool req_head_cut, resp_head_cut;
 	/* TLS (wss://): strings NULL when unknown */
 	bool tls, decrypted, tls_resumed;
 	const char *tls_version, *cipher, *sni, *alpn;

@@ -38,6 +38,9 @@
 
 /* HTTP: a request or response head, and one chunk-size or trailer line. */
 #define LIM_HTTP_HEAD                (64u * 1024)
+/* Bytes of an upgrade's request and response heads passed on as captured
+ * (ws_conn_info.req_head / resp_head), each; the rest is marked cut. */
+#define LIM_HANDSHAKE_KEEP           (16u * 1024)
 #define LIM_HTTP_LINE                4096u
 /* Bytes a client may send after an Upgrade request before the answer. */
 #define LIM_HTTP_PENDING             (64u * 1024)

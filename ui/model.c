@@ -151,6 +151,12 @@ static void conn_free(struct ui_model *m, struct ui_conn *c)
 		mem_sub(m, str_mem(s[i]));
 		free((char *)s[i]);
 	}
+	if (c->info.req_head != NULL)
+		mem_sub(m, c->info.req_head_len + MALLOC_OVERHEAD);
+	if (c->info.resp_head != NULL)
+		mem_sub(m, c->info.resp_head_len + MALLOC_OVERHEAD);
+	free((void *)c->info.req_head);
+	free((void *)c->info.resp_head);
 	mem_sub(m, sizeof(*c) + MALLOC_OVERHEAD);
 	free(c);
 }
@@ -335,6 +341,18 @@ static const char *dup_counted(struct ui_model *m, const char *s)
 	return d;
 }
 
+static const uint8_t *dup_bytes_counted(struct ui_model *m, const uint8_t *p, size_t n)
+{
+	if (p == NULL || n == 0)
+		return NULL;
+	uint8_t *d = malloc(n);
+	if (d == NULL)
+		return NULL;
+	memcpy(d, p, n);
+	mem_add(m, n + MALLOC_OVERHEAD);
+	return d;
+}
+
 static void on_conn(struct ui_model *m, const struct ev *ev)
 {
 	const struct ws_conn_info *ci = ev->u.conn;
@@ -366,6 +384,10 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->info.cipher = dup_counted(m, ci->cipher);
 	c->info.sni = dup_counted(m, ci->sni);
 	c->info.alpn = dup_counted(m, ci->alpn);
+	c->info.req_head = dup_bytes_counted(m, ci->req_head, ci->req_head_len);
+	c->info.req_head_len = c->info.req_head ? ci->req_head_len : 0;
+	c->info.resp_head = dup_bytes_counted(m, ci->resp_head, ci->resp_head_len);
+	c->info.resp_head_len = c->info.resp_head ? ci->resp_head_len : 0;
 	c->conn_ts = ev->ts;
 	c->conn_pkt = ev->pkt;
 	c->host = c->info.host;

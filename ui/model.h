@@ -89,7 +89,8 @@ struct ui_conn {
 	uint64_t id, flow_id;
 	struct endpoint client_ep, server_ep;
 	char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
-	/* the handshake, as struct ws_conn_info says (owned strings) */
+	/* the handshake, as struct ws_conn_info says (owned strings and
+	 * heads: info.req_head, info.resp_head) */
 	struct ws_conn_info info;
 	struct wts conn_ts;   /* of the handshake answer */
 	uint64_t conn_pkt;

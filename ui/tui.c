@@ -1355,6 +1355,33 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		if (c->status == 101)
 			info_str(x, "Sec-WebSocket-Accept", ci->accept_ok ? "matches the key" : "DOES NOT match the key");
 	}
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *h = k == 0 ? ci->req_head : ci->resp_head;
+		size_t hl = k == 0 ? ci->req_head_len : ci->resp_head_len;
+		bool cut = k == 0 ? ci->req_head_cut : ci->resp_head_cut;
+		if (h == NULL)
+			continue;
+		ui_text_newline(x);
+		ui_text_put(x, UI_A_WARN, k == 0 ? "Request head, as captured" : "Response head, as captured");
+		ui_text_newline(x);
+		/* one line per header line; the CR of each CRLF is not shown */
+		for (size_t i = 0; i < hl; ) {
+			size_t j = i;
+			while (j < hl && h[j] != '\n')
+				j++;
+			size_t e = j > i && h[j - 1] == '\r' && j < hl ? j - 1 : j;
+			if (e > i) {
+				ui_text_set_indent(x, 6);
+				ui_text_put(x, UI_A_NORMAL, "    ");
+				ui_text_put_untrusted(x, UI_A_NORMAL, h + i, e - i, false);
+				ui_text_newline(x);
+			}
+			i = j + 1;
+		}
+		if (cut)
+			info_str(x, "", "(cut: longer heads are kept to 16 KiB)");
+	}
+	ui_text_newline(x);
 	if (ci->deflate && !ci->decode_as)
 		info_fmt(x, "permessage-deflate", "server window %d bits%s, client window %d bits%s",
 			 ci->server_max_window_bits, ci->server_no_context_takeover ? ", no context takeover" : "",
