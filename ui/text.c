@@ -389,6 +389,7 @@ static void layout_json(struct ui_text *t, const uint8_t *p, size_t n)
 				put_glyph(t, UI_A_NORMAL, e, 1, 1);
 				i = j + 1;
 				want_key = false;
+				content = true; /* a bracket after it goes on its own line */
 				break;
 			}
 			if (depth / 8 + 1 > cap / 8) {

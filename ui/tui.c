@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -521,6 +522,8 @@ static int k_filter(struct tui *t)
 	return R_REDRAW;
 }
 
+/* A default file name in the current directory that nothing has yet:
+ * wscope-WHAT-DATE-TIME-PID[-N].EXT (the user may still type another). */
 static void default_name(char *buf, size_t len, const char *what, const char *ext)
 {
 	time_t now = time(NULL);
@@ -528,7 +531,15 @@ static void default_name(char *buf, size_t len, const char *what, const char *ex
 	char stamp[32] = "now";
 	if (localtime_r(&now, &tm) != NULL)
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
-	snprintf(buf, len, "wscope-%s-%s-%ld.%s", what, stamp, (long)getpid(), ext);
+	for (int k = 1; k < 1000; k++) {
+		if (k == 1)
+			snprintf(buf, len, "wscope-%s-%s-%ld.%s", what, stamp, (long)getpid(), ext);
+		else
+			snprintf(buf, len, "wscope-%s-%s-%ld-%d.%s", what, stamp, (long)getpid(), k, ext);
+		struct stat sb;
+		if (lstat(buf, &sb) != 0 && errno == ENOENT)
+			return;
+	}
 }
 
 static int k_export(struct tui *t)
@@ -1714,19 +1725,21 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 				dirty = true;
 			}
 		}
+		/* Keys: read whenever poll saw input, and also after a signal
+		 * (SIGWINCH interrupts poll; curses then has KEY_RESIZE waiting). */
 		bool eof = false;
-		if ((pfd[0].revents & (POLLIN | POLLHUP)) != 0) {
+		bool readable = (pfd[0].revents & (POLLIN | POLLHUP)) != 0;
+		if (readable || pr < 0 || pr == 0) {
 			int key;
-			bool any = false;
-			while ((key = read_key(&eof)) != -1) {
+			bool any = false, gone = false;
+			while ((key = read_key(&gone)) != -1) {
 				any = true;
 				r |= handle_key(&t, key);
 				if (r & R_QUIT)
 					break;
 			}
-			if (any)
-				eof = false; /* keys came: not the end yet */
-			if ((pfd[0].revents & POLLHUP) != 0 && !any)
+			/* an end of file is input that reads as nothing */
+			if (readable && !any && (gone || (pfd[0].revents & POLLHUP) != 0))
 				eof = true;
 		}
 		if (eof) {
