@@ -273,13 +273,23 @@ bool ts_fputs(const char *s, unsigned flags, FILE *f)
 	return true;
 }
 
-/* Width of one character of safe text at s (length l, code point cp). */
-static int char_width(uint32_t cp)
+/* One character of safe text at p: its length (a stray byte counts as one
+ * character of width 1) and its display width. */
+static size_t safe_char(const uint8_t *p, size_t n, uint32_t *cp, int *width)
 {
-	if (cp < 0x80)
+	size_t l = utf8_char(p, n, cp);
+	if (l == 0) {
+		*cp = '?';
+		*width = 1;
 		return 1;
-	int w = wcwidth((wchar_t)cp);
-	return w < 0 ? 1 : w;
+	}
+	if (*cp < 0x80) {
+		*width = 1;
+	} else {
+		int w = wcwidth((wchar_t)*cp);
+		*width = w < 0 ? 1 : w;
+	}
+	return l;
 }
 
 int ts_width(const char *s, size_t n)
@@ -288,13 +298,9 @@ int ts_width(const char *s, size_t n)
 	int w = 0;
 	for (size_t i = 0; i < n; ) {
 		uint32_t cp;
-		size_t l = utf8_char(p + i, n - i, &cp);
-		if (l == 0) {
-			l = 1;
-			cp = '?';
-		}
-		w += char_width(cp);
-		i += l;
+		int cw;
+		i += safe_char(p + i, n - i, &cp, &cw);
+		w += cw;
 	}
 	return w;
 }
@@ -307,13 +313,9 @@ size_t ts_clip(const char *s, size_t n, int skip_cols, int max_cols, size_t *sta
 	*lead = 0;
 	while (i < n && c < skip_cols) {
 		uint32_t cp;
-		size_t l = utf8_char(p + i, n - i, &cp);
-		if (l == 0) {
-			l = 1;
-			cp = '?';
-		}
-		c += char_width(cp);
-		i += l;
+		int cw;
+		i += safe_char(p + i, n - i, &cp, &cw);
+		c += cw;
 	}
 	if (c > skip_cols)
 		*lead = c - skip_cols; /* a wide character cut by the left edge */
@@ -332,12 +334,8 @@ size_t ts_clip(const char *s, size_t n, int skip_cols, int max_cols, size_t *sta
 	size_t j = i;
 	while (j < n) {
 		uint32_t cp;
-		size_t l = utf8_char(p + j, n - j, &cp);
-		if (l == 0) {
-			l = 1;
-			cp = '?';
-		}
-		int cw = char_width(cp);
+		int cw;
+		size_t l = safe_char(p + j, n - j, &cp, &cw);
 		if (w + cw > max_cols)
 			break;
 		w += cw;

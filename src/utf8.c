@@ -95,3 +95,27 @@ bool utf8_valid_prefix(const uint8_t *p, size_t n, size_t *complete_len)
 {
 	return scan(p, n, complete_len, true);
 }
+
+size_t utf8_encode(uint32_t cp, uint8_t out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (uint8_t)(0xc0 | (cp >> 6));
+		out[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (uint8_t)(0xe0 | (cp >> 12));
+		out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (uint8_t)(0xf0 | (cp >> 18));
+	out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}

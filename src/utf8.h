@@ -19,4 +19,8 @@ bool utf8_valid(const uint8_t *p, size_t n);
  */
 bool utf8_valid_prefix(const uint8_t *p, size_t n, size_t *complete_len);
 
+/* Encodes code point cp (at most U+10FFFF, not a surrogate) into out;
+ * returns its length (1 to 4). */
+size_t utf8_encode(uint32_t cp, uint8_t out[4]);
+
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nav.h"
+#include "utf8.h"
 
 static long max_top(const struct ui_list *l, int rows)
 {
@@ -135,25 +136,7 @@ enum ui_edit_result ui_edit_key(struct ui_edit *e, enum ui_edit_key k, uint32_t 
 		if (ch < 0x20 || ch == 0x7f || (ch >= 0x80 && ch < 0xa0) || ch > 0x10ffff ||
 		    (ch >= 0xd800 && ch <= 0xdfff))
 			return UI_EDIT_GOING;
-		if (ch < 0x80) {
-			enc[0] = (uint8_t)ch;
-			l = 1;
-		} else if (ch < 0x800) {
-			enc[0] = (uint8_t)(0xc0 | (ch >> 6));
-			enc[1] = (uint8_t)(0x80 | (ch & 0x3f));
-			l = 2;
-		} else if (ch < 0x10000) {
-			enc[0] = (uint8_t)(0xe0 | (ch >> 12));
-			enc[1] = (uint8_t)(0x80 | ((ch >> 6) & 0x3f));
-			enc[2] = (uint8_t)(0x80 | (ch & 0x3f));
-			l = 3;
-		} else {
-			enc[0] = (uint8_t)(0xf0 | (ch >> 18));
-			enc[1] = (uint8_t)(0x80 | ((ch >> 12) & 0x3f));
-			enc[2] = (uint8_t)(0x80 | ((ch >> 6) & 0x3f));
-			enc[3] = (uint8_t)(0x80 | (ch & 0x3f));
-			l = 4;
-		}
+		l = utf8_encode(ch, enc);
 		if (e->len + l > UI_EDIT_MAX)
 			return UI_EDIT_GOING;
 		memmove(e->buf + e->cur + l, e->buf + e->cur, e->len - e->cur + 1);

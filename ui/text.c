@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "text.h"
+#include "utf8.h"
 
 void ui_text_init(struct ui_text *t, int width, unsigned tsflags)
 {
@@ -259,23 +260,6 @@ static long u_escape(const uint8_t *p, size_t n)
 		v = v * 16 + h;
 	}
 	return v;
-}
-
-static size_t utf8_encode(uint32_t cp, uint8_t *o)
-{
-	if (cp < 0x80) { o[0] = (uint8_t)cp; return 1; }
-	if (cp < 0x800) { o[0] = (uint8_t)(0xc0 | (cp >> 6)); o[1] = (uint8_t)(0x80 | (cp & 0x3f)); return 2; }
-	if (cp < 0x10000) {
-		o[0] = (uint8_t)(0xe0 | (cp >> 12));
-		o[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-		o[2] = (uint8_t)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	o[0] = (uint8_t)(0xf0 | (cp >> 18));
-	o[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
-	o[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
-	o[3] = (uint8_t)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /*

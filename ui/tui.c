@@ -967,12 +967,12 @@ static struct cols conn_cols(void)
 	return c;
 }
 
-static void cell(char *line, size_t len, size_t *o, const char *s, int w, bool right, unsigned fl, bool trusted)
+/* Appends s as a cell of exactly w columns (sanitized) and a space. */
+static void cell(char *line, size_t len, size_t *o, const char *s, int w, bool right, unsigned fl)
 {
 	char buf[512];
 	if (w <= 0)
 		return;
-	(void)trusted;
 	ts_cell((const uint8_t *)(s ? s : "-"), s ? strlen(s) : 1, fl, w, right, buf, sizeof(buf));
 	int r = snprintf(line + *o, len - *o, "%s ", buf);
 	if (r > 0 && (size_t)r < len - *o)
@@ -985,17 +985,17 @@ static void draw_conns(struct tui *t)
 	char line[4096];
 	size_t o = 0;
 	unsigned fl = t->tsflags;
-	cell(line, sizeof(line), &o, " id", w.id, false, fl, true);
-	cell(line, sizeof(line), &o, "host/path", w.hp, false, fl, true);
-	cell(line, sizeof(line), &o, "protocol", w.proto, false, fl, true);
-	cell(line, sizeof(line), &o, "state", w.state, false, fl, true);
-	cell(line, sizeof(line), &o, "c2s", w.n, true, fl, true);
-	cell(line, sizeof(line), &o, "s2c", w.n, true, fl, true);
-	cell(line, sizeof(line), &o, "bytes>", w.b, true, fl, true);
-	cell(line, sizeof(line), &o, "bytes<", w.b, true, fl, true);
-	cell(line, sizeof(line), &o, "notes", w.note, false, fl, true);
-	cell(line, sizeof(line), &o, "client", w.client, false, fl, true);
-	cell(line, sizeof(line), &o, "server", w.server, false, fl, true);
+	cell(line, sizeof(line), &o, " id", w.id, false, fl);
+	cell(line, sizeof(line), &o, "host/path", w.hp, false, fl);
+	cell(line, sizeof(line), &o, "protocol", w.proto, false, fl);
+	cell(line, sizeof(line), &o, "state", w.state, false, fl);
+	cell(line, sizeof(line), &o, "c2s", w.n, true, fl);
+	cell(line, sizeof(line), &o, "s2c", w.n, true, fl);
+	cell(line, sizeof(line), &o, "bytes>", w.b, true, fl);
+	cell(line, sizeof(line), &o, "bytes<", w.b, true, fl);
+	cell(line, sizeof(line), &o, "notes", w.note, false, fl);
+	cell(line, sizeof(line), &o, "client", w.client, false, fl);
+	cell(line, sizeof(line), &o, "server", w.server, false, fl);
 	bar(t, 0, line);
 	refresh_cvis(t);
 	for (int r = 0; r < rows() && t->cl.top + r < t->ncvis; r++) {
@@ -1020,17 +1020,17 @@ static void draw_conns(struct tui *t)
 				 c->deflate ? "deflate " : "", c->warnings ? "warn" : "");
 		}
 		o = 0;
-		cell(line, sizeof(line), &o, id, w.id, false, fl, true);
-		cell(line, sizeof(line), &o, hp, w.hp, false, fl, false);
-		cell(line, sizeof(line), &o, c->subprotocol, w.proto, false, fl, false);
-		cell(line, sizeof(line), &o, st, w.state, false, fl, true);
-		cell(line, sizeof(line), &o, n0, w.n, true, fl, true);
-		cell(line, sizeof(line), &o, n1, w.n, true, fl, true);
-		cell(line, sizeof(line), &o, b0, w.b, true, fl, true);
-		cell(line, sizeof(line), &o, b1, w.b, true, fl, true);
-		cell(line, sizeof(line), &o, note, w.note, false, fl, true);
-		cell(line, sizeof(line), &o, c->client, w.client, false, fl, true);
-		cell(line, sizeof(line), &o, c->server, w.server, false, fl, true);
+		cell(line, sizeof(line), &o, id, w.id, false, fl);
+		cell(line, sizeof(line), &o, hp, w.hp, false, fl);
+		cell(line, sizeof(line), &o, c->subprotocol, w.proto, false, fl);
+		cell(line, sizeof(line), &o, st, w.state, false, fl);
+		cell(line, sizeof(line), &o, n0, w.n, true, fl);
+		cell(line, sizeof(line), &o, n1, w.n, true, fl);
+		cell(line, sizeof(line), &o, b0, w.b, true, fl);
+		cell(line, sizeof(line), &o, b1, w.b, true, fl);
+		cell(line, sizeof(line), &o, note, w.note, false, fl);
+		cell(line, sizeof(line), &o, c->client, w.client, false, fl);
+		cell(line, sizeof(line), &o, c->server, w.server, false, fl);
 		bool sel = v == t->cl.sel;
 		if (sel)
 			attron(A_REVERSE);
@@ -1195,9 +1195,6 @@ static void draw_detail(struct tui *t)
 	bar(t, 0, line);
 	int y = 1;
 	if (g->kind == UI_ROW_MSG) {
-		snprintf(line, sizeof(line), " %s%s%s%s", g->compressed ? "permessage-deflate " : "",
-			 g->compressed ? "" : "", g->inflate_failed ? "inflate failed " : "",
-			 g->bomb ? "decompression bomb (length is a lower bound) " : "");
 		if (g->compressed) {
 			snprintf(line, sizeof(line), " %llu bytes on the wire, %llu inflated%s%s",
 				 (unsigned long long)g->wire_length, (unsigned long long)g->length,
@@ -1325,10 +1322,8 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	for (int d = 0; d < 2; d++) {
 		const char *k = d == 0 ? "close sent by the client" : "close sent by the server";
 		if (c->close_code[d] >= 0) {
-			char r[400];
-			ts_render(c->close_reason[d], c->close_reason_len[d], t->tsflags, r, sizeof(r), 120, NULL);
-			snprintf(b, sizeof(b), "%d (%s)%s%s%s", c->close_code[d], ui_close_code_meaning(c->close_code[d]),
-				 c->close_reason_len[d] ? ", reason \"" : "", "", "");
+			snprintf(b, sizeof(b), "%d (%s)%s", c->close_code[d], ui_close_code_meaning(c->close_code[d]),
+				 c->close_reason_len[d] ? ", reason \"" : "");
 			ui_text_set_indent(x, 0);
 			ui_text_putf(x, UI_A_KEY, "  %-26s", k);
 			ui_text_set_indent(x, 28);
@@ -1352,7 +1347,7 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		info_fmt(x, "request", "packet %llu, %s", (unsigned long long)ci->req_pkt, a);
 		fmt_abs(c->conn_ts, a, sizeof(a));
 		info_fmt(x, "response", "packet %llu, %s", (unsigned long long)c->conn_pkt, a);
-		info_fmt(x, "status", "%d%s%s", c->status, ci->reason ? " " : "", "");
+		info_fmt(x, "status", "%d", c->status);
 		if (ci->reason && c->status != 101)
 			info_str(x, "status text", ci->reason);
 		info_str(x, "Host", ci->host);
