@@ -20,6 +20,15 @@ struct rel {
 	uint64_t conn, seq;
 };
 
+/* The queue is a list of fixed blocks, so that it never reallocates (a
+ * doubling array of a million entries would hold both copies at once). */
+#define REL_BLOCK 4096
+struct rel_block {
+	struct rel_block *next;
+	uint32_t head, tail;       /* entries [head, tail) are queued */
+	struct rel e[REL_BLOCK];
+};
+
 struct ui_model {
 	struct ui_model_opts o;
 	struct ui_conn **conns;   /* in order of their handshake answers */
@@ -30,8 +39,8 @@ struct ui_model {
 	uint64_t held, peak;
 	uint64_t released, dropped, conns_dropped;
 	uint64_t freed_since_trim;  /* bytes given back since the last trim */
-	struct rel *rq;
-	size_t rq_head, rq_len, rq_cap;
+	struct rel_block *rq_first, *rq_last;
+	size_t rq_len;
 };
 
 void ui_model_opts_default(struct ui_model_opts *o)
@@ -168,7 +177,11 @@ void ui_model_free(struct ui_model *m)
 	for (size_t i = 0; i < m->n; i++)
 		conn_free(m, m->conns[i]);
 	free(m->conns);
-	free(m->rq);
+	while (m->rq_first != NULL) {
+		struct rel_block *b = m->rq_first;
+		m->rq_first = b->next;
+		free(b);
+	}
 	free(m);
 }
 
@@ -230,6 +243,31 @@ static void drop_oldest(struct ui_model *m, struct ui_conn *c, bool budget)
 		m->dropped++;
 }
 
+/*
+ * What the model keeps what it counts to: 15/16 of the budget, the rest
+ * being left for what malloc loses to fragmentation when payloads of every
+ * size come and go, so that the budget holds in resident memory.
+ */
+static uint64_t target(const struct ui_model *m)
+{
+	return m->o.budget - m->o.budget / 16;
+}
+
+/* Takes the oldest entry of the release queue (rq_len > 0). */
+static void queue_pop(struct ui_model *m, struct rel *out)
+{
+	struct rel_block *b = m->rq_first;
+	*out = b->e[b->head++];
+	m->rq_len--;
+	if (b->head == b->tail && (b->tail == REL_BLOCK || b->next != NULL || m->rq_len == 0)) {
+		m->rq_first = b->next;
+		if (m->rq_first == NULL)
+			m->rq_last = NULL;
+		free(b);
+		mem_sub(m, sizeof(*b) + MALLOC_OVERHEAD);
+	}
+}
+
 /* Halves c's ring when it is less than a quarter full, so that rows
  * dropped for the budget give their memory back. */
 static void shrink_ring(struct ui_model *m, struct ui_conn *c)
@@ -256,11 +294,10 @@ static void shrink_ring(struct ui_model *m, struct ui_conn *c)
  */
 static void enforce_budget(struct ui_model *m)
 {
-	while (m->held > m->o.budget) {
+	while (m->held > target(m)) {
 		if (m->rq_len > 0) {
-			struct rel r = m->rq[m->rq_head];
-			m->rq_head = (m->rq_head + 1) % m->rq_cap;
-			m->rq_len--;
+			struct rel r;
+			queue_pop(m, &r);
 			struct ui_conn *c = find(m, r.conn);
 			struct ui_msg *g = c ? row_by_seq(c, r.seq) : NULL;
 			if (g != NULL && g->data != NULL && !g->released) {
@@ -287,20 +324,21 @@ static void enforce_budget(struct ui_model *m)
 
 static void queue_release(struct ui_model *m, uint64_t conn, uint64_t seq)
 {
-	if (m->rq_len == m->rq_cap) {
-		size_t cap = m->rq_cap ? m->rq_cap * 2 : 256;
-		struct rel *nq = malloc(cap * sizeof(*nq));
-		if (nq == NULL)
+	struct rel_block *b = m->rq_last;
+	if (b == NULL || b->tail == REL_BLOCK) {
+		b = malloc(sizeof(*b));
+		if (b == NULL)
 			return; /* that payload just stays until its row goes */
-		for (size_t i = 0; i < m->rq_len; i++)
-			nq[i] = m->rq[(m->rq_head + i) % m->rq_cap];
-		free(m->rq);
-		mem_add(m, (cap - m->rq_cap) * sizeof(*nq));
-		m->rq = nq;
-		m->rq_cap = cap;
-		m->rq_head = 0;
+		b->next = NULL;
+		b->head = b->tail = 0;
+		mem_add(m, sizeof(*b) + MALLOC_OVERHEAD);
+		if (m->rq_last != NULL)
+			m->rq_last->next = b;
+		else
+			m->rq_first = b;
+		m->rq_last = b;
 	}
-	m->rq[(m->rq_head + m->rq_len) % m->rq_cap] = (struct rel){ conn, seq };
+	b->e[b->tail++] = (struct rel){ conn, seq };
 	m->rq_len++;
 }
 
@@ -440,7 +478,7 @@ static struct ui_msg *new_row(struct ui_model *m, struct ui_conn *c)
 	/* Why: rows alone at the budget (no payload left to release): the
 	 * ring stops growing and its oldest row makes room, rather than
 	 * growing and then dropping other connections' rows */
-	bool room = m->rq_len > 0 || m->held + c->cap * sizeof(*c->ring) <= m->o.budget;
+	bool room = m->rq_len > 0 || m->held + c->cap * sizeof(*c->ring) <= target(m);
 	if (c->len == c->cap && c->cap > 0 && !room)
 		return reuse_oldest(m, c);
 	if (c->cap < m->o.max_msgs && c->len == c->cap) {
