@@ -173,15 +173,12 @@ static void on_gap(void *user, int dir, uint64_t off, uint64_t len, enum gap_cau
 	struct core *c = r->c;
 	c->stats.tcp_gaps++;
 	c->stats.tcp_gap_bytes += len;
-	enum warn_code code = WARN_TCP_GAP;
-	if (cause == GAP_OOO_LIMIT)
-		code = WARN_TCP_OOO_LIMIT;
-	else if (cause == GAP_MEMCAP)
-		code = WARN_MEMCAP;
 	/* Snaplen cuts were already reported for their packet. */
-	if (cause != GAP_SNAPLEN)
-		fwarn(c, code, r->f, dir, "%llu bytes missing at stream offset %llu (%s)",
-		      (unsigned long long)len, (unsigned long long)off, gap_cause_name(cause));
+	if (cause != GAP_SNAPLEN) {
+		char text[160];
+		gap_warn_text(text, sizeof(text), len, off, cause);
+		fwarn(c, gap_warn_code(cause), r->f, dir, "%s", text);
+	}
 	struct ev ev = { .type = EV_FLOW_GAP };
 	ev.u.gap.off = off;
 	ev.u.gap.len = len;

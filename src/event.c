@@ -61,3 +61,14 @@ char *endpoint_str(const struct endpoint *e, char *buf, size_t len)
 		snprintf(buf, len, "%s:%u", ip, e->port);
 	return buf;
 }
+
+enum warn_code gap_warn_code(enum gap_cause c)
+{
+	return c == GAP_OOO_LIMIT ? WARN_TCP_OOO_LIMIT : c == GAP_MEMCAP ? WARN_MEMCAP : WARN_TCP_GAP;
+}
+
+void gap_warn_text(char *buf, size_t len, uint64_t bytes, uint64_t off, enum gap_cause c)
+{
+	snprintf(buf, len, "%llu bytes missing at stream offset %llu (%s)", (unsigned long long)bytes,
+		 (unsigned long long)off, gap_cause_name(c));
+}

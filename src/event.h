@@ -186,6 +186,10 @@ const char *end_reason_name(enum end_reason r);
 /* "text", "binary", "ping", "pong", "close", "continuation" or "reserved". */
 const char *ws_opcode_name(unsigned opcode);
 const char *gap_cause_name(enum gap_cause c);
+/* The warning a gap is reported with (tcp_gap, tcp_ooo_limit, memcap), and
+ * its text; every output says it the same way. */
+enum warn_code gap_warn_code(enum gap_cause c);
+void gap_warn_text(char *buf, size_t len, uint64_t bytes, uint64_t off, enum gap_cause c);
 
 /* Formats an endpoint as "1.2.3.4:80" or "[::1]:80"; returns buf. */
 #define ENDPOINT_STRLEN 56

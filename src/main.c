@@ -301,8 +301,9 @@ static void on_signal(int sig)
  * root goes on as an unprivileged user, as tcpdump does: USER (-Z), else
  * "nobody" if it exists. "-Z root" keeps root.
  */
-static bool drop_privileges(const char *user, char *err, size_t errlen)
+static bool drop_privileges(const char *user, const char **dropped_to, char *err, size_t errlen)
 {
+	*dropped_to = NULL;
 	if (geteuid() != 0)
 		return true;
 	const char *name = user != NULL ? user : "nobody";
@@ -319,6 +320,7 @@ static bool drop_privileges(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(errno));
 		return false;
 	}
+	*dropped_to = name;
 	return true;
 }
 
@@ -661,7 +663,8 @@ int main(int argc, char **argv)
 	}
 	wo.keylog = kl;
 	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
-	if (iface != NULL && !drop_privileges(run_as, err, sizeof(err))) {
+	const char *dropped_to = NULL;
+	if (iface != NULL && !drop_privileges(run_as, &dropped_to, err, sizeof(err))) {
 		fprintf(stderr, "wscope: %s\n", err);
 		return EXIT_USAGE;
 	}
@@ -685,7 +688,7 @@ int main(int argc, char **argv)
 		struct tui_source ts = { iface != NULL, iface != NULL ? capture_fd(cap) : -1,
 					 iface != NULL ? live_pump_fn : file_pump_fn, file_done_fn,
 					 iface != NULL ? live_stats_fn : NULL, file_progress_fn, &lp, &stop_requested };
-		struct tui_opts to = { a.path, a.ts_digits };
+		struct tui_opts to = { a.path, a.ts_digits, dropped_to };
 		enum tui_end te = tui_browse(a.model, &to, &ts);
 		a.in_tui = false;
 		if (te == TUI_NO_TERMINAL) {
@@ -695,6 +698,10 @@ int main(int argc, char **argv)
 		}
 		if (iface == NULL && !lp.done)
 			finished_early = true; /* the user left before the file was read */
+		uint64_t drop, ifdrop;
+		if (iface != NULL && !a.quiet && capture_drops(cap, &drop, &ifdrop))
+			fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a.path,
+				(unsigned long long)drop, (unsigned long long)ifdrop);
 		if (lp.failed) {
 			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
 			rc = EXIT_INPUT;

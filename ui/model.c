@@ -627,17 +627,45 @@ static bool same_ep(const struct endpoint *a, const struct endpoint *b)
 	return a->af == b->af && a->port == b->port && memcmp(a->ip, b->ip, a->af == 4 ? 4 : 16) == 0;
 }
 
+/* The latest connection on flow id, or NULL. */
+static struct ui_conn *conn_of_flow(struct ui_model *m, uint64_t id)
+{
+	for (size_t i = m->n; i-- > 0; )
+		if (m->conns[i]->flow_id == id)
+			return m->conns[i];
+	return NULL;
+}
+
+/*
+ * The flow ended. A WebSocket connection learnt how from EV_WS_END; one
+ * that never became WebSocket (TLS without a key, a rejected upgrade) gets
+ * its end here, so that it is not left looking open.
+ */
+static void on_flow_close(struct ui_model *m, const struct ev *ev)
+{
+	if (ev->flow == NULL)
+		return;
+	for (size_t i = m->n; i-- > 0; ) {
+		struct ui_conn *c = m->conns[i];
+		if (c->flow_id != ev->flow->id || c->flow_ended)
+			continue;
+		c->flow_ended = true;
+		if (c->end_reason[0] == '\0') {
+			snprintf(c->end_reason, sizeof(c->end_reason), "%s", end_reason_name(ev->u.end.reason));
+			c->end_ts = ev->ts;
+			if (c->last_ts.sec < ev->ts.sec || (c->last_ts.sec == ev->ts.sec && c->last_ts.nsec < ev->ts.nsec))
+				c->last_ts = ev->ts;
+		}
+		m->version++;
+	}
+}
+
 /* Bytes lost in a direction of a connection's flow: a row at that time. */
 static void on_gap(struct ui_model *m, const struct ev *ev)
 {
 	if (ev->flow == NULL || ev->dir < 0)
 		return;
-	struct ui_conn *c = NULL;
-	for (size_t i = m->n; i-- > 0; )
-		if (m->conns[i]->flow_id == ev->flow->id) {
-			c = m->conns[i];
-			break;
-		}
+	struct ui_conn *c = conn_of_flow(m, ev->flow->id);
 	if (c == NULL || c->state == UI_CLOSED)
 		return;
 	int d = same_ep(&ev->flow->ep[ev->dir], &c->client_ep) ? 0 : 1;
@@ -653,6 +681,7 @@ static void on_gap(struct ui_model *m, const struct ev *ev)
 	g->dir = (uint8_t)d;
 	g->length = ev->u.gap.len;
 	g->code = (uint16_t)ev->u.gap.cause;
+	g->wire_length = ev->u.gap.off;
 	enforce_budget(m);
 }
 
@@ -772,6 +801,9 @@ void ui_model_event(struct ui_model *m, const struct ev *ev)
 	case EV_FLOW_GAP:
 		on_gap(m, ev);
 		break;
+	case EV_FLOW_CLOSE:
+		on_flow_close(m, ev);
+		break;
 	default:
 		break;
 	}
@@ -794,7 +826,8 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)
 		snprintf(buf, len, "rejected %d", c->status);
 		return;
 	case UI_HIDDEN:
-		snprintf(buf, len, "%s", c->tls && !c->decrypted ? "no key" : "not ws");
+		snprintf(buf, len, "%s%s%s", c->tls && !c->decrypted ? "no key" : "not ws",
+			 c->end_reason[0] ? ", " : "", c->end_reason);
 		return;
 	case UI_CLOSED:
 		break;
@@ -854,6 +887,11 @@ bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char 
 	}
 	snprintf(f->text, sizeof(f->text), "%s", text);
 	f->regex = regex && text[0] != '\0';
+	f->nterms = 0;
+	if (!f->regex && text[0] != '\0') {
+		snprintf(f->terms[0], sizeof(f->terms[0]), "%s", text);
+		f->nterms = 1;
+	}
 	return true;
 }
 
@@ -908,7 +946,8 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 	ui_filter_init(f);
 	snprintf(f->src, sizeof(f->src), "%s", expr);
 	char text[256] = "";
-	size_t tl = 0;
+	char terms[UI_FILTER_TERMS][128];
+	int nterms = 0;
 	bool re = false;
 	const char *p = expr;
 	err[0] = '\0';
@@ -921,15 +960,22 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 		size_t wl;
 		bool quoted = false;
 		if (*p == '"') {
-			/* a quoted phrase: its words are text, spaces kept */
 			const char *e = strchr(p + 1, '"');
 			if (e == NULL) {
 				snprintf(err, errlen, "a quote is not closed");
 				goto fail;
 			}
-			w = p + 1;
-			wl = (size_t)(e - w);
-			p = e + 1;
+			if (e[1] == '\0' || e[1] == ' ' || e[1] == '\t') {
+				/* a quoted phrase: one term, spaces kept */
+				w = p + 1;
+				wl = (size_t)(e - w);
+				p = e + 1;
+			} else {
+				/* quotes inside a word ("msg":17): the word as typed */
+				while (*p && *p != ' ' && *p != '\t')
+					p++;
+				wl = (size_t)(p - w);
+			}
 			quoted = true;
 		} else if (*p == '/') {
 			/* a regex runs to the next unescaped '/', spaces included */
@@ -943,8 +989,8 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 				snprintf(err, errlen, "a /regex/ is not closed");
 				goto fail;
 			}
-			if (re || tl > 0) {
-				snprintf(err, errlen, "only one /regex/ or text per filter (use the regex for both)");
+			if (re) {
+				snprintf(err, errlen, "only one /regex/ per filter");
 				goto fail;
 			}
 			wl = (size_t)(e - (p + 1));
@@ -954,7 +1000,6 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 			}
 			memcpy(text, p + 1, wl);
 			text[wl] = '\0';
-			tl = wl;
 			re = true;
 			p = e + 1;
 			continue;
@@ -1032,23 +1077,35 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 			}
 		}
 		if (!used) {
-			if (re) {
-				snprintf(err, errlen, "only one /regex/ or text per filter (use the regex for both)");
+			if (wl == 0)
+				continue; /* "" */
+			if (nterms == UI_FILTER_TERMS) {
+				snprintf(err, errlen, "at most %d words of text", UI_FILTER_TERMS);
 				goto fail;
 			}
-			if (tl + wl + 2 >= sizeof(text)) {
-				snprintf(err, errlen, "the text is too long");
+			if (wl >= sizeof(terms[0])) {
+				snprintf(err, errlen, "a word of text is too long (at most %zu bytes)", sizeof(terms[0]) - 1);
 				goto fail;
 			}
-			if (tl > 0)
-				text[tl++] = ' ';
-			memcpy(text + tl, w, wl);
-			tl += wl;
-			text[tl] = '\0';
+			memcpy(terms[nterms], w, wl);
+			terms[nterms][wl] = '\0';
+			nterms++;
 		}
 	}
-	if (!ui_filter_set_text(f, text, re, err, errlen))
+	if (!ui_filter_set_text(f, re ? text : "", re, err, errlen))
 		goto fail;
+	memcpy(f->terms, terms, sizeof(terms));
+	f->nterms = nterms;
+	if (!re) {
+		/* for display: the terms one after the other */
+		size_t o = 0;
+		for (int i = 0; i < nterms && o < sizeof(f->text); i++) {
+			int r = snprintf(f->text + o, sizeof(f->text) - o, "%s%s", i ? " " : "", terms[i]);
+			if (r < 0)
+				break;
+			o += (size_t)r;
+		}
+	}
 	return true;
 fail:
 	{
@@ -1064,7 +1121,7 @@ fail:
 bool ui_filter_active(const struct ui_filter *f)
 {
 	return f->dir >= 0 || f->opcodes != 0 || f->rows != 0 || f->conn != 0 || f->host[0] || f->path[0] ||
-	       f->proto[0] || f->addr[0] || f->state[0] || f->after >= 0 || f->before >= 0 || f->text[0] != '\0';
+	       f->proto[0] || f->addr[0] || f->state[0] || f->after >= 0 || f->before >= 0 || f->regex || f->nterms > 0;
 }
 
 static bool contains_ci(const uint8_t *hay, size_t n, const char *needle)
@@ -1109,11 +1166,17 @@ static bool filter_re_match(const struct ui_filter *f, const uint8_t *p, size_t 
 	return regexec(&f->re, buf, 0, NULL, 0) == 0;
 }
 
+static bool has_text(const struct ui_filter *f) { return f->regex || f->nterms > 0; }
+
+/* The regex (if any) and every term in p[0..n). */
 static bool text_match(const struct ui_filter *f, const uint8_t *p, size_t n)
 {
-	if (f->text[0] == '\0')
-		return true;
-	return f->regex ? filter_re_match(f, p, n) : contains_ci(p, n, f->text);
+	if (f->regex && !filter_re_match(f, p, n))
+		return false;
+	for (int i = 0; i < f->nterms; i++)
+		if (!contains_ci(p, n, f->terms[i]))
+			return false;
+	return true;
 }
 
 static bool conn_fields_match(const struct ui_filter *f, const struct ui_conn *c)
@@ -1161,13 +1224,20 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 		if (f->before >= 0 && t > f->before)
 			return false;
 	}
-	if (f->text[0] == '\0')
+	if (!has_text(f))
 		return true;
 	if (m->kind == UI_ROW_LOSS)
 		return false;
 	if (m->kind == UI_ROW_WARN) {
+		/* the warning's name and its text, as one */
+		char buf[4200];
 		const char *name = warn_name((enum warn_code)m->code);
-		return text_match(f, m->data, m->stored) || text_match(f, (const uint8_t *)name, strlen(name));
+		size_t nl = strlen(name), k = m->stored < sizeof(buf) - nl - 2 ? m->stored : sizeof(buf) - nl - 2;
+		memcpy(buf, name, nl);
+		buf[nl] = ' ';
+		if (k > 0)
+			memcpy(buf + nl + 1, m->data, k);
+		return text_match(f, (const uint8_t *)buf, nl + 1 + k);
 	}
 	return m->data != NULL && text_match(f, m->data, m->stored);
 }
@@ -1176,13 +1246,23 @@ bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c)
 {
 	if (!conn_fields_match(f, c))
 		return false;
-	if (f->text[0] == '\0')
+	if (!has_text(f))
 		return true;
+	/* the fields as one line: each term (and the regex) anywhere in it */
+	char buf[2048];
+	size_t o = 0;
 	const char *fields[] = { c->host, c->path, c->subprotocol, c->client, c->server, c->sni };
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (fields[i] != NULL && text_match(f, (const uint8_t *)fields[i], strlen(fields[i])))
-			return true;
-	return false;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		if (fields[i] == NULL)
+			continue;
+		size_t l = strlen(fields[i]);
+		if (o + l + 2 > sizeof(buf))
+			break;
+		memcpy(buf + o, fields[i], l);
+		o += l;
+		buf[o++] = ' ';
+	}
+	return text_match(f, (const uint8_t *)buf, o);
 }
 
 void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
@@ -1211,8 +1291,10 @@ void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
 	if (f->state[0]) ADD("state:%s ", f->state);
 	if (f->after >= 0) ADD("after:%gs ", f->after);
 	if (f->before >= 0) ADD("before:%gs ", f->before);
-	if (f->text[0] != '\0')
-		ADD(f->regex ? "/%s/ " : "\"%s\" ", f->text);
+	if (f->regex)
+		ADD("/%s/ ", f->text);
+	for (int i = 0; i < f->nterms; i++)
+		ADD("\"%s\" ", f->terms[i]);
 #undef ADD
 	if (o > len - 1)
 		o = len - 1;
@@ -1332,6 +1414,21 @@ size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui
 			me.flow = &fi;
 			export_event(x, &me);
 			nmsg++;
+		} else if (g->kind == UI_ROW_LOSS && g->code != GAP_SNAPLEN) {
+			/* the warning --json has for it, said as the core says it
+			 * (flow-level: no connection) */
+			enum gap_cause cause = (enum gap_cause)g->code;
+			char msg[160];
+			gap_warn_text(msg, sizeof(msg), g->length, g->wire_length, cause);
+			struct ev we = { .type = EV_WARNING };
+			we.ts = g->ts;
+			we.pkt = g->pkt;
+			we.flow = &fi;
+			we.dir = -1;
+			we.u.warn.code = gap_warn_code(cause);
+			we.u.warn.msg = msg;
+			we.u.warn.conn = 0;
+			export_event(x, &we);
 		} else if (g->kind == UI_ROW_WARN) {
 			char msg[4096];
 			size_t n = g->stored < sizeof(msg) - 1 ? g->stored : sizeof(msg) - 1;

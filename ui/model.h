@@ -73,7 +73,7 @@ struct ui_msg {
 	uint16_t code;        /* warnings: enum warn_code */
 	uint32_t frames;
 	uint64_t length;      /* messages: exact length; loss: bytes lost */
-	uint64_t wire_length;
+	uint64_t wire_length; /* messages: on the wire; loss: the stream offset */
 	bool compressed, truncated, gap, inflate_failed, utf8_ok, bomb;
 	bool released;        /* the payload was released (memory budget) */
 	int close_code;       /* -1 if none */
@@ -111,6 +111,8 @@ struct ui_conn {
 	/* the end (state UI_CLOSED) */
 	char end_reason[16];  /* "close", "fin", "rst", "eof", "timeout", "evicted" */
 	struct wts end_ts;
+	bool flow_ended;      /* its TCP flow ended (also for a connection that
+	                         never became WebSocket: no key, rejected) */
 	/* history: a ring of rows, oldest first */
 	struct ui_msg *ring;
 	size_t cap, head, len;
@@ -128,7 +130,7 @@ struct ui_model *ui_model_new(const struct ui_model_opts *o);
 void ui_model_free(struct ui_model *m);
 
 /* Takes one event (EV_WS_CONN, EV_WS_MSG, EV_WS_FRAME, EV_WS_END,
- * EV_WARNING, EV_FLOW_GAP; others are ignored). */
+ * EV_WARNING, EV_FLOW_GAP, EV_FLOW_CLOSE; others are ignored). */
 void ui_model_event(struct ui_model *m, const struct ev *ev);
 
 size_t ui_model_nconns(const struct ui_model *m);
@@ -170,9 +172,14 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len);
  *   after:SEC before:SEC         time since the connection's start
  *   /regex/                      extended regex on the payload (or, for
  *                                connections, host, path, protocol, addresses)
- *   any other word               substring, case-insensitive
- * Quote a phrase with "..." to search for spaces or a keyword as text.
+ *   any other word               a term to find, case-insensitive; every
+ *                                term must be found, each on its own
+ * "a phrase" (quotes followed by a space or the end) is one term with its
+ * spaces, and a keyword in quotes is text; a word with quotes inside it
+ * ("msg":17) is a term as typed, quotes included.
  */
+#define UI_FILTER_TERMS 8
+
 struct ui_filter {
 	int dir;              /* -1 any, 0 c2s, 1 s2c */
 	uint32_t opcodes;     /* bit (1 << opcode); 0 = any */
@@ -180,7 +187,10 @@ struct ui_filter {
 	uint64_t conn;        /* 0 any */
 	char host[128], path[128], proto[64], addr[64], state[32];
 	double after, before; /* seconds since the connection's start; < 0 unset */
-	char text[256];       /* substring (case-insensitive); "" = any */
+	char text[256];       /* the regex (regex set), else the terms joined
+	                         for display; "" = any */
+	char terms[UI_FILTER_TERMS][128]; /* each must be found (case-insensitive) */
+	int nterms;
 	bool regex;
 	regex_t re;
 	bool re_ok;
@@ -192,7 +202,8 @@ void ui_filter_free(struct ui_filter *f);
 /* Parses the language above into f (freed first). False with err set (and
  * f left empty) on an error. */
 bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t errlen);
-/* Sets only the text part; false (err set, filter unchanged) if the regex does not compile. */
+/* Sets only the text part (regex, or one term); false (err set, filter
+ * unchanged) if the regex does not compile. */
 bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char *err, size_t errlen);
 bool ui_filter_active(const struct ui_filter *f);
 /* Does row m of connection c pass? */

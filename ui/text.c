@@ -429,6 +429,34 @@ static void layout_json(struct ui_text *t, const uint8_t *p, size_t n)
 	free(obj);
 }
 
+/* Text messages, close reasons, and pings and pongs whose payload is valid
+ * UTF-8 read as text; everything else as bytes. */
+static bool shows_as_text(const struct ui_msg *g)
+{
+	if (g->inflate_failed)
+		return false;
+	if (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE)
+		return g->utf8_ok;
+	if (g->opcode == WS_OP_PING || g->opcode == WS_OP_PONG)
+		return g->data != NULL && g->stored > 0 && utf8_valid(g->data, g->stored);
+	return false;
+}
+
+/*
+ * Bytes of p[0..n) a preview of max_cols columns needs at most (a column
+ * takes at most 4 bytes, an escape stands for 1 byte in 2 to 4 columns),
+ * cut where a character starts, so that the cut never shows as escapes.
+ */
+static size_t preview_bytes(const uint8_t *p, size_t n, int max_cols)
+{
+	size_t lim = (size_t)max_cols * 4 + 16;
+	if (p == NULL || n <= lim)
+		return n;
+	while (lim > 0 && (p[lim] & 0xc0) == 0x80)
+		lim--;
+	return lim;
+}
+
 /* ---- hex ---- */
 
 static void layout_hex(struct ui_text *t, const uint8_t *p, size_t n, int width)
@@ -481,8 +509,9 @@ void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, en
 		return;
 	}
 	if (g->kind == UI_ROW_LOSS) {
-		ui_text_putf(t, UI_A_WARN, "%llu bytes lost (%s): this direction's bytes were never captured",
-			     (unsigned long long)g->length, gap_cause_name((enum gap_cause)g->code));
+		ui_text_putf(t, UI_A_WARN, "%llu bytes of this direction were never captured (%s, at stream offset %llu)",
+			     (unsigned long long)g->length, gap_cause_name((enum gap_cause)g->code),
+			     (unsigned long long)g->wire_length);
 		return;
 	}
 	if (g->released) {
@@ -503,7 +532,7 @@ void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, en
 		ui_text_put(t, UI_A_DIM, "(empty)");
 		return;
 	}
-	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	bool text = g->kind == UI_ROW_MSG && shows_as_text(g);
 	if (mode == UI_TM_HEX || (mode == UI_TM_AUTO && !text)) {
 		t->hex = true;
 		layout_hex(t, p, n, width);
@@ -514,9 +543,54 @@ void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, en
 	} else {
 		ui_text_put_untrusted(t, UI_A_NORMAL, p, n, true);
 	}
+	if (g->stored < g->length && g->opcode != WS_OP_CLOSE) {
+		/* where what was kept ends */
+		ui_text_newline(t);
+		ui_text_set_indent(t, 0);
+		ui_text_putf(t, UI_A_DIM, "(the first %zu of %llu bytes were kept: --max-payload%s)", g->stored,
+			     (unsigned long long)g->length, g->compressed ? " or --max-inflate" : "");
+	} else if (t->cut) {
+		ui_text_newline(t);
+		ui_text_set_indent(t, 0);
+		ui_text_putf(t, UI_A_DIM, "(the first %zu bytes are shown; s saves all %zu)", (size_t)UI_TEXT_LIMIT,
+			     g->stored);
+	}
+}
+
+void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsflags, int max_cols)
+{
+	ui_text_reset(x, 0, tsflags);
+	if (max_cols <= 0)
+		return;
+	/* a preview needs no more than a few columns' worth of bytes */
+	const uint8_t *p = g->data;
+	size_t n = preview_bytes(p, g->stored, max_cols);
+	bool plain = false;
+	if (g->kind == UI_ROW_WARN) {
+		ui_text_putf(x, UI_A_NORMAL, "warning %s: ", warn_name((enum warn_code)g->code));
+		plain = true;
+	} else if (g->kind == UI_ROW_MSG && !g->released && !g->gap && p != NULL && shows_as_text(g)) {
+		if (g->opcode == WS_OP_CLOSE) {
+			if (g->close_code >= 0)
+				ui_text_putf(x, UI_A_NORMAL, "%d %s%s", g->close_code, ui_close_code_meaning(g->close_code),
+					     n > 0 ? ": " : "");
+			else
+				ui_text_put(x, UI_A_NORMAL, "(no code)");
+		}
+		plain = true;
+	}
+	if (plain) {
+		if (p != NULL && n > 0)
+			ui_text_put_untrusted(x, UI_A_NORMAL, p, n, false);
+		return;
+	}
+	char buf[1024];
+	ui_row_preview(g, tsflags, buf, sizeof(buf), max_cols < 300 ? max_cols : 300);
+	ui_text_put(x, g->kind == UI_ROW_MSG ? UI_A_NORMAL : UI_A_WARN, buf);
 }
 
 /* ---- previews ---- */
+
 
 void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t len, int max_cols)
 {
@@ -561,7 +635,7 @@ void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t 
 	}
 	p = g->data;
 	n = g->stored;
-	bool text = (g->opcode == WS_OP_TEXT || g->opcode == WS_OP_CLOSE) && g->utf8_ok && !g->inflate_failed;
+	bool text = shows_as_text(g);
 	if (g->opcode == WS_OP_CLOSE) {
 		/* the code and its meaning, then the reason */
 		if (g->close_code >= 0)
@@ -580,8 +654,7 @@ void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t 
 		return;
 	if (text) {
 		/* a preview needs no more than a few columns' worth of bytes */
-		size_t lim = (size_t)max_cols * 8 + 16;
-		ts_render(p, n < lim ? n : lim, tsflags, buf, len, max_cols, NULL);
+		ts_render(p, preview_bytes(p, n, max_cols), tsflags, buf, len, max_cols, NULL);
 		return;
 	}
 	size_t o = 0;

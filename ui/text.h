@@ -99,5 +99,8 @@ bool ui_looks_like_json(const uint8_t *p, size_t n);
  * text", losses as "N bytes lost", released or missing payloads said so.
  */
 void ui_row_preview(const struct ui_msg *g, unsigned tsflags, char *buf, size_t len, int max_cols);
+/* The same as one line of t (reset first, no wrapping), with escapes
+ * marked UI_A_ESC so the view can tell them from text. */
+void ui_row_preview_text(struct ui_text *t, const struct ui_msg *g, unsigned tsflags, int max_cols);
 
 #endif

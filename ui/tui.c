@@ -79,15 +79,19 @@ struct tui {
 	/* one connection */
 	struct ui_list il;
 	struct ui_text info;
+	struct ui_text prev;           /* one row's preview, while drawing */
 	uint64_t info_conn, info_ver;  /* what info was built from */
 	int info_w;
 	enum tmode info_tmode;
 	/* help */
 	struct ui_list hl;
+	struct ui_text help;
+	int help_w;
 	/* prompt */
 	enum prompt_kind pk;
 	struct ui_edit edit;
-	char plabel[80];
+	char plabel[96];
+	char precall[512];               /* Up in the prompt brings this back */
 	/* state */
 	bool follow, paused;
 	enum tmode tmode;
@@ -367,8 +371,57 @@ static int text_rows(const struct tui *t)
 	return rows();
 }
 
+static void build_info(struct tui *t, const struct ui_conn *c);
+static void build_help(struct tui *t);
+
+/*
+ * Brings what the current screen lists up to date (counts and laid-out
+ * text), so that a key pressed before the next draw (keys come in bursts)
+ * moves over what will be shown.
+ */
+static void refresh_screen(struct tui *t)
+{
+	switch (t->scr) {
+	case SCR_CONNS:
+		refresh_cvis(t);
+		break;
+	case SCR_MSGS:
+		refresh_vis(t);
+		break;
+	case SCR_DETAIL:
+		refresh_vis(t);
+		refresh_body(t);
+		ui_list_clamp(&t->dl, t->body_ok ? (long)ui_text_nlines(&t->body) : 0,
+			      body_rows(t, vis_msg(t, t->ml.sel)));
+		break;
+	case SCR_INFO: {
+		const struct ui_conn *c = cur_conn(t);
+		if (c == NULL)
+			break;
+		uint64_t ver = ui_model_version(t->m);
+		if (t->info_conn != c->id || t->info_ver != ver || t->info_w != COLS || t->info_tmode != t->tmode) {
+			build_info(t, c);
+			t->info_conn = c->id;
+			t->info_ver = ver;
+			t->info_w = COLS;
+			t->info_tmode = t->tmode;
+		}
+		ui_list_clamp(&t->il, (long)ui_text_nlines(&t->info), rows());
+		break;
+	}
+	case SCR_HELP:
+		if (t->help_w != COLS) {
+			build_help(t);
+			t->help_w = COLS;
+		}
+		ui_list_clamp(&t->hl, (long)ui_text_nlines(&t->help), rows());
+		break;
+	}
+}
+
 static int k_move(struct tui *t, long delta)
 {
+	refresh_screen(t);
 	struct ui_list *l = cur_list(t);
 	int r = l->scroll_only ? text_rows(t) : rows();
 	if (delta < 0 && t->scr == SCR_MSGS)
@@ -434,10 +487,14 @@ static int k_help(struct tui *t)
 	return R_REDRAW;
 }
 
-static void start_prompt(struct tui *t, enum prompt_kind k, const char *label, const char *initial)
+/* Opens the prompt with initial text; Up brings back `recall` (the filter
+ * or search in force), Down empties the line. */
+static void start_prompt(struct tui *t, enum prompt_kind k, const char *label, const char *initial,
+			 const char *recall)
 {
 	t->pk = k;
 	snprintf(t->plabel, sizeof(t->plabel), "%s", label);
+	snprintf(t->precall, sizeof(t->precall), "%s", recall ? recall : "");
 	ui_edit_init(&t->edit, initial);
 	curs_set(1);
 }
@@ -460,7 +517,9 @@ static bool match_conn_row(void *user, long v)
 }
 
 /* n / N: the next match of the search, wrapping around. */
-static int search_step(struct tui *t, int step, bool include_current)
+/* The next match after `from` (-1: from the first row), wrapping; nothing
+ * moves when there is none. */
+static int search_from(struct tui *t, long from, int step)
 {
 	bool wrapped = false;
 	long v;
@@ -470,7 +529,7 @@ static int search_step(struct tui *t, int step, bool include_current)
 			return R_REDRAW;
 		}
 		struct match_ctx mc = { t, &t->csearch };
-		v = ui_search_wrap(t->ncvis, include_current ? t->cl.sel - step : t->cl.sel, step,
+		v = ui_search_wrap(t->ncvis, from, step,
 				   match_conn_row, &mc, &wrapped);
 		if (v < 0) {
 			set_note(t, true, "no connection matches");
@@ -483,7 +542,7 @@ static int search_step(struct tui *t, int step, bool include_current)
 			return R_REDRAW;
 		}
 		struct match_ctx mc = { t, &t->search };
-		v = ui_search_wrap(t->nvis, include_current ? t->ml.sel - step : t->ml.sel, step,
+		v = ui_search_wrap(t->nvis, from, step,
 				   match_row, &mc, &wrapped);
 		if (v < 0) {
 			set_note(t, true, "no match");
@@ -500,15 +559,21 @@ static int search_step(struct tui *t, int step, bool include_current)
 	return R_REDRAW;
 }
 
-static int k_next(struct tui *t) { return search_step(t, 1, false); }
-static int k_prev(struct tui *t) { return search_step(t, -1, false); }
+static int search_step(struct tui *t, int step)
+{
+	return search_from(t, t->scr == SCR_CONNS ? t->cl.sel : t->ml.sel, step);
+}
+
+static int k_next(struct tui *t) { return search_step(t, 1); }
+static int k_prev(struct tui *t) { return search_step(t, -1); }
 
 static int k_search(struct tui *t)
 {
 	if (t->scr != SCR_CONNS && t->scr != SCR_MSGS && t->scr != SCR_DETAIL)
 		return R_NONE;
-	start_prompt(t, P_SEARCH, t->scr == SCR_CONNS ? "search connections: " : "search: ",
-		     (t->scr == SCR_CONNS ? &t->csearch : &t->search)->src);
+	start_prompt(t, P_SEARCH, t->scr == SCR_CONNS ? "search connections (Up: the last one): "
+						      : "search (Up: the last one): ",
+		     "", (t->scr == SCR_CONNS ? &t->csearch : &t->search)->src);
 	return R_REDRAW;
 }
 
@@ -516,9 +581,9 @@ static int k_filter(struct tui *t)
 {
 	if (t->scr != SCR_CONNS && t->scr != SCR_MSGS)
 		return R_NONE;
-	start_prompt(t, P_FILTER, t->scr == SCR_CONNS ? "filter connections (empty clears): "
-						      : "filter (empty clears; ? lists the words): ",
-		     (t->scr == SCR_CONNS ? &t->cfilter : &t->filter)->src);
+	start_prompt(t, P_FILTER, t->scr == SCR_CONNS ? "filter connections (empty clears, Up: the current one): "
+						      : "filter (empty clears, Up: the current one): ",
+		     "", (t->scr == SCR_CONNS ? &t->cfilter : &t->filter)->src);
 	return R_REDRAW;
 }
 
@@ -548,15 +613,19 @@ static int k_export(struct tui *t)
 		return R_NONE;
 	char name[128];
 	default_name(name, sizeof(name), "export", "ndjson");
-	start_prompt(t, P_EXPORT, "export NDJSON to: ", name);
+	start_prompt(t, P_EXPORT, "export NDJSON to: ", name, NULL);
 	return R_REDRAW;
 }
 
 static int k_save(struct tui *t)
 {
 	const struct ui_msg *g = vis_msg(t, t->ml.sel);
-	if ((t->scr != SCR_MSGS && t->scr != SCR_DETAIL) || g == NULL)
+	if (t->scr != SCR_MSGS && t->scr != SCR_DETAIL)
 		return R_NONE;
+	if (g == NULL) {
+		set_note(t, true, "no message selected");
+		return R_REDRAW;
+	}
 	if (g->kind != UI_ROW_MSG || g->data == NULL) {
 		set_note(t, true, "this row has no payload to save%s", g->released ? " (released: memory cap)" : "");
 		return R_REDRAW;
@@ -565,7 +634,7 @@ static int k_save(struct tui *t)
 	snprintf(what, sizeof(what), "conn%llu-msg%llu", (unsigned long long)t->cur_id, (unsigned long long)g->msgno);
 	bool text = g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed;
 	default_name(name, sizeof(name), what, text ? (ui_looks_like_json(g->data, g->stored) ? "json" : "txt") : "bin");
-	start_prompt(t, P_SAVE, "save payload to: ", name);
+	start_prompt(t, P_SAVE, "save payload to: ", name, NULL);
 	return R_REDRAW;
 }
 
@@ -602,13 +671,23 @@ static int k_hex(struct tui *t)
 
 static int k_pause(struct tui *t)
 {
+	if (t->src == NULL || !t->src->live) {
+		set_note(t, false, "pause and follow are for a live capture (-i)");
+		return R_REDRAW;
+	}
 	t->paused = !t->paused;
-	set_note(t, false, "%s", t->paused ? "paused: capture goes on" : "");
+	if (t->paused)
+		t->follow = false;
+	set_note(t, false, "%s", t->paused ? "paused: the view stays as it is, the capture goes on (Space or F resumes)" : "");
 	return R_REDRAW;
 }
 
 static int k_follow(struct tui *t)
 {
+	if (t->src == NULL || !t->src->live) {
+		set_note(t, false, "pause and follow are for a live capture (-i)");
+		return R_REDRAW;
+	}
 	t->follow = true;
 	t->paused = false;
 	t->note[0] = '\0';
@@ -670,7 +749,7 @@ static const char *const filter_help[] = {
 	"  /regex/                 extended regex on the payload",
 	"  other words             text, case-insensitive; \"quote a phrase\"",
 	"",
-	"Mouse: click selects, the wheel scrolls. NO_COLOR turns colours off.",
+	"Mouse: a click selects, a double click opens, the wheel scrolls. NO_COLOR turns colours off.",
 };
 
 /* ---- the prompt ---- */
@@ -693,6 +772,12 @@ static int prompt_key(struct tui *t, int key)
 	case '\n': case '\r': case FK(KEY_ENTER): k = UI_EK_ENTER; break;
 	case 27: case 3: case 7: k = UI_EK_CANCEL; break;
 	case FK(KEY_RESIZE): return R_REDRAW;
+	case FK(KEY_UP):
+		ui_edit_init(&t->edit, t->precall);
+		return R_REDRAW;
+	case FK(KEY_DOWN):
+		ui_edit_init(&t->edit, "");
+		return R_REDRAW;
 	default:
 		if ((key & 0x1000000) != 0)
 			return R_NONE;
@@ -712,11 +797,17 @@ static int prompt_key(struct tui *t, int key)
 
 /* Creates path for writing: never over an existing file, never through a
  * symlink, readable by the user only (a capture's content is private). */
-static FILE *create_file(const char *path, char *err, size_t errlen)
+static FILE *create_file(const struct tui *t, const char *path, char *err, size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s", errno == EEXIST ? "it exists: not overwritten" : strerror(errno));
+		if (errno == EEXIST || errno == ELOOP)
+			snprintf(err, errlen, "it exists: not overwritten");
+		else if (errno == EACCES && t->o->run_as != NULL)
+			snprintf(err, errlen, "%s (wscope runs as %s since the capture opened; -Z root keeps root)",
+				 strerror(errno), t->o->run_as);
+		else
+			snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
 	}
 	FILE *f = fdopen(fd, "wb");
@@ -728,20 +819,27 @@ static FILE *create_file(const char *path, char *err, size_t errlen)
 	return f;
 }
 
-static void where(const char *path, char *buf, size_t len)
+/* The path typed, with a leading ~/ made $HOME/, and its absolute form
+ * for the status line. */
+static void expand(const char *typed, char *path, size_t plen, char *full, size_t flen)
 {
+	const char *home = getenv("HOME");
+	if (typed[0] == '~' && (typed[1] == '/' || typed[1] == '\0') && home != NULL && home[0] != '\0')
+		snprintf(path, plen, "%s%s", home, typed + 1);
+	else
+		snprintf(path, plen, "%s", typed);
 	char cwd[PATH_LEN];
 	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
-		snprintf(buf, len, "%s", path);
+		snprintf(full, flen, "%s", path);
 	else
-		snprintf(buf, len, "%s/%s", cwd, path);
+		snprintf(full, flen, "%s/%s", cwd, path);
 }
 
-static void do_export(struct tui *t, const char *path)
+static void do_export(struct tui *t, const char *typed)
 {
-	char err[256], full[PATH_LEN + 64];
-	where(path, full, sizeof(full));
-	FILE *f = create_file(path, err, sizeof(err));
+	char err[256], path[PATH_LEN], full[PATH_LEN + 64];
+	expand(typed, path, sizeof(path), full, sizeof(full));
+	FILE *f = create_file(t, path, err, sizeof(err));
 	if (f == NULL) {
 		set_note(t, true, "export: %s: %s", full, err);
 		return;
@@ -769,16 +867,16 @@ static void do_export(struct tui *t, const char *path)
 	set_note(t, false, "exported %zu messages of %zu connection%s to %s", nmsg, nconn, nconn == 1 ? "" : "s", full);
 }
 
-static void do_save(struct tui *t, const char *path)
+static void do_save(struct tui *t, const char *typed)
 {
 	const struct ui_msg *g = vis_msg(t, t->ml.sel);
-	char err[256], full[PATH_LEN + 64];
-	where(path, full, sizeof(full));
+	char err[256], path[PATH_LEN], full[PATH_LEN + 64];
+	expand(typed, path, sizeof(path), full, sizeof(full));
 	if (g == NULL || g->data == NULL) {
 		set_note(t, true, "save: the payload is gone (released: memory cap)");
 		return;
 	}
-	FILE *f = create_file(path, err, sizeof(err));
+	FILE *f = create_file(t, path, err, sizeof(err));
 	if (f == NULL) {
 		set_note(t, true, "save: %s: %s", full, err);
 		return;
@@ -790,9 +888,13 @@ static void do_save(struct tui *t, const char *path)
 		set_note(t, true, "save: %s: write failed: %s", full, strerror(errno));
 		return;
 	}
-	if (g->stored < g->length)
-		set_note(t, false, "saved %zu of %llu bytes to %s (the rest was not kept: --max-payload)", g->stored,
-			 (unsigned long long)g->length, full);
+	if (g->opcode == WS_OP_CLOSE)
+		set_note(t, false, "saved the close reason (%zu bytes; the code, %d, is not in the file) to %s",
+			 g->stored, g->close_code, full);
+	else if (g->stored < g->length)
+		set_note(t, false, "saved %zu of %llu bytes to %s (only the first %zu were kept: --max-payload%s)",
+			 g->stored, (unsigned long long)g->length, full, g->stored,
+			 g->compressed ? ", --max-inflate" : "");
 	else
 		set_note(t, false, "saved %zu bytes to %s", g->stored, full);
 }
@@ -852,7 +954,8 @@ static int finish_prompt(struct tui *t)
 	}
 	if (t->scr == SCR_DETAIL)
 		t->scr = SCR_MSGS;
-	return search_step(t, 1, true);
+	/* a new search starts from the first row */
+	return search_from(t, -1, 1);
 }
 
 /* ---- mouse ---- */
@@ -955,14 +1058,17 @@ struct cols {
 
 /*
  * Host and path come first and get what the fixed columns leave (24 to 60
- * columns); the addresses go last, cut by the screen's edge when it is
+ * columns, keeping room for the client's address when that leaves host and
+ * path 30); the addresses go last, cut by the screen's edge when it is
  * narrow (the connection detail, i, shows them whole).
  */
 static struct cols conn_cols(void)
 {
 	struct cols c = { 5, 21, 21, 0, 10, 22, 5, 7, 11 };
 	int fixed = (c.id + 1) + (c.proto + 1) + (c.state + 1) + 2 * (c.n + 1) + 2 * (c.b + 1) + (c.note + 1) + 1;
-	int room = COLS - fixed - (c.client + 1) - (c.server + 1) - 1;
+	int room = COLS - fixed - 1;
+	if (room - (c.client + 1) >= 30)
+		room -= c.client + 1; /* wide enough: the client's address shows too */
 	c.hp = room < 24 ? 24 : room > 60 ? 60 : room;
 	return c;
 }
@@ -1016,7 +1122,7 @@ static void draw_conns(struct tui *t)
 			human(c->lost[0] + c->lost[1], lb, sizeof(lb));
 			snprintf(note, sizeof(note), "LOST %sB", lb);
 		} else {
-			snprintf(note, sizeof(note), "%s%s%s", c->tls ? (c->decrypted ? "tls " : "tls/locked ") : "",
+			snprintf(note, sizeof(note), "%s%s%s", c->tls ? (c->decrypted ? "tls " : "tls no key ") : "",
 				 c->deflate ? "deflate " : "", c->warnings ? "warn" : "");
 		}
 		o = 0;
@@ -1044,8 +1150,16 @@ static void draw_conns(struct tui *t)
 	}
 	if (t->ncvis == 0)
 		put_line(2, 2, ui_model_nconns(t->m) == 0 ? (t->loading ? "reading the capture..." :
-				"no WebSocket connection (yet); --decode-as PORT reads one whose handshake was not captured")
+				(t->src != NULL && t->src->live ? "no WebSocket connection yet; --decode-as PORT reads one whose handshake was not captured"
+								: "no WebSocket connection in this capture; --decode-as PORT reads one whose handshake was not captured"))
 							 : "no connection passes the filter (Esc clears it)");
+}
+
+static void draw_text_at(const struct tui *t, const struct ui_text *x, size_t i, int y, int x0, int hoff, int base);
+
+static void draw_text_line(const struct tui *t, const struct ui_text *x, size_t i, int y, int hoff)
+{
+	draw_text_at(t, x, i, y, 1, hoff, 0);
 }
 
 static void draw_msgs(struct tui *t)
@@ -1060,37 +1174,44 @@ static void draw_msgs(struct tui *t)
 	ts_render((const uint8_t *)(c->path ? c->path : ""), c->path ? strlen(c->path) : 0, t->tsflags, path, sizeof(path), 40, NULL);
 	fmt_date(t, c->first_ts, date, sizeof(date));
 	refresh_vis(t);
-	char shown[64] = "";
+	char shown[64] = "", dropped[64] = "";
 	if (ui_filter_active(&t->filter))
 		snprintf(shown, sizeof(shown), "  %ld of %zu rows shown", t->nvis, ui_conn_nmsgs(c));
+	if (c->dropped)
+		snprintf(dropped, sizeof(dropped), "  (%llu oldest rows dropped)", (unsigned long long)c->dropped);
 	snprintf(head, sizeof(head), " conn %llu  %s -> %s  %s%s  %s  msgs %llu/%llu%s%s%s",
 		 (unsigned long long)c->id, c->client, c->server, hp, path, st, (unsigned long long)c->msgs[0],
-		 (unsigned long long)c->msgs[1], c->dropped ? "  (oldest rows dropped)" : "", shown, date);
+		 (unsigned long long)c->msgs[1], dropped, shown, date);
 	bar(t, 0, head);
 	if (t->follow && !t->paused)
 		ui_list_end(&t->ml, rows());
-	int pcols = COLS - 36;
 	for (int r = 0; r < rows() && t->ml.top + r < t->nvis; r++) {
 		long v = t->ml.top + r;
 		const struct ui_msg *g = vis_msg(t, v);
-		char prev[2048], tbuf[48], len[24];
+		char tbuf[48], len[24];
 		fmt_time(t, c, g->ts, tbuf, sizeof(tbuf));
-		ui_row_preview(g, t->tsflags, prev, sizeof(prev), pcols > 4 ? pcols : 4);
 		int pair = g->dir ? C_S2C : C_C2S;
 		if (g->kind == UI_ROW_MSG) {
 			snprintf(len, sizeof(len), "%llu", (unsigned long long)g->length);
-			snprintf(line, sizeof(line), " %s %s %-6s %8s%s %s", tbuf, g->dir ? "<-" : "->",
-				 ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ", prev);
+			snprintf(line, sizeof(line), " %s %s %-6s %8s%s ", tbuf, g->dir ? "<-" : "->",
+				 ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ");
 		} else {
 			pair = C_WARN;
-			snprintf(line, sizeof(line), " %s %s %s", tbuf, g->dir ? "<-" : "->", prev);
+			snprintf(line, sizeof(line), " %s %s ", tbuf, g->dir ? "<-" : "->");
 		}
+		/* the preview goes through the layout, so escapes stand out */
+		int lw = ts_width(line, strlen(line));
+		ui_row_preview_text(&t->prev, g, t->tsflags, COLS - lw > 4 ? COLS - lw : 4);
 		bool sel = v == t->ml.sel;
 		if (sel)
 			attron(A_REVERSE);
 		else
 			set_attr(t, pair, g->kind == UI_ROW_MSG ? A_NORMAL : A_BOLD);
+		if (sel)
+			for (int x = 0; x < COLS; x++)
+				mvaddch(r + 1, x, ' ');
 		put_line(r + 1, 0, line);
+		draw_text_at(t, &t->prev, 0, r + 1, lw, 0, sel ? 0 : pair);
 		if (sel)
 			attroff(A_REVERSE);
 		else
@@ -1100,13 +1221,14 @@ static void draw_msgs(struct tui *t)
 		put_line(2, 2, ui_conn_nmsgs(c) == 0 ? "no messages (yet)" : "no row passes the filter (f, then Enter on an empty line, clears it)");
 }
 
-/* Draws line i of text at y, scrolled hoff columns right. */
-static void draw_text_line(const struct tui *t, const struct ui_text *x, size_t i, int y, int hoff)
+/* Draws line i of text at (y, x0), scrolled hoff columns right; after a
+ * segment of its own colour, colour pair `base` (0: none) is put back. */
+static void draw_text_at(const struct tui *t, const struct ui_text *x, size_t i, int y, int x0, int hoff, int base)
 {
 	const struct ui_seg *segs;
 	size_t n;
 	ui_text_line(x, i, &segs, &n);
-	int col = 0, sx = 1; /* column in the line, and on the screen */
+	int col = 0, sx = x0; /* column in the line, and on the screen */
 	for (size_t k = 0; k < n && sx < COLS; k++) {
 		const char *s = ui_text_seg(x, &segs[k]);
 		int w = ts_width(s, segs[k].len);
@@ -1135,6 +1257,8 @@ static void draw_text_line(const struct tui *t, const struct ui_text *x, size_t 
 			mvaddnstr(y, sx + lead, s + start, (int)len);
 		if (pair)
 			clear_attr(t, pair, fb);
+		if (pair && base && t->color)
+			attron(COLOR_PAIR(base));
 		sx += cols;
 		col += w;
 	}
@@ -1183,10 +1307,10 @@ static void draw_detail(struct tui *t)
 	if (ui_filter_active(&t->filter))
 		snprintf(shown, sizeof(shown), " (%ld of %ld shown)", t->ml.sel + 1, t->nvis);
 	if (g->kind == UI_ROW_MSG)
-		snprintf(line, sizeof(line), " message %llu%s of conn %llu: %s %s, %llu bytes%s, %u frame(s), packet %llu, %s%s%s%s",
+		snprintf(line, sizeof(line), " message %llu%s of conn %llu: %s %s, %llu bytes%s, %u frame%s, %s%s%s%s",
 			 (unsigned long long)g->msgno, shown, (unsigned long long)c->id, g->dir ? "s2c" : "c2s",
 			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
-			 g->compressed ? " (compressed)" : "", g->frames, (unsigned long long)g->pkt, tbuf, date,
+			 g->compressed ? " (compressed)" : "", g->frames, g->frames == 1 ? "" : "s", tbuf, date,
 			 g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
 	else
 		snprintf(line, sizeof(line), " %s%s of conn %llu, %s, packet %llu, %s%s",
@@ -1195,14 +1319,17 @@ static void draw_detail(struct tui *t)
 	bar(t, 0, line);
 	int y = 1;
 	if (g->kind == UI_ROW_MSG) {
-		if (g->compressed) {
-			snprintf(line, sizeof(line), " %llu bytes on the wire, %llu inflated%s%s",
+		char pk[64];
+		if (g->first_pkt != 0 && g->first_pkt != g->pkt)
+			snprintf(pk, sizeof(pk), "packets %llu-%llu", (unsigned long long)g->first_pkt, (unsigned long long)g->pkt);
+		else
+			snprintf(pk, sizeof(pk), "packet %llu", (unsigned long long)g->pkt);
+		if (g->compressed)
+			snprintf(line, sizeof(line), " %s; %llu bytes on the wire, %llu inflated%s%s", pk,
 				 (unsigned long long)g->wire_length, (unsigned long long)g->length,
 				 g->inflate_failed ? ", inflate failed" : "", g->bomb ? ", decompression bomb" : "");
-		} else {
-			snprintf(line, sizeof(line), " first packet %llu, last %llu", (unsigned long long)g->first_pkt,
-				 (unsigned long long)g->pkt);
-		}
+		else
+			snprintf(line, sizeof(line), " %s", pk);
 		put_line(y++, 0, line);
 		if (g->opcode == WS_OP_CLOSE && g->close_code >= 0) {
 			snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
@@ -1244,8 +1371,10 @@ static void draw_detail(struct tui *t)
 	for (int r = 0; r < br && t->dl.top + r < nl; r++)
 		draw_text_line(t, &t->body, (size_t)(t->dl.top + r), y + r, t->hoff);
 	/* where the reader is */
-	snprintf(line, sizeof(line), " lines %ld-%ld of %ld%s%s%s%s", nl ? t->dl.top + 1 : 0,
-		 t->dl.top + br < nl ? t->dl.top + br : nl, nl, t->body.json ? "  JSON" : t->body.hex ? "  hex" : "",
+	snprintf(line, sizeof(line), " lines %ld-%ld of %ld%s%s%s%s%s", nl ? t->dl.top + 1 : 0,
+		 t->dl.top + br < nl ? t->dl.top + br : nl, nl,
+		 t->tm == UI_TM_TEXT ? "  view: text (x)" : t->tm == UI_TM_HEX ? "  view: hex (x)" : "",
+		 t->body.json ? "  JSON" : t->body.hex ? "  hex" : "",
 		 t->wrap ? "  wrapped" : "  not wrapped (Left/Right scroll)", t->hoff ? "  scrolled right" : "",
 		 t->body.cut ? "  (cut at 16 MiB: s saves what was kept)" : "");
 	set_attr(t, C_DIM, A_DIM);
@@ -1309,7 +1438,7 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	info_str(x, "server", c->server);
 	fmt_abs(c->first_ts, a, sizeof(a));
 	info_str(x, "start", a);
-	if (c->state == UI_CLOSED) {
+	if (c->state == UI_CLOSED || c->end_reason[0] != '\0') {
 		fmt_abs(c->end_ts, a, sizeof(a));
 		info_str(x, "end", a);
 		double d = (double)(c->end_ts.sec - c->first_ts.sec) + ((double)c->end_ts.nsec - (double)c->first_ts.nsec) / 1e9;
@@ -1342,6 +1471,9 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	ui_text_newline(x);
 	if (ci->decode_as) {
 		info_str(x, "handshake", "not captured (--decode-as)");
+	} else if (c->state == UI_HIDDEN) {
+		info_str(x, "handshake", ci->tls && !ci->decrypted ? "not visible: the TLS traffic was not decrypted"
+								   : "none: not an HTTP/1.1 WebSocket upgrade");
 	} else {
 		fmt_abs(ci->req_ts, a, sizeof(a));
 		info_fmt(x, "request", "packet %llu, %s", (unsigned long long)ci->req_pkt, a);
@@ -1361,6 +1493,12 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		if (c->status == 101)
 			info_str(x, "Sec-WebSocket-Accept", ci->accept_ok ? "matches the key" : "DOES NOT match the key");
 	}
+	if (ci->deflate && !ci->decode_as)
+		info_fmt(x, "permessage-deflate", "server window %d bits%s, client window %d bits%s",
+			 ci->server_max_window_bits, ci->server_no_context_takeover ? ", no context takeover" : "",
+			 ci->client_max_window_bits, ci->client_no_context_takeover ? ", no context takeover" : "");
+	else
+		info_str(x, "permessage-deflate", ci->decode_as ? "assumed possible (no handshake)" : "no");
 	for (int k = 0; k < 2; k++) {
 		const uint8_t *h = k == 0 ? ci->req_head : ci->resp_head;
 		size_t hl = k == 0 ? ci->req_head_len : ci->resp_head_len;
@@ -1388,19 +1526,14 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 			info_str(x, "", "(cut: longer heads are kept to 16 KiB)");
 	}
 	ui_text_newline(x);
-	if (ci->deflate && !ci->decode_as)
-		info_fmt(x, "permessage-deflate", "server window %d bits%s, client window %d bits%s",
-			 ci->server_max_window_bits, ci->server_no_context_takeover ? ", no context takeover" : "",
-			 ci->client_max_window_bits, ci->client_no_context_takeover ? ", no context takeover" : "");
-	else
-		info_str(x, "permessage-deflate", ci->decode_as ? "assumed possible (no handshake)" : "no");
 	ui_text_newline(x);
 	ui_text_put(x, UI_A_WARN, "TLS");
 	ui_text_newline(x);
 	if (!ci->tls) {
 		info_str(x, "TLS", "no (ws://)");
 	} else {
-		info_str(x, "decrypted", ci->decrypted ? "yes (key log)" : "no: no secrets for it in the key log");
+		info_str(x, "decrypted", ci->decrypted ? "yes (key log)"
+						       : "no: no key log, or none of its secrets (see the warnings)");
 		info_str(x, "version", ci->tls_version);
 		info_str(x, "cipher", ci->cipher);
 		info_str(x, "SNI", ci->sni);
@@ -1457,42 +1590,37 @@ static void draw_info(struct tui *t)
 	char line[256];
 	snprintf(line, sizeof(line), " connection %llu in detail  (q back)", (unsigned long long)c->id);
 	bar(t, 0, line);
-	uint64_t ver = ui_model_version(t->m);
-	if (t->info_conn != c->id || t->info_ver != ver || t->info_w != COLS || t->info_tmode != t->tmode) {
-		build_info(t, c);
-		t->info_conn = c->id;
-		t->info_ver = ver;
-		t->info_w = COLS;
-		t->info_tmode = t->tmode;
-	}
 	ui_list_clamp(&t->il, (long)ui_text_nlines(&t->info), rows());
 	for (int r = 0; r < rows() && t->il.top + r < (long)ui_text_nlines(&t->info); r++)
 		draw_text_line(t, &t->info, (size_t)(t->il.top + r), r + 1, 0);
 }
 
-static void draw_help(struct tui *t)
+static void build_help(struct tui *t)
 {
-	bar(t, 0, " wscope keys  (q back)");
-	struct ui_text x;
-	ui_text_init(&x, COLS - 1, t->tsflags);
+	struct ui_text *x = &t->help;
+	ui_text_reset(x, COLS - 1, t->tsflags);
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (keys[i].name == NULL)
 			continue;
-		ui_text_set_indent(&x, 0);
-		ui_text_putf(&x, UI_A_KEY, "  %-8s", keys[i].name);
-		ui_text_set_indent(&x, 12);
-		ui_text_put(&x, UI_A_NORMAL, keys[i].help);
-		ui_text_newline(&x);
+		ui_text_set_indent(x, 0);
+		ui_text_putf(x, UI_A_KEY, "  %-8s", keys[i].name);
+		ui_text_set_indent(x, 12);
+		ui_text_put(x, UI_A_NORMAL, keys[i].help);
+		ui_text_newline(x);
 	}
 	for (size_t i = 0; i < sizeof(filter_help) / sizeof(filter_help[0]); i++) {
-		ui_text_set_indent(&x, 4);
-		ui_text_put(&x, UI_A_NORMAL, filter_help[i]);
-		ui_text_newline(&x);
+		ui_text_set_indent(x, 4);
+		ui_text_put(x, UI_A_NORMAL, filter_help[i]);
+		ui_text_newline(x);
 	}
-	ui_list_clamp(&t->hl, (long)ui_text_nlines(&x), rows());
-	for (int r = 0; r < rows() && t->hl.top + r < (long)ui_text_nlines(&x); r++)
-		draw_text_line(t, &x, (size_t)(t->hl.top + r), r + 1, 0);
-	ui_text_free(&x);
+}
+
+static void draw_help(struct tui *t)
+{
+	bar(t, 0, " wscope keys  (q back)");
+	ui_list_clamp(&t->hl, (long)ui_text_nlines(&t->help), rows());
+	for (int r = 0; r < rows() && t->hl.top + r < (long)ui_text_nlines(&t->help); r++)
+		draw_text_line(t, &t->help, (size_t)(t->hl.top + r), r + 1, 0);
 }
 
 static void draw_status(struct tui *t)
@@ -1508,7 +1636,7 @@ static void draw_status(struct tui *t)
 		s->stats(s->user, &pk, &dr, &own);
 		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %llu wscope drops  %.0f msg/s%s",
 			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate,
-			 t->follow ? "  following" : "");
+			 t->paused ? "  PAUSED" : t->follow ? "  following" : "");
 	} else if (t->loading) {
 		uint64_t pos = 0, total = 0;
 		if (s != NULL && s->progress != NULL && s->progress(s->user, &pos, &total) && total > 0) {
@@ -1530,8 +1658,10 @@ static void draw_status(struct tui *t)
 	/* a note (export path, "no match") first: it must be seen */
 	char note[700];
 	ts_render((const uint8_t *)t->note, strlen(t->note), t->tsflags, note, sizeof(note), COLS, NULL);
-	snprintf(st, sizeof(st), " %s%s%s  %zu conns  %llu msgs%s%s%s%s%s%s", note, note[0] ? "  | " : "", src,
-		 ui_model_nconns(t->m), (unsigned long long)ui_model_total_msgs(t->m), cap, mem,
+	size_t nconns = ui_model_nconns(t->m);
+	uint64_t nmsgs = ui_model_total_msgs(t->m);
+	snprintf(st, sizeof(st), " %s%s%s  %zu connection%s  %llu message%s%s%s%s%s%s%s", note, note[0] ? "  | " : "", src,
+		 nconns, nconns == 1 ? "" : "s", (unsigned long long)nmsgs, nmsgs == 1 ? "" : "s", cap, mem,
 		 flt[0] ? "  FILTER: " : "", flt, f[0] ? "  search: " : "", f);
 	move(LINES - 2, 0);
 	clrtoeol();
@@ -1561,10 +1691,14 @@ static void draw_status(struct tui *t)
 	}
 	const char *keys_line;
 	switch (t->scr) {
-	case SCR_CONNS: keys_line = " Enter open  i info  / search  n/N next  f filter  e export  t time  ? help  q quit"; break;
-	case SCR_MSGS: keys_line = " Enter open  i info  q back  / search  n/N  f filter  e export  s save  t time  Space pause  F follow  ?"; break;
-	case SCR_DETAIL: keys_line = " q back  Up/Down PgUp/PgDn g/G scroll  w wrap  x hex/text  s save  i info  n/N next match  ?"; break;
-	default: keys_line = " q back  Up/Down PgUp/PgDn g/G scroll  ? help"; break;
+	case SCR_CONNS: keys_line = " ? help  Enter open  i info  / search  f filter  e export  t time  q quit"; break;
+	case SCR_MSGS:
+		keys_line = t->src != NULL && t->src->live
+			? " ? help  q back  Enter open  i info  / search  f filter  e export  s save  Space pause  F follow"
+			: " ? help  q back  Enter open  i info  / search  n/N next  f filter  e export  s save  t time";
+		break;
+	case SCR_DETAIL: keys_line = " ? help  q back  w wrap  x hex/text  s save  i info  n/N next match  g/G ends"; break;
+	default: keys_line = " ? help  q back  Up/Down PgUp/PgDn g/G scroll"; break;
 	}
 	bar(t, LINES - 1, keys_line);
 }
@@ -1584,6 +1718,7 @@ static void draw(struct tui *t)
 		refresh();
 		return;
 	}
+	refresh_screen(t);
 	switch (t->scr) {
 	case SCR_CONNS: draw_conns(t); break;
 	case SCR_MSGS: draw_msgs(t); break;
@@ -1620,6 +1755,8 @@ static void tui_init(struct tui *t, struct ui_model *m, const struct tui_opts *o
 	ui_filter_init(&t->cfilter);
 	ui_text_init(&t->body, 80, t->tsflags);
 	ui_text_init(&t->info, 80, t->tsflags);
+	ui_text_init(&t->help, 80, t->tsflags);
+	ui_text_init(&t->prev, 0, t->tsflags);
 	const char *nc = getenv("NO_COLOR");
 	t->color = has_colors() && (nc == NULL || nc[0] == '\0');
 	if (t->color) {
@@ -1643,6 +1780,8 @@ static void tui_fini(struct tui *t)
 	ui_filter_free(&t->cfilter);
 	ui_text_free(&t->body);
 	ui_text_free(&t->info);
+	ui_text_free(&t->help);
+	ui_text_free(&t->prev);
 	free(t->vis);
 	free(t->cvis);
 }
@@ -1759,11 +1898,13 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 			t.rate_mark_ms = now;
 			dirty = true;
 		}
-		/* drawing: at most 30 times a second; while loading, every 100 ms */
+		/* drawing: at most 30 times a second (while loading, every 100 ms),
+		 * when a key or new data changed something, and once a second for
+		 * the counters; paused, only keys redraw */
 		uint64_t gap = t.loading ? 100 : 33;
-		if ((dirty || (t.loading && now - last_draw >= 250) || now - last_draw >= 1000) && now - last_draw >= gap) {
-			if (t.pk != P_NONE || !t.paused || now - last_draw >= 1000)
-				draw(&t);
+		bool tick = !t.paused && (now - last_draw >= 1000 || (t.loading && now - last_draw >= 250));
+		if ((dirty || tick) && now - last_draw >= gap) {
+			draw(&t);
 			last_draw = now;
 			dirty = false;
 		}
@@ -1776,7 +1917,7 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 
 void tui_exercise(struct ui_model *m, const int *in, size_t nkeys)
 {
-	struct tui_opts o = { "fuzz", 6 };
+	struct tui_opts o = { "fuzz", 6, NULL };
 	struct tui t;
 	tui_init(&t, m, &o, NULL);
 	t.exercise = true;

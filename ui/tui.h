@@ -35,6 +35,9 @@ struct tui_source {
 struct tui_opts {
 	const char *source_name;   /* the capture, for the status bar */
 	int ts_digits;             /* 6 or 9, for exports */
+	const char *run_as;        /* the user wscope switched to after opening
+	                              the capture (-Z), or NULL: said when a file
+	                              cannot be created */
 };
 
 enum tui_end {

@@ -776,11 +776,47 @@ START_TEST(filter_language)
 }
 END_TEST
 
+/* Words of text are terms found each on its own, in any order; a phrase
+ * in quotes is one term; quotes inside a word are part of it (JSON). */
+START_TEST(filter_terms)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	conn_ev(m, 1, 101, false, false);
+	msg_ev(m, 1, 0, WS_OP_TEXT, "hello over IPv6 ::1", -1);
+	msg_ev(m, 1, 1, WS_OP_TEXT, "{\"msg\":17,\"ok\":true}", -1);
+	msg_ev(m, 1, 1, WS_OP_TEXT, "IPv6 only", -1);
+	const struct ui_conn *c = ui_model_find(m, 1);
+	static const struct {
+		const char *expr;
+		unsigned rows; /* bit i: row i matches */
+	} cases[] = {
+		{ "hello IPv6", 1 }, { "IPv6 hello", 1 }, { "ipv6", 5 }, { "\"hello over\"", 1 },
+		{ "\"over hello\"", 0 }, { "\"msg\":17", 2 }, { "\"msg\":18", 0 }, { "/hel+o/ ipv6", 1 },
+		{ "ipv6 /only$/", 4 }, { "\"text\"", 0 }, { "text ipv6", 5 }, { "s2c ipv6", 4 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ui_filter f;
+		char err[128] = "";
+		ui_filter_init(&f);
+		ck_assert_msg(ui_filter_parse(&f, cases[i].expr, err, sizeof(err)), "%s: %s", cases[i].expr, err);
+		unsigned got = 0;
+		for (size_t k = 0; k < ui_conn_nmsgs(c); k++)
+			if (ui_filter_match(&f, c, ui_conn_msg(c, k)))
+				got |= 1u << k;
+		ck_assert_msg(got == cases[i].rows, "%s: rows %x, want %x", cases[i].expr, got, cases[i].rows);
+		ui_filter_free(&f);
+	}
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(filter_errors_leave_it_inactive)
 {
 	static const char *const bad[] = {
 		"\"unclosed quote", "s2c \"unclosed", "/unclosed", "/unclosed\\/", "conn:", "conn:x", "conn:0",
-		"conn:-1", "conn:2x", "/([bad/", "/a/ /b/", "/a/ word", "word /a/", "after:", "after:abc",
+		"conn:-1", "conn:2x", "/([bad/", "/a/ /b/", "after:", "after:abc",
 		"before:-1", "host:", "path:", "state:", "//",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -1451,7 +1487,7 @@ START_TEST(text_controls_and_notes)
 	g.length = 1234;
 	g.code = GAP_SNAPLEN;
 	ui_text_layout_msg(&t, &g, 80, UI_TM_AUTO, TS_UTF8);
-	ck_assert(strstr(t.buf, "1234 bytes lost") != NULL);
+	ck_assert(strstr(t.buf, "1234 bytes of this direction were never captured") != NULL);
 	ck_assert(strstr(t.buf, gap_cause_name(GAP_SNAPLEN)) != NULL);
 	ui_text_free(&t);
 }
@@ -1963,6 +1999,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, filters_and_search);
 	tcase_add_test(tc, filter_language);
 	tcase_add_test(tc, filter_errors_leave_it_inactive);
+	tcase_add_test(tc, filter_terms);
 	tcase_add_test(tc, filter_connections);
 	tcase_add_test(tc, search_wraps);
 	tcase_add_test(tc, search_for_text_in_no_message);
