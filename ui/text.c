@@ -138,11 +138,73 @@ void ui_text_set_indent(struct ui_text *t, int cols)
 
 /* One glyph, wrapping first when it does not fit (a wide character that
  * does not fit goes to the next line whole). */
+/*
+ * Word wrap: the line is full; if it holds a space after its indentation
+ * and the word after that space is at most half the width, the word moves
+ * to the next line (bytes and attributes), so that words are not cut.
+ * Returns false when the line must simply be cut where it is.
+ */
+static bool wrap_word(struct ui_text *t)
+{
+	size_t first = t->line[t->nlines - 1];
+	if (t->nseg <= first)
+		return false;
+	size_t lstart = t->seg[first].off, i = t->blen;
+	while (i > lstart && t->buf[i - 1] != ' ')
+		i--;
+	size_t tail = t->blen - i;
+	if (i <= lstart || tail == 0)
+		return false;
+	bool text_before = false; /* a space in the indentation does not count */
+	for (size_t k = lstart; k + 1 < i && !text_before; k++)
+		text_before = t->buf[k] != ' ';
+	if (!text_before || ts_width(t->buf + i, tail) > t->width / 2)
+		return false;
+	/* keep the word's bytes and the attributes of its pieces */
+	char word[512];
+	struct { uint8_t attr; uint32_t len; } piece[64];
+	size_t np = 0;
+	if (tail > sizeof(word))
+		return false;
+	memcpy(word, t->buf + i, tail);
+	size_t k = t->nseg;
+	while (k > first && t->seg[k - 1].off + t->seg[k - 1].len > i)
+		k--;
+	for (size_t j = k; j < t->nseg; j++) {
+		uint32_t from = t->seg[j].off > i ? t->seg[j].off : (uint32_t)i;
+		if (np == sizeof(piece) / sizeof(piece[0]))
+			return false;
+		piece[np].attr = t->seg[j].attr;
+		piece[np].len = t->seg[j].off + t->seg[j].len - from;
+		np++;
+	}
+	/* cut the line at the space, then the word again on a new line */
+	if (k < t->nseg && t->seg[k].off < i) {
+		t->seg[k].len = (uint32_t)(i - t->seg[k].off);
+		k++;
+	}
+	t->nseg = k;
+	t->blen = i;
+	t->buf[i] = '\0';
+	start_line(t);
+	pad_to(t, t->indent);
+	size_t o = 0;
+	for (size_t j = 0; j < np; j++) {
+		append(t, (enum ui_attr)piece[j].attr, word + o, piece[j].len, ts_width(word + o, piece[j].len));
+		o += piece[j].len;
+	}
+	return true;
+}
+
 static void put_glyph(struct ui_text *t, enum ui_attr a, const char *s, size_t n, int w)
 {
 	if (t->width > 0 && t->col + w > t->width && t->col > t->indent) {
-		start_line(t);
-		pad_to(t, t->indent);
+		if (!(s[0] != ' ' && wrap_word(t) && t->col + w <= t->width)) {
+			if (t->col + w > t->width && t->col > t->indent) {
+				start_line(t);
+				pad_to(t, t->indent);
+			}
+		}
 	}
 	append(t, a, s, n, w);
 }
@@ -200,6 +262,33 @@ void ui_text_put_untrusted(struct ui_text *t, enum ui_attr a, const uint8_t *p, 
 				put_glyph(t, a, g.s, g.len, g.width);
 		}
 	}
+}
+
+static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c; }
+
+long ui_text_find(const struct ui_text *t, size_t from, const char *needle)
+{
+	size_t k = strlen(needle);
+	if (k == 0)
+		return -1;
+	for (size_t i = from; i < t->nlines; i++) {
+		const struct ui_seg *segs;
+		size_t n;
+		ui_text_line(t, i, &segs, &n);
+		if (n == 0)
+			continue;
+		/* a line's segments are contiguous in the buffer */
+		const char *p = t->buf + segs[0].off;
+		size_t len = segs[n - 1].off + segs[n - 1].len - segs[0].off;
+		for (size_t j = 0; j + k <= len; j++) {
+			size_t q = 0;
+			while (q < k && lower((unsigned char)p[j + q]) == lower((unsigned char)needle[q]))
+				q++;
+			if (q == k)
+				return (long)i;
+		}
+	}
+	return -1;
 }
 
 /* ---- JSON ---- */

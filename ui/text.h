@@ -85,6 +85,10 @@ void ui_text_newline(struct ui_text *t);
 /* Continuation lines of a wrapped line start at this column. */
 void ui_text_set_indent(struct ui_text *t, int cols);
 
+/* The first line at or after `from` whose text contains needle (ASCII
+ * case-insensitive), or -1. A match split by wrapping is not found. */
+long ui_text_find(const struct ui_text *t, size_t from, const char *needle);
+
 /* Lays out the payload of message g (t is reset first). */
 void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, enum ui_text_mode mode,
 			unsigned tsflags);

@@ -94,6 +94,7 @@ struct tui {
 	char precall[512];               /* Up in the prompt brings this back */
 	/* state */
 	bool follow, paused;
+	bool follow_before;          /* follow when the pause began */
 	enum tmode tmode;
 	struct wts now;
 	uint64_t rate_msgs, rate_mark_ms;
@@ -228,7 +229,16 @@ static void refresh_body(struct tui *t)
 	if (t->body_ok && t->body_conn == c->id && t->body_seq == g->seq && t->body_w == w &&
 	    t->body_ver == (g->released ? 1u : 0u))
 		return;
+	bool other = !t->body_ok || t->body_conn != c->id || t->body_seq != g->seq;
 	ui_text_layout_msg(&t->body, g, w, t->tm, t->tsflags);
+	if (other && t->search.nterms > 0) {
+		/* a message opened while a search is on: to its first match */
+		long at = ui_text_find(&t->body, 0, t->search.terms[0]);
+		if (at >= 0) {
+			t->dl.top = at > 2 ? at - 2 : 0;
+			t->hoff = 0;
+		}
+	}
 	t->body_ok = true;
 	t->body_conn = c->id;
 	t->body_seq = g->seq;
@@ -273,10 +283,13 @@ static void fmt_date(const struct tui *t, struct wts ts, char *buf, size_t len)
 		buf[0] = '\0';
 		return;
 	}
+	/* local time says its offset, so it cannot be taken for UTC */
 	char z[16];
-	strftime(z, sizeof(z), "%Z", &tm);
-	snprintf(buf, len, "  %04d-%02d-%02d %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 t->tmode == T_UTC ? "UTC" : z);
+	strftime(z, sizeof(z), "%z", &tm);
+	if (t->tmode == T_UTC)
+		snprintf(buf, len, "  %04d-%02d-%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+	else
+		snprintf(buf, len, "  %04d-%02d-%02d local %s", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, z);
 }
 
 /* ---- key handlers: change state, return flags, never draw ---- */
@@ -640,7 +653,8 @@ static int k_save(struct tui *t)
 
 static int k_time(struct tui *t)
 {
-	t->tmode = (enum tmode)((t->tmode + 1) % 3);
+	/* local (the default) -> UTC -> since the connection's start */
+	t->tmode = t->tmode == T_LOCAL ? T_UTC : t->tmode == T_UTC ? T_REL : T_LOCAL;
 	set_note(t, false, "times: %s", t->tmode == T_REL ? "since the connection's start" :
 					 t->tmode == T_LOCAL ? "local time" : "UTC");
 	return R_REDRAW;
@@ -676,8 +690,12 @@ static int k_pause(struct tui *t)
 		return R_REDRAW;
 	}
 	t->paused = !t->paused;
-	if (t->paused)
+	if (t->paused) {
+		t->follow_before = t->follow;
 		t->follow = false;
+	} else {
+		t->follow = t->follow_before; /* as it was before the pause */
+	}
 	set_note(t, false, "%s", t->paused ? "paused: the view stays as it is, the capture goes on (Space or F resumes)" : "");
 	return R_REDRAW;
 }
@@ -731,7 +749,7 @@ static const struct key {
 	{ 's', k_save, "s", "save the message's payload to a file (raw bytes)" },
 	{ 'w', k_wrap, "w", "message: wrap long lines / cut them (then Left/Right scroll)" },
 	{ 'x', k_hex, "x", "message: auto / text / hex" },
-	{ 't', k_time, "t", "times: since the connection's start / local / UTC" },
+	{ 't', k_time, "t", "times: local (the date in the title) / UTC / since the connection's start" },
 	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
 	{ 'F', k_follow, "F", "follow: keep the newest message in view" },
 	{ '?', k_help, "?", "this help" },
@@ -1747,6 +1765,7 @@ static void tui_init(struct tui *t, struct ui_model *m, const struct tui_opts *o
 	t->src = src;
 	t->tsflags = ts_locale_flags();
 	t->wrap = true;
+	t->tmode = T_LOCAL;
 	t->follow = src != NULL && src->live;
 	t->dl.scroll_only = t->il.scroll_only = t->hl.scroll_only = true;
 	ui_filter_init(&t->search);
