@@ -155,8 +155,8 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 #ifndef __SSE2__
 /*
  * Flags, in the high bit of each byte of w, the bytes that need a look:
- * < 0x20, '"', '\\', DEL and, unless utf8 (the caller validated the
- * text), >= 0x80. The tests are the classic "has a zero byte" bit trick,
+ * < 0x20, '"', '\\', DEL, 0xc2 (a C1 control may follow) and, unless utf8
+ * (the caller validated the text), >= 0x80. The tests are the classic "has a zero byte" bit trick,
  * whose false positives only ever sit above a true one, so the lowest
  * flagged byte is always the first byte to look at.
  */
@@ -164,8 +164,9 @@ static inline uint64_t needs_look(uint64_t w, bool utf8)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
+	uint64_t c2 = w ^ (ones * 0xc2);
 	uint64_t hit = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) |
-		       ((del - ones) & ~del);
+		       ((del - ones) & ~del) | ((c2 - ones) & ~c2);
 	hit &= high;
 	if (!utf8)
 		hit |= w & high;
@@ -201,6 +202,18 @@ static inline char *escape_one(char *o, const uint8_t *s, size_t n, size_t *i, b
 		(*i)++;
 		return o;
 	}
+	if (c == 0xc2 && n - *i >= 2 && s[*i + 1] >= 0x80 && s[*i + 1] <= 0x9f) {
+		/* U+0080..U+009F, the C1 controls: escaped like C0, so that
+		 * NDJSON on a terminal cannot drive it */
+		o[0] = '\\';
+		o[1] = 'u';
+		o[2] = '0';
+		o[3] = '0';
+		o[4] = hex[s[*i + 1] >> 4];
+		o[5] = hex[s[*i + 1] & 15];
+		*i += 2;
+		return o + 6;
+	}
 	size_t l = utf8 ? 1 : utf8_seq(s + *i, n - *i);
 	if (l == 0) {
 		memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for an invalid byte */
@@ -225,6 +238,7 @@ static inline unsigned look_mask16(__m128i v, bool utf8)
 	__m128i q = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 				 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
 	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
+	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2)));
 	return m | (unsigned)_mm_movemask_epi8(q);
 }
 #endif

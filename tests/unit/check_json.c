@@ -49,8 +49,8 @@ static void put_str(struct json *j, const void *arg)
 		json_strn(j, "k", b->p, b->n);
 }
 
-/* The reference: JSON escapes, DEL as \u007f, and each byte that does not
- * start a well-formed UTF-8 sequence as U+FFFD. */
+/* The reference: JSON escapes, DEL and the C1 controls as \u00XX, and each
+ * byte that does not start a well-formed UTF-8 sequence as U+FFFD. */
 static size_t ref_escape(const uint8_t *s, size_t n, char *o)
 {
 	size_t k = 0;
@@ -74,6 +74,10 @@ static size_t ref_escape(const uint8_t *s, size_t n, char *o)
 			k += (size_t)sprintf(o + k, "\\u%04x", c);
 		} else if (c < 0x80) {
 			o[k++] = (char)c;
+		} else if (c == 0xc2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9f) {
+			k += (size_t)snprintf(o + k, 7, "\\u%04x", s[i + 1]); /* C1 */
+			i += 2;
+			continue;
 		} else {
 			size_t len = 1;
 			while (len <= 4 && i + len <= n && !utf8_valid(s + i, len))
