@@ -121,9 +121,9 @@ static void usage(FILE *f)
 "  -h, --help               this help\n"
 "  -V, --version            version\n"
 "\n"
-"Exit status: 0 on success, 1 if the input cannot be read, is corrupt, or a\n"
-"live capture failed\n"
-"(what could be read is still analysed), 2 on a usage error.\n",
+"Exit status: 0 on success (Ctrl-C included), 1 if the input cannot be read, is\n"
+"corrupt, or a live capture failed (what could be read is still analysed), 2 on\n"
+"a usage error.\n",
 		LIM_WARN_PRINT_PER_KIND, LIM_MAX_PAYLOAD_DEFAULT, LIM_MAX_INFLATE_DEFAULT,
 		LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
 		LIM_MAX_OOO_DEFAULT, (unsigned long long)LIM_MEMCAP_DEFAULT);
@@ -574,6 +574,11 @@ int main(int argc, char **argv)
 			"no input: give a capture file with -r FILE (or -r - for stdin), or an interface with -i" :
 			"-r and -i cannot be used together");
 		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.path != NULL && strcmp(a.path, "-") == 0 && isatty(STDIN_FILENO)) {
+		fprintf(stderr, "wscope: -r -: standard input is a terminal; pipe a capture into it "
+			"(tcpdump -w - | wscope -r -)\n");
 		return EXIT_USAGE;
 	}
 	char *filter = join_args(argc - optind, argv + optind);

@@ -897,7 +897,16 @@ bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char 
 
 static bool word_is(const char *w, size_t wl, const char *kw)
 {
-	return strlen(kw) == wl && memcmp(w, kw, wl) == 0;
+	if (strlen(kw) != wl)
+		return false;
+	for (size_t i = 0; i < wl; i++) {
+		char c = w[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c + 32);
+		if (c != kw[i])
+			return false;
+	}
+	return true;
 }
 
 static bool prefix_is(const char *w, size_t wl, const char *pre, const char **val, size_t *vl)
@@ -948,6 +957,7 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 	char text[256] = "";
 	char terms[UI_FILTER_TERMS][128];
 	int nterms = 0;
+	unsigned dirs = 0;
 	bool re = false;
 	const char *p = expr;
 	err[0] = '\0';
@@ -1012,11 +1022,12 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 		size_t vl;
 		bool used = false;
 		if (!quoted) {
-			if (word_is(w, wl, "c2s") || word_is(w, wl, "client")) {
-				f->dir = 0;
-				used = true;
-			} else if (word_is(w, wl, "s2c") || word_is(w, wl, "server")) {
-				f->dir = 1;
+			if (word_is(w, wl, "c2s") || word_is(w, wl, "client") || word_is(w, wl, "s2c") ||
+			    word_is(w, wl, "server")) {
+				/* directions are a choice, as opcodes are: both is either */
+				int d = (w[0] | 0x20) == 'c' ? 0 : 1;
+				dirs |= 1u << d;
+				f->dir = dirs == 3u ? -1 : d;
 				used = true;
 			} else if (word_is(w, wl, "warning") || word_is(w, wl, "warnings")) {
 				f->rows |= 1u << UI_ROW_WARN;
@@ -1155,15 +1166,28 @@ static bool str_has(const char *s, const char *needle)
  * not terminated, so match on a bounded copy (NULs become spaces). */
 static bool filter_re_match(const struct ui_filter *f, const uint8_t *p, size_t n)
 {
-	char buf[8192];
 	if (!f->re_ok)
 		return false;
-	if (n > sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
+#ifdef REG_STARTEND
+	/* the whole payload, in place: its bounds are given, so it needs no
+	 * terminating NUL and may hold NULs */
+	regmatch_t range[1];
+	range[0].rm_so = 0;
+	range[0].rm_eo = (regoff_t)n;
+	static const char empty[1] = "";
+	return regexec(&f->re, n > 0 ? (const char *)p : empty, 1, range, REG_STARTEND) == 0;
+#else
+	/* a NUL-terminated copy (NULs become spaces) */
+	char *buf = malloc(n + 1);
+	if (buf == NULL)
+		return false;
 	for (size_t i = 0; i < n; i++)
 		buf[i] = p[i] ? (char)p[i] : ' ';
 	buf[n] = '\0';
-	return regexec(&f->re, buf, 0, NULL, 0) == 0;
+	bool ok = regexec(&f->re, buf, 0, NULL, 0) == 0;
+	free(buf);
+	return ok;
+#endif
 }
 
 static bool has_text(const struct ui_filter *f) { return f->regex || f->nterms > 0; }
@@ -1294,7 +1318,7 @@ void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
 	if (f->regex)
 		ADD("/%s/ ", f->text);
 	for (int i = 0; i < f->nterms; i++)
-		ADD("\"%s\" ", f->terms[i]);
+		ADD(strchr(f->terms[i], ' ') != NULL ? "\"%s\" " : "%s ", f->terms[i]);
 #undef ADD
 	if (o > len - 1)
 		o = len - 1;

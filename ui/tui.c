@@ -278,8 +278,11 @@ static void fmt_date(const struct tui *t, struct wts ts, char *buf, size_t len)
 {
 	struct tm tm;
 	time_t sec = (time_t)ts.sec;
-	if (t->tmode == T_REL ||
-	    (t->tmode == T_UTC ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm)) == NULL) {
+	if (t->tmode == T_REL) {
+		snprintf(buf, len, "  (times since the start)");
+		return;
+	}
+	if ((t->tmode == T_UTC ? gmtime_r(&sec, &tm) : localtime_r(&sec, &tm)) == NULL) {
 		buf[0] = '\0';
 		return;
 	}
@@ -530,6 +533,13 @@ static bool match_conn_row(void *user, long v)
 }
 
 /* n / N: the next match of the search, wrapping around. */
+/* Said with search results when some payloads could not be searched. */
+static const char *released_note(const struct tui *t)
+{
+	const struct ui_conn *c = cur_conn(t);
+	return c != NULL && c->released > 0 ? " (payloads released by the memory cap were not searched)" : "";
+}
+
 /* The next match after `from` (-1: from the first row), wrapping; nothing
  * moves when there is none. */
 static int search_from(struct tui *t, long from, int step)
@@ -558,7 +568,7 @@ static int search_from(struct tui *t, long from, int step)
 		v = ui_search_wrap(t->nvis, from, step,
 				   match_row, &mc, &wrapped);
 		if (v < 0) {
-			set_note(t, true, "no match");
+			set_note(t, true, "no match%s", released_note(t));
 			return R_REDRAW;
 		}
 		t->follow = false;
@@ -568,7 +578,7 @@ static int search_from(struct tui *t, long from, int step)
 	} else {
 		return R_NONE;
 	}
-	set_note(t, false, "%s", wrapped ? "search wrapped" : "");
+	set_note(t, false, "%s%s", wrapped ? "search wrapped" : "", t->scr == SCR_CONNS ? "" : released_note(t));
 	return R_REDRAW;
 }
 
@@ -766,6 +776,10 @@ static const char *const filter_help[] = {
 	"  after:SEC before:SEC    seconds since the connection's start",
 	"  /regex/                 extended regex on the payload",
 	"  other words             text, case-insensitive; \"quote a phrase\"",
+	"",
+	"In a prompt: Up brings back the filter or search in force, Down empties it, Ctrl-U and",
+	"Ctrl-W delete, Left/Right/Home/End move, Enter applies, Esc cancels.",
+	"On the connection list, words of text match host, path, subprotocol, SNI and addresses.",
 	"",
 	"Mouse: a click selects, a double click opens, the wheel scrolls. NO_COLOR turns colours off.",
 };
@@ -970,9 +984,8 @@ static int finish_prompt(struct tui *t)
 		set_note(t, false, "search cleared");
 		return R_REDRAW;
 	}
-	if (t->scr == SCR_DETAIL)
-		t->scr = SCR_MSGS;
-	/* a new search starts from the first row */
+	/* a new search starts from the first row (from a message, the match
+	 * opens in its place, as n does) */
 	return search_from(t, -1, 1);
 }
 
@@ -1197,9 +1210,9 @@ static void draw_msgs(struct tui *t)
 		snprintf(shown, sizeof(shown), "  %ld of %zu rows shown", t->nvis, ui_conn_nmsgs(c));
 	if (c->dropped)
 		snprintf(dropped, sizeof(dropped), "  (%llu oldest rows dropped)", (unsigned long long)c->dropped);
-	snprintf(head, sizeof(head), " conn %llu  %s -> %s  %s%s  %s  msgs %llu/%llu%s%s%s",
-		 (unsigned long long)c->id, c->client, c->server, hp, path, st, (unsigned long long)c->msgs[0],
-		 (unsigned long long)c->msgs[1], dropped, shown, date);
+	snprintf(head, sizeof(head), " conn %llu  %s  msgs %llu/%llu%s%s%s  %s%s  %s -> %s",
+		 (unsigned long long)c->id, st, (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1],
+		 shown, date, dropped, hp, path, c->client, c->server);
 	bar(t, 0, head);
 	if (t->follow && !t->paused)
 		ui_list_end(&t->ml, rows());
@@ -1262,7 +1275,7 @@ static void draw_text_at(const struct tui *t, const struct ui_text *x, size_t i,
 		attr_t fb = A_NORMAL;
 		switch (segs[k].attr) {
 		case UI_A_KEY: pair = C_KEY; fb = A_BOLD; break;
-		case UI_A_ESC: pair = C_ESC; fb = A_REVERSE; break;
+		case UI_A_ESC: pair = C_ESC; fb = A_UNDERLINE | A_BOLD; break; /* reverse is the selection */
 		case UI_A_DIM: pair = C_DIM; fb = A_DIM; break;
 		case UI_A_WARN: pair = C_WARN; fb = A_BOLD; break;
 		default: break;
@@ -1392,8 +1405,9 @@ static void draw_detail(struct tui *t)
 	snprintf(line, sizeof(line), " lines %ld-%ld of %ld%s%s%s%s%s", nl ? t->dl.top + 1 : 0,
 		 t->dl.top + br < nl ? t->dl.top + br : nl, nl,
 		 t->tm == UI_TM_TEXT ? "  view: text (x)" : t->tm == UI_TM_HEX ? "  view: hex (x)" : "",
-		 t->body.json ? "  JSON" : t->body.hex ? "  hex" : "",
-		 t->wrap ? "  wrapped" : "  not wrapped (Left/Right scroll)", t->hoff ? "  scrolled right" : "",
+		 t->tm == UI_TM_HEX ? "" : t->body.json ? "  JSON" : t->body.hex ? "  hex" : "",
+		 t->body.hex ? "" : t->wrap ? "  wrapped (w)" : "  not wrapped (w; Left/Right scroll)",
+		 t->hoff ? "  scrolled right" : "",
 		 t->body.cut ? "  (cut at 16 MiB: s saves what was kept)" : "");
 	set_attr(t, C_DIM, A_DIM);
 	put_line(LINES - 3, 0, line);
@@ -1653,8 +1667,7 @@ static void draw_status(struct tui *t)
 		uint64_t pk = 0, dr = 0, own = 0;
 		s->stats(s->user, &pk, &dr, &own);
 		snprintf(cap, sizeof(cap), "  LIVE  %llu packets  %llu kernel drops  %llu wscope drops  %.0f msg/s%s",
-			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate,
-			 t->paused ? "  PAUSED" : t->follow ? "  following" : "");
+			 (unsigned long long)pk, (unsigned long long)dr, (unsigned long long)own, t->rate, "");
 	} else if (t->loading) {
 		uint64_t pos = 0, total = 0;
 		if (s != NULL && s->progress != NULL && s->progress(s->user, &pos, &total) && total > 0) {
@@ -1678,8 +1691,12 @@ static void draw_status(struct tui *t)
 	ts_render((const uint8_t *)t->note, strlen(t->note), t->tsflags, note, sizeof(note), COLS, NULL);
 	size_t nconns = ui_model_nconns(t->m);
 	uint64_t nmsgs = ui_model_total_msgs(t->m);
-	snprintf(st, sizeof(st), " %s%s%s  %zu connection%s  %llu message%s%s%s%s%s%s%s", note, note[0] ? "  | " : "", src,
-		 nconns, nconns == 1 ? "" : "s", (unsigned long long)nmsgs, nmsgs == 1 ? "" : "s", cap, mem,
+	char shown[48] = "";
+	if (t->scr == SCR_CONNS && ui_filter_active(&t->cfilter))
+		snprintf(shown, sizeof(shown), "%ld of ", t->ncvis);
+	const char *mode = s != NULL && s->live ? (t->paused ? "  PAUSED" : t->follow ? "  following" : "") : "";
+	snprintf(st, sizeof(st), " %s%s%s  %s%zu connection%s  %llu message%s%s%s%s%s%s%s%s", note, note[0] ? "  | " : "", src,
+		 shown, nconns, nconns == 1 ? "" : "s", (unsigned long long)nmsgs, nmsgs == 1 ? "" : "s", mode, cap, mem,
 		 flt[0] ? "  FILTER: " : "", flt, f[0] ? "  search: " : "", f);
 	move(LINES - 2, 0);
 	clrtoeol();

@@ -795,6 +795,7 @@ START_TEST(filter_terms)
 		{ "hello IPv6", 1 }, { "IPv6 hello", 1 }, { "ipv6", 5 }, { "\"hello over\"", 1 },
 		{ "\"over hello\"", 0 }, { "\"msg\":17", 2 }, { "\"msg\":18", 0 }, { "/hel+o/ ipv6", 1 },
 		{ "ipv6 /only$/", 4 }, { "\"text\"", 0 }, { "text ipv6", 5 }, { "s2c ipv6", 4 },
+		{ "c2s s2c ipv6", 5 }, { "TEXT S2C", 6 }, { "/ipv6.*::1$/", 1 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct ui_filter f;
@@ -808,6 +809,48 @@ START_TEST(filter_terms)
 		ck_assert_msg(got == cases[i].rows, "%s: rows %x, want %x", cases[i].expr, got, cases[i].rows);
 		ui_filter_free(&f);
 	}
+	ui_model_free(m);
+}
+END_TEST
+
+/* A regex sees the whole payload kept, NULs and all, not a first slice. */
+START_TEST(filter_regex_whole_payload)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	o.keep_bytes = 1 << 20;
+	struct ui_model *m = ui_model_new(&o);
+	conn_ev(m, 1, 101, false, false);
+	enum { N = 200000 };
+	char *big = malloc(N + 1);
+	ck_assert(big != NULL);
+	memset(big, 'a', N);
+	big[100] = '\0'; /* a NUL early on */
+	memcpy(big + N - 13, " DEEPMARK end", 13);
+	big[N] = '\0';
+	msg_at(m, 1, 1, WS_OP_BINARY, big, N, -1, 101, 0);
+	const struct ui_conn *c = ui_model_find(m, 1);
+	const struct ui_msg *g = ui_conn_msg(c, 0);
+	ck_assert_uint_eq(g->stored, N);
+	static const char *const yes[] = { "/DEEPMARK end/", "/MARK end$/", "DEEPMARK", "/^a+/" };
+	static const char *const no[] = { "/DEEPMARK x/", "/^b/" };
+	for (size_t i = 0; i < 4; i++) {
+		struct ui_filter f;
+		char err[128];
+		ui_filter_init(&f);
+		ck_assert(ui_filter_parse(&f, yes[i], err, sizeof(err)));
+		ck_assert_msg(ui_filter_match(&f, c, g), "%s does not match", yes[i]);
+		ui_filter_free(&f);
+	}
+	for (size_t i = 0; i < 2; i++) {
+		struct ui_filter f;
+		char err[128];
+		ui_filter_init(&f);
+		ck_assert(ui_filter_parse(&f, no[i], err, sizeof(err)));
+		ck_assert_msg(!ui_filter_match(&f, c, g), "%s matches", no[i]);
+		ui_filter_free(&f);
+	}
+	free(big);
 	ui_model_free(m);
 }
 END_TEST
@@ -2024,6 +2067,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, filter_language);
 	tcase_add_test(tc, filter_errors_leave_it_inactive);
 	tcase_add_test(tc, filter_terms);
+	tcase_add_test(tc, filter_regex_whole_payload);
 	tcase_add_test(tc, filter_connections);
 	tcase_add_test(tc, search_wraps);
 	tcase_add_test(tc, search_for_text_in_no_message);
