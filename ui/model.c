@@ -601,9 +601,10 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 		g->dir = (uint8_t)d;
 		g->code = (uint16_t)ev->u.warn.code;
 		g->utf8_ok = true;
-		g->data = malloc(ml ? ml : 1);
+		g->data = malloc(ml + 1);
 		if (g->data != NULL) {
 			memcpy(g->data, msg, ml);
+			g->data[ml] = '\0'; /* see struct ui_msg: a NUL after data */
 			g->stored = ml;
 			mem_add(m, ml + MALLOC_OVERHEAD);
 		}
@@ -749,9 +750,10 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	}
 	g->truncated = mi->truncated || n < have;
 	if (n > 0 && src != NULL) {
-		g->data = malloc(n);
+		g->data = malloc(n + 1);
 		if (g->data != NULL) {
 			memcpy(g->data, src, n);
+			g->data[n] = '\0'; /* see struct ui_msg: a NUL after data */
 			g->stored = n;
 			mem_add(m, n + MALLOC_OVERHEAD);
 		}
@@ -1169,8 +1171,9 @@ static bool filter_re_match(const struct ui_filter *f, const uint8_t *p, size_t 
 	if (!f->re_ok)
 		return false;
 #ifdef REG_STARTEND
-	/* the whole payload, in place: its bounds are given, so it needs no
-	 * terminating NUL and may hold NULs */
+	/* the whole payload, in place: its bounds are given, so it may hold
+	 * NULs (p[n] is a NUL all the same: sanitizers read the string up to
+	 * one) */
 	regmatch_t range[1];
 	range[0].rm_so = 0;
 	range[0].rm_eo = (regoff_t)n;
@@ -1261,6 +1264,7 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 		buf[nl] = ' ';
 		if (k > 0)
 			memcpy(buf + nl + 1, m->data, k);
+		buf[nl + 1 + k] = '\0';
 		return text_match(f, (const uint8_t *)buf, nl + 1 + k);
 	}
 	return m->data != NULL && text_match(f, m->data, m->stored);
@@ -1286,6 +1290,7 @@ bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c)
 		o += l;
 		buf[o++] = ' ';
 	}
+	buf[o] = '\0';
 	return text_match(f, (const uint8_t *)buf, o);
 }
 

@@ -78,7 +78,7 @@ struct ui_msg {
 	bool released;        /* the payload was released (memory budget) */
 	int close_code;       /* -1 if none */
 	uint8_t *data;        /* the first `stored` payload bytes (close: the
-	                         reason; warning: its text) */
+	                         reason; warning: its text), then a NUL */
 	size_t stored;
 	struct ui_frame *fr;  /* the frames that made it (first UI_MAX_FRAMES) */
 	uint32_t nfr;
