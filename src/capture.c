@@ -42,6 +42,7 @@ struct capture {
 	int ts_digits;
 	int linktype;
 	struct replay *rp;        /* the file's reader (owned by pcap's FILE) */
+	int dump_err;             /* errno of the first failed write to -w */
 	uint64_t total;           /* the file's size, 0 if unknown */
 };
 
@@ -239,6 +240,27 @@ void capture_close(struct capture *cap)
 int capture_ts_digits(const struct capture *cap) { return cap->ts_digits; }
 int capture_linktype(const struct capture *cap) { return cap->linktype; }
 
+/* -w: one packet; pcap_dump reports nothing, so the stream's error flag is
+ * looked at while errno still says why. */
+static void dump_packet(struct capture *cap, const struct pcap_pkthdr *h, const u_char *data)
+{
+	errno = 0;
+	pcap_dump((u_char *)cap->dump, h, data);
+	if (cap->dump_err == 0 && ferror(pcap_dump_file(cap->dump)))
+		cap->dump_err = errno ? errno : EIO;
+}
+
+/* -w: written out, so that a failing write is seen with its errno while
+ * it happens. */
+static void dump_flush(struct capture *cap)
+{
+	if (cap->dump == NULL)
+		return;
+	errno = 0;
+	if (pcap_dump_flush(cap->dump) != 0 && cap->dump_err == 0)
+		cap->dump_err = errno ? errno : EIO;
+}
+
 enum capture_status capture_step(struct capture *cap, struct core *core, uint64_t max_packets,
 				 unsigned n, bool *done, char *err, size_t errlen)
 {
@@ -250,11 +272,13 @@ enum capture_status capture_step(struct capture *cap, struct core *core, uint64_
 	for (unsigned k = 0; k < n; k++) {
 		if (max_packets != 0 && cap->fed >= max_packets) {
 			*done = true;
+			dump_flush(cap);
 			return CAPTURE_OK;
 		}
 		int rc = pcap_next_ex(cap->pcap, &h, &data);
 		if (rc == PCAP_ERROR_BREAK) {
 			*done = true;
+			dump_flush(cap);
 			return CAPTURE_OK;
 		}
 		cap->num++;
@@ -267,7 +291,7 @@ enum capture_status capture_step(struct capture *cap, struct core *core, uint64_
 		if (cap->filtered && pcap_offline_filter(&cap->prog, h, data) == 0)
 			continue;
 		if (cap->dump != NULL)
-			pcap_dump((u_char *)cap->dump, h, data);
+			dump_packet(cap, h, data);
 		struct pkt_hdr ph;
 		ph.ts.sec = h->ts.tv_sec;
 		ph.ts.nsec = (uint32_t)h->ts.tv_usec; /* nanoseconds: we asked for them */
@@ -279,6 +303,7 @@ enum capture_status capture_step(struct capture *cap, struct core *core, uint64_
 		core_packet(core, &ph, data);
 		cap->fed++;
 	}
+	dump_flush(cap);
 	return CAPTURE_OK;
 }
 
@@ -407,6 +432,25 @@ bool capture_save_to(struct capture *cap, const char *path, char *err, size_t er
 	return true;
 }
 
+bool capture_save_ok(struct capture *cap, bool finish, int *errnum)
+{
+	*errnum = 0;
+	if (cap->dump == NULL)
+		return true;
+	FILE *f = pcap_dump_file(cap->dump);
+	errno = 0;
+	bool ok = fflush(f) == 0 && !ferror(f) && cap->dump_err == 0;
+	if (!ok)
+		*errnum = cap->dump_err ? cap->dump_err : errno ? errno : EIO;
+	if (!ok && cap->dump_err == 0)
+		cap->dump_err = *errnum;
+	if (finish) {
+		pcap_dump_close(cap->dump);
+		cap->dump = NULL;
+	}
+	return ok;
+}
+
 bool capture_drops(struct capture *cap, uint64_t *dropped, uint64_t *ifdropped)
 {
 	struct pcap_stat st;
@@ -427,7 +471,7 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 	struct live_ctx *lc = (struct live_ctx *)(void *)user;
 	struct capture *cap = lc->cap;
 	if (cap->dump != NULL)
-		pcap_dump((u_char *)cap->dump, h, data);
+		dump_packet(cap, h, data);
 	struct pkt_hdr ph;
 	ph.ts.sec = h->ts.tv_sec;
 	ph.ts.nsec = (uint32_t)h->ts.tv_usec;
@@ -443,6 +487,7 @@ static void live_packet(u_char *user, const struct pcap_pkthdr *h, const u_char 
 
 enum capture_status capture_run_live(struct capture *cap, struct core *core,
 				     volatile sig_atomic_t *stop, uint64_t max_packets,
+				     void (*tick)(void *tick_user, bool idle), void *tick_user,
 				     char *err, size_t errlen)
 {
 	struct live_ctx lc = { cap, core };
@@ -450,14 +495,19 @@ enum capture_status capture_run_live(struct capture *cap, struct core *core,
 	int fd = pcap_get_selectable_fd(cap->pcap);
 	while (!*stop && (max_packets == 0 || cap->num < max_packets)) {
 		if (fd >= 0) {
+			/* at most 50 ms: a quiet capture still has its outputs
+			 * written out within the 100 ms live promises */
 			struct pollfd pfd = { .fd = fd, .events = POLLIN };
-			int r = poll(&pfd, 1, 100);
+			int r = poll(&pfd, 1, 50);
 			if (r < 0 && errno != EINTR) {
 				snprintf(err, errlen, "poll: %s", strerror(errno));
 				return CAPTURE_FAILED;
 			}
-			if (r <= 0)
+			if (r <= 0) {
+				if (tick != NULL)
+					tick(tick_user, true);
 				continue;
+			}
 		}
 		int want = max_packets ? (int)(max_packets - cap->num < 4096 ? max_packets - cap->num : 4096) : -1;
 		int n = pcap_dispatch(cap->pcap, want, live_packet, (u_char *)&lc);
@@ -469,8 +519,14 @@ enum capture_status capture_run_live(struct capture *cap, struct core *core,
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
 			nanosleep(&ts, NULL);
 		}
-		if (cap->dump != NULL)
-			pcap_dump_flush(cap->dump);
+		if (cap->dump != NULL) {
+			errno = 0;
+			if (pcap_dump_flush(cap->dump) != 0 && cap->dump_err == 0)
+				cap->dump_err = errno ? errno : EIO;
+		}
+		/* a small batch: the burst is over, what it made can go out */
+		if (tick != NULL)
+			tick(tick_user, n < 64);
 	}
 	return CAPTURE_OK;
 }
@@ -490,7 +546,10 @@ int capture_pump(struct capture *cap, struct core *core, int max, char *err, siz
 		snprintf(err, errlen, "capture failed: %s", pcap_geterr(cap->pcap));
 		return -1;
 	}
-	if (cap->dump != NULL && n > 0)
-		pcap_dump_flush(cap->dump);
+	if (cap->dump != NULL && n > 0) {
+		errno = 0;
+		if (pcap_dump_flush(cap->dump) != 0 && cap->dump_err == 0)
+			cap->dump_err = errno ? errno : EIO;
+	}
 	return n < 0 ? 0 : n;
 }

@@ -49,6 +49,9 @@ bool capture_list_interfaces(FILE *out, char *err, size_t errlen);
 
 /* Also writes every packet read to path (pcap), for replay. False with err. */
 bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen);
+/* False once writing the -w file failed (*errnum: why). With finish, the
+ * file is also written out and closed. True when there is no -w file. */
+bool capture_save_ok(struct capture *cap, bool finish, int *errnum);
 
 /* Live, non-blocking: feeds the packets waiting now (up to max) to core.
  * Returns how many, or -1 with err on failure. */
@@ -85,10 +88,15 @@ bool capture_progress(const struct capture *cap, uint64_t *pos, uint64_t *total)
 /*
  * Live: feeds packets as they come until *stop is set (a signal handler
  * sets it), or max_packets were read (0: no limit), polling so that a stop
- * is seen within 100 ms even when no traffic flows.
+ * is seen within 100 ms even when no traffic flows. After every batch of
+ * packets and every quiet poll, tick(tick_user, idle) is called (tick may
+ * be NULL; idle: the last poll brought no packet, or only a few), so that
+ * outputs can be
+ * written out as the capture goes.
  */
 enum capture_status capture_run_live(struct capture *cap, struct core *core,
 				     volatile sig_atomic_t *stop, uint64_t max_packets,
+				     void (*tick)(void *tick_user, bool idle), void *tick_user,
 				     char *err, size_t errlen);
 
 #endif

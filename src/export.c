@@ -10,6 +10,7 @@
 struct export {
 	struct json *j;
 	int digits;
+	bool line_buffered;
 };
 
 struct export *export_new(FILE *out, int ts_digits)
@@ -24,6 +25,21 @@ struct export *export_new(FILE *out, int ts_digits)
 	}
 	x->digits = ts_digits;
 	return x;
+}
+
+bool export_flush(struct export *x)
+{
+	return x == NULL || json_flush(x->j);
+}
+
+void export_set_line_buffered(struct export *x, bool on)
+{
+	x->line_buffered = on;
+}
+
+bool export_ok(const struct export *x, int *err)
+{
+	return json_ok(x->j, err);
 }
 
 bool export_free(struct export *x)
@@ -53,6 +69,8 @@ static void opt_str(struct json *j, const char *k, const char *v)
 }
 
 static const char *dir_name(int d) { return d == 0 ? "c2s" : "s2c"; }
+
+static void export_record(struct export *x, const struct ev *ev);
 
 static void conn_record(struct export *x, const struct ev *ev)
 {
@@ -211,6 +229,13 @@ static void warning_record(struct export *x, const struct ev *ev)
 }
 
 void export_event(struct export *x, const struct ev *ev)
+{
+	export_record(x, ev);
+	if (x->line_buffered && ev->type >= EV_WARNING)
+		json_flush(x->j);
+}
+
+static void export_record(struct export *x, const struct ev *ev)
 {
 	switch (ev->type) {
 	case EV_WS_CONN:

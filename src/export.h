@@ -16,6 +16,14 @@ struct export;
 /* Writes to out (borrowed). ts_digits: 6 or 9. NULL on allocation failure. */
 struct export *export_new(FILE *out, int ts_digits);
 void export_event(struct export *x, const struct ev *ev);
+/* Writes out what is buffered (and fflush()es the FILE); false once any
+ * write failed. Live capture calls it at least every 100 ms. */
+bool export_flush(struct export *x);
+/* With on, every record is written out as soon as it is complete
+ * (-l, --line-buffered). */
+void export_set_line_buffered(struct export *x, bool on);
+/* False once a write failed (errno of the failure in *err when not NULL). */
+bool export_ok(const struct export *x, int *err);
 /* Flushes and frees; false if a write failed. */
 bool export_free(struct export *x);
 

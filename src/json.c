@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+
 #include "json.h"
 
 #ifdef __SSE2__
@@ -19,6 +21,7 @@ struct json {
 	size_t len, cap;
 	bool first;      /* no member written yet at this level */
 	bool failed;
+	int err;          /* errno of the first failed write */
 };
 
 struct json *json_new(FILE *out)
@@ -36,15 +39,30 @@ struct json *json_new(FILE *out)
 	return j;
 }
 
+/* Marks the writer failed, keeping the first errno. */
+static void fail(struct json *j)
+{
+	if (!j->failed)
+		j->err = errno;
+	j->failed = true;
+}
+
 bool json_flush(struct json *j)
 {
 	if (j->len > 0) {
 		if (fwrite(j->buf, 1, j->len, j->out) != j->len)
-			j->failed = true;
+			fail(j);
 		j->len = 0;
 	}
 	if (fflush(j->out) != 0)
-		j->failed = true;
+		fail(j);
+	return !j->failed;
+}
+
+bool json_ok(const struct json *j, int *err)
+{
+	if (err != NULL)
+		*err = j->failed ? j->err : 0;
 	return !j->failed;
 }
 
@@ -70,7 +88,7 @@ static inline bool reserve(struct json *j, size_t n)
 static bool reserve_slow(struct json *j, size_t n)
 {
 	if (j->len > 0 && fwrite(j->buf, 1, j->len, j->out) != j->len)
-		j->failed = true;
+		fail(j);
 	j->len = 0;
 	if (n <= j->cap)
 		return true;
@@ -79,7 +97,8 @@ static bool reserve_slow(struct json *j, size_t n)
 		cap *= 2;
 	char *nb = realloc(j->buf, cap);
 	if (nb == NULL) {
-		j->failed = true;
+		errno = ENOMEM;
+		fail(j);
 		return false;
 	}
 	j->buf = nb;
@@ -113,7 +132,7 @@ void json_end(struct json *j)
 	put(j, "}\n", 2);
 	if (j->len >= JSON_FLUSH_AT) {
 		if (fwrite(j->buf, 1, j->len, j->out) != j->len)
-			j->failed = true;
+			fail(j);
 		j->len = 0;
 	}
 }

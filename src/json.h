@@ -45,5 +45,7 @@ void json_obj_end(struct json *j);
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n);
 
 bool json_flush(struct json *j);
+/* False once a write failed; *err (may be NULL) gets the errno it failed with. */
+bool json_ok(const struct json *j, int *err);
 
 #endif

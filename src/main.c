@@ -12,6 +12,7 @@
 #include <locale.h>
 #include <pwd.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -81,7 +82,8 @@ static void usage(FILE *f)
 "Output:\n"
 "      --json[=PATH]        write NDJSON records (connections, messages, ends,\n"
 "                           warnings) to standard output, or to PATH\n"
-"      --frames             with --json, also one record per WebSocket frame\n"
+"      --frames             with --json, also one record per WebSocket frame\n""  -l, --line-buffered      write each record out as soon as it is complete (live,\n"
+"                           records are written out at least every 100 ms anyway)\n"
 "      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
 "                           DIR, with DIR/index.tsv describing them\n"
 "      --no-flows           do not list flows on standard output\n"
@@ -324,6 +326,40 @@ static bool drop_privileges(const char *user, const char **dropped_to, char *err
 	return true;
 }
 
+/* Live without the UI: what is written goes out as the capture goes. */
+struct live_out {
+	struct app *a;
+	struct capture *cap;
+	uint64_t last_ms;
+};
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * After each batch of packets and each quiet poll: NDJSON is written out
+ * at least every 100 ms and whenever the capture goes quiet (-l: after
+ * every record, in the writer). A write that failed on any output ends the
+ * capture at once.
+ */
+static void live_tick(void *user, bool idle)
+{
+	struct live_out *lo = user;
+	uint64_t now = mono_ms();
+	if (lo->a->json != NULL && (idle || now - lo->last_ms >= 100)) {
+		export_flush(lo->a->json);
+		lo->last_ms = now;
+	}
+	int e;
+	if ((lo->a->json != NULL && !export_ok(lo->a->json, &e)) || !capture_save_ok(lo->cap, false, &e) ||
+	    (lo->a->dump != NULL && !streamdump_ok(lo->a->dump)))
+		stop_requested = 1;
+}
+
 /* The terminal UI's live source. */
 struct live_pump {
 	struct capture *cap;
@@ -423,6 +459,10 @@ enum {
 	OPT_TUI, OPT_NO_TUI, OPT_HISTORY, OPT_TUI_MEMORY,
 };
 
+/* Exit status when standard output was closed under us, as a shell shows
+ * a death by SIGPIPE. */
+#define EXIT_PIPE 141
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -449,6 +489,7 @@ int main(int argc, char **argv)
 		{ "max-ooo", required_argument, NULL, OPT_MAX_OOO },
 		{ "memcap", required_argument, NULL, OPT_MEMCAP },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "line-buffered", no_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -467,10 +508,11 @@ int main(int argc, char **argv)
 	int tui = -1; /* -1: decide from the terminal */
 	uint64_t history = 0;
 	uint64_t tui_memory = UI_BUDGET_DEFAULT;
+	bool line_buffered = false;
 
 	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
 	uint64_t max_packets = 0;
-	while ((opt = getopt_long(argc, argv, "+r:i:Dc:w:Z:qvhV", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+r:i:Dc:w:Z:lqvhV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': a.path = optarg; break;
 		case 'i': iface = optarg; break;
@@ -491,6 +533,7 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		case 'q': a.quiet = true; break;
+		case 'l': line_buffered = true; break;
 		case 'v': a.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("wscope %s\n", PACKAGE_VERSION); return 0;
@@ -622,6 +665,13 @@ int main(int argc, char **argv)
 			}
 		}
 		a.json = export_new(a.json_file, a.ts_digits);
+		if (a.json != NULL && line_buffered)
+			export_set_line_buffered(a.json, true);
+		/* A reader of --json=PATH that goes away (a FIFO) is a write
+		 * error with status 1; on standard output SIGPIPE ends the run
+		 * quietly with 141, as for any filter in a pipe. */
+		if (a.json_file != stdout)
+			signal(SIGPIPE, SIG_IGN);
 	}
 	/* The terminal UI browses a capture file when nothing else is asked for. */
 	if (tui == -1)
@@ -727,7 +777,10 @@ int main(int argc, char **argv)
 		sa.sa_handler = on_signal;
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		if (capture_run_live(cap, core, &stop_requested, max_packets, err, sizeof(err)) != CAPTURE_OK) {
+		sigaction(SIGHUP, &sa, NULL);
+		struct live_out lo = { &a, cap, 0 };
+		if (capture_run_live(cap, core, &stop_requested, max_packets, live_tick, &lo, err,
+				     sizeof(err)) != CAPTURE_OK) {
 			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
 			rc = EXIT_INPUT;
 		}
@@ -751,14 +804,29 @@ int main(int argc, char **argv)
 	ws_layer_free(wsl);
 	keylog_free(kl);
 	if (a.json != NULL) {
-		bool ok = export_free(a.json);
-		if (a.json_file != stdout && fclose(a.json_file) != 0)
+		bool ok = export_flush(a.json);
+		int e = 0;
+		export_ok(a.json, &e);
+		export_free(a.json);
+		if (a.json_file != stdout && fclose(a.json_file) != 0) {
+			if (ok)
+				e = errno;
 			ok = false;
-		if (!ok) {
-			fprintf(stderr, "wscope: %s: write failed\n", a.json_path);
+		}
+		if (!ok && a.json_file == stdout && e == EPIPE) {
+			rc = EXIT_PIPE; /* the reader went away: quietly, as SIGPIPE would */
+		} else if (!ok) {
+			fprintf(stderr, "wscope: %s: write failed: %s\n",
+				a.json_file == stdout ? "standard output" : a.json_path, strerror(e ? e : EIO));
 			if (rc == 0)
 				rc = EXIT_INPUT;
 		}
+	}
+	int we;
+	if (write_path != NULL && !capture_save_ok(cap, true, &we)) {
+		fprintf(stderr, "wscope: -w %s: write failed: %s\n", write_path, strerror(we));
+		if (rc == 0)
+			rc = EXIT_INPUT;
 	}
 	capture_close(cap);
 	if (a.dump != NULL) {

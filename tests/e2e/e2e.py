@@ -436,10 +436,12 @@ def main():
     import transforms
     import tls
     import live
+    import live_stream
     import tui
     transforms.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
     live.run(sys.modules[__name__])
+    live_stream.run(sys.modules[__name__])
     tui.run(sys.modules[__name__])
     passed = sum(1 for r in results if r[1])
     failed = len(results) - passed
