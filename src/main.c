@@ -124,8 +124,9 @@ static void usage(FILE *f)
 "  -V, --version            version\n"
 "\n"
 "Exit status: 0 on success (Ctrl-C included), 1 if the input cannot be read, is\n"
-"corrupt, or a live capture failed (what could be read is still analysed), 2 on\n"
-"a usage error.\n",
+"corrupt, a live capture failed (what could be read is still analysed) or an\n"
+"output could not be written, 2 on a usage error, 141 if standard output was\n"
+"closed under --json.\n",
 		LIM_WARN_PRINT_PER_KIND, LIM_MAX_PAYLOAD_DEFAULT, LIM_MAX_INFLATE_DEFAULT,
 		LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
 		LIM_MAX_OOO_DEFAULT, (unsigned long long)LIM_MEMCAP_DEFAULT);
