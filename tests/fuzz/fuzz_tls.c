@@ -30,42 +30,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FUZZ_NAME "fuzz_tls"
 #include "fuzz.h"
 
-/* Set up once, read-only afterwards. */
-static struct keylog *fuzz_keylog;
+#include "keylog_load.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	const char *path = getenv("WSCOPE_FUZZ_KEYLOG");
-	if (path == NULL || path[0] == '\0')
-		return 0;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		fprintf(stderr, "fuzz_tls: cannot open WSCOPE_FUZZ_KEYLOG=%s\n", path);
-		return 0;
-	}
-	char *text = NULL;
-	size_t len = 0, cap = 0, k;
-	char chunk[4096];
-	while ((k = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (len + k > cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			while (ncap < len + k)
-				ncap *= 2;
-			char *nt = realloc(text, ncap);
-			if (nt == NULL)
-				break;
-			text = nt;
-			cap = ncap;
-		}
-		memcpy(text + len, chunk, k);
-		len += k;
-	}
-	fclose(f);
-	/* From memory, so that a miss never reads the file again. */
-	fuzz_keylog = keylog_from_buffer(text ? text : "", len, NULL, NULL);
-	free(text);
+	fuzz_keylog_load();
 	return 0;
 }
 
