@@ -7,11 +7,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <locale.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <inttypes.h>
@@ -76,8 +78,10 @@ static void usage(FILE *f)
 "  -D, --list-interfaces    list the interfaces that can be captured\n"
 "  -c, --count N            stop after N packets\n"
 "  -w, --write FILE         also save the raw packets to FILE (pcap)\n"
-"  -Z, --user USER          live: after opening the interface, run as USER\n"
-"                           (default when started as root: nobody; -Z root keeps root)\n"
+"  -Z, --user USER          after opening the interface (or, with -r, the file)\n"
+"                           and the outputs, run as USER\n"
+"                           (live, started as root, the default is nobody; -Z root\n"
+"                           keeps root)\n"
 "\n"
 "Output:\n"
 "      --json[=PATH]        write NDJSON records (connections, messages, ends,\n"
@@ -325,6 +329,43 @@ static bool drop_privileges(const char *user, const char **dropped_to, char *err
 	}
 	*dropped_to = name;
 	return true;
+}
+
+/* True when out names the same file as the capture in (same device and
+ * inode, whatever the names: links, "./x", symlinks). */
+static bool same_file(const char *in, const char *out)
+{
+	struct stat a, b;
+	if (in == NULL || out == NULL || strcmp(in, "-") == 0)
+		return false;
+	return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * Opens an output file for writing. With private, it holds what was
+ * decrypted: created 0600, and an existing file is made 0600 before a byte
+ * is written.
+ */
+static FILE *open_output(const char *path, bool private)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, private ? 0600 : 0644);
+	if (fd < 0)
+		return NULL;
+	struct stat sb;
+	if (private && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && (sb.st_mode & 077) != 0 &&
+	    fchmod(fd, 0600) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "w");
+	if (f == NULL) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return f;
 }
 
 /* Live without the UI: what is written goes out as the capture goes. */
@@ -625,6 +666,20 @@ int main(int argc, char **argv)
 			"(tcpdump -w - | wscope -r -)\n");
 		return EXIT_USAGE;
 	}
+	/* Why: "-w trace.pcap" or "--json=trace.pcap" for the file being read
+	 * would truncate it before a packet is read */
+	const char *outs[] = { write_path, a.json_path != NULL && strcmp(a.json_path, "-") != 0 ? a.json_path : NULL };
+	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
+		if (outs[i] != NULL && same_file(a.path, outs[i])) {
+			fprintf(stderr, "wscope: %s %s: that is the capture being read; not overwritten\n",
+				i == 0 ? "-w" : "--json", outs[i]);
+			return EXIT_USAGE;
+		}
+	if (keylog_path == NULL) {
+		const char *env = getenv("SSLKEYLOGFILE");
+		if (env != NULL && env[0] != '\0')
+			keylog_path = env;
+	}
 	char *filter = join_args(argc - optind, argv + optind);
 	char err[1024];
 	bool usage_err;
@@ -657,7 +712,7 @@ int main(int argc, char **argv)
 			a.json_file = stdout;
 			a.list_flows = false;
 		} else {
-			a.json_file = fopen(a.json_path, "w");
+			a.json_file = open_output(a.json_path, keylog_path != NULL);
 			if (a.json_file == NULL) {
 				fprintf(stderr, "wscope: %s: %s\n", a.json_path, strerror(errno));
 				capture_close(cap);
@@ -700,11 +755,6 @@ int main(int argc, char **argv)
 		a.in_tui = true; /* warnings are rows in the UI, not printed over it */
 	}
 	struct core *core = core_new(&co, on_event, &a);
-	if (keylog_path == NULL) {
-		const char *env = getenv("SSLKEYLOGFILE");
-		if (env != NULL && env[0] != '\0')
-			keylog_path = env;
-	}
 	struct keylog *kl = NULL;
 	if (core != NULL && keylog_path != NULL) {
 		kl = keylog_open(keylog_path, keylog_warn, core, err, sizeof(err));
@@ -720,7 +770,9 @@ int main(int argc, char **argv)
 	wo.keylog = kl;
 	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
 	const char *dropped_to = NULL;
-	if (iface != NULL && !drop_privileges(run_as, &dropped_to, err, sizeof(err))) {
+	/* live: as root, the capture goes on as "nobody" unless -Z says who;
+	 * a file: only with -Z, once the file and the outputs are open */
+	if ((iface != NULL || run_as != NULL) && !drop_privileges(run_as, &dropped_to, err, sizeof(err))) {
 		fprintf(stderr, "wscope: %s\n", err);
 		return EXIT_USAGE;
 	}
