@@ -308,7 +308,8 @@ static void on_signal(int sig)
  * root goes on as an unprivileged user, as tcpdump does: USER (-Z), else
  * "nobody" if it exists. "-Z root" keeps root.
  */
-static bool drop_privileges(const char *user, const char **dropped_to, char *err, size_t errlen)
+static bool drop_privileges(const char *user, struct streamdump *sd, const char **dropped_to, char *err,
+			    size_t errlen)
 {
 	*dropped_to = NULL;
 	if (geteuid() != 0)
@@ -323,6 +324,10 @@ static bool drop_privileges(const char *user, const char **dropped_to, char *err
 		snprintf(err, errlen, "-Z %s: no such user", name);
 		return false;
 	}
+	/* a --dump-streams directory wscope made is handed over, or no
+	 * stream file could be created in it afterwards */
+	if (sd != NULL && !streamdump_give(sd, pw->pw_uid, pw->pw_gid, err, errlen))
+		return false;
 	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
 		snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(errno));
 		return false;
@@ -772,7 +777,7 @@ int main(int argc, char **argv)
 	const char *dropped_to = NULL;
 	/* live: as root, the capture goes on as "nobody" unless -Z says who;
 	 * a file: only with -Z, once the file and the outputs are open */
-	if ((iface != NULL || run_as != NULL) && !drop_privileges(run_as, &dropped_to, err, sizeof(err))) {
+	if ((iface != NULL || run_as != NULL) && !drop_privileges(run_as, a.dump, &dropped_to, err, sizeof(err))) {
 		fprintf(stderr, "wscope: %s\n", err);
 		return EXIT_USAGE;
 	}

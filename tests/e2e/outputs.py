@@ -51,9 +51,38 @@ def run(e2e):
     e2e.case("--json=FILE over an existing 0644 file with SSLKEYLOGFILE: made 0600 before writing (is %o)" % mode,
              p.returncode == 0 and mode == 0o600, "")
 
+    # --dump-streams into a directory with a symlink planted at a stream's
+    # name: the link is replaced, its target never written
+    sd = os.path.join(d, "streams")
+    os.makedirs(sd)
+    target = os.path.join(d, "target.txt")
+    with open(target, "w") as f:
+        f.write("secret\n")
+    os.chmod(target, 0o600)
+    os.symlink(target, os.path.join(sd, "1-127.0.0.1.56404-127.0.0.1.9701"))
+    os.symlink(target, os.path.join(sd, "index.tsv"))
+    p = subprocess.run([e2e.WSCOPE, "-r", src, "--dump-streams", sd, "-q"], capture_output=True, text=True,
+                       timeout=60)
+    with open(target) as f:
+        intact = f.read() == "secret\n"
+    name = os.path.join(sd, "1-127.0.0.1.56404-127.0.0.1.9701")
+    e2e.case("--dump-streams with symlinks planted at a stream's name and at index.tsv: not followed (the "
+             "target is intact), the files are written in their place",
+             p.returncode == 0 and intact and not os.path.islink(name) and os.path.getsize(name) > 0
+             and not os.path.islink(os.path.join(sd, "index.tsv")), p.stderr[-300:])
+
     if os.geteuid() != 0:
         e2e.case("-Z with -r needs root to test", False, "not root")
         return
+    # -Z nobody with a --dump-streams directory wscope creates: handed over
+    # before the drop, so the streams are still written
+    sd2 = os.path.join(d, "streams-nobody")
+    os.chmod(d, 0o755)
+    p = subprocess.run([e2e.WSCOPE, "-r", src, "-Z", "nobody", "--dump-streams", sd2, "-q"], capture_output=True,
+                       text=True, timeout=60)
+    n = len(os.listdir(sd2)) if os.path.isdir(sd2) else 0
+    e2e.case("-r -Z nobody --dump-streams NEWDIR: the directory is given to nobody before the drop and every "
+             "stream is written (%d files)" % n, p.returncode == 0 and n == 7, p.stderr[-300:])
     fifo = os.path.join(d, "slow.pcap")
     os.mkfifo(fifo)
     w = subprocess.Popen([e2e.WSCOPE, "-r", fifo, "-Z", "nobody", "--json=" + os.path.join(d, "z.ndjson")],
