@@ -1331,15 +1331,6 @@ void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
 		buf[o - 1] = '\0';
 }
 
-long ui_search(const struct ui_conn *c, const struct ui_filter *f, long from, int step)
-{
-	long n = (long)c->len;
-	for (long i = from + step; i >= 0 && i < n; i += step)
-		if (ui_filter_match(f, c, ui_conn_msg(c, (size_t)i)))
-			return i;
-	return -1;
-}
-
 long ui_search_wrap(long n, long from, int step, bool (*match)(void *user, long i), void *user,
 		    bool *wrapped)
 {

@@ -214,10 +214,6 @@ bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c);
 /* A one-line description of the active filter ("dir:c2s op:text /re/"). */
 void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len);
 
-/* Index of the next (step +1) or previous (step -1) matching row after
- * `from` (exclusive; from = -1 with step +1 starts at the oldest), or -1. */
-long ui_search(const struct ui_conn *c, const struct ui_filter *f, long from, int step);
-
 /*
  * Search with wrap-around over n items: the next (step +1) or previous (-1)
  * index after `from` for which match(user, i) holds, wrapping at the ends.

@@ -36,7 +36,7 @@ enum reaction { R_NONE = 0, R_REDRAW = 1, R_QUIT = 2 };
 enum tmode { T_REL, T_LOCAL, T_UTC };
 enum prompt_kind { P_NONE, P_SEARCH, P_FILTER, P_EXPORT, P_SAVE };
 
-enum { C_C2S = 1, C_S2C, C_BAR, C_SEL, C_WARN, C_KEY, C_ESC, C_DIM };
+enum { C_C2S = 1, C_S2C, C_BAR, C_WARN, C_KEY, C_ESC, C_DIM };
 
 /* k_move's deltas for the first and the last item */
 #define MOVE_HOME (-(1L << 60))
@@ -52,7 +52,7 @@ struct tui {
 	const struct tui_opts *o;
 	const struct tui_source *src;
 	unsigned tsflags;
-	bool color, exercise;
+	bool color;
 	enum tscreen scr, back;       /* back: where Esc from help/info goes */
 	/* connection list */
 	struct ui_list cl;
@@ -73,7 +73,8 @@ struct tui {
 	bool wrap;
 	enum ui_text_mode tm;
 	struct ui_text body;
-	uint64_t body_conn, body_seq, body_ver;
+	uint64_t body_conn, body_seq;
+	bool body_released;          /* the payload was gone when laid out */
 	int body_w;
 	bool body_ok;
 	/* one connection */
@@ -227,7 +228,7 @@ static void refresh_body(struct tui *t)
 		return;
 	}
 	if (t->body_ok && t->body_conn == c->id && t->body_seq == g->seq && t->body_w == w &&
-	    t->body_ver == (g->released ? 1u : 0u))
+	    t->body_released == g->released)
 		return;
 	bool other = !t->body_ok || t->body_conn != c->id || t->body_seq != g->seq;
 	ui_text_layout_msg(&t->body, g, w, t->tm, t->tsflags);
@@ -243,7 +244,7 @@ static void refresh_body(struct tui *t)
 	t->body_conn = c->id;
 	t->body_seq = g->seq;
 	t->body_w = w;
-	t->body_ver = g->released ? 1u : 0u;
+	t->body_released = g->released;
 }
 
 static int body_rows(const struct tui *t, const struct ui_msg *g);
@@ -1956,7 +1957,6 @@ void tui_exercise(struct ui_model *m, const int *in, size_t nkeys)
 	struct tui_opts o = { "fuzz", 6, NULL };
 	struct tui t;
 	tui_init(&t, m, &o, NULL);
-	t.exercise = true;
 	draw(&t);
 	for (size_t i = 0; i < nkeys; i++) {
 		int key = in[i];

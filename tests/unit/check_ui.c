@@ -578,6 +578,28 @@ END_TEST
 
 /* ---- filters and search ---- */
 
+/* The screen's search (ui_search_wrap over a connection's rows), read as
+ * "the next match without wrapping": -1 when it had to wrap. */
+struct nowrap_ctx {
+	const struct ui_conn *c;
+	const struct ui_filter *f;
+};
+
+static bool nowrap_match(void *user, long i)
+{
+	const struct nowrap_ctx *x = user;
+	return ui_filter_match(x->f, x->c, ui_conn_msg(x->c, (size_t)i));
+}
+
+static long search_nowrap(const struct ui_conn *c, const struct ui_filter *f, long from, int step)
+{
+	struct nowrap_ctx x = { c, f };
+	bool wrapped;
+	long n = (long)ui_conn_nmsgs(c);
+	long v = ui_search_wrap(n, from, step, nowrap_match, &x, &wrapped);
+	return wrapped ? -1 : v;
+}
+
 START_TEST(filters_and_search)
 {
 	struct ui_model_opts o;
@@ -593,26 +615,26 @@ START_TEST(filters_and_search)
 	struct ui_filter f;
 	ui_filter_init(&f);
 	ck_assert(!ui_filter_active(&f));
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), 0);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), 0);
 	f.dir = 1;
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), 1);
-	ck_assert_int_eq(ui_search(c, &f, 1, 1), 2);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), 1);
+	ck_assert_int_eq(search_nowrap(c, &f, 1, 1), 2);
 	f.opcodes = 1u << WS_OP_TEXT;
-	ck_assert_int_eq(ui_search(c, &f, 1, 1), 3);
-	ck_assert_int_eq(ui_search(c, &f, 3, 1), -1);
-	ck_assert_int_eq(ui_search(c, &f, 4, -1), 3);     /* previous */
+	ck_assert_int_eq(search_nowrap(c, &f, 1, 1), 3);
+	ck_assert_int_eq(search_nowrap(c, &f, 3, 1), -1);
+	ck_assert_int_eq(search_nowrap(c, &f, 4, -1), 3);     /* previous */
 	f.dir = -1;
 	f.opcodes = 0;
 	char err[128];
 	ck_assert(ui_filter_set_text(&f, "SUBSCRIBE", false, err, sizeof(err)));
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), 0);      /* case-insensitive */
-	ck_assert_int_eq(ui_search(c, &f, 0, 1), 1);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), 0);      /* case-insensitive */
+	ck_assert_int_eq(search_nowrap(c, &f, 0, 1), 1);
 	ck_assert(ui_filter_set_text(&f, "price\":[0-9]+", true, err, sizeof(err)));
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), 3);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), 3);
 	ck_assert(!ui_filter_set_text(&f, "([unclosed", true, err, sizeof(err)));
 	ck_assert(err[0] != '\0');
 	ck_assert(f.regex); /* the previous filter stays */
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), 3);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), 3);
 	char d[128];
 	f.dir = 0;
 	ui_filter_describe(&f, d, sizeof(d));
@@ -992,7 +1014,7 @@ START_TEST(search_for_text_in_no_message)
 	ck_assert(ui_filter_parse(&f, "absent", err, sizeof(err)));
 	struct row_search rs = { c, &f };
 	/* an empty connection */
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), -1);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), -1);
 	ck_assert_int_eq(ui_search_wrap((long)ui_conn_nmsgs(c), -1, 1, match_row, &rs, &wrapped), -1);
 	size_t big = 200 * 1024;
 	uint8_t *p = calloc(1, big);
@@ -1009,8 +1031,8 @@ START_TEST(search_for_text_in_no_message)
 	rs.c = c;
 	ck_assert(ui_conn_msg(c, 0)->released);
 	long n = (long)ui_conn_nmsgs(c);
-	ck_assert_int_eq(ui_search(c, &f, -1, 1), -1);
-	ck_assert_int_eq(ui_search(c, &f, n, -1), -1);
+	ck_assert_int_eq(search_nowrap(c, &f, -1, 1), -1);
+	ck_assert_int_eq(search_nowrap(c, &f, n, -1), -1);
 	for (long from = -1; from < n; from++) {
 		ck_assert_int_eq(ui_search_wrap(n, from, 1, match_row, &rs, &wrapped), -1);
 		ck_assert_int_eq(ui_search_wrap(n, from, -1, match_row, &rs, &wrapped), -1);
