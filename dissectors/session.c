@@ -38,6 +38,10 @@ struct ws_layer {
 	struct ws_stats st;
 	uint8_t scratch[16384];    /* unmasked compressed bytes on their way to zlib */
 	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
+	struct ws_flow *waiting;   /* TLS connections waiting for their keys */
+	size_t held_total;         /* bytes they hold, together */
+	uint64_t poll_round;
+	uint64_t keys_seen;        /* keylog_generation at the last poll */
 };
 
 /* A request waiting for its response. */
@@ -111,6 +115,9 @@ struct ws_flow {
 	bool tls_listing;          /* listing a TLS connection that is not decrypted */
 	struct ws_layer *l;        /* for the TLS callbacks */
 	struct app_flow af;
+	struct ws_flow *wprev, *wnext; /* in l->waiting, while in_wait */
+	bool in_wait;
+	uint64_t poll_round;
 };
 
 void ws_opts_default(struct ws_opts *o)
@@ -118,6 +125,8 @@ void ws_opts_default(struct ws_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->max_payload = LIM_MAX_PAYLOAD_DEFAULT;
 	o->max_inflate = LIM_MAX_INFLATE_DEFAULT;
+	o->wait_conn_cap = LIM_TLS_HOLD_CONN;
+	o->wait_total_cap = LIM_TLS_HOLD_TOTAL;
 }
 
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l) { return &l->st; }
@@ -151,10 +160,25 @@ static void queue_free(struct ws_flow *w)
 	w->qhead = w->qlen = 0;
 }
 
+static void wait_unlink(struct ws_flow *w)
+{
+	if (!w->in_wait)
+		return;
+	if (w->wprev != NULL)
+		w->wprev->wnext = w->wnext;
+	else
+		w->l->waiting = w->wnext;
+	if (w->wnext != NULL)
+		w->wnext->wprev = w->wprev;
+	w->wprev = w->wnext = NULL;
+	w->in_wait = false;
+}
+
 static void flow_state_free(struct ws_flow *w)
 {
 	if (w == NULL)
 		return;
+	wait_unlink(w);
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	queue_free(w);
@@ -1084,6 +1108,8 @@ static void plain_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 
 /* ---- TLS ---- */
 
+static uint64_t flow_mem(const struct ws_flow *w);
+
 static void tls_plain(void *user, int dir, const uint8_t *p, size_t n)
 {
 	struct ws_flow *w = user;
@@ -1122,7 +1148,59 @@ static void tls_ready(void *user)
 		list_tls_connection(w, false);
 }
 
-static const struct tls_cbs tls_callbacks = { tls_plain, tls_warn, tls_ready };
+/* Held TLS records are decrypted now: their events carry the time and
+ * packet that carried them. */
+static void tls_replay(void *user, const struct pkt_origin *o)
+{
+	struct ws_flow *w = user;
+	core_replay_at(w->l->core, &w->af, o);
+}
+
+static const struct tls_cbs tls_callbacks = { tls_plain, tls_warn, tls_ready, tls_replay };
+
+/* Keeps l->waiting up to date after w's TLS state may have changed. */
+static void wait_track(struct ws_layer *l, struct ws_flow *w)
+{
+	bool waiting = w->tls != NULL && tls_waiting(w->tls);
+	if (waiting && !w->in_wait) {
+		w->in_wait = true;
+		w->wprev = NULL;
+		w->wnext = l->waiting;
+		if (l->waiting != NULL)
+			l->waiting->wprev = w;
+		l->waiting = w;
+	} else if (!waiting) {
+		wait_unlink(w);
+	}
+}
+
+bool ws_layer_poll(struct ws_layer *l)
+{
+	if (l->waiting == NULL)
+		return false;
+	keylog_refresh(l->o.keylog);
+	uint64_t gen = keylog_generation(l->o.keylog);
+	if (gen == l->keys_seen)
+		return true; /* nothing new since the last look */
+	l->keys_seen = gen;
+	/* A connection that gets its keys hands on what it held, and the
+	 * memory that frees or takes can evict other flows (any of this
+	 * list): the walk starts again after each; `round` marks those
+	 * already looked at. */
+	l->poll_round++;
+again:
+	for (struct ws_flow *w = l->waiting; w != NULL; w = w->wnext) {
+		if (w->poll_round == l->poll_round)
+			continue;
+		w->poll_round = l->poll_round;
+		if (tls_retry(w->tls)) {
+			wait_unlink(w);
+			core_app_mem(l->core, &w->af, flow_mem(w));
+			goto again;
+		}
+	}
+	return l->waiting != NULL;
+}
 
 /* What a flow's state holds now, for the memory cap. Strings of the
  * request queue are small and few (MAX_PIPELINE) and are left out. */
@@ -1152,14 +1230,23 @@ static void app_data(void *app, const struct app_flow *af, int dir, uint64_t off
 	if (!w->tls_checked && w->phase == PH_HTTP && n > 0) {
 		if (!tls_looks_like(p, n) || n >= 3) {
 			w->tls_checked = true;
-			if (tls_looks_like(p, n))
+			if (tls_looks_like(p, n)) {
 				w->tls = tls_conn_new(l->o.keylog, l->tls_plain, &tls_callbacks, w);
+				if (w->tls != NULL && l->o.wait_keys)
+					tls_conn_wait_keys(w->tls, (size_t)l->o.wait_conn_cap, &l->held_total,
+							   (size_t)l->o.wait_total_cap);
+			}
 		}
 	}
 	if (w->tls != NULL) {
 		w->l = l;
 		w->af = *af;
-		tls_feed(w->tls, dir, p, n);
+		struct pkt_origin o = core_origin(l->core);
+		tls_feed(w->tls, dir, p, n, &o);
+		/* the client may have written its secrets since the last look */
+		if (tls_waiting(w->tls))
+			tls_retry(w->tls);
+		wait_track(l, w);
 	} else {
 		plain_data(l, af, w, dir, p, n);
 	}
@@ -1172,7 +1259,9 @@ static void gap_in(struct ws_layer *l, const struct app_flow *af, struct ws_flow
 	if (w->tls != NULL) {
 		w->l = l;
 		w->af = *af;
-		tls_gap(w->tls, dir);
+		struct pkt_origin o = core_origin(l->core);
+		tls_gap(w->tls, dir, &o);
+		wait_track(l, w);
 		return;
 	}
 	if (w->phase == PH_HTTP) {
@@ -1244,6 +1333,13 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 	struct ws_flow *w = *af->state;
 	if (w == NULL)
 		return;
+	if (w->tls != NULL && tls_waiting(w->tls)) {
+		/* a last look at the key log; else it is given up now */
+		w->l = l;
+		w->af = *af;
+		tls_end(w->tls);
+		wait_unlink(w);
+	}
 	if (w->phase == PH_HTTP && w->early_dir >= 0) {
 		/* the request never came: parse the response on its own */
 		if (w->client_dir == -1)

@@ -20,6 +20,10 @@ struct keylog;
 
 struct ws_opts {
 	struct keylog *keylog;     /* borrowed; NULL: TLS is not decrypted */
+	bool wait_keys;            /* live: a TLS connection whose secrets are
+	                              not in the key log yet waits for them */
+	uint64_t wait_conn_cap;    /* bytes it may hold meanwhile */
+	uint64_t wait_total_cap;   /* ... all such connections together */
 	uint64_t max_payload;      /* payload bytes kept per message */
 	uint64_t max_inflate;      /* inflated bytes per message (bomb cap) */
 	bool frames;               /* emit EV_WS_FRAME */
@@ -41,5 +45,12 @@ struct ws_layer;
 struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core);
 void ws_layer_free(struct ws_layer *l);
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
+
+/*
+ * Live, with wait_keys: reads what the key log gained and decrypts the
+ * connections whose secrets arrived. Call it at least every 100 ms of wall
+ * time while it returns true (connections are waiting).
+ */
+bool ws_layer_poll(struct ws_layer *l);
 
 #endif

@@ -82,6 +82,24 @@ struct tls_conn {
 	int hold_dir;
 	uint8_t *hold;
 	size_t hold_len;
+	/* Waiting for keys (tls_conn_wait_keys): everything after the
+	 * ServerHello, both directions in arrival order, with its origin. */
+	bool can_wait, waiting;
+	int wait_dir;               /* the ServerHello's direction */
+	size_t wait_cap, wait_total_cap, *wait_total;
+	struct held *held, **held_tail;
+	size_t held_bytes;
+	struct pkt_origin last_o;   /* of the latest bytes fed */
+};
+
+/* Bytes (or a gap) held while waiting for keys. */
+struct held {
+	struct held *next;
+	struct pkt_origin o;
+	int dir;
+	bool gap;
+	size_t n;
+	uint8_t data[];
 };
 
 #define TLS_MAX_HOLD (256u * 1024)
@@ -110,13 +128,30 @@ struct tls_conn *tls_conn_new(struct keylog *kl, uint8_t *scratch,
 	t->user = user;
 	t->info.client_dir = -1;
 	t->hold_dir = -1;
+	t->held_tail = &t->held;
 	return t;
+}
+
+static void held_free(struct tls_conn *t)
+{
+	struct held *h = t->held;
+	while (h != NULL) {
+		struct held *n = h->next;
+		free(h);
+		h = n;
+	}
+	t->held = NULL;
+	t->held_tail = &t->held;
+	if (t->wait_total != NULL)
+		*t->wait_total -= t->held_bytes;
+	t->held_bytes = 0;
 }
 
 void tls_conn_free(struct tls_conn *t)
 {
 	if (t == NULL)
 		return;
+	held_free(t);
 	for (int d = 0; d < 2; d++) {
 		tls_cipher_clear(&t->d[d].c);
 		free(t->d[d].hs);
@@ -138,7 +173,8 @@ size_t tls_conn_mem(const struct tls_conn *t)
 {
 	if (t == NULL)
 		return 0;
-	size_t m = sizeof(*t) + t->d[0].hs_cap + t->d[1].hs_cap + t->hold_len + 2 * TLS_CIPHER_STATE;
+	size_t m = sizeof(*t) + t->d[0].hs_cap + t->d[1].hs_cap + t->hold_len + t->held_bytes +
+		   2 * TLS_CIPHER_STATE;
 	for (int d = 0; d < 2; d++)
 		if (t->d[d].rec != NULL)
 			m += 5 + TLS_MAX_RECORD;
@@ -239,19 +275,28 @@ static void parse_alpn(struct tls_conn *t, struct cur *e)
 	}
 }
 
+/* Every secret the version needs is in t->sec. */
+static bool have_all(const struct tls_conn *t)
+{
+	if (t->version == 13)
+		return t->sec.len[KL_CLIENT_HS] && t->sec.len[KL_SERVER_HS] &&
+		       t->sec.len[KL_CLIENT_APP] && t->sec.len[KL_SERVER_APP];
+	return t->sec.len[KL_MASTER] == 48;
+}
+
 static bool load_secrets(struct tls_conn *t)
 {
 	if (t->info.keys)
 		return true;
 	if (t->kl == NULL || !t->have_ch)
 		return false;
-	if (!keylog_find(t->kl, t->client_random, &t->sec))
+	bool found = keylog_find(t->kl, t->client_random, &t->sec);
+	/* some of its lines may not have been written yet */
+	if (found && !have_all(t) && keylog_refresh(t->kl) > 0)
+		found = keylog_find(t->kl, t->client_random, &t->sec);
+	if (!found)
 		return false;
-	if (t->version == 13)
-		t->info.keys = t->sec.len[KL_CLIENT_HS] && t->sec.len[KL_SERVER_HS] &&
-			       t->sec.len[KL_CLIENT_APP] && t->sec.len[KL_SERVER_APP];
-	else
-		t->info.keys = t->sec.len[KL_MASTER] == 48;
+	t->info.keys = have_all(t);
 	if (t->info.keys && t->version == 12) {
 		uint8_t seed[64];
 		memcpy(seed, t->server_random, 32);
@@ -263,17 +308,43 @@ static bool load_secrets(struct tls_conn *t)
 	return t->info.keys;
 }
 
-static void no_key(struct tls_conn *t, int dir)
+/* why: when the secrets stopped being waited for (NULL: not waited). */
+static void no_key(struct tls_conn *t, int dir, const char *why)
 {
 	if (!t->no_key_warned) {
 		t->no_key_warned = true;
 		if (t->kl == NULL)
 			warn(t, dir, WARN_TLS_NO_KEY, "TLS connection and no key log (--keylog): not decrypted");
+		else if (why != NULL)
+			warn(t, dir, WARN_TLS_NO_KEY,
+			     "no secrets for this connection's client random in the key log %s: not decrypted", why);
 		else
 			warn(t, dir, WARN_TLS_NO_KEY, "no secrets for this connection's client random in the key log: not decrypted");
 	}
 	stop(t, 0);
 	stop(t, 1);
+}
+
+/* The secrets are in t->sec: protection starts (sdir: the ServerHello's
+ * direction). */
+static void start_keys(struct tls_conn *t, int sdir)
+{
+	if (t->version == 13) {
+		/* From here on both directions are protected with handshake
+		 * keys (the client's after its ClientHello). */
+		int s = sdir, cl = !sdir;
+		if (!tls_cipher_init13(&t->d[s].c, t->suite, t->sec.v[KL_SERVER_HS], t->sec.len[KL_SERVER_HS]) ||
+		    !tls_cipher_init13(&t->d[cl].c, t->suite, t->sec.v[KL_CLIENT_HS], t->sec.len[KL_CLIENT_HS])) {
+			no_key(t, sdir, NULL);
+			return;
+		}
+		t->d[s].encrypted = t->d[cl].encrypted = true;
+		t->d[s].epoch13 = t->d[cl].epoch13 = 1;
+	}
+	/* TLS 1.2: keys take effect at each side's ChangeCipherSpec. ALPN for
+	 * 1.3 is in EncryptedExtensions: ready() waits for it. */
+	if (t->version == 12)
+		ready(t);
 }
 
 static void parse_server_hello(struct tls_conn *t, int dir, struct cur *c)
@@ -342,26 +413,18 @@ static void parse_server_hello(struct tls_conn *t, int dir, struct cur *c)
 		return;
 	}
 	if (!load_secrets(t)) {
-		ready(t);
-		no_key(t, dir);
-		return;
-	}
-	if (t->version == 13) {
-		/* From here on both directions are protected with handshake
-		 * keys (the client's after its ClientHello). */
-		int s = dir, cl = !dir;
-		if (!tls_cipher_init13(&t->d[s].c, t->suite, t->sec.v[KL_SERVER_HS], t->sec.len[KL_SERVER_HS]) ||
-		    !tls_cipher_init13(&t->d[cl].c, t->suite, t->sec.v[KL_CLIENT_HS], t->sec.len[KL_CLIENT_HS])) {
-			no_key(t, dir);
+		if (t->can_wait && t->kl != NULL) {
+			/* the client may not have written them yet: what
+			 * follows is held (tls_feed) until they come */
+			t->waiting = true;
+			t->wait_dir = dir;
 			return;
 		}
-		t->d[s].encrypted = t->d[cl].encrypted = true;
-		t->d[s].epoch13 = t->d[cl].epoch13 = 1;
-	}
-	/* TLS 1.2: keys take effect at each side's ChangeCipherSpec. ALPN for
-	 * 1.3 is in EncryptedExtensions: ready() waits for it. */
-	if (t->version == 12)
 		ready(t);
+		no_key(t, dir, NULL);
+		return;
+	}
+	start_keys(t, dir);
 }
 
 static void switch_to_app(struct tls_conn *t, int dir)
@@ -482,7 +545,7 @@ static void record(struct tls_conn *t, int dir, uint8_t type, uint16_t version,
 		 * TLS 1.3: a compatibility no-op. */
 		if (t->version == 12 && !d->encrypted && !d->dead) {
 			if (!t->info.keys && !load_secrets(t)) {
-				no_key(t, dir);
+				no_key(t, dir, NULL);
 				return;
 			}
 			bool client = dir == t->info.client_dir;
@@ -583,9 +646,115 @@ static bool whole_record(struct tls_conn *t, int dir, const uint8_t *rec, size_t
 	return true;
 }
 
-void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
+/* ---- waiting for keys ---- */
+
+static void give_up(struct tls_conn *t, const char *why)
+{
+	t->waiting = false;
+	held_free(t);
+	ready(t);
+	no_key(t, t->wait_dir, why);
+}
+
+/* Holds bytes (or a gap) that came while waiting; false if that passed a
+ * cap and the connection was given up. */
+static bool hold_held(struct tls_conn *t, int dir, bool gap, const uint8_t *p, size_t n,
+		      const struct pkt_origin *o)
+{
+	size_t cost = sizeof(struct held) + n;
+	char why[128];
+	if (cost > t->wait_cap - t->held_bytes) {
+		snprintf(why, sizeof(why), "after holding %zu bytes of its records (the cap per connection)",
+			 t->held_bytes);
+		give_up(t, why);
+		return false;
+	}
+	if (cost > t->wait_total_cap - *t->wait_total) {
+		snprintf(why, sizeof(why), "while the records held for keys reached their cap of %zu bytes",
+			 t->wait_total_cap);
+		give_up(t, why);
+		return false;
+	}
+	struct held *h = malloc(sizeof(*h) + n);
+	if (h == NULL) {
+		give_up(t, "(out of memory holding its records)");
+		return false;
+	}
+	h->next = NULL;
+	h->o = *o;
+	h->dir = dir;
+	h->gap = gap;
+	h->n = n;
+	if (n > 0)
+		memcpy(h->data, p, n);
+	*t->held_tail = h;
+	t->held_tail = &h->next;
+	t->held_bytes += cost;
+	*t->wait_total += cost;
+	return true;
+}
+
+void tls_conn_wait_keys(struct tls_conn *t, size_t conn_cap, size_t *held_total, size_t total_cap)
+{
+	t->can_wait = held_total != NULL;
+	t->wait_cap = conn_cap;
+	t->wait_total = held_total;
+	t->wait_total_cap = total_cap;
+}
+
+bool tls_waiting(const struct tls_conn *t) { return t->waiting; }
+
+bool tls_retry(struct tls_conn *t)
+{
+	if (!t->waiting)
+		return true;
+	if (!load_secrets(t))
+		return false;
+	t->waiting = false;
+	start_keys(t, t->wait_dir);
+	/* In order, each with its origin; the list is detached first, as
+	 * what it feeds may call back into this connection. */
+	struct held *h = t->held;
+	*t->wait_total -= t->held_bytes;
+	t->held = NULL;
+	t->held_tail = &t->held;
+	t->held_bytes = 0;
+	while (h != NULL) {
+		struct held *next = h->next;
+		if (t->cb->replay != NULL)
+			t->cb->replay(t->user, &h->o);
+		if (h->gap)
+			tls_gap(t, h->dir, &h->o);
+		else
+			tls_feed(t, h->dir, h->data, h->n, &h->o);
+		free(h);
+		h = next;
+	}
+	if (t->cb->replay != NULL)
+		t->cb->replay(t->user, NULL);
+	return true;
+}
+
+void tls_end(struct tls_conn *t)
+{
+	if (!t->waiting)
+		return;
+	if (t->kl != NULL)
+		keylog_refresh(t->kl);
+	if (!tls_retry(t))
+		give_up(t, "by the end of the connection");
+}
+
+void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n, const struct pkt_origin *o)
 {
 	struct tls_dir *d = &t->d[dir];
+	if (o != NULL)
+		t->last_o = *o;
+	o = &t->last_o;
+	if (t->waiting) {
+		hold_held(t, dir, false, p, n, o);
+		return;
+	}
 	if (t->hold_dir == dir) {
 		hold_bytes(t, dir, p, n);
 		return;
@@ -601,6 +770,11 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 					return;
 				p += len;
 				n -= len;
+				if (t->waiting) {
+					if (n > 0)
+						hold_held(t, dir, false, p, n, o);
+					return;
+				}
 				continue;
 			}
 		}
@@ -638,6 +812,11 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 			free(rec);
 			if (!go_on)
 				return;
+			if (t->waiting) {
+				if (n > 0)
+					hold_held(t, dir, false, p, n, o);
+				return;
+			}
 		}
 	}
 	if (t->have_ch && t->hold_dir >= 0 && t->hold_dir != dir) {
@@ -647,13 +826,19 @@ void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n)
 		t->hold = NULL;
 		t->hold_len = 0;
 		t->hold_dir = -1;
-		tls_feed(t, hd, held, hn);
+		tls_feed(t, hd, held, hn, o);
 		free(held);
 	}
 }
 
-void tls_gap(struct tls_conn *t, int dir)
+void tls_gap(struct tls_conn *t, int dir, const struct pkt_origin *o)
 {
+	if (o != NULL)
+		t->last_o = *o;
+	if (t->waiting) {
+		hold_held(t, dir, true, NULL, 0, &t->last_o);
+		return;
+	}
 	if (t->d[dir].dead)
 		return;
 	warn(t, dir, WARN_TLS_DECRYPT_FAILED,

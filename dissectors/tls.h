@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "keylog.h"
 #include "warn.h"
 
@@ -34,6 +35,10 @@ struct tls_cbs {
 	/* The handshake got far enough to know version, cipher, SNI, ALPN and
 	 * whether keys exist; called once. */
 	void (*ready)(void *user);
+	/* Held bytes are handed on: what follows came from o (the bytes'
+	 * capture time and packet), until a call with NULL returns to the
+	 * present. May be NULL. */
+	void (*replay)(void *user, const struct pkt_origin *o);
 };
 
 struct tls_conn;
@@ -54,9 +59,29 @@ void tls_conn_free(struct tls_conn *t);
  * with fewer than 3 bytes, true if they could. */
 bool tls_looks_like(const uint8_t *p, size_t n);
 
-void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n);
+/* Bytes of dir, captured at o (NULL: unknown). */
+void tls_feed(struct tls_conn *t, int dir, const uint8_t *p, size_t n, const struct pkt_origin *o);
 /* Bytes of dir were lost: its records cannot be followed any more. */
-void tls_gap(struct tls_conn *t, int dir);
+void tls_gap(struct tls_conn *t, int dir, const struct pkt_origin *o);
+
+/*
+ * Waiting for keys (a live capture, whose clients write their secrets as
+ * they handshake). Once enabled, a connection whose secrets are not in
+ * the key log at its ServerHello is not given up: what follows, in both
+ * directions, is held in order with its origin, up to conn_cap bytes for
+ * the connection, and while *held_total (shared by every connection, kept
+ * up to date here) stays within total_cap. tls_retry looks the secrets up
+ * again; when they are complete the held bytes are decrypted in order
+ * (cb->replay gives each its origin). Past a cap, or at tls_end, it is
+ * given up with one no_key warning.
+ */
+void tls_conn_wait_keys(struct tls_conn *t, size_t conn_cap, size_t *held_total, size_t total_cap);
+bool tls_waiting(const struct tls_conn *t);
+/* True if it is no longer waiting (keys found and held bytes replayed, or
+ * given up). */
+bool tls_retry(struct tls_conn *t);
+/* The connection ends: one last look, then no_key if still waiting. */
+void tls_end(struct tls_conn *t);
 
 const struct tls_info *tls_conn_info(const struct tls_conn *t);
 

@@ -31,6 +31,10 @@ struct core {
 	struct wts now;        /* latest capture time seen */
 	struct wts cur_ts;     /* of the packet being processed */
 	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
+	bool replaying;        /* core_replay_at: cur_* are a held origin */
+	struct wts saved_ts;   /* ... and these the present */
+	uint64_t saved_pkt;
+	struct flow *saved_flow;
 	struct flow *cur_flow; /* the current packet's, never evicted for memory */
 	bool reclaiming;
 	const struct app_ops *app_ops;
@@ -143,6 +147,32 @@ int core_ts_digits(const struct core *c) { return c->ts_digits; }
 uint64_t core_cur_pkt(const struct core *c) { return c->cur_pkt; }
 struct wts core_cur_ts(const struct core *c) { return c->cur_pkt ? c->cur_ts : c->now; }
 void core_set_ts_digits(struct core *c, int digits) { c->ts_digits = digits; }
+
+struct pkt_origin core_origin(const struct core *c)
+{
+	struct pkt_origin o = { core_cur_ts(c), c->cur_pkt };
+	return o;
+}
+
+void core_replay_at(struct core *c, const struct app_flow *af, const struct pkt_origin *o)
+{
+	if (o != NULL) {
+		if (!c->replaying) {
+			c->replaying = true;
+			c->saved_ts = c->cur_ts;
+			c->saved_pkt = c->cur_pkt;
+			c->saved_flow = c->cur_flow;
+		}
+		c->cur_ts = o->ts;
+		c->cur_pkt = o->pkt;
+		c->cur_flow = af->flow; /* not evicted while its bytes are handed on */
+	} else if (c->replaying) {
+		c->replaying = false;
+		c->cur_ts = c->saved_ts;
+		c->cur_pkt = c->saved_pkt;
+		c->cur_flow = c->saved_flow;
+	}
+}
 
 static struct app_flow app_flow_of(struct flow *f)
 {
@@ -265,6 +295,8 @@ static void flow_drop(struct core *c, struct flow *f)
 	c->pool.other -= f->app_mem;
 	if (c->cur_flow == f)
 		c->cur_flow = NULL;
+	if (c->saved_flow == f)
+		c->saved_flow = NULL;
 	flow_table_remove(c->flows, f);
 }
 
@@ -283,7 +315,9 @@ static void reclaim_room(struct core *c, uint64_t more)
 	while (f != NULL && c->pool.used + c->pool.other + more > c->opts.memcap) {
 		/* Evicting f never drops another flow: next stays valid. */
 		struct flow *next = flow_table_newer(f);
-		if (f == c->cur_flow || f->closing) {
+		/* the current packet's flow, and while held bytes are handed
+		 * on (core_replay_at) the flow whose packet this is */
+		if (f == c->cur_flow || (c->replaying && f == c->saved_flow) || f->closing) {
 			f = next;
 			continue;
 		}

@@ -120,6 +120,16 @@ void core_warn_conn(struct core *c, enum warn_code code, const struct app_flow *
 uint64_t core_cur_pkt(const struct core *c);
 struct wts core_cur_ts(const struct core *c);
 
+/*
+ * Bytes held by a layer and handed on later (TLS records that waited for
+ * their keys) produce events that carry the time and packet they were
+ * captured at: core_replay_at(af, o) until core_replay_at(af, NULL), which
+ * returns to the present; meanwhile af's flow is not evicted by the memory
+ * cap. core_origin is where the bytes being processed now came from.
+ */
+struct pkt_origin core_origin(const struct core *c);
+void core_replay_at(struct core *c, const struct app_flow *af, const struct pkt_origin *o);
+
 /* Timestamp digits the input records (6 or 9), for outputs. */
 int core_ts_digits(const struct core *c);
 void core_set_ts_digits(struct core *c, int digits);

@@ -21,6 +21,12 @@ struct wts {
 	uint32_t nsec;
 };
 
+/* Where bytes were captured: their packet's time and number (0: none). */
+struct pkt_origin {
+	struct wts ts;
+	uint64_t pkt;
+};
+
 /* One side of a TCP flow. af is 4 or 6; an IPv4 address uses ip[0..3]. */
 struct endpoint {
 	uint8_t af;

@@ -51,6 +51,21 @@
 #define LIM_MAX_PAYLOAD_DEFAULT      (1u << 20)
 #define LIM_MAX_INFLATE_DEFAULT      (64u << 20)
 
+/* TLS key log: the longest line taken, and what its secrets may hold in
+ * all (a line is about 60 bytes in memory); past that, lines are skipped
+ * with one warning. */
+#define LIM_KEYLOG_LINE              1024u
+#define LIM_KEYLOG_MEM               (256u << 20)
+/* Bytes read from a growing key log in one refresh (the rest next time,
+ * so that a huge append cannot stall a live capture). */
+#define LIM_KEYLOG_READ_STEP         (16u << 20)
+
+/* Live TLS: records of a connection whose secrets are not in the key log
+ * yet are held for them, per connection and for all together (both also
+ * count against --memcap). */
+#define LIM_TLS_HOLD_CONN            (4u << 20)
+#define LIM_TLS_HOLD_TOTAL           (64u << 20)
+
 /* Warnings printed per kind on stderr before they are only counted. */
 #define LIM_WARN_PRINT_PER_KIND      10u
 

@@ -2,13 +2,17 @@
  * main.c - the wscope command line.
  *
  * Mutable state of a run lives in struct app, created here and passed
- * explicitly; nothing else in wscope keeps mutable globals.
+ * explicitly; nothing else in wscope keeps mutable globals. A run has three
+ * phases: the options are parsed into struct config (one table, one loop),
+ * app_open opens everything (input, outputs, key log, then the privilege
+ * drop), run_* reads the capture, and app_close is the one clean-up path.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <grp.h>
 #include <locale.h>
 #include <pwd.h>
@@ -33,25 +37,56 @@
 #include "tui.h"
 
 enum {
-	EXIT_INPUT = 1, /* cannot read the input, or it is corrupt */
+	EXIT_INPUT = 1, /* cannot read the input, or it is corrupt; an output failed */
 	EXIT_USAGE = 2,
+	/* standard output was closed under us, as a shell shows a death by
+	 * SIGPIPE */
+	EXIT_PIPE = 141,
 };
 
+/* Everything the command line asked for; filled by parse_args. */
+struct config {
+	const char *read_path;     /* -r; NULL with -i */
+	const char *iface;         /* -i */
+	const char *write_path, *run_as, *dump_dir;
+	const char *json_path;     /* NULL: no JSON; "-": stdout */
+	const char *keylog_path;   /* --keylog, else $SSLKEYLOGFILE */
+	const char *keylog_name;   /* which of the two, for messages */
+	uint64_t max_packets, history, tui_memory;
+	int tui;                   /* -1: decide from the terminal */
+	bool line_buffered, quiet, verbose, no_flows;
+	struct core_opts core;
+	struct ws_opts ws;
+	char *filter;              /* the BPF filter, owned; NULL: none */
+};
+
+/* One run: the configuration and everything opened for it. app_close
+ * releases whatever is set, whichever phase failed. */
 struct app {
-	const char *path;
-	const char *dump_dir;
+	struct config cfg;
+	const char *path;          /* the input for messages: file or interface */
 	bool quiet, verbose, list_flows;
 	int ts_digits;
+	struct capture *cap;
+	struct core *core;
+	struct ws_layer *wsl;
+	struct keylog *kl;
 	struct streamdump *dump;
-	const char *json_path;     /* NULL: no JSON; "-": stdout */
 	FILE *json_file;
 	struct export *json;
 	struct ui_model *model;    /* the TUI's, when browsing */
+	const char *dropped_to;    /* the user wscope runs as after opening */
+	char export_dir[1024];     /* where the TUI saves by default ("": here) */
+	char export_note[1200];    /* why it is not the current directory */
+	bool ran;                  /* the capture was read: a summary is due */
+	bool finished_early;       /* the TUI was left before the file's end */
 	uint64_t printed[WARN__COUNT];
 	uint64_t suppressed;
 	FILE *out;
 	unsigned tsflags;          /* termsafe flags for standard error */
 	bool in_tui;               /* the terminal UI has the screen */
+	uint64_t last_flush_ms, last_poll_ms;
+	char err[1024];
 };
 
 /* What the CLI keeps per flow, in the event's sink slot. */
@@ -373,13 +408,6 @@ static FILE *open_output(const char *path, bool private)
 	return f;
 }
 
-/* Live without the UI: what is written goes out as the capture goes. */
-struct live_out {
-	struct app *a;
-	struct capture *cap;
-	uint64_t last_ms;
-};
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -388,96 +416,117 @@ static uint64_t mono_ms(void)
 }
 
 /*
- * After each batch of packets and each quiet poll: NDJSON is written out
- * at least every 100 ms and whenever the capture goes quiet (-l: after
- * every record, in the writer). A write that failed on any output ends the
- * capture at once.
+ * While TLS connections wait for their secrets (a live capture, whose
+ * clients append to the key log as they handshake), the key log is read
+ * again at most every 10 ms and at least every 100 ms (the capture loops
+ * call this at least that often).
+ */
+static void poll_keys(struct app *a, uint64_t now)
+{
+	if (a->wsl == NULL || now - a->last_poll_ms < 10)
+		return;
+	a->last_poll_ms = now;
+	ws_layer_poll(a->wsl);
+}
+
+/*
+ * Live without the UI, after each batch of packets and each quiet poll:
+ * NDJSON is written out at least every 100 ms and whenever the capture goes
+ * quiet (-l: after every record, in the writer). A write that failed on any
+ * output ends the capture at once.
  */
 static void live_tick(void *user, bool idle)
 {
-	struct live_out *lo = user;
+	struct app *a = user;
 	uint64_t now = mono_ms();
-	if (lo->a->json != NULL && (idle || now - lo->last_ms >= 100)) {
-		export_flush(lo->a->json);
-		lo->last_ms = now;
+	poll_keys(a, now);
+	if (a->json != NULL && (idle || now - a->last_flush_ms >= 100)) {
+		export_flush(a->json);
+		a->last_flush_ms = now;
 	}
 	int e;
-	if ((lo->a->json != NULL && !export_ok(lo->a->json, &e)) || !capture_save_ok(lo->cap, false, &e) ||
-	    (lo->a->dump != NULL && !streamdump_ok(lo->a->dump)))
+	if ((a->json != NULL && !export_ok(a->json, &e)) || !capture_save_ok(a->cap, false, &e) ||
+	    (a->dump != NULL && !streamdump_ok(a->dump)))
 		stop_requested = 1;
 }
 
-/* The terminal UI's live source. */
-struct live_pump {
-	struct capture *cap;
-	struct core *core;
-	uint64_t max;
-	char *err;
-	size_t errlen;
+/* The terminal UI's source: live, or a file read a slice at a time so that
+ * keys are answered while a large capture loads. */
+struct pump {
+	struct app *a;
 	bool failed;
 	bool done;                  /* a file: read to its end */
 	enum capture_status status; /* a file: how it ended */
 };
 
-/* A file in the terminal UI: a slice of packets at a time, so that keys
- * are answered while a large capture loads. */
 static bool file_pump_fn(void *user)
 {
-	struct live_pump *lp = user;
+	struct pump *lp = user;
+	struct app *a = lp->a;
 	if (lp->done)
 		return true;
 	bool done = false;
-	lp->status = capture_step(lp->cap, lp->core, lp->max, 2048, &done, lp->err, lp->errlen);
+	lp->status = capture_step(a->cap, a->core, a->cfg.max_packets, 2048, &done, a->err, sizeof(a->err));
 	if (done) {
 		lp->done = true;
 		if (lp->status == CAPTURE_CORRUPT)
-			core_warn(lp->core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", lp->err);
-		core_finish(lp->core); /* the ends of the connections still open */
+			core_warn(a->core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", a->err);
+		core_finish(a->core); /* the ends of the connections still open */
 	}
 	return true;
 }
 
 static bool file_done_fn(void *user)
 {
-	struct live_pump *lp = user;
+	struct pump *lp = user;
 	return lp->done;
 }
 
 static bool file_progress_fn(void *user, uint64_t *pos, uint64_t *total)
 {
-	struct live_pump *lp = user;
-	return capture_progress(lp->cap, pos, total);
+	struct pump *lp = user;
+	return capture_progress(lp->a->cap, pos, total);
 }
 
 static bool live_pump_fn(void *user)
 {
-	struct live_pump *lp = user;
+	struct pump *lp = user;
+	struct app *a = lp->a;
 	if (lp->failed)
 		return false;
-	const struct core_stats *s = core_stats(lp->core);
-	if (lp->max != 0 && s->packets >= lp->max)
+	const struct core_stats *s = core_stats(a->core);
+	if (a->cfg.max_packets != 0 && s->packets >= a->cfg.max_packets)
 		return true;
-	if (capture_pump(lp->cap, lp->core, 4096, lp->err, lp->errlen) < 0) {
+	if (capture_pump(a->cap, a->core, 4096, a->err, sizeof(a->err)) < 0) {
 		lp->failed = true;
 		return false;
 	}
 	return true;
 }
 
+static void tick_fn(void *user)
+{
+	struct pump *lp = user;
+	poll_keys(lp->a, mono_ms());
+}
+
 static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops, uint64_t *own)
 {
-	struct live_pump *lp = user;
+	struct pump *lp = user;
 	uint64_t d = 0, ifd = 0;
-	const struct core_stats *s = core_stats(lp->core);
+	const struct core_stats *s = core_stats(lp->a->core);
 	*packets = s->packets;
-	*drops = capture_drops(lp->cap, &d, &ifd) ? d + ifd : 0;
+	*drops = capture_drops(lp->a->cap, &d, &ifd) ? d + ifd : 0;
 	/* what wscope itself could not keep: gaps it declared, flows evicted */
 	*own = s->tcp_gaps + s->warnings[WARN_FLOW_LIMIT] + s->warnings[WARN_IPFRAG_LIMIT];
 }
 
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
 {
-	core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
+	if (line == 0) /* the file itself: the message names it */
+		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log: %s", why);
+	else
+		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
 }
 
 /* Joins the remaining arguments into one filter expression, as tcpdump does. */
@@ -500,400 +549,534 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-enum {
-	OPT_DUMP = 256, OPT_MAX_FLOWS, OPT_IDLE, OPT_MAX_OOO, OPT_MEMCAP, OPT_NO_FLOWS,
-	OPT_JSON, OPT_FRAMES, OPT_DECODE_AS, OPT_MAX_PAYLOAD, OPT_MAX_INFLATE, OPT_KEYLOG,
-	OPT_TUI, OPT_NO_TUI, OPT_HISTORY, OPT_TUI_MEMORY,
+/* ---- options: one table, one loop, one struct ---- */
+
+enum opt_kind {
+	K_STR,      /* const char * */
+	K_TRUE,     /* bool set */
+	K_SIZE,     /* uint64_t, k/M/G suffixes, within [min, max] */
+	K_U32,      /* uint32_t, the same */
+	K_SPECIAL,  /* handled in parse_args by name */
 };
 
-/* Exit status when standard output was closed under us, as a shell shows
- * a death by SIGPIPE. */
-#define EXIT_PIPE 141
+struct optdef {
+	const char *name;
+	char letter;               /* the short option, or 0 */
+	int arg;                   /* no_argument, required_argument, ... */
+	enum opt_kind kind;
+	size_t off;                /* in struct config */
+	uint64_t min, max;
+	const char *what;          /* K_SIZE/K_U32: "is not <what>" */
+};
 
-int main(int argc, char **argv)
+#define CF(f) offsetof(struct config, f)
+
+static const struct optdef optdefs[] = {
+	{ "read", 'r', required_argument, K_STR, CF(read_path), 0, 0, NULL },
+	{ "interface", 'i', required_argument, K_STR, CF(iface), 0, 0, NULL },
+	{ "list-interfaces", 'D', no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "count", 'c', required_argument, K_SIZE, CF(max_packets), 1, UINT64_MAX >> 1, "a packet count" },
+	{ "write", 'w', required_argument, K_STR, CF(write_path), 0, 0, NULL },
+	{ "user", 'Z', required_argument, K_STR, CF(run_as), 0, 0, NULL },
+	{ "dump-streams", 0, required_argument, K_STR, CF(dump_dir), 0, 0, NULL },
+	{ "no-flows", 0, no_argument, K_TRUE, CF(no_flows), 0, 0, NULL },
+	{ "json", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "frames", 0, no_argument, K_TRUE, CF(ws.frames), 0, 0, NULL },
+	{ "keylog", 0, required_argument, K_STR, CF(keylog_path), 0, 0, NULL },
+	{ "tui", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "no-tui", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "history", 0, required_argument, K_SIZE, CF(history), 1, (uint64_t)1 << 32, "a message count" },
+	{ "tui-memory", 0, required_argument, K_SIZE, CF(tui_memory), 1u << 20, UINT64_MAX >> 1,
+	  "a size of at least 1M" },
+	{ "decode-as", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "max-payload", 0, required_argument, K_SIZE, CF(ws.max_payload), 0, (uint64_t)1 << 40, "a size" },
+	{ "max-inflate", 0, required_argument, K_SIZE, CF(ws.max_inflate), 0, (uint64_t)1 << 40, "a size" },
+	{ "max-flows", 0, required_argument, K_U32, CF(core.max_flows), 1, UINT32_MAX,
+	  "a count from 1 to 4294967295" },
+	{ "idle-timeout", 0, required_argument, K_U32, CF(core.idle_timeout_s), 1, UINT32_MAX,
+	  "a number of seconds" },
+	{ "max-ooo", 0, required_argument, K_SIZE, CF(core.max_ooo), 0, UINT64_MAX >> 1, "a size" },
+	{ "memcap", 0, required_argument, K_SIZE, CF(core.memcap), 0, UINT64_MAX >> 1, "a size" },
+	{ "quiet", 'q', no_argument, K_TRUE, CF(quiet), 0, 0, NULL },
+	{ "line-buffered", 'l', no_argument, K_TRUE, CF(line_buffered), 0, 0, NULL },
+	{ "verbose", 'v', no_argument, K_TRUE, CF(verbose), 0, 0, NULL },
+	{ "help", 'h', no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "version", 'V', no_argument, K_SPECIAL, 0, 0, 0, NULL },
+};
+
+#define N_OPTS (sizeof(optdefs) / sizeof(optdefs[0]))
+/* getopt's value for an option without a letter: past every char */
+#define OPT_VAL_BASE 256
+
+/* Not an exit status: parse_args found nothing that ends the run. */
+#define GO_ON (-1)
+
+static int special(struct config *c, const char *name, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "read", required_argument, NULL, 'r' },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "list-interfaces", no_argument, NULL, 'D' },
-		{ "count", required_argument, NULL, 'c' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'Z' },
-		{ "dump-streams", required_argument, NULL, OPT_DUMP },
-		{ "no-flows", no_argument, NULL, OPT_NO_FLOWS },
-		{ "json", optional_argument, NULL, OPT_JSON },
-		{ "frames", no_argument, NULL, OPT_FRAMES },
-		{ "keylog", required_argument, NULL, OPT_KEYLOG },
-		{ "tui", no_argument, NULL, OPT_TUI },
-		{ "no-tui", no_argument, NULL, OPT_NO_TUI },
-		{ "history", required_argument, NULL, OPT_HISTORY },
-		{ "tui-memory", required_argument, NULL, OPT_TUI_MEMORY },
-		{ "decode-as", required_argument, NULL, OPT_DECODE_AS },
-		{ "max-payload", required_argument, NULL, OPT_MAX_PAYLOAD },
-		{ "max-inflate", required_argument, NULL, OPT_MAX_INFLATE },
-		{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "max-ooo", required_argument, NULL, OPT_MAX_OOO },
-		{ "memcap", required_argument, NULL, OPT_MEMCAP },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "line-buffered", no_argument, NULL, 'l' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct app a = { .list_flows = true, .out = stdout };
-	setlocale(LC_CTYPE, "");
-	a.tsflags = ts_locale_flags();
-	struct core_opts co;
-	core_opts_default(&co);
-	struct ws_opts wo;
-	ws_opts_default(&wo);
-	uint64_t v;
-	int opt;
-	const char *keylog_path = NULL;
-	int tui = -1; /* -1: decide from the terminal */
-	uint64_t history = 0;
-	uint64_t tui_memory = UI_BUDGET_DEFAULT;
-	bool line_buffered = false;
-
-	const char *iface = NULL, *write_path = NULL, *run_as = NULL;
-	uint64_t max_packets = 0;
-	while ((opt = getopt_long(argc, argv, "+r:i:Dc:w:Z:lqvhV", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'r': a.path = optarg; break;
-		case 'i': iface = optarg; break;
-		case 'w': write_path = optarg; break;
-		case 'Z': run_as = optarg; break;
-		case 'c':
-			if (!parse_size(optarg, UINT64_MAX >> 1, &max_packets) || max_packets == 0) {
-				fprintf(stderr, "wscope: -c: '%s' is not a packet count\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case 'D': {
-			char e[512];
-			if (!capture_list_interfaces(stdout, e, sizeof(e))) {
-				fprintf(stderr, "wscope: %s\n", e);
-				return EXIT_INPUT;
-			}
-			return 0;
+	if (strcmp(name, "list-interfaces") == 0) {
+		char e[512];
+		if (!capture_list_interfaces(stdout, e, sizeof(e))) {
+			fprintf(stderr, "wscope: %s\n", e);
+			return EXIT_INPUT;
 		}
-		case 'q': a.quiet = true; break;
-		case 'l': line_buffered = true; break;
-		case 'v': a.verbose = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': printf("wscope %s\n", PACKAGE_VERSION); return 0;
-		case OPT_DUMP: a.dump_dir = optarg; break;
-		case OPT_NO_FLOWS: a.list_flows = false; break;
-		case OPT_JSON: a.json_path = optarg ? optarg : "-"; break;
-		case OPT_FRAMES: wo.frames = true; break;
-		case OPT_KEYLOG: keylog_path = optarg; break;
-		case OPT_TUI: tui = 1; break;
-		case OPT_HISTORY:
-			if (!parse_size(optarg, (uint64_t)1 << 32, &history) || history == 0) {
-				fprintf(stderr, "wscope: --history: '%s' is not a message count\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_NO_TUI: tui = 0; break;
-		case OPT_TUI_MEMORY:
-			if (!parse_size(optarg, UINT64_MAX >> 1, &tui_memory) || tui_memory < (1u << 20)) {
-				fprintf(stderr, "wscope: --tui-memory: '%s' is not a size of at least 1M\n", optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_DECODE_AS:
-			if (!parse_size(optarg, 65535, &v) || v == 0 || wo.n_decode_as == WS_MAX_DECODE_AS) {
-				fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
-					optarg, WS_MAX_DECODE_AS);
-				return EXIT_USAGE;
-			}
-			wo.decode_as[wo.n_decode_as++] = (uint16_t)v;
-			break;
-		case OPT_MAX_PAYLOAD:
-			if (!parse_size(optarg, (uint64_t)1 << 40, &v)) {
-				fprintf(stderr, "wscope: --max-payload: '%s' is not a size\n", optarg);
-				return EXIT_USAGE;
-			}
-			wo.max_payload = v;
-			break;
-		case OPT_MAX_INFLATE:
-			if (!parse_size(optarg, (uint64_t)1 << 40, &v)) {
-				fprintf(stderr, "wscope: --max-inflate: '%s' is not a size\n", optarg);
-				return EXIT_USAGE;
-			}
-			wo.max_inflate = v;
-			break;
-		case OPT_MAX_FLOWS:
-			if (!parse_size(optarg, UINT32_MAX, &v) || v == 0) {
-				fprintf(stderr, "wscope: --max-flows: '%s' is not a count from 1 to %u\n",
-					optarg, UINT32_MAX);
-				return EXIT_USAGE;
-			}
-			co.max_flows = (uint32_t)v;
-			break;
-		case OPT_IDLE:
-			if (!parse_size(optarg, UINT32_MAX, &v) || v == 0) {
-				fprintf(stderr, "wscope: --idle-timeout: '%s' is not a number of seconds\n", optarg);
-				return EXIT_USAGE;
-			}
-			co.idle_timeout_s = (uint32_t)v;
-			break;
-		case OPT_MAX_OOO:
-			if (!parse_size(optarg, UINT64_MAX >> 1, &v)) {
-				fprintf(stderr, "wscope: --max-ooo: '%s' is not a size\n", optarg);
-				return EXIT_USAGE;
-			}
-			co.max_ooo = v;
-			break;
-		case OPT_MEMCAP:
-			if (!parse_size(optarg, UINT64_MAX >> 1, &v)) {
-				fprintf(stderr, "wscope: --memcap: '%s' is not a size\n", optarg);
-				return EXIT_USAGE;
-			}
-			co.memcap = v;
-			break;
-		default:
+		return 0;
+	}
+	if (strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(name, "version") == 0) {
+		printf("wscope %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "json") == 0)
+		c->json_path = arg != NULL ? arg : "-";
+	else if (strcmp(name, "tui") == 0)
+		c->tui = 1;
+	else if (strcmp(name, "no-tui") == 0)
+		c->tui = 0;
+	else if (strcmp(name, "decode-as") == 0) {
+		uint64_t v;
+		if (!parse_size(arg, 65535, &v) || v == 0 || c->ws.n_decode_as == WS_MAX_DECODE_AS) {
+			fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
+				arg, WS_MAX_DECODE_AS);
+			return EXIT_USAGE;
+		}
+		c->ws.decode_as[c->ws.n_decode_as++] = (uint16_t)v;
+	}
+	return GO_ON;
+}
+
+/* Fills c from the command line. GO_ON, or the exit status to end with
+ * (--help, --version, -D, a usage error). */
+static int parse_args(int argc, char **argv, struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->tui = -1;
+	c->tui_memory = UI_BUDGET_DEFAULT;
+	core_opts_default(&c->core);
+	ws_opts_default(&c->ws);
+	struct option lo[N_OPTS + 1];
+	char shorts[2 * N_OPTS + 2];
+	size_t ns = 0;
+	shorts[ns++] = '+'; /* options end at the first operand (the filter) */
+	for (size_t i = 0; i < N_OPTS; i++) {
+		const struct optdef *d = &optdefs[i];
+		lo[i] = (struct option){ d->name, d->arg, NULL, d->letter ? d->letter : OPT_VAL_BASE + (int)i };
+		if (d->letter) {
+			shorts[ns++] = d->letter;
+			if (d->arg == required_argument)
+				shorts[ns++] = ':';
+		}
+	}
+	memset(&lo[N_OPTS], 0, sizeof(lo[N_OPTS]));
+	shorts[ns] = '\0';
+	int opt;
+	while ((opt = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		const struct optdef *d = NULL;
+		for (size_t i = 0; i < N_OPTS && d == NULL; i++)
+			if ((optdefs[i].letter && opt == optdefs[i].letter) || opt == OPT_VAL_BASE + (int)i)
+				d = &optdefs[i];
+		if (d == NULL) {
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+		char *field = (char *)c + d->off;
+		uint64_t v;
+		switch (d->kind) {
+		case K_STR:
+			*(const char **)(void *)field = optarg;
+			break;
+		case K_TRUE:
+			*(bool *)(void *)field = true;
+			break;
+		case K_SIZE:
+		case K_U32:
+			if (!parse_size(optarg, d->max, &v) || v < d->min) {
+				fprintf(stderr, "wscope: --%s: '%s' is not %s\n", d->name, optarg, d->what);
+				return EXIT_USAGE;
+			}
+			if (d->kind == K_SIZE)
+				*(uint64_t *)(void *)field = v;
+			else
+				*(uint32_t *)(void *)field = (uint32_t)v;
+			break;
+		case K_SPECIAL: {
+			int r = special(c, d->name, optarg);
+			if (r != GO_ON)
+				return r;
+			break;
+		}
+		}
 	}
-	if ((a.path == NULL) == (iface == NULL)) {
-		fprintf(stderr, "wscope: %s\n", a.path == NULL ?
+	if ((c->read_path == NULL) == (c->iface == NULL)) {
+		fprintf(stderr, "wscope: %s\n", c->read_path == NULL ?
 			"no input: give a capture file with -r FILE (or -r - for stdin), or an interface with -i" :
 			"-r and -i cannot be used together");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (a.path != NULL && strcmp(a.path, "-") == 0 && isatty(STDIN_FILENO)) {
+	if (c->read_path != NULL && strcmp(c->read_path, "-") == 0 && isatty(STDIN_FILENO)) {
 		fprintf(stderr, "wscope: -r -: standard input is a terminal; pipe a capture into it "
 			"(tcpdump -w - | wscope -r -)\n");
 		return EXIT_USAGE;
 	}
 	/* Why: "-w trace.pcap" or "--json=trace.pcap" for the file being read
 	 * would truncate it before a packet is read */
-	const char *outs[] = { write_path, a.json_path != NULL && strcmp(a.json_path, "-") != 0 ? a.json_path : NULL };
+	const char *outs[] = { c->write_path,
+			       c->json_path != NULL && strcmp(c->json_path, "-") != 0 ? c->json_path : NULL };
 	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
-		if (outs[i] != NULL && same_file(a.path, outs[i])) {
+		if (outs[i] != NULL && same_file(c->read_path, outs[i])) {
 			fprintf(stderr, "wscope: %s %s: that is the capture being read; not overwritten\n",
 				i == 0 ? "-w" : "--json", outs[i]);
 			return EXIT_USAGE;
 		}
-	if (keylog_path == NULL) {
+	c->keylog_name = "--keylog";
+	if (c->keylog_path == NULL) {
 		const char *env = getenv("SSLKEYLOGFILE");
-		if (env != NULL && env[0] != '\0')
-			keylog_path = env;
+		if (env != NULL && env[0] != '\0') {
+			c->keylog_path = env;
+			c->keylog_name = "SSLKEYLOGFILE";
+		}
 	}
-	char *filter = join_args(argc - optind, argv + optind);
-	char err[1024];
+	if (optind < argc) {
+		c->filter = join_args(argc - optind, argv + optind);
+		if (c->filter == NULL) {
+			fprintf(stderr, "wscope: out of memory\n");
+			return EXIT_INPUT;
+		}
+	}
+	return GO_ON;
+}
+
+/* ---- the run: open, run, close ---- */
+
+/*
+ * Where the TUI saves (export, a payload) by default. After a drop to
+ * another user the current directory may not be writable for it: then
+ * $TMPDIR or /tmp, and the TUI says why.
+ */
+static void choose_export_dir(struct app *a)
+{
+	a->export_dir[0] = a->export_note[0] = '\0';
+	if (a->model == NULL || a->dropped_to == NULL || access(".", W_OK | X_OK) == 0)
+		return;
+	const char *tmp = getenv("TMPDIR");
+	if (tmp == NULL || tmp[0] != '/' || access(tmp, W_OK | X_OK) != 0)
+		tmp = "/tmp";
+	char cwd[512];
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(cwd, sizeof(cwd), "the current directory");
+	snprintf(a->export_dir, sizeof(a->export_dir), "%s", tmp);
+	snprintf(a->export_note, sizeof(a->export_note),
+		 "wscope runs as %s, who cannot write in %s: files are saved in %s by default", a->dropped_to,
+		 cwd, tmp);
+}
+
+/* Opens everything the run needs, in tcpdump's order: the input, the
+ * outputs and the key log, then the privilege drop. 0, or an exit status
+ * (the message printed). */
+static int app_open(struct app *a)
+{
+	struct config *c = &a->cfg;
 	bool usage_err;
-	struct capture *cap = iface != NULL ?
-		capture_open_live(iface, filter, err, sizeof(err), &usage_err) :
-		capture_open_file(a.path, filter, err, sizeof(err), &usage_err);
-	if (iface != NULL)
-		a.path = iface;
-	free(filter);
-	if (cap == NULL) {
-		fprintf(stderr, "wscope: %s\n", err);
+	a->cap = c->iface != NULL ? capture_open_live(c->iface, c->filter, a->err, sizeof(a->err), &usage_err) :
+				    capture_open_file(c->read_path, c->filter, a->err, sizeof(a->err), &usage_err);
+	if (a->cap == NULL) {
+		fprintf(stderr, "wscope: %s\n", a->err);
 		return usage_err ? EXIT_USAGE : EXIT_INPUT;
 	}
-	a.ts_digits = capture_ts_digits(cap);
-	if (write_path != NULL && !capture_save_to(cap, write_path, err, sizeof(err))) {
-		fprintf(stderr, "wscope: -w: %s\n", err);
-		capture_close(cap);
+	a->ts_digits = capture_ts_digits(a->cap);
+	if (c->write_path != NULL && !capture_save_to(a->cap, c->write_path, a->err, sizeof(a->err))) {
+		fprintf(stderr, "wscope: -w: %s\n", a->err);
 		return EXIT_USAGE;
 	}
-	if (a.dump_dir != NULL) {
-		a.dump = streamdump_new(a.dump_dir, err, sizeof(err));
-		if (a.dump == NULL) {
-			fprintf(stderr, "wscope: %s\n", err);
-			capture_close(cap);
+	if (c->dump_dir != NULL) {
+		a->dump = streamdump_new(c->dump_dir, a->err, sizeof(a->err));
+		if (a->dump == NULL) {
+			fprintf(stderr, "wscope: %s\n", a->err);
 			return EXIT_USAGE;
 		}
 	}
-	if (a.json_path != NULL) {
-		if (strcmp(a.json_path, "-") == 0) {
-			a.json_file = stdout;
-			a.list_flows = false;
+	if (c->json_path != NULL) {
+		if (strcmp(c->json_path, "-") == 0) {
+			a->json_file = stdout;
+			a->list_flows = false;
 		} else {
-			a.json_file = open_output(a.json_path, keylog_path != NULL);
-			if (a.json_file == NULL) {
-				fprintf(stderr, "wscope: %s: %s\n", a.json_path, strerror(errno));
-				capture_close(cap);
-				streamdump_free(a.dump);
+			a->json_file = open_output(c->json_path, c->keylog_path != NULL);
+			if (a->json_file == NULL) {
+				fprintf(stderr, "wscope: %s: %s\n", c->json_path, strerror(errno));
 				return EXIT_USAGE;
 			}
-		}
-		a.json = export_new(a.json_file, a.ts_digits);
-		if (a.json != NULL && line_buffered)
-			export_set_line_buffered(a.json, true);
-		/* A reader of --json=PATH that goes away (a FIFO) is a write
-		 * error with status 1; on standard output SIGPIPE ends the run
-		 * quietly with 141, as for any filter in a pipe. */
-		if (a.json_file != stdout)
+			/* A reader of --json=PATH that goes away (a FIFO) is a
+			 * write error with status 1; on standard output SIGPIPE
+			 * ends the run quietly with 141, as for any filter in a
+			 * pipe. */
 			signal(SIGPIPE, SIG_IGN);
+		}
+		a->json = export_new(a->json_file, a->ts_digits);
+		if (a->json == NULL) {
+			fprintf(stderr, "wscope: out of memory\n");
+			return EXIT_INPUT;
+		}
+		if (c->line_buffered)
+			export_set_line_buffered(a->json, true);
 	}
-	/* The terminal UI browses a capture file when nothing else is asked for. */
-	if (tui == -1)
-		tui = a.json_path == NULL && a.dump_dir == NULL && isatty(STDOUT_FILENO) &&
-		      isatty(STDIN_FILENO) && strcmp(a.path, "-") != 0;
-	struct ui_model_opts mo;
-	ui_model_opts_default(&mo);
-	mo.keep_bytes = (size_t)wo.max_payload;
-	if (history > 0)
-		mo.max_msgs = (size_t)history;
-	mo.budget = tui_memory;
-	mo.ts_digits = a.ts_digits;
-	if (tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+	/* The terminal UI browses a capture when nothing else is asked for. */
+	if (c->tui == -1)
+		c->tui = c->json_path == NULL && c->dump_dir == NULL && isatty(STDOUT_FILENO) &&
+			 isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
+	if (c->tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
 			"(use --json, or --no-tui to list the flows)\n");
-		capture_close(cap);
-		streamdump_free(a.dump);
-		export_free(a.json);
 		return EXIT_USAGE;
 	}
-	if (tui == 1) {
-		wo.frames = true; /* the message detail lists its frames */
-		a.model = ui_model_new(&mo);
-		a.list_flows = false;
-		a.in_tui = true; /* warnings are rows in the UI, not printed over it */
-	}
-	struct core *core = core_new(&co, on_event, &a);
-	struct keylog *kl = NULL;
-	if (core != NULL && keylog_path != NULL) {
-		kl = keylog_open(keylog_path, keylog_warn, core, err, sizeof(err));
-		if (kl == NULL) {
-			fprintf(stderr, "wscope: --keylog: %s\n", err);
-			core_free(core);
-			capture_close(cap);
-			streamdump_free(a.dump);
-			export_free(a.json);
-			return EXIT_USAGE;
+	if (c->tui == 1) {
+		struct ui_model_opts mo;
+		ui_model_opts_default(&mo);
+		mo.keep_bytes = (size_t)c->ws.max_payload;
+		if (c->history > 0)
+			mo.max_msgs = (size_t)c->history;
+		mo.budget = c->tui_memory;
+		mo.ts_digits = a->ts_digits;
+		c->ws.frames = true; /* the message detail lists its frames */
+		a->model = ui_model_new(&mo);
+		if (a->model == NULL) {
+			fprintf(stderr, "wscope: out of memory\n");
+			return EXIT_INPUT;
 		}
+		a->list_flows = false;
+		a->in_tui = true; /* warnings are rows in the UI, not printed over it */
 	}
-	wo.keylog = kl;
-	struct ws_layer *wsl = core ? ws_layer_new(&wo, core) : NULL;
-	const char *dropped_to = NULL;
-	/* live: as root, the capture goes on as "nobody" unless -Z says who;
-	 * a file: only with -Z, once the file and the outputs are open */
-	if ((iface != NULL || run_as != NULL) && !drop_privileges(run_as, a.dump, &dropped_to, err, sizeof(err))) {
-		fprintf(stderr, "wscope: %s\n", err);
-		return EXIT_USAGE;
-	}
-	if (core == NULL || wsl == NULL || (a.json_path != NULL && a.json == NULL)) {
+	a->core = core_new(&c->core, on_event, a);
+	if (a->core == NULL) {
 		fprintf(stderr, "wscope: out of memory\n");
-		capture_close(cap);
-		streamdump_free(a.dump);
 		return EXIT_INPUT;
 	}
-	int rc = 0;
-	bool finished_early = false;
-	if (a.model != NULL) {
-		/* the terminal UI drives the capture, live or from the file */
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		struct live_pump lp = { cap, core, max_packets, err, sizeof(err), false, false, CAPTURE_OK };
-		struct tui_source ts = { iface != NULL, iface != NULL ? capture_fd(cap) : -1,
-					 iface != NULL ? live_pump_fn : file_pump_fn, file_done_fn,
-					 iface != NULL ? live_stats_fn : NULL, file_progress_fn, &lp, &stop_requested };
-		struct tui_opts to = { a.path, a.ts_digits, dropped_to };
-		enum tui_end te = tui_browse(a.model, &to, &ts);
-		a.in_tui = false;
-		if (te == TUI_NO_TERMINAL) {
-			fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
-				getenv("TERM") ? getenv("TERM") : "unset");
-			rc = EXIT_INPUT;
+	/* Live (or a capture piped in as it is taken), clients write their
+	 * secrets while wscope runs: the key log may not exist yet, and TLS
+	 * connections wait for their secrets. Opened before the privilege
+	 * drop, and followed through that descriptor. */
+	uint64_t pos, total;
+	bool growing = c->iface != NULL || !capture_progress(a->cap, &pos, &total);
+	if (c->keylog_path != NULL) {
+		a->kl = keylog_open(c->keylog_path, c->keylog_name, growing, keylog_warn, a->core, a->err,
+				    sizeof(a->err));
+		if (a->kl == NULL) {
+			fprintf(stderr, "wscope: %s\n", a->err);
+			return EXIT_USAGE;
 		}
-		if (iface == NULL && !lp.done)
-			finished_early = true; /* the user left before the file was read */
-		uint64_t drop, ifdrop;
-		if (iface != NULL && !a.quiet && capture_drops(cap, &drop, &ifdrop))
-			fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a.path,
-				(unsigned long long)drop, (unsigned long long)ifdrop);
-		if (lp.failed) {
-			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
-			rc = EXIT_INPUT;
-		}
-		if (lp.status == CAPTURE_CORRUPT) {
-			ts_fputs("wscope: ", a.tsflags, stderr);
-			ts_fputs(a.path, a.tsflags, stderr);
-			ts_fputs(": ", a.tsflags, stderr);
-			ts_fputs(err, a.tsflags, stderr);
+		if (growing && keylog_count(a->kl) == 0 && !a->quiet && !a->in_tui) {
+			char line[1400];
+			snprintf(line, sizeof(line), "wscope: %s %s: %s; TLS connections wait for their secrets "
+				 "as clients write them", c->keylog_name, c->keylog_path,
+				 access(c->keylog_path, F_OK) == 0 ? "no secrets in it yet" : "does not exist yet");
+			ts_fputs(line, a->tsflags, stderr);
 			fputc('\n', stderr);
-			rc = EXIT_INPUT;
 		}
-		ui_model_free(a.model);
-		a.model = NULL;
-	} else if (iface != NULL) {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		sigaction(SIGHUP, &sa, NULL);
-		struct live_out lo = { &a, cap, 0 };
-		if (capture_run_live(cap, core, &stop_requested, max_packets, live_tick, &lo, err,
-				     sizeof(err)) != CAPTURE_OK) {
-			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
-			rc = EXIT_INPUT;
-		}
-		uint64_t drop, ifdrop;
-		if (!a.quiet && capture_drops(cap, &drop, &ifdrop))
-			fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a.path,
-				(unsigned long long)drop, (unsigned long long)ifdrop);
-	} else if (iface == NULL && capture_run(cap, core, max_packets, err, sizeof(err)) == CAPTURE_CORRUPT) {
-		core_warn(core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", err);
-		if (a.quiet)
-			fprintf(stderr, "wscope: %s: %s\n", a.path, err);
+	}
+	c->ws.keylog = a->kl;
+	c->ws.wait_keys = growing && a->kl != NULL;
+	a->wsl = ws_layer_new(&c->ws, a->core);
+	if (a->wsl == NULL) {
+		fprintf(stderr, "wscope: out of memory\n");
+		return EXIT_INPUT;
+	}
+	/* live: as root, the capture goes on as "nobody" unless -Z says who;
+	 * a file: only with -Z, once the file and the outputs are open */
+	if ((c->iface != NULL || c->run_as != NULL) &&
+	    !drop_privileges(c->run_as, a->dump, &a->dropped_to, a->err, sizeof(a->err))) {
+		fprintf(stderr, "wscope: %s\n", a->err);
+		return EXIT_USAGE;
+	}
+	choose_export_dir(a);
+	return 0;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static void print_drops(struct app *a)
+{
+	uint64_t drop, ifdrop;
+	if (a->cfg.iface != NULL && !a->quiet && capture_drops(a->cap, &drop, &ifdrop))
+		fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a->path,
+			(unsigned long long)drop, (unsigned long long)ifdrop);
+}
+
+/* Prints a capture error (its text may quote the file) through the
+ * sanitizer. */
+static void print_input_error(struct app *a)
+{
+	char line[1400];
+	snprintf(line, sizeof(line), "wscope: %s: %s", a->path, a->err);
+	ts_fputs(line, a->tsflags, stderr);
+	fputc('\n', stderr);
+}
+
+/* The terminal UI drives the capture, live or from the file. */
+static int run_tui(struct app *a)
+{
+	catch_signals();
+	bool live = a->cfg.iface != NULL;
+	struct pump lp = { a, false, false, CAPTURE_OK };
+	struct tui_source ts = { live, live ? capture_fd(a->cap) : -1, live ? live_pump_fn : file_pump_fn,
+				 file_done_fn, live ? live_stats_fn : NULL, file_progress_fn, tick_fn, &lp,
+				 &stop_requested };
+	struct tui_opts to = { a->path, a->ts_digits, a->dropped_to, a->export_dir, a->export_note };
+	enum tui_end te = tui_browse(a->model, &to, &ts);
+	a->in_tui = false;
+	int rc = 0;
+	if (te == TUI_NO_TERMINAL) {
+		fprintf(stderr, "wscope: cannot start the terminal UI (TERM=%s)\n",
+			getenv("TERM") ? getenv("TERM") : "unset");
 		rc = EXIT_INPUT;
 	}
-	core_finish(core);
-	if (!a.quiet) {
-		if (finished_early)
-			fprintf(stderr, "wscope: %s: the terminal UI was closed before the whole capture was read\n", a.path);
-		print_summary(&a, core_stats(core), ws_layer_stats(wsl), co.memcap);
+	if (!live && !lp.done)
+		a->finished_early = true; /* the user left before the file was read */
+	print_drops(a);
+	if (lp.failed) {
+		print_input_error(a);
+		rc = EXIT_INPUT;
 	}
-	core_free(core);
-	ws_layer_free(wsl);
-	keylog_free(kl);
-	if (a.json != NULL) {
-		bool ok = export_flush(a.json);
+	if (lp.status == CAPTURE_CORRUPT) {
+		print_input_error(a);
+		rc = EXIT_INPUT;
+	}
+	ui_model_free(a->model);
+	a->model = NULL;
+	return rc;
+}
+
+static int run_live(struct app *a)
+{
+	catch_signals();
+	int rc = 0;
+	if (capture_run_live(a->cap, a->core, &stop_requested, a->cfg.max_packets, live_tick, a, a->err,
+			     sizeof(a->err)) != CAPTURE_OK) {
+		print_input_error(a);
+		rc = EXIT_INPUT;
+	}
+	print_drops(a);
+	return rc;
+}
+
+static int run_file(struct app *a)
+{
+	enum capture_status st;
+	if (a->cfg.ws.wait_keys) {
+		/* a capture piped in as it is taken: the key log is read again
+		 * between slices */
+		bool done = false;
+		do {
+			st = capture_step(a->cap, a->core, a->cfg.max_packets, 256, &done, a->err, sizeof(a->err));
+			poll_keys(a, mono_ms());
+		} while (!done);
+	} else {
+		st = capture_run(a->cap, a->core, a->cfg.max_packets, a->err, sizeof(a->err));
+	}
+	if (st != CAPTURE_CORRUPT)
+		return 0;
+	core_warn(a->core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", a->err);
+	if (a->quiet)
+		print_input_error(a);
+	return EXIT_INPUT;
+}
+
+/* rc raised to EXIT_INPUT (an output failed) unless it already says
+ * something worse. */
+static int output_failed(int rc)
+{
+	return rc == 0 ? EXIT_INPUT : rc;
+}
+
+/* The one clean-up path, whatever phase was reached: ends the analysis,
+ * prints the summary, closes every output and reports a write that failed.
+ * Returns the exit status. */
+static int app_close(struct app *a, int rc)
+{
+	if (a->core != NULL && a->ran) {
+		core_finish(a->core);
+		if (!a->quiet) {
+			if (a->finished_early)
+				fprintf(stderr, "wscope: %s: the terminal UI was closed before the whole capture was read\n",
+					a->path);
+			print_summary(a, core_stats(a->core), ws_layer_stats(a->wsl), a->cfg.core.memcap);
+		}
+	}
+	ui_model_free(a->model);
+	core_free(a->core);
+	ws_layer_free(a->wsl);
+	keylog_free(a->kl);
+	if (a->json != NULL || a->json_file != NULL) {
+		bool ok = a->json == NULL || export_flush(a->json);
 		int e = 0;
-		export_ok(a.json, &e);
-		export_free(a.json);
-		if (a.json_file != stdout && fclose(a.json_file) != 0) {
+		if (a->json != NULL) {
+			export_ok(a->json, &e);
+			export_free(a->json);
+		}
+		if (a->json_file != stdout && fclose(a->json_file) != 0) {
 			if (ok)
 				e = errno;
 			ok = false;
 		}
-		if (!ok && a.json_file == stdout && e == EPIPE) {
+		if (!ok && a->json_file == stdout && e == EPIPE) {
 			rc = EXIT_PIPE; /* the reader went away: quietly, as SIGPIPE would */
 		} else if (!ok) {
 			fprintf(stderr, "wscope: %s: write failed: %s\n",
-				a.json_file == stdout ? "standard output" : a.json_path, strerror(e ? e : EIO));
-			if (rc == 0)
-				rc = EXIT_INPUT;
+				a->json_file == stdout ? "standard output" : a->cfg.json_path, strerror(e ? e : EIO));
+			rc = output_failed(rc);
 		}
 	}
 	int we;
-	if (write_path != NULL && !capture_save_ok(cap, true, &we)) {
-		fprintf(stderr, "wscope: -w %s: write failed: %s\n", write_path, strerror(we));
-		if (rc == 0)
-			rc = EXIT_INPUT;
+	if (a->cap != NULL && a->cfg.write_path != NULL && !capture_save_ok(a->cap, true, &we)) {
+		fprintf(stderr, "wscope: -w %s: write failed: %s\n", a->cfg.write_path, strerror(we));
+		rc = output_failed(rc);
 	}
-	capture_close(cap);
-	if (a.dump != NULL) {
-		bool ok = streamdump_ok(a.dump);
-		streamdump_free(a.dump);
-		if (!ok && rc == 0)
-			rc = EXIT_INPUT;
+	capture_close(a->cap);
+	if (a->dump != NULL) {
+		bool ok = streamdump_ok(a->dump);
+		streamdump_free(a->dump);
+		if (!ok)
+			rc = output_failed(rc);
 	}
-	if (fflush(stdout) != 0 && rc == 0)
-		rc = EXIT_INPUT;
+	free(a->cfg.filter);
+	if (fflush(stdout) != 0)
+		rc = output_failed(rc);
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static struct app a; /* zeroed; large, and alive for the whole run */
+	setlocale(LC_CTYPE, "");
+	a.tsflags = ts_locale_flags();
+	a.out = stdout;
+	int rc = parse_args(argc, argv, &a.cfg);
+	if (rc != GO_ON) {
+		free(a.cfg.filter);
+		return rc;
+	}
+	a.path = a.cfg.iface != NULL ? a.cfg.iface : a.cfg.read_path;
+	a.quiet = a.cfg.quiet;
+	a.verbose = a.cfg.verbose;
+	a.list_flows = !a.cfg.no_flows;
+	rc = app_open(&a);
+	if (rc == 0) {
+		a.ran = true;
+		if (a.model != NULL)
+			rc = run_tui(&a);
+		else if (a.cfg.iface != NULL)
+			rc = run_live(&a);
+		else
+			rc = run_file(&a);
+	}
+	return app_close(&a, rc);
 }

@@ -611,20 +611,23 @@ static int k_filter(struct tui *t)
 	return R_REDRAW;
 }
 
-/* A default file name in the current directory that nothing has yet:
+/* A default file name that nothing has yet, in the save directory (the
+ * current one unless wscope runs as a user who cannot write there):
  * wscope-WHAT-DATE-TIME-PID[-N].EXT (the user may still type another). */
-static void default_name(char *buf, size_t len, const char *what, const char *ext)
+static void default_name(const struct tui *t, char *buf, size_t len, const char *what, const char *ext)
 {
 	time_t now = time(NULL);
 	struct tm tm;
 	char stamp[32] = "now";
 	if (localtime_r(&now, &tm) != NULL)
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+	const char *dir = t->o->save_dir != NULL ? t->o->save_dir : "";
+	const char *sep = dir[0] != '\0' && dir[strlen(dir) - 1] != '/' ? "/" : "";
 	for (int k = 1; k < 1000; k++) {
 		if (k == 1)
-			snprintf(buf, len, "wscope-%s-%s-%ld.%s", what, stamp, (long)getpid(), ext);
+			snprintf(buf, len, "%s%swscope-%s-%s-%ld.%s", dir, sep, what, stamp, (long)getpid(), ext);
 		else
-			snprintf(buf, len, "wscope-%s-%s-%ld-%d.%s", what, stamp, (long)getpid(), k, ext);
+			snprintf(buf, len, "%s%swscope-%s-%s-%ld-%d.%s", dir, sep, what, stamp, (long)getpid(), k, ext);
 		struct stat sb;
 		if (lstat(buf, &sb) != 0 && errno == ENOENT)
 			return;
@@ -635,8 +638,10 @@ static int k_export(struct tui *t)
 {
 	if (t->scr == SCR_HELP)
 		return R_NONE;
-	char name[128];
-	default_name(name, sizeof(name), "export", "ndjson");
+	char name[PATH_LEN];
+	default_name(t, name, sizeof(name), "export", "ndjson");
+	if (t->o->save_note != NULL && t->o->save_note[0] != '\0')
+		set_note(t, false, "%s", t->o->save_note);
 	start_prompt(t, P_EXPORT, "export NDJSON to: ", name, NULL);
 	return R_REDRAW;
 }
@@ -654,10 +659,12 @@ static int k_save(struct tui *t)
 		set_note(t, true, "this row has no payload to save%s", g->released ? " (released: memory cap)" : "");
 		return R_REDRAW;
 	}
-	char what[64], name[128];
+	char what[64], name[PATH_LEN];
 	snprintf(what, sizeof(what), "conn%llu-msg%llu", (unsigned long long)t->cur_id, (unsigned long long)g->msgno);
 	bool text = g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed;
-	default_name(name, sizeof(name), what, text ? (ui_looks_like_json(g->data, g->stored) ? "json" : "txt") : "bin");
+	default_name(t, name, sizeof(name), what, text ? (ui_looks_like_json(g->data, g->stored) ? "json" : "txt") : "bin");
+	if (t->o->save_note != NULL && t->o->save_note[0] != '\0')
+		set_note(t, false, "%s", t->o->save_note);
 	start_prompt(t, P_SAVE, "save payload to: ", name, NULL);
 	return R_REDRAW;
 }
@@ -837,8 +844,9 @@ static FILE *create_file(const struct tui *t, const char *path, char *err, size_
 		if (errno == EEXIST || errno == ELOOP)
 			snprintf(err, errlen, "it exists: not overwritten");
 		else if (errno == EACCES && t->o->run_as != NULL)
-			snprintf(err, errlen, "%s (wscope runs as %s since the capture opened; -Z root keeps root)",
-				 strerror(errno), t->o->run_as);
+			snprintf(err, errlen, "%s (wscope runs as %s since the capture opened; it can write in %s; "
+				 "-Z root keeps root)", strerror(errno), t->o->run_as,
+				 t->o->save_dir != NULL && t->o->save_dir[0] != '\0' ? t->o->save_dir : "/tmp");
 		else
 			snprintf(err, errlen, "%s", strerror(errno));
 		return NULL;
@@ -891,10 +899,16 @@ static void do_export(struct tui *t, const char *typed)
 		}
 	}
 	bool ok = x != NULL && export_free(x);
-	if (fclose(f) != 0)
+	int e = errno;
+	if (fclose(f) != 0 && ok) {
 		ok = false;
+		e = errno;
+	}
 	if (!ok) {
-		set_note(t, true, "export: %s: write failed: %s", full, strerror(errno));
+		/* half a file would pass for a whole one */
+		unlink(path);
+		set_note(t, true, "export: %s: write failed: %s (the incomplete file was removed)", full,
+			 strerror(e ? e : EIO));
 		return;
 	}
 	set_note(t, false, "exported %zu messages of %zu connection%s to %s", nmsg, nconn, nconn == 1 ? "" : "s", full);
@@ -914,11 +928,16 @@ static void do_save(struct tui *t, const char *typed)
 		set_note(t, true, "save: %s: %s", full, err);
 		return;
 	}
-	bool ok = fwrite(g->data, 1, g->stored, f) == g->stored;
-	if (fclose(f) != 0)
+	bool ok = fwrite(g->data, 1, g->stored, f) == g->stored && fflush(f) == 0;
+	int e = errno;
+	if (fclose(f) != 0 && ok) {
 		ok = false;
+		e = errno;
+	}
 	if (!ok) {
-		set_note(t, true, "save: %s: write failed: %s", full, strerror(errno));
+		unlink(path);
+		set_note(t, true, "save: %s: write failed: %s (the incomplete file was removed)", full,
+			 strerror(e ? e : EIO));
 		return;
 	}
 	if (g->opcode == WS_OP_CLOSE)
@@ -1885,6 +1904,8 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 			end = TUI_TERMINAL;
 			break;
 		}
+		if (src != NULL && src->tick != NULL)
+			src->tick(src->user);
 		if (src != NULL && src->pump != NULL && (t.loading || (live && (src->fd < 0 || (pfd[1].revents & POLLIN) != 0)))) {
 			if (!src->pump(src->user)) {
 				set_note(&t, true, "capture failed");

@@ -28,6 +28,7 @@ struct tui_source {
 	bool (*done)(void *user);
 	void (*stats)(void *user, uint64_t *packets, uint64_t *kernel_drops, uint64_t *own_drops);
 	bool (*progress)(void *user, uint64_t *pos, uint64_t *total);
+	void (*tick)(void *user);      /* called at least every 100 ms */
 	void *user;
 	volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM/SIGHUP */
 };
@@ -38,6 +39,9 @@ struct tui_opts {
 	const char *run_as;        /* the user wscope switched to after opening
 	                              the capture (-Z), or NULL: said when a file
 	                              cannot be created */
+	const char *save_dir;      /* where files are saved by default; NULL or
+	                              "": the current directory */
+	const char *save_note;     /* why it is not the current directory */
 };
 
 enum tui_end {

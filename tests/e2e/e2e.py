@@ -437,12 +437,14 @@ def main():
     import tls
     import live
     import live_stream
+    import live_wss
     import outputs
     import tui
     transforms.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
     live.run(sys.modules[__name__])
     live_stream.run(sys.modules[__name__])
+    live_wss.run(sys.modules[__name__])
     outputs.run(sys.modules[__name__])
     tui.run(sys.modules[__name__])
     passed = sum(1 for r in results if r[1])

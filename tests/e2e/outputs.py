@@ -1,9 +1,14 @@
 """Outputs that must not hurt: -w or --json naming the capture being read
 (by any name) is refused before anything is truncated; NDJSON that holds
 decrypted data is created (or made) 0600; -Z applies to -r too, once the
-file and the outputs are open (checked in /proc while it reads)."""
+file and the outputs are open (checked in /proc while it reads); a full
+disk (a tiny tmpfs, out of blocks or out of inodes) under --dump-streams,
+-w and --json=FILE is an error naming the file, status 1, and index.tsv
+never claims bytes for a stream file that was not written whole."""
+import contextlib
 import hashlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -71,6 +76,8 @@ def run(e2e):
              p.returncode == 0 and intact and not os.path.islink(name) and os.path.getsize(name) > 0
              and not os.path.islink(os.path.join(sd, "index.tsv")), p.stderr[-300:])
 
+    full_disk(e2e, d, src)
+
     if os.geteuid() != 0:
         e2e.case("-Z with -r needs root to test", False, "not root")
         return
@@ -109,3 +116,166 @@ def run(e2e):
     se = w.stderr.read().decode("utf-8", "replace")
     e2e.case("-r FILE -Z nobody: reads the file as nobody once it is open (uid in /proc: %s)" % uid,
              w.returncode == 0 and uid is not None and all(u == "65534" for u in uid), se[-300:])
+
+
+# ------------------------------------------------------------- a full disk
+
+@contextlib.contextmanager
+def tmpfs(path, opts):
+    """A tiny tmpfs mounted at path (made if needed), always unmounted."""
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise OSError("mount -t tmpfs -o %s: %s" % (opts, p.stderr.strip()))
+    try:
+        yield path
+    finally:
+        if subprocess.run(["umount", path], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", path], capture_output=True)
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass
+
+
+def read_index(sdir):
+    """index.tsv of a --dump-streams directory: (raw bytes, rows, comment
+    lines); each row is the list of its tab-separated fields."""
+    try:
+        with open(os.path.join(sdir, "index.tsv"), "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None, [], []
+    rows, comments = [], []
+    for line in raw.decode("utf-8", "replace").split("\n")[1:]:
+        if line.startswith("#"):
+            comments.append(line)
+        elif line:
+            rows.append(line.split("\t"))
+    return raw, rows, comments
+
+
+def index_lies(sdir, ref):
+    """What index.tsv in sdir says that is not so: every row must be whole
+    (the header first, ten fields, a newline at the end), and a row may
+    only claim a file that holds exactly the bytes it claims, which are the
+    whole stream (ref: file name -> the stream's bytes, from a dump the
+    endpoint logs vouch for). A direction whose file is incomplete may only
+    be mentioned in a comment line (#)."""
+    raw, rows, _ = read_index(sdir)
+    errs = []
+    if not raw:
+        return errs  # an empty or missing index claims nothing
+    if not raw.endswith(b"\n"):
+        errs.append("the last line is cut: %r" % raw.rsplit(b"\n", 1)[-1][:120])
+    if not raw.startswith(b"flow\tdir\tsrc\tdst\tbytes\tgaps\tgap_bytes\tend\tsyn\tfile\n"):
+        errs.append("no header line: %r" % raw[:80])
+    for r in rows:
+        if len(r) != 10:
+            errs.append("row with %d fields: %r" % (len(r), "\t".join(r)[:160]))
+            continue
+        fname, claimed = r[9], r[4]
+        path = os.path.join(sdir, fname)
+        have = None
+        if os.path.isfile(path) and not os.path.islink(path):
+            with open(path, "rb") as f:
+                have = f.read()
+        want = ref.get(fname)
+        if have is None:
+            errs.append("%s: claims %s bytes, the file does not exist" % (fname, claimed))
+        elif want is None:
+            errs.append("%s: not a direction of the capture" % fname)
+        elif not claimed.isdigit() or int(claimed) != len(want) or have != want:
+            errs.append("%s: claims %s bytes, the file holds %d (the stream has %d%s)" % (
+                fname, claimed, len(have), len(want), "" if have == want[:len(have)] else ", and differs"))
+    return errs
+
+
+def ref_streams(e2e, src):
+    """The directions of src as --dump-streams writes them on a disk with
+    room, checked against the endpoint logs first: file name -> bytes."""
+    log = src[: -len(".pcap")] + ".endpoints.jsonl.gz"
+    errors, se, _ = e2e.compare_with_log(src, log)
+    if errors:
+        return None, "the reference dump differs from the endpoint logs: %s" % "; ".join(errors[:3])
+    sdir = os.path.join(e2e.TMP, "dump")  # where compare_with_log's dump() wrote
+    _, rows, _ = read_index(sdir)
+    ref = {}
+    for r in rows:
+        with open(os.path.join(sdir, r[9]), "rb") as f:
+            ref[r[9]] = f.read()
+    return ref, ""
+
+
+def full_disk(e2e, d, src):
+    if os.geteuid() != 0:
+        e2e.case("a full disk (--dump-streams, -w, --json=FILE on a tiny tmpfs) needs root to test (mount)", False,
+                 "not root: run the suite as root")
+        return
+    ref, why = ref_streams(e2e, src)
+    misc = os.path.join(e2e.TOP, "samples", "ws-misc.pcap")
+    ref_misc, why_misc = ref_streams(e2e, misc)
+    if ref is None or ref_misc is None:
+        e2e.case("--dump-streams on a full disk: the reference dumps", False, why or why_misc)
+        return
+    total = sum(len(v) for v in ref.values())
+    page = os.sysconf("SC_PAGE_SIZE")
+    # tmpfs gives whole pages: the stream files of ws-misc.pcap alone fill
+    # this one, so any page index.tsv needs is one too many
+    pages = sum((len(v) + page - 1) // page for v in ref_misc.values())
+    for cap, sref, opts, what in (
+            (src, ref, "size=64k", "a 64 KiB tmpfs (the %d stream bytes do not fit)" % total),
+            (src, ref, "size=1m,nr_inodes=6", "a tmpfs out of inodes after 4 of the %d files" % len(ref)),
+            (misc, ref_misc, "size=%dk" % (pages * page // 1024),
+             "a tmpfs the size of ws-misc.pcap's %d stream files alone (%d KiB, nothing left for "
+             "index.tsv)" % (len(ref_misc), pages * page // 1024))):
+        try:
+            with tmpfs(os.path.join(e2e.TMP, "wsfull"), opts) as mnt:
+                sd = os.path.join(mnt, "streams")
+                try:
+                    p = subprocess.run([e2e.WSCOPE, "-r", cap, "--dump-streams", sd, "--no-flows"],
+                                       capture_output=True, text=True, timeout=60)
+                    rc, se = p.returncode, p.stderr
+                except subprocess.TimeoutExpired:
+                    rc, se = None, "hung: still running after 60 s"
+                named = re.findall(r"^wscope: %s/([^/\n]+): No space left on device$" % re.escape(sd), se, re.M)
+                e2e.case("--dump-streams DIR on %s: status 1, stderr names the file it could not write and "
+                         "says 'No space left on device' (named: %s)" % (what, named),
+                         rc == 1 and bool(named) and all(n in sref or n == "index.tsv" for n in named),
+                         "status %s\n%s" % (rc, se[-400:]))
+                lies = index_lies(sd, sref)
+                raw, rows, comments = read_index(sd)
+                e2e.case("--dump-streams DIR on %s: index.tsv claims no bytes for a file that was not written "
+                         "whole (%d rows, %d comment lines)" % (what, len(rows), len(comments)),
+                         rc is not None and not lies, "; ".join(lies[:6]) + "\nindex.tsv:\n" +
+                         (raw or b"").decode("utf-8", "replace")[-1200:])
+                bad = []
+                for fname in sorted(os.listdir(sd)) if os.path.isdir(sd) else []:
+                    if fname == "index.tsv":
+                        continue
+                    with open(os.path.join(sd, fname), "rb") as f:
+                        have = f.read()
+                    if fname not in sref or have != sref[fname][:len(have)]:
+                        bad.append("%s (%d bytes)" % (fname, len(have)))
+                e2e.case("--dump-streams DIR on %s: each stream file holds the first bytes of its stream, "
+                         "nothing else" % what, rc is not None and not bad, "not a prefix: %s" % bad)
+        except OSError as ex:
+            e2e.case("--dump-streams on %s: tmpfs mounted" % what, False, str(ex))
+
+    # -w and --json=FILE with -r on a full tmpfs: the path and why, status 1
+    for args, name, what in ((["-w"], "out.pcap", "-w FILE"), ([], "out.ndjson", "--json=FILE")):
+        try:
+            with tmpfs(os.path.join(e2e.TMP, "wsfull"), "size=64k") as mnt:
+                out = os.path.join(mnt, name)
+                argv = [e2e.WSCOPE, "-r", src, "-q"] + (args + [out] if args else ["--json=" + out])
+                try:
+                    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+                    rc, se = p.returncode, p.stderr
+                except subprocess.TimeoutExpired:
+                    rc, se = None, "hung: still running after 60 s"
+                said = [l for l in se.splitlines() if out in l and "No space left on device" in l]
+                e2e.case("-r %s with FILE on a 64 KiB tmpfs (the output does not fit), -q: status 1, one line "
+                         "with the path and 'No space left on device'" % what,
+                         rc == 1 and len(said) == 1, "status %s\n%s" % (rc, se[-400:]))
+        except OSError as ex:
+            e2e.case("-r %s on a full tmpfs: tmpfs mounted" % what, False, str(ex))

@@ -11,6 +11,7 @@ each capture, never from wscope. One e2e.case per behaviour; every test
 starts its own tmux session on a private tmux server and waits for what it
 expects with a timeout."""
 import base64
+import errno
 import json
 import os
 import re
@@ -1334,6 +1335,108 @@ def test_save(ctx):
     p.keys("Q")
 
 
+# ------------------------------------------------------- 11b a full disk
+
+def mount_tmpfs(path, opts):
+    """A tiny tmpfs at path; the caller unmounts it (umount_tmpfs) in a
+    finally block."""
+    os.makedirs(path, exist_ok=True)
+    p = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise OSError("mount -t tmpfs -o %s %s: %s" % (opts, path, p.stderr.strip()))
+
+
+def umount_tmpfs(path):
+    if subprocess.run(["umount", path], capture_output=True).returncode != 0:
+        subprocess.run(["umount", "-l", path], capture_output=True)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def fill(mnt, leave=0):
+    """Fills the tmpfs at mnt with one-page files until one more does not
+    fit, then removes `leave` of them (that many pages free)."""
+    page = os.sysconf("SC_PAGE_SIZE")
+    made = []
+    while True:
+        path = os.path.join(mnt, "fill-%05d" % len(made))
+        try:
+            with open(path, "wb") as f:
+                f.write(b"x" * page)
+        except OSError as ex:
+            if ex.errno != errno.ENOSPC:
+                raise
+            break
+        made.append(path)
+    for path in made[len(made) - leave:] if leave else []:
+        os.unlink(path)
+
+
+def test_full_disk(ctx):
+    """e and s to a path on a full tmpfs: the status line names the path
+    and the error, the UI goes on (the next key works), and no partial
+    file is left at the path."""
+    if os.geteuid() != 0:
+        ctx.case("export and save on a full disk need root to test (mount -t tmpfs)", False,
+                 "not root: run the suite as root")
+        return
+    d = ctx.tmp("full-disk-cwd")
+    mnt = os.path.join(ctx.e2e.TMP, "tui-full")
+    p = None
+    try:
+        mount_tmpfs(mnt, "size=64k")
+        # two pages free: the export (all three connections, about 580 kB of
+        # NDJSON) gets part way, then the disk is full
+        fill(mnt, leave=2)
+        p = ctx.wscope(["-r", ctx.sample], w=200, h=30, cwd=d)
+        wait_loaded(p)
+        target = os.path.join(mnt, "export.ndjson")
+        p.keys("e")
+        prompt(p, target, "export NDJSON to:")
+        p.keys("Enter")
+        ok, s = p.wait(lambda s: "export" in status(s) and ("exported" in status(s) or "export:" in status(s)))
+        st = status(s)
+        ctx.case("e to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
+                 ok and target in st and "No space left on device" in st, "status %r" % st)
+        p.keys("Enter")
+        ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 "))
+        ctx.case("after the failed export wscope keeps running: the next key (Enter) opens the connection",
+                 ok2 and "EXITED" not in s2, s2)
+        left = os.path.getsize(target) if os.path.lexists(target) else None
+        ctx.case("e to a path on a full tmpfs: no partial file is left at the path",
+                 ok and left is None, "%s is there, %s bytes" % (target, left))
+
+        # the disk full to the last page: saving any payload fails
+        fill(mnt)
+        target = os.path.join(mnt, "payload.bin")
+        p.keys("g", "Enter")
+        ok0, s0 = p.wait(is_detail)
+        p.keys("s")
+        prompt(p, target, "save payload to:")
+        p.keys("Enter")
+        ok, s = p.wait(lambda s: "saved" in status(s) or "save:" in status(s))
+        st = status(s)
+        ctx.case("s to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
+                 ok0 and ok and target in st and "No space left on device" in st, "status %r\n%s" % (st, s0))
+        p.keys("q")
+        ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 ") and not is_detail(s))
+        ctx.case("after the failed save wscope keeps running: the next key (q) goes back to the messages",
+                 ok2 and "EXITED" not in s2, s2)
+        left = os.path.getsize(target) if os.path.lexists(target) else None
+        ctx.case("s to a path on a full tmpfs: no partial file is left at the path",
+                 ok and left is None, "%s is there, %s bytes" % (target, left))
+        p.keys("Q")
+        p.wait("EXITED")
+    except OSError as ex:
+        ctx.case("export and save on a full disk: a tmpfs mounted and filled", False, str(ex))
+    finally:
+        if p is not None:
+            p.kill()
+        umount_tmpfs(mnt)
+
+
 # ------------------------------------------------------------- 12 no terminal
 
 def test_no_terminal(ctx):
@@ -1543,8 +1646,8 @@ def test_live(ctx):
 
 TESTS = [test_sample_walkthrough, test_resize, test_search_no_match, test_brackets, test_controls, test_badkey,
          test_widehost, test_korean, test_deflate_big, test_lossy, test_conn_detail, test_export,
-         test_export_conns, test_save, test_no_terminal, test_summary, test_no_color, test_conn_filter_search, test_help,
-         test_live]
+         test_export_conns, test_save, test_full_disk, test_no_terminal, test_summary, test_no_color,
+         test_conn_filter_search, test_help, test_live]
 
 
 def run(e2e, only=None):

@@ -6,6 +6,11 @@
  *   bit 15     direction (0 or 1; the ClientHello's says which is the client)
  *   bit 14     lost: tls_gap(dir) instead of tls_feed (the bytes are skipped)
  *   bits 0-13  length (cut to what is left)
+ * Two headers are commands, not chunks:
+ *   0xffff     (first only) the connection waits for its keys, as live: the
+ *              key log starts empty, held bytes are capped at 64 KiB
+ *   0x7ffe     the secrets arrive now (the whole key log) and are looked up
+ *   0x7ffd     the connection ends (tls_end)
  *
  * The key log named by $WSCOPE_FUZZ_KEYLOG (all the samples' *.keys, as
  * tests/fuzz/run.sh sets it) is loaded once in LLVMFuzzerInitialize, so
@@ -87,7 +92,14 @@ static void on_ready(void *user)
 	read_info(f);
 }
 
-static const struct tls_cbs callbacks = { on_plain, on_warn, on_ready };
+static void on_replay(void *user, const struct pkt_origin *o)
+{
+	struct fuzz_tls *f = user;
+	if (o != NULL)
+		f->sum += o->pkt;
+}
+
+static const struct tls_cbs callbacks = { on_plain, on_warn, on_ready, on_replay };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -95,28 +107,54 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&f, 0, sizeof(f));
 	uint8_t *scratch = malloc(TLS_PLAIN_MAX);
 	FUZZ_CHECK(scratch != NULL, "out of memory");
-	f.t = tls_conn_new(fuzz_keylog, scratch, &callbacks, &f);
+	struct keylog *late = NULL; /* wait mode: secrets handed over later */
+	size_t held_total = 0;
+	if (size >= 2 && data[0] == 0xff && data[1] == 0xff) {
+		late = keylog_from_buffer("", 0, NULL, NULL);
+		FUZZ_CHECK(late != NULL, "out of memory");
+		data += 2;
+		size -= 2;
+	}
+	f.t = tls_conn_new(late != NULL ? late : fuzz_keylog, scratch, &callbacks, &f);
 	FUZZ_CHECK(f.t != NULL, "out of memory");
+	if (late != NULL)
+		tls_conn_wait_keys(f.t, 64 * 1024, &held_total, 256 * 1024);
 	if (size > 2)
 		f.sum += tls_looks_like(data + 2, size - 2);
+	uint64_t pkt = 0;
 	while (size >= 2) {
 		uint16_t h = (uint16_t)(data[0] << 8 | data[1]);
 		data += 2;
 		size -= 2;
+		if (late != NULL && h == 0x7ffe) {
+			if (fuzz_keylog_text != NULL)
+				keylog_feed(late, fuzz_keylog_text, fuzz_keylog_len);
+			tls_retry(f.t);
+			continue;
+		}
+		if (late != NULL && h == 0x7ffd) {
+			tls_end(f.t);
+			FUZZ_CHECK(!tls_waiting(f.t), "still waiting after tls_end");
+			continue;
+		}
+		struct pkt_origin o = { { (int64_t)pkt, 0 }, ++pkt };
 		int dir = (h & 0x8000) != 0;
 		size_t n = h & 0x3fff;
 		if (n > size)
 			n = size;
 		if ((h & 0x4000) != 0)
-			tls_gap(f.t, dir);
+			tls_gap(f.t, dir, &o);
 		else
-			tls_feed(f.t, dir, data, n);
+			tls_feed(f.t, dir, data, n, &o);
+		FUZZ_CHECK(held_total <= 256 * 1024, "held past the cap");
 		data += n;
 		size -= n;
 	}
 	read_info(&f);
 	f.sum += tls_conn_mem(f.t);
 	tls_conn_free(f.t);
+	FUZZ_CHECK(held_total == 0, "held bytes not released");
+	keylog_free(late);
 	free(scratch);
 	return 0;
 }

@@ -12,8 +12,11 @@
 
 #include "keylog.h"
 
-/* Set up once, read-only afterwards. */
+/* Set up once, read-only afterwards: the log, and its text (for harnesses
+ * that hand the secrets over later, as a live client writes them). */
 static struct keylog *fuzz_keylog;
+static char *fuzz_keylog_text;
+static size_t fuzz_keylog_len;
 
 /* Loads the key log named by $WSCOPE_FUZZ_KEYLOG, if any (so that the
  * wss-* samples are decrypted). */
@@ -47,7 +50,8 @@ static void fuzz_keylog_load(void)
 	fclose(f);
 	/* From memory, so that a miss never reads the file again. */
 	fuzz_keylog = keylog_from_buffer(text ? text : "", len, NULL, NULL);
-	free(text);
+	fuzz_keylog_text = text;
+	fuzz_keylog_len = len;
 }
 
 #endif

@@ -374,6 +374,11 @@ def main(argv=None):
                         seed("ws", tag + "-decode-as", bytes([0x80 | 0x08]) + chunks(rest, 8192))
             elif c2s[:1] == b"\x16":
                 seed("tls", tag, chunks(events, limit))
+                # live: waiting for the secrets, which come after a few
+                # pieces (0xffff: wait mode; 0x7ffe: keys; 0x7ffd: end)
+                k = min(6, len(events))
+                seed("tls", tag + "-late-keys", b"\xff\xff" + chunks(events[:k], limit // 2) +
+                     b"\x7f\xfe" + chunks(events[k:], limit // 2) + b"\x7f\xfd")
     for name, data in json_handmade():
         seed("json", name, data)
     for t in TARGETS:

@@ -367,7 +367,7 @@ START_TEST(keylog_file_that_grows)
 	fputs("# written while the capture runs\n", f);
 	fflush(f);
 	char err[256];
-	struct keylog *kl = keylog_open(path, kl_warn, NULL, err, sizeof(err));
+	struct keylog *kl = keylog_open(path, "--keylog", false, kl_warn, NULL, err, sizeof(err));
 	ck_assert(kl != NULL);
 	uint8_t cr[32];
 	struct tls_secrets s;
@@ -384,7 +384,7 @@ START_TEST(keylog_file_that_grows)
 	fclose(f);
 	keylog_free(kl);
 	unlink(path);
-	ck_assert(keylog_open("/nonexistent/keys", kl_warn, NULL, err, sizeof(err)) == NULL);
+	ck_assert(keylog_open("/nonexistent/keys", "--keylog", false, kl_warn, NULL, err, sizeof(err)) == NULL);
 }
 END_TEST
 
@@ -412,12 +412,12 @@ START_TEST(record_layer_rejects_garbage)
 	memset(&s, 0, sizeof(s));
 	struct tls_conn *t = tls_conn_new(NULL, scratch, &scbs, &s);
 	/* a record claiming 60000 bytes: not TLS, stopped, bounded */
-	tls_feed(t, 0, (const uint8_t *)"\x16\x03\x03\xea\x60", 5);
+	tls_feed(t, 0, (const uint8_t *)"\x16\x03\x03\xea\x60", 5, NULL);
 	ck_assert_int_eq(s.warns[WARN_TLS_MALFORMED], 1);
-	tls_feed(t, 0, (const uint8_t *)"more bytes", 10);
+	tls_feed(t, 0, (const uint8_t *)"more bytes", 10, NULL);
 	ck_assert_int_eq(s.warns[WARN_TLS_MALFORMED], 1);
 	/* a handshake message claiming 16 MiB */
-	tls_feed(t, 1, (const uint8_t *)"\x16\x03\x03\x00\x04\x01\xff\xff\xff", 9);
+	tls_feed(t, 1, (const uint8_t *)"\x16\x03\x03\x00\x04\x01\xff\xff\xff", 9, NULL);
 	ck_assert_int_eq(s.warns[WARN_TLS_MALFORMED], 2);
 	ck_assert_uint_eq(s.plain, 0);
 	tls_conn_free(t);
@@ -427,10 +427,10 @@ START_TEST(record_layer_rejects_garbage)
 	t = tls_conn_new(NULL, scratch, &scbs, &s);
 	const uint8_t ch[] = { 0x16, 0x03, 0x01, 0x00, 0x08, 0x01, 0x00, 0x00, 0x30, 0x03, 0x03, 0xaa, 0xbb };
 	for (size_t i = 0; i < sizeof(ch); i++)
-		tls_feed(t, 0, ch + i, 1);
+		tls_feed(t, 0, ch + i, 1, NULL);
 	ck_assert_uint_eq(s.plain, 0);
 	ck_assert_int_eq(s.readies, 0);
-	tls_gap(t, 0);
+	tls_gap(t, 0, NULL);
 	ck_assert_int_eq(s.warns[WARN_TLS_DECRYPT_FAILED], 1);
 	tls_conn_free(t);
 }

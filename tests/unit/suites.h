@@ -14,5 +14,6 @@ Suite *suite_tls(void);
 Suite *suite_ui(void);
 Suite *suite_termsafe(void);
 Suite *suite_json(void);
+Suite *suite_keylog(void);
 
 #endif
