@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -397,6 +398,75 @@ def print_table(results, file_bytes, messages):
           "cpu = user+sys of the best run; RSS = peak over the runs)")
 
 
+# ---- key log loading ----
+
+KEYLOG_LABELS = ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+                 "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET")
+KEYLOG_SAMPLE = "wss-tls13"   # its own secrets go last: decryption is checked too
+
+
+def ensure_keylog(out_dir, lines):
+    """A key log of `lines` lines (TLS 1.3 connections of five secrets each,
+    with random client randoms) followed by the sample's real secrets."""
+    path = os.path.join(out_dir, "keylog-%d.keys" % lines)
+    real = open(os.path.join(TOP, "samples", KEYLOG_SAMPLE + ".keys"), "rb").read()
+    if os.path.exists(path) and os.path.getsize(path) > lines * 100:
+        return path
+    os.makedirs(out_dir, exist_ok=True)
+    rnd = random.Random(lines)
+    with open(path + ".tmp", "w") as f:
+        for _ in range(lines // len(KEYLOG_LABELS)):
+            cr = "%064x" % rnd.getrandbits(256)
+            for lab in KEYLOG_LABELS:
+                f.write("%s %s %064x\n" % (lab, cr, rnd.getrandbits(256)))
+    with open(path + ".tmp", "ab") as f:
+        f.write(real)
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def keylog_bench(a, out_dir, sizes, runs, tshark):
+    """wscope -r on a small wss capture with key logs of growing length: the
+    time the key log takes (minus the run with only the sample's own
+    secrets), its memory, and the ratio between sizes (linear: the ratio of
+    the lines). tshark with the same key logs, for comparison."""
+    pcap = os.path.join(TOP, "samples", KEYLOG_SAMPLE + ".pcap")
+    own = os.path.join(TOP, "samples", KEYLOG_SAMPLE + ".keys")
+    base = summarize(measure("wscope, own keys", [a.wscope, "-r", pcap, "--keylog", own, "--json"], runs,
+                             quiet=True))
+    m = SUMMARY_RE.search(run_measured([a.wscope, "-r", pcap, "--keylog", own, "--json"]).stderr)
+    want = int(m.group(3)) if m else None
+    rows = []
+    for n in sizes:
+        kl = ensure_keylog(out_dir, n)
+        warm_cache(kl)
+        rs = measure("wscope %dk lines" % (n // 1000), [a.wscope, "-r", pcap, "--keylog", kl, "--json"],
+                     runs, quiet=True)
+        m = SUMMARY_RE.search(rs[-1].stderr)
+        got = int(m.group(3)) if m else None
+        row = {"lines": n, "bytes": os.path.getsize(kl), "wscope": summarize(rs), "messages": got}
+        if tshark:
+            t = summarize(measure("tshark %dk" % (n // 1000),
+                                  [tshark, "-r", pcap, "-o", "tls.keylog_file:" + kl, "-Y", "websocket",
+                                   "-T", "fields", "-e", "frame.number"], 1, quiet=True))
+            row["tshark"] = t
+        rows.append(row)
+    print("%-10s %9s %12s %12s %12s %14s %10s %12s" % (
+        "lines", "MB", "wscope s", "load s", "lines/s", "peak RSS MiB", "messages", "tshark s"))
+    print("%-10s %9s %12.3f %12s %12s %14.1f %10s %12s" % (
+        "(own)", "-", base["best"], "-", "-", base["rss_mib"], want, "-"))
+    for r in rows:
+        load = max(r["wscope"]["best"] - base["best"], 1e-6)
+        print("%-10d %9.1f %12.3f %12.3f %12.0f %14.1f %10s %12s" % (
+            r["lines"], r["bytes"] / 1e6, r["wscope"]["best"], load, r["lines"] / load,
+            r["wscope"]["rss_mib"], r["messages"],
+            "%.3f" % r["tshark"]["best"] if "tshark" in r else "-"))
+        r["load_s"] = load
+    ok = all(r["messages"] == want for r in rows)
+    ratio = rows[-1]["load_s"] / rows[0]["load_s"] if len(rows) > 1 else None
+    return {"rows": rows, "base": base, "messages": want, "ratio": ratio, "ok": ok}
+
+
 def main():
     ap = argparse.ArgumentParser(
         description="Benchmark wscope against a bare libpcap read and tshark.")
@@ -426,6 +496,8 @@ def main():
                     help="also wscope's peak RSS on %d MB and %d MB captures" % SCALE_SIZES)
     ap.add_argument("--adversarial", metavar="DIR",
                     help="also wscope's time and peak RSS on every capture in DIR")
+    ap.add_argument("--keylog-lines", type=int, nargs="*", default=None, metavar="N",
+                    help="key log sizes (lines) to load (default 1000000 2000000; none: skip)")
     ap.add_argument("--json-out", metavar="PATH",
                     help="where the results go as JSON (default: next to the capture, "
                          "CAPTURE.results.json)")
@@ -585,6 +657,24 @@ def main():
                             "< %g MiB" % TARGET_RSS_MIB, worst < TARGET_RSS_MIB))
         print()
 
+    keylog = None
+    kl_sizes = a.keylog_lines if a.keylog_lines is not None else [1000000, 2000000]
+    if kl_sizes:
+        print("== key log loading: wscope -r samples/%s.pcap --keylog FILE --json, FILE a key log of "
+              "N lines with the sample's own secrets last" % KEYLOG_SAMPLE, flush=True)
+        keylog = keylog_bench(a, a.out, sorted(kl_sizes), max(1, runs["wscope"]), tshark)
+        biggest = keylog["rows"][-1]
+        targets.append(("key log %dM lines" % (biggest["lines"] // 1000000) if biggest["lines"] >= 1000000
+                        else "key log %d lines" % biggest["lines"],
+                        "%.2f s, %.0f MiB" % (biggest["load_s"], biggest["wscope"]["rss_mib"]),
+                        "decrypts", keylog["ok"]))
+        if keylog["ratio"] is not None:
+            lines_ratio = keylog["rows"][-1]["lines"] / keylog["rows"][0]["lines"]
+            targets.append(("key log time ratio", "%.2fx for %.0fx lines" % (keylog["ratio"], lines_ratio),
+                            "<= %.1fx (linear)" % (lines_ratio * 1.5),
+                            keylog["ratio"] <= lines_ratio * 1.5))
+        print()
+
     print("== targets")
     for what, got, want, ok in targets:
         print("%-26s %-22s %-18s %s" % (what, got, want, verdict(ok)))
@@ -595,7 +685,7 @@ def main():
     out = a.json_out or path[:-len(".pcap")] + ".results.json"
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
-        json.dump({"capture": path, "file_bytes": fbytes, "truth": truth,
+        json.dump({"capture": path, "file_bytes": fbytes, "truth": truth, "keylog": keylog,
                    "cpu": cpu, "ncpu": ncpu,
                    "results": results,
                    "targets": [{"what": t[0], "got": t[1], "want": t[2], "met": t[3]}

@@ -116,7 +116,7 @@ struct ws_flow {
 	struct ws_layer *l;        /* for the TLS callbacks */
 	struct app_flow af;
 	struct ws_flow *wprev, *wnext; /* in l->waiting, while in_wait */
-	bool in_wait;
+	bool in_wait, waited;
 	uint64_t poll_round;
 };
 
@@ -1163,6 +1163,10 @@ static void wait_track(struct ws_layer *l, struct ws_flow *w)
 {
 	bool waiting = w->tls != NULL && tls_waiting(w->tls);
 	if (waiting && !w->in_wait) {
+		if (!w->waited) {
+			w->waited = true;
+			l->st.tls_waited++;
+		}
 		w->in_wait = true;
 		w->wprev = NULL;
 		w->wnext = l->waiting;
@@ -1170,6 +1174,8 @@ static void wait_track(struct ws_layer *l, struct ws_flow *w)
 			l->waiting->wprev = w;
 		l->waiting = w;
 	} else if (!waiting) {
+		if (w->in_wait && tls_conn_info(w->tls)->keys)
+			l->st.tls_late++;
 		wait_unlink(w);
 	}
 }
@@ -1194,7 +1200,7 @@ again:
 			continue;
 		w->poll_round = l->poll_round;
 		if (tls_retry(w->tls)) {
-			wait_unlink(w);
+			wait_track(l, w);
 			core_app_mem(l->core, &w->af, flow_mem(w));
 			goto again;
 		}
@@ -1338,7 +1344,7 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 		w->l = l;
 		w->af = *af;
 		tls_end(w->tls);
-		wait_unlink(w);
+		wait_track(l, w);
 	}
 	if (w->phase == PH_HTTP && w->early_dir >= 0) {
 		/* the request never came: parse the response on its own */

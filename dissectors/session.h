@@ -37,6 +37,8 @@ struct ws_stats {
 	uint64_t upgrades, rejected, connections;
 	uint64_t messages, frames;
 	uint64_t payload_bytes;
+	uint64_t tls_waited;       /* TLS connections that waited for secrets */
+	uint64_t tls_late;         /* ... and were decrypted when they came */
 };
 
 struct ws_layer;

@@ -321,6 +321,10 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 		}
 		fputc(')', stderr);
 	}
+	if (w->tls_waited > 0)
+		fprintf(stderr, ", %llu TLS connection%s waited for %s secrets (%llu decrypted when they came)",
+			(unsigned long long)w->tls_waited, w->tls_waited == 1 ? "" : "s",
+			w->tls_waited == 1 ? "its" : "their", (unsigned long long)w->tls_late);
 	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu)",
 		(unsigned long long)s->ooo_peak, (unsigned long long)memcap);
 	if (a->suppressed > 0)
@@ -773,6 +777,15 @@ static void choose_export_dir(struct app *a)
 		 cwd, tmp);
 }
 
+/* True when drop_privileges will switch to another user. */
+static bool will_drop(const struct config *c)
+{
+	if (geteuid() != 0 || (c->iface == NULL && c->run_as == NULL))
+		return false;
+	const char *name = c->run_as != NULL ? c->run_as : "nobody";
+	return strcmp(name, "root") != 0 && getpwnam(name) != NULL;
+}
+
 /* Opens everything the run needs, in tcpdump's order: the input, the
  * outputs and the key log, then the privilege drop. 0, or an exit status
  * (the message printed). */
@@ -867,12 +880,21 @@ static int app_open(struct app *a)
 			return EXIT_USAGE;
 		}
 		if (growing && keylog_count(a->kl) == 0 && !a->quiet && !a->in_tui) {
+			bool exists = access(c->keylog_path, F_OK) == 0;
 			char line[1400];
 			snprintf(line, sizeof(line), "wscope: %s %s: %s; TLS connections wait for their secrets "
 				 "as clients write them", c->keylog_name, c->keylog_path,
-				 access(c->keylog_path, F_OK) == 0 ? "no secrets in it yet" : "does not exist yet");
+				 exists ? "no secrets in it yet" : "does not exist yet");
 			ts_fputs(line, a->tsflags, stderr);
 			fputc('\n', stderr);
+			/* Why: once wscope runs as another user, a key log created
+			 * later must be readable by that user (Node creates its
+			 * 0600, for its owner only) */
+			if (!exists && will_drop(c))
+				fprintf(stderr, "wscope: it will be read as user %s (live, wscope gives up root): a client "
+					"that creates it for its owner only (Node: 0600) must run as that user; or create "
+					"it before starting wscope, or keep root with -Z root\n",
+					c->run_as != NULL ? c->run_as : "nobody");
 		}
 	}
 	c->ws.keylog = a->kl;

@@ -1478,6 +1478,62 @@ def test_no_terminal(ctx):
     ctx.panes.remove(p)
 
 
+def test_dropped_user_save(ctx):
+    """Started as root with -Z nobody in a directory nobody cannot write:
+    e offers a file in $TMPDIR (/tmp), the status line says why, and the
+    export is made there, owned by nobody, 0600; a path typed in the
+    directory fails with a message that names the user and where it can
+    write."""
+    if os.geteuid() != 0:
+        ctx.case("-Z nobody: the save directory (needs root)", False, "not running as root")
+        return
+    if not ctx.need("many-conns"):
+        return
+    import pwd
+    side = ctx.side("many-conns")
+    d = ctx.tmp("dropped-cwd")
+    os.chmod(d, 0o700)
+    p = ctx.wscope(["-Z", "nobody", "-r", ctx.cap("many-conns")], w=170, h=20, cwd=d, env={"TMPDIR": "/tmp"})
+    wait_loaded(p)
+    p.keys("e")
+    ok, s = p.wait("export NDJSON to:")
+    m = re.search(r"export NDJSON to: (\S+)", s)
+    path = m.group(1) if m else ""
+    errs = []
+    if not path.startswith("/tmp/wscope-export-"):
+        errs.append("default path %r is not in /tmp" % path)
+    if "runs as nobody, who cannot write in %s" % d not in s:
+        errs.append("the status line does not say why")
+    p.keys("Enter")
+    ok2, s2 = p.wait("exported")
+    try:
+        st = os.lstat(path)
+        if st.st_uid != pwd.getpwnam("nobody").pw_uid or (st.st_mode & 0o777) != 0o600:
+            errs.append("%s: uid %d mode %o" % (path, st.st_uid, st.st_mode & 0o777))
+        with open(path) as f:
+            conns = [json.loads(l) for l in f if '"type":"connection"' in l]
+        if len(conns) != len(side["connections"]):
+            errs.append("%d connections exported, the sidecar has %d" % (len(conns), len(side["connections"])))
+    except OSError as e:
+        errs.append("export not there: %s" % e)
+    finally:
+        if path.startswith("/tmp/wscope-export-"):
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    ctx.case("-Z nobody in a directory nobody cannot write: e offers a file in /tmp, says why, and exports "
+             "there (owned by nobody, 0600)", ok and ok2 and not errs, "; ".join(errs) + "\n" + s2)
+    p.keys("e")
+    prompt(p, os.path.join(d, "x.ndjson"), "export NDJSON to:")
+    p.keys("Enter")
+    ok, s = p.wait("Permission denied")
+    want = "runs as nobody since the capture opened; it can write in /tmp"
+    ctx.case("-Z nobody: a path nobody cannot write fails naming the user and where it can write",
+             ok and want in s and not os.path.exists(os.path.join(d, "x.ndjson")), s)
+    p.keys("Q")
+
+
 # ----------------------------------------------------------------- 13 summary
 
 def test_summary(ctx):
@@ -1646,7 +1702,7 @@ def test_live(ctx):
 
 TESTS = [test_sample_walkthrough, test_resize, test_search_no_match, test_brackets, test_controls, test_badkey,
          test_widehost, test_korean, test_deflate_big, test_lossy, test_conn_detail, test_export,
-         test_export_conns, test_save, test_full_disk, test_no_terminal, test_summary, test_no_color,
+         test_export_conns, test_save, test_full_disk, test_dropped_user_save, test_no_terminal, test_summary, test_no_color,
          test_conn_filter_search, test_help, test_live]
 
 

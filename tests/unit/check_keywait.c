@@ -185,15 +185,11 @@ START_TEST(a_million_lines)
 	ck_assert_uint_eq(keylog_count(kl), conns);
 	ck_assert_msg(keylog_mem(kl) < conns * 5 * 100, "%zu bytes for %zu lines", keylog_mem(kl), conns * 5);
 	for (size_t c = 0; c < conns; c += 997) {
-		char hex[17];
 		uint8_t cr[32];
-		snprintf(hex, sizeof(hex), "%016zx", c * 2654435761u);
+		uint64_t v = (uint64_t)(c * 2654435761u);
 		memset(cr, 0, 32);
-		for (int i = 0; i < 8; i++) {
-			unsigned b;
-			sscanf(hex + 2 * i, "%2x", &b);
-			cr[i] = (uint8_t)b;
-		}
+		for (int i = 0; i < 8; i++)
+			cr[i] = (uint8_t)(v >> (56 - 8 * i));
 		struct tls_secrets s;
 		ck_assert(keylog_find(kl, cr, &s));
 		ck_assert_uint_eq(s.len[KL_CLIENT_APP], 32);
@@ -269,11 +265,10 @@ static void sample(char *buf, size_t len, const char *name)
 static void replay(const char *name, bool wait, uint64_t keys_at, uint64_t cap, struct run *r)
 {
 	char pcap_path[512], keys_src[512], keys[256], err[PCAP_ERRBUF_SIZE + 512];
-	snprintf(keys_src, sizeof(keys_src), "%s", "");
-	sample(pcap_path, sizeof(pcap_path), name);
-	strcat(pcap_path, ".pcap");
-	sample(keys_src, sizeof(keys_src), name);
-	strcat(keys_src, ".keys");
+	char base[400];
+	sample(base, sizeof(base), name);
+	snprintf(pcap_path, sizeof(pcap_path), "%s.pcap", base);
+	snprintf(keys_src, sizeof(keys_src), "%s.keys", base);
 	tmp_path(keys, sizeof(keys), "replay.keys");
 	unlink(keys);
 	if (keys_at == 0) {
