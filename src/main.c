@@ -325,6 +325,8 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 		fprintf(stderr, ", %llu TLS connection%s waited for %s secrets (%llu decrypted when they came)",
 			(unsigned long long)w->tls_waited, w->tls_waited == 1 ? "" : "s",
 			w->tls_waited == 1 ? "its" : "their", (unsigned long long)w->tls_late);
+	if (a->kl != NULL)
+		fprintf(stderr, ", key log %zu client randoms in %zu bytes", keylog_count(a->kl), keylog_mem(a->kl));
 	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu)",
 		(unsigned long long)s->ooo_peak, (unsigned long long)memcap);
 	if (a->suppressed > 0)
@@ -899,6 +901,12 @@ static int app_open(struct app *a)
 	}
 	c->ws.keylog = a->kl;
 	c->ws.wait_keys = growing && a->kl != NULL;
+	/* what waits for keys is held within --memcap: at most half of it in
+	 * all, an eighth per connection */
+	if (c->ws.wait_total_cap > c->core.memcap / 2)
+		c->ws.wait_total_cap = c->core.memcap / 2;
+	if (c->ws.wait_conn_cap > c->core.memcap / 8)
+		c->ws.wait_conn_cap = c->core.memcap / 8;
 	a->wsl = ws_layer_new(&c->ws, a->core);
 	if (a->wsl == NULL) {
 		fprintf(stderr, "wscope: out of memory\n");

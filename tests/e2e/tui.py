@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TUIDIR = os.path.join(HERE, "..", "tui")
 sys.path.insert(0, TUIDIR)
 import tuitest  # noqa: E402
+import outputs  # noqa: E402  (its tmpfs helper)
 from tuitest import dwidth, dcol, strip_sgr  # noqa: E402
 
 PYSYS = "/usr/bin/python3"   # Debian's, with python3-websockets (live test)
@@ -1337,24 +1338,6 @@ def test_save(ctx):
 
 # ------------------------------------------------------- 11b a full disk
 
-def mount_tmpfs(path, opts):
-    """A tiny tmpfs at path; the caller unmounts it (umount_tmpfs) in a
-    finally block."""
-    os.makedirs(path, exist_ok=True)
-    p = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", path], capture_output=True, text=True)
-    if p.returncode != 0:
-        raise OSError("mount -t tmpfs -o %s %s: %s" % (opts, path, p.stderr.strip()))
-
-
-def umount_tmpfs(path):
-    if subprocess.run(["umount", path], capture_output=True).returncode != 0:
-        subprocess.run(["umount", "-l", path], capture_output=True)
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
-
-
 def fill(mnt, leave=0):
     """Fills the tmpfs at mnt with one-page files until one more does not
     fit, then removes `leave` of them (that many pages free)."""
@@ -1386,55 +1369,55 @@ def test_full_disk(ctx):
     mnt = os.path.join(ctx.e2e.TMP, "tui-full")
     p = None
     try:
-        mount_tmpfs(mnt, "size=64k")
-        # two pages free: the export (all three connections, about 580 kB of
-        # NDJSON) gets part way, then the disk is full
-        fill(mnt, leave=2)
-        p = ctx.wscope(["-r", ctx.sample], w=200, h=30, cwd=d)
-        wait_loaded(p)
-        target = os.path.join(mnt, "export.ndjson")
-        p.keys("e")
-        prompt(p, target, "export NDJSON to:")
-        p.keys("Enter")
-        ok, s = p.wait(lambda s: "export" in status(s) and ("exported" in status(s) or "export:" in status(s)))
-        st = status(s)
-        ctx.case("e to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
-                 ok and target in st and "No space left on device" in st, "status %r" % st)
-        p.keys("Enter")
-        ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 "))
-        ctx.case("after the failed export wscope keeps running: the next key (Enter) opens the connection",
-                 ok2 and "EXITED" not in s2, s2)
-        left = os.path.getsize(target) if os.path.lexists(target) else None
-        ctx.case("e to a path on a full tmpfs: no partial file is left at the path",
-                 ok and left is None, "%s is there, %s bytes" % (target, left))
+        with outputs.tmpfs(mnt, "size=64k"):
+            try:
+                # two pages free: the export (all three connections, about 580 kB of
+                # NDJSON) gets part way, then the disk is full
+                fill(mnt, leave=2)
+                p = ctx.wscope(["-r", ctx.sample], w=200, h=30, cwd=d)
+                wait_loaded(p)
+                target = os.path.join(mnt, "export.ndjson")
+                p.keys("e")
+                prompt(p, target, "export NDJSON to:")
+                p.keys("Enter")
+                ok, s = p.wait(lambda s: "export" in status(s) and ("exported" in status(s) or "export:" in status(s)))
+                st = status(s)
+                ctx.case("e to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
+                         ok and target in st and "No space left on device" in st, "status %r" % st)
+                p.keys("Enter")
+                ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 "))
+                ctx.case("after the failed export wscope keeps running: the next key (Enter) opens the connection",
+                         ok2 and "EXITED" not in s2, s2)
+                left = os.path.getsize(target) if os.path.lexists(target) else None
+                ctx.case("e to a path on a full tmpfs: no partial file is left at the path",
+                         ok and left is None, "%s is there, %s bytes" % (target, left))
 
-        # the disk full to the last page: saving any payload fails
-        fill(mnt)
-        target = os.path.join(mnt, "payload.bin")
-        p.keys("g", "Enter")
-        ok0, s0 = p.wait(is_detail)
-        p.keys("s")
-        prompt(p, target, "save payload to:")
-        p.keys("Enter")
-        ok, s = p.wait(lambda s: "saved" in status(s) or "save:" in status(s))
-        st = status(s)
-        ctx.case("s to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
-                 ok0 and ok and target in st and "No space left on device" in st, "status %r\n%s" % (st, s0))
-        p.keys("q")
-        ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 ") and not is_detail(s))
-        ctx.case("after the failed save wscope keeps running: the next key (q) goes back to the messages",
-                 ok2 and "EXITED" not in s2, s2)
-        left = os.path.getsize(target) if os.path.lexists(target) else None
-        ctx.case("s to a path on a full tmpfs: no partial file is left at the path",
-                 ok and left is None, "%s is there, %s bytes" % (target, left))
-        p.keys("Q")
-        p.wait("EXITED")
+                # the disk full to the last page: saving any payload fails
+                fill(mnt)
+                target = os.path.join(mnt, "payload.bin")
+                p.keys("g", "Enter")
+                ok0, s0 = p.wait(is_detail)
+                p.keys("s")
+                prompt(p, target, "save payload to:")
+                p.keys("Enter")
+                ok, s = p.wait(lambda s: "saved" in status(s) or "save:" in status(s))
+                st = status(s)
+                ctx.case("s to a path on a full tmpfs: the status line names the path and says 'No space left on device'",
+                         ok0 and ok and target in st and "No space left on device" in st, "status %r\n%s" % (st, s0))
+                p.keys("q")
+                ok2, s2 = p.wait(lambda s: s.startswith(" conn 1 ") and not is_detail(s))
+                ctx.case("after the failed save wscope keeps running: the next key (q) goes back to the messages",
+                         ok2 and "EXITED" not in s2, s2)
+                left = os.path.getsize(target) if os.path.lexists(target) else None
+                ctx.case("s to a path on a full tmpfs: no partial file is left at the path",
+                         ok and left is None, "%s is there, %s bytes" % (target, left))
+                p.keys("Q")
+                p.wait("EXITED")
+            finally:
+                if p is not None:
+                    p.kill()
     except OSError as ex:
         ctx.case("export and save on a full disk: a tmpfs mounted and filled", False, str(ex))
-    finally:
-        if p is not None:
-            p.kill()
-        umount_tmpfs(mnt)
 
 
 # ------------------------------------------------------------- 12 no terminal

@@ -256,6 +256,18 @@ static void sample(char *buf, size_t len, const char *name)
 	snprintf(buf, len, "%s/samples/%s", top != NULL ? top : ".", name);
 }
 
+/* Appends the file from to the file to (made if needed). */
+static void append_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "r"), *out = fopen(to, "a");
+	ck_assert(in != NULL && out != NULL);
+	int ch;
+	while ((ch = fgetc(in)) != EOF)
+		fputc(ch, out);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
 /*
  * Replays NAME.pcap. keys: the key log path; wait: the live mode. When
  * keys_at > 0, the key log is empty until that packet, then NAME.keys is
@@ -272,13 +284,7 @@ static void replay(const char *name, bool wait, uint64_t keys_at, uint64_t cap, 
 	tmp_path(keys, sizeof(keys), "replay.keys");
 	unlink(keys);
 	if (keys_at == 0) {
-		FILE *in = fopen(keys_src, "r"), *out = fopen(keys, "w");
-		ck_assert(in != NULL && out != NULL);
-		int ch;
-		while ((ch = fgetc(in)) != EOF)
-			fputc(ch, out);
-		fclose(in);
-		fclose(out);
+		append_file(keys_src, keys);
 	}
 	memset(r, 0, sizeof(*r));
 	struct core_opts co;
@@ -304,13 +310,7 @@ static void replay(const char *name, bool wait, uint64_t keys_at, uint64_t cap, 
 		struct pkt_hdr h = { { ph->ts.tv_sec, (uint32_t)ph->ts.tv_usec * 1000 }, ++num, ph->caplen, ph->len };
 		core_packet(c, &h, data);
 		if (num == keys_at) {
-			FILE *in = fopen(keys_src, "r"), *out = fopen(keys, "a");
-			ck_assert(in != NULL && out != NULL);
-			int ch;
-			while ((ch = fgetc(in)) != EOF)
-				fputc(ch, out);
-			fclose(in);
-			fclose(out);
+			append_file(keys_src, keys);
 			ws_layer_poll(l);
 		}
 	}
