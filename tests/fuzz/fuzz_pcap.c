@@ -43,7 +43,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	/* UTF-8 display widths for the previews and layouts (ts_locale_flags) */
 	setlocale(LC_CTYPE, "C.UTF-8");
-	fuzz_keylog_load();
+	fuzz_keylog_load(false);
 	return 0;
 }
 

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_keylog_load();
+	fuzz_keylog_load(true);
 	return 0;
 }
 

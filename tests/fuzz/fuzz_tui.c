@@ -143,7 +143,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	fuzz_keylog_load();
+	fuzz_keylog_load(false);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef WSCOPE_FUZZ_KEYLOG_LOAD_H
 #define WSCOPE_FUZZ_KEYLOG_LOAD_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@ static char *fuzz_keylog_text;
 static size_t fuzz_keylog_len;
 
 /* Loads the key log named by $WSCOPE_FUZZ_KEYLOG, if any (so that the
- * wss-* samples are decrypted). */
-static void fuzz_keylog_load(void)
+ * wss-* samples are decrypted); keep_text: its text stays in
+ * fuzz_keylog_text too. */
+static void fuzz_keylog_load(bool keep_text)
 {
 	const char *path = getenv("WSCOPE_FUZZ_KEYLOG");
 	if (path == NULL || path[0] == '\0')
@@ -50,8 +52,12 @@ static void fuzz_keylog_load(void)
 	fclose(f);
 	/* From memory, so that a miss never reads the file again. */
 	fuzz_keylog = keylog_from_buffer(text ? text : "", len, NULL, NULL);
-	fuzz_keylog_text = text;
-	fuzz_keylog_len = len;
+	if (keep_text) {
+		fuzz_keylog_text = text;
+		fuzz_keylog_len = len;
+	} else {
+		free(text);
+	}
 }
 
 #endif
