@@ -52,7 +52,10 @@ struct keylog {
 	dev_t dev;
 	ino_t ino;
 	off_t offset;                /* bytes of fd read so far */
+	uint8_t tail[64];            /* the last bytes read, before offset */
+	size_t tail_len;
 	bool unreadable_warned, notreg_warned, replaced_warned, full_warned;
+	char problem[1024];          /* the last problem with the file, or "" */
 
 	struct kl_entry *ent;        /* client randoms, in order of arrival */
 	size_t n_ent, cap_ent;
@@ -216,6 +219,7 @@ static void warn_line(struct keylog *kl, const char *why)
 
 static void warn_file(struct keylog *kl, const char *msg)
 {
+	snprintf(kl->problem, sizeof(kl->problem), "%s", msg);
 	if (kl->warn != NULL)
 		kl->warn(kl->user, kl->path, 0, msg);
 }
@@ -404,8 +408,30 @@ static void adopt(struct keylog *kl, int fd, const struct stat *st)
 	kl->dev = st->st_dev;
 	kl->ino = st->st_ino;
 	kl->offset = 0;
+	kl->tail_len = 0;
 	kl->partial_len = 0;
 	kl->lineno = 0;
+}
+
+/*
+ * The file was written over since the last look: truncated, or truncated
+ * and written again (cp, "cat > k.log") past where wscope had read. The
+ * bytes last read are compared with what the file now holds there.
+ */
+static bool rewritten(struct keylog *kl)
+{
+	struct stat st;
+	if (fstat(kl->fd, &st) != 0)
+		return false;
+	if (st.st_size < kl->offset)
+		return true;
+	if (kl->tail_len == 0)
+		return false;
+	uint8_t now[sizeof(kl->tail)];
+	ssize_t k = pread(kl->fd, now, kl->tail_len, kl->offset - (off_t)kl->tail_len);
+	bool differs = k != (ssize_t)kl->tail_len || memcmp(now, kl->tail, kl->tail_len) != 0;
+	OPENSSL_cleanse(now, sizeof(now));
+	return differs;
 }
 
 /* Reads what the file holds past offset, up to a step; true at its end. */
@@ -423,6 +449,13 @@ static bool read_more(struct keylog *kl)
 		}
 		feed(kl, buf, (size_t)k);
 		kl->offset += k;
+		/* remembered to tell, at the next look, whether what was read is
+		 * still there (a file written over in place is not) */
+		size_t keep = (size_t)k < sizeof(kl->tail) ? (size_t)k : sizeof(kl->tail);
+		size_t old = kl->tail_len + keep > sizeof(kl->tail) ? sizeof(kl->tail) - keep : kl->tail_len;
+		memmove(kl->tail, kl->tail + kl->tail_len - old, old);
+		memcpy(kl->tail + old, buf + (size_t)k - keep, keep);
+		kl->tail_len = old + keep;
 		got += (size_t)k;
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -465,10 +498,12 @@ size_t keylog_refresh(struct keylog *kl)
 		if (!try_open(kl))
 			return 0;
 	} else {
-		struct stat cur, now;
-		if (fstat(kl->fd, &cur) == 0 && cur.st_size < kl->offset) {
-			/* truncated, and written again from its start */
+		struct stat now;
+		if (rewritten(kl)) {
+			/* read again from its start (secrets read before are
+			 * kept; the same ones again replace themselves) */
 			kl->offset = 0;
+			kl->tail_len = 0;
 			kl->partial_len = 0;
 			kl->lineno = 0;
 		}
@@ -583,6 +618,11 @@ size_t keylog_feed(struct keylog *kl, const char *text, size_t len)
 
 uint64_t keylog_generation(const struct keylog *kl) { return kl->gen; }
 
+const char *keylog_problem(const struct keylog *kl)
+{
+	return kl->problem[0] != '\0' ? kl->problem : NULL;
+}
+
 void keylog_free(struct keylog *kl)
 {
 	if (kl == NULL)
@@ -597,6 +637,7 @@ void keylog_free(struct keylog *kl)
 	if (kl->fd >= 0)
 		close(kl->fd);
 	OPENSSL_cleanse(kl->partial, sizeof(kl->partial));
+	OPENSSL_cleanse(kl->tail, sizeof(kl->tail));
 	free(kl->path);
 	free(kl->name);
 	free(kl);

@@ -90,6 +90,11 @@ bool keylog_find(struct keylog *kl, const uint8_t client_random[32], struct tls_
 size_t keylog_count(const struct keylog *kl);
 size_t keylog_mem(const struct keylog *kl);
 
+/* The last problem with the file itself (unreadable, not a regular file,
+ * replaced by one that cannot be read), or NULL: said again where a
+ * connection is not decrypted. */
+const char *keylog_problem(const struct keylog *kl);
+
 /* True when it is following a file (not an in-memory log). */
 bool keylog_is_file(const struct keylog *kl);
 

@@ -113,6 +113,8 @@ struct ws_flow {
 	struct tls_conn *tls;
 	bool tls_checked;
 	bool tls_listing;          /* listing a TLS connection that is not decrypted */
+	bool tls_listed;           /* listed without its content (no key, h2):
+	                              it still gets its end */
 	struct ws_layer *l;        /* for the TLS callbacks */
 	struct app_flow af;
 	struct ws_flow *wprev, *wnext; /* in l->waiting, while in_wait */
@@ -1123,6 +1125,7 @@ static void list_tls_connection(struct ws_flow *w, bool decrypted)
 	w->tls_listing = !decrypted;
 	start_ws(w->l, &w->af, w, NULL, NULL, server);
 	w->phase = PH_OFF;
+	w->tls_listed = w->conn.id != 0;
 }
 
 static void tls_warn(void *user, int dir, enum warn_code code, const char *msg)
@@ -1135,7 +1138,16 @@ static void tls_warn(void *user, int dir, enum warn_code code, const char *msg)
 	/* HTTP/2 (ALPN h2): decrypted, not dissected; listed with its ALPN. */
 	if (code == WARN_H2_UNSUPPORTED && w->conn.id == 0 && w->phase == PH_HTTP)
 		list_tls_connection(w, true);
-	core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s", msg);
+	/* no key: about the connection, not a direction; and why, when the
+	 * key log itself could not be read */
+	const char *problem = code == WARN_TLS_NO_KEY && w->l->o.keylog != NULL ?
+			      keylog_problem(w->l->o.keylog) : NULL;
+	if (code == WARN_TLS_NO_KEY)
+		dir = -1;
+	if (problem != NULL)
+		core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s (%s)", msg, problem);
+	else
+		core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s", msg);
 }
 
 /* A TLS connection that will not be decrypted is still listed, with what
@@ -1352,17 +1364,19 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 			w->client_dir = !w->early_dir;
 		release_early(l, af, w);
 	}
-	if (w->phase == PH_WS) {
+	if (w->phase == PH_WS || w->tls_listed) {
 		struct ws_end_info e;
 		memset(&e, 0, sizeof(e));
 		e.conn = w->conn.id;
-		bool closed = w->d[0].close_seen && w->d[1].close_seen;
+		e.close_code[0] = e.close_code[1] = -1;
+		bool closed = w->phase == PH_WS && w->d[0].close_seen && w->d[1].close_seen;
 		e.reason = closed ? "close" : end_reason_name(r);
 		for (int d = 0; d < 2; d++) {
 			int o = out_dir(w, d);
 			e.msgs[o] = w->d[d].msgs;
 			e.bytes[o] = w->d[d].bytes;
-			e.close_code[o] = w->d[d].close_code;
+			/* listed without its content: nothing was seen of it */
+			e.close_code[o] = w->phase == PH_WS ? w->d[d].close_code : -1;
 		}
 		struct ev ev = { .type = EV_WS_END };
 		ev.u.wsend = &e;

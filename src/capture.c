@@ -422,11 +422,12 @@ bool capture_list_interfaces(FILE *out, char *err, size_t errlen)
 	return true;
 }
 
-bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen)
+bool capture_save_to(struct capture *cap, const char *path, FILE *f, char *err, size_t errlen)
 {
-	cap->dump = pcap_dump_open(cap->pcap, path);
+	cap->dump = f != NULL ? pcap_dump_fopen(cap->pcap, f) : pcap_dump_open(cap->pcap, path);
 	if (cap->dump == NULL) {
-		snprintf(err, errlen, "%s: %s", path, pcap_geterr(cap->pcap));
+		/* libpcap's message names the path already */
+		snprintf(err, errlen, "%s", pcap_geterr(cap->pcap));
 		return false;
 	}
 	return true;

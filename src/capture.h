@@ -47,8 +47,10 @@ struct capture *capture_open_live(const char *iface, const char *filter,
 /* Lists capture interfaces (-D) on out; false with err on failure. */
 bool capture_list_interfaces(FILE *out, char *err, size_t errlen);
 
-/* Also writes every packet read to path (pcap), for replay. False with err. */
-bool capture_save_to(struct capture *cap, const char *path, char *err, size_t errlen);
+/* Also writes every packet read (pcap), for replay: to f if not NULL (which
+ * it then owns; path names it), else to path ("-": standard output). False
+ * with err. */
+bool capture_save_to(struct capture *cap, const char *path, FILE *f, char *err, size_t errlen);
 /* False once writing the -w file failed (*errnum: why). With finish, the
  * file is also written out and closed. True when there is no -w file. */
 bool capture_save_ok(struct capture *cap, bool finish, int *errnum);

@@ -44,6 +44,15 @@ enum {
 	EXIT_PIPE = 141,
 };
 
+/* The user a run started as root goes on as. */
+struct drop_to {
+	bool drop;                 /* false: stay as we are */
+	bool invoker;              /* the user who ran sudo */
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+};
+
 /* Everything the command line asked for; filled by parse_args. */
 struct config {
 	const char *read_path;     /* -r; NULL with -i */
@@ -76,8 +85,10 @@ struct app {
 	struct export *json;
 	struct ui_model *model;    /* the TUI's, when browsing */
 	const char *dropped_to;    /* the user wscope runs as after opening */
+	struct drop_to drop;
 	char export_dir[1024];     /* where the TUI saves by default ("": here) */
 	char export_note[1200];    /* why it is not the current directory */
+	char start_note[1900];     /* said first in the TUI (the key log) */
 	bool ran;                  /* the capture was read: a summary is due */
 	bool finished_early;       /* the TUI was left before the file's end */
 	uint64_t printed[WARN__COUNT];
@@ -112,11 +123,12 @@ static void usage(FILE *f)
 "                           or CAP_NET_RAW; stops on Ctrl-C (SIGINT/SIGTERM)\n"
 "  -D, --list-interfaces    list the interfaces that can be captured\n"
 "  -c, --count N            stop after N packets\n"
-"  -w, --write FILE         also save the raw packets to FILE (pcap)\n"
-"  -Z, --user USER          after opening the interface (or, with -r, the file)\n"
-"                           and the outputs, run as USER\n"
-"                           (live, started as root, the default is nobody; -Z root\n"
-"                           keeps root)\n"
+"  -w, --write FILE         also save the raw packets to FILE (pcap; '-': standard\n"
+"                           output)\n"
+"  -Z, --user USER          after opening the interface (or, with -r, the file),\n"
+"                           the outputs and the key log, run as USER (live, started\n"
+"                           as root, the default is the user who ran sudo, else\n"
+"                           nobody; -Z root keeps root)\n"
 "\n"
 "Output:\n"
 "      --json[=PATH]        write NDJSON records (connections, messages, ends,\n"
@@ -164,8 +176,8 @@ static void usage(FILE *f)
 "\n"
 "Exit status: 0 on success (Ctrl-C included), 1 if the input cannot be read, is\n"
 "corrupt, a live capture failed (what could be read is still analysed) or an\n"
-"output could not be written, 2 on a usage error, 141 if standard output was\n"
-"closed under --json.\n",
+"output could not be created or written, 2 on a usage error (a bad key log\n"
+"included), 141 if standard output was closed under --json.\n",
 		LIM_WARN_PRINT_PER_KIND, LIM_MAX_PAYLOAD_DEFAULT, LIM_MAX_INFLATE_DEFAULT,
 		LIM_MAX_FLOWS_DEFAULT, LIM_IDLE_TIMEOUT_DEFAULT,
 		LIM_MAX_OOO_DEFAULT, (unsigned long long)LIM_MEMCAP_DEFAULT);
@@ -223,11 +235,13 @@ static void print_warning(struct app *a, const struct ev *ev)
 		snprintf(where, sizeof(where), "end of capture: ");
 	char fl[160] = "";
 	if (ev->flow != NULL) {
+		/* the flow as its listing writes it (initiator first); the
+		 * arrow says which direction the warning is about */
 		char x[ENDPOINT_STRLEN], y[ENDPOINT_STRLEN];
-		int d = ev->dir < 0 ? 0 : ev->dir;
 		snprintf(fl, sizeof(fl), "flow %llu %s %s %s: ", (unsigned long long)ev->flow->id,
-			 endpoint_str(&ev->flow->ep[d], x, sizeof(x)), ev->dir < 0 ? "<->" : "->",
-			 endpoint_str(&ev->flow->ep[!d], y, sizeof(y)));
+			 endpoint_str(&ev->flow->ep[0], x, sizeof(x)),
+			 ev->dir < 0 ? "<->" : ev->dir == 0 ? "->" : "<-",
+			 endpoint_str(&ev->flow->ep[1], y, sizeof(y)));
 	}
 	/* the message quotes bytes from the capture (keys, headers, reasons):
 	 * they reach the terminal only through the sanitizer */
@@ -326,7 +340,8 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 			(unsigned long long)w->tls_waited, w->tls_waited == 1 ? "" : "s",
 			w->tls_waited == 1 ? "its" : "their", (unsigned long long)w->tls_late);
 	if (a->kl != NULL)
-		fprintf(stderr, ", key log %zu client randoms in %zu bytes", keylog_count(a->kl), keylog_mem(a->kl));
+		fprintf(stderr, ", key log: secrets for %zu client random%s (%zu KiB held)", keylog_count(a->kl),
+			keylog_count(a->kl) == 1 ? "" : "s", (keylog_mem(a->kl) + 1023) / 1024);
 	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu)",
 		(unsigned long long)s->ooo_peak, (unsigned long long)memcap);
 	if (a->suppressed > 0)
@@ -345,46 +360,138 @@ static void on_signal(int sig)
 }
 
 /*
- * After opening the interface and the output files, a capture started as
- * root goes on as an unprivileged user, as tcpdump does: USER (-Z), else
- * "nobody" if it exists. "-Z root" keeps root.
+ * Whom to run as after opening everything, as tcpdump does: USER (-Z);
+ * else, live, the user who started wscope through sudo ($SUDO_UID), so
+ * that what it saves is theirs and the key log their clients write is
+ * readable; else "nobody" if it exists. "-Z root" keeps root. False, with
+ * err, for a -Z user that does not exist.
  */
-static bool drop_privileges(const char *user, struct streamdump *sd, const char **dropped_to, char *err,
-			    size_t errlen)
+static bool drop_target(const struct config *c, struct drop_to *d, char *err, size_t errlen)
 {
-	*dropped_to = NULL;
-	if (geteuid() != 0)
+	memset(d, 0, sizeof(*d));
+	if (geteuid() != 0 || (c->iface == NULL && c->run_as == NULL))
 		return true;
-	const char *name = user != NULL ? user : "nobody";
-	if (strcmp(name, "root") == 0)
-		return true;
-	struct passwd *pw = getpwnam(name);
-	if (pw == NULL) {
-		if (user == NULL)
+	struct passwd *pw = NULL;
+	if (c->run_as != NULL) {
+		if (strcmp(c->run_as, "root") == 0)
+			return true;
+		pw = getpwnam(c->run_as);
+		if (pw == NULL) {
+			snprintf(err, errlen, "-Z %s: no such user", c->run_as);
+			return false;
+		}
+	} else {
+		const char *su = getenv("SUDO_UID");
+		char *end = NULL;
+		unsigned long uid = su != NULL ? strtoul(su, &end, 10) : 0;
+		if (su != NULL && end != su && *end == '\0' && uid != 0 && uid < (unsigned long)UINT32_MAX)
+			pw = getpwuid((uid_t)uid);
+		d->invoker = pw != NULL;
+		if (pw == NULL)
+			pw = getpwnam("nobody");
+		if (pw == NULL)
 			return true; /* no "nobody": stay as we are */
-		snprintf(err, errlen, "-Z %s: no such user", name);
-		return false;
 	}
-	/* a --dump-streams directory wscope made is handed over, or no
-	 * stream file could be created in it afterwards */
-	if (sd != NULL && !streamdump_give(sd, pw->pw_uid, pw->pw_gid, err, errlen))
-		return false;
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
-		snprintf(err, errlen, "cannot switch to user %s: %s", name, strerror(errno));
-		return false;
-	}
-	*dropped_to = name;
+	d->drop = true;
+	d->uid = pw->pw_uid;
+	d->gid = pw->pw_gid;
+	snprintf(d->name, sizeof(d->name), "%s", pw->pw_name);
 	return true;
 }
 
-/* True when out names the same file as the capture in (same device and
- * inode, whatever the names: links, "./x", symlinks). */
-static bool same_file(const char *in, const char *out)
+static bool drop_privileges(const struct drop_to *d, struct streamdump *sd, char *err, size_t errlen)
 {
-	struct stat a, b;
-	if (in == NULL || out == NULL || strcmp(in, "-") == 0)
+	if (!d->drop)
+		return true;
+	/* a --dump-streams directory wscope made is handed over, or no
+	 * stream file could be created in it afterwards */
+	if (sd != NULL && !streamdump_give(sd, d->uid, d->gid, err, errlen))
 		return false;
-	return stat(in, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	if (setgroups(0, NULL) != 0 || setgid(d->gid) != 0 || setuid(d->uid) != 0) {
+		snprintf(err, errlen, "cannot switch to user %s: %s", d->name, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* The file a path names (device and inode); "-" is standard input or
+ * output (fd). False if it does not exist. */
+static bool file_id(const char *path, int fd, struct stat *st)
+{
+	if (strcmp(path, "-") == 0)
+		return fstat(fd, st) == 0;
+	return stat(path, st) == 0;
+}
+
+static bool same_id(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* The absolute name of a file that may not exist yet: its directory
+ * resolved (links, "..") and its last component. */
+static bool full_name(const char *path, char *out, size_t len)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == path)
+		snprintf(dir, sizeof(dir), "/");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	char *real = realpath(dir, NULL);
+	if (real == NULL)
+		return false;
+	bool ok = snprintf(out, len, "%s/%s", real, base) < (int)len;
+	free(real);
+	return ok;
+}
+
+/*
+ * Outputs that would destroy the input or each other, whatever the names
+ * (links, "./x", symlinks, "-" and /dev/stdout): -w or --json=PATH naming
+ * the capture being read (a file, or what standard input is), and -w and
+ * --json writing to the same file or both to standard output. Printed;
+ * false if any.
+ */
+static bool outputs_apart(const struct config *c)
+{
+	struct stat in, w, j;
+	bool have_in = c->read_path != NULL && file_id(c->read_path, STDIN_FILENO, &in) && S_ISREG(in.st_mode);
+	bool have_w = c->write_path != NULL && file_id(c->write_path, STDOUT_FILENO, &w);
+	bool have_j = c->json_path != NULL && file_id(c->json_path, STDOUT_FILENO, &j);
+	if (have_in && have_w && same_id(&in, &w)) {
+		fprintf(stderr, "wscope: -w %s: that is the capture being read; not overwritten\n", c->write_path);
+		return false;
+	}
+	if (have_in && have_j && same_id(&in, &j)) {
+		fprintf(stderr, "wscope: --json %s: that is the capture being read; not overwritten\n", c->json_path);
+		return false;
+	}
+	/* two writers into one file: neither would be readable (a terminal
+	 * or /dev/null may take both); files that do not exist yet are
+	 * compared by their full names */
+	bool same_new = false;
+	if (c->write_path != NULL && c->json_path != NULL && !have_w && !have_j &&
+	    strcmp(c->write_path, "-") != 0 && strcmp(c->json_path, "-") != 0) {
+		char a[4096], b[4096];
+		same_new = full_name(c->write_path, a, sizeof(a)) && full_name(c->json_path, b, sizeof(b)) &&
+			   strcmp(a, b) == 0;
+	}
+	if (same_new || (have_w && have_j && same_id(&w, &j) && !S_ISCHR(w.st_mode))) {
+		fprintf(stderr, "wscope: -w %s and --json%s%s: the same file; give them different ones\n",
+			c->write_path, strcmp(c->json_path, "-") == 0 ? "" : "=",
+			strcmp(c->json_path, "-") == 0 ? " (standard output)" : c->json_path);
+		return false;
+	}
+	if (c->write_path != NULL && c->json_path != NULL && strcmp(c->write_path, "-") == 0 &&
+	    strcmp(c->json_path, "-") == 0) {
+		fprintf(stderr, "wscope: -w - and --json both write to standard output; give one a file\n");
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -392,9 +499,12 @@ static bool same_file(const char *in, const char *out)
  * decrypted: created 0600, and an existing file is made 0600 before a byte
  * is written.
  */
-static FILE *open_output(const char *path, bool private)
+static FILE *open_output(const char *path, bool private, bool *created)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, private ? 0600 : 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, private ? 0600 : 0644);
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	struct stat sb;
@@ -446,8 +556,11 @@ static void live_tick(void *user, bool idle)
 	struct app *a = user;
 	uint64_t now = mono_ms();
 	poll_keys(a, now);
-	if (a->json != NULL && (idle || now - a->last_flush_ms >= 100)) {
-		export_flush(a->json);
+	if (idle || now - a->last_flush_ms >= 100) {
+		if (a->json != NULL)
+			export_flush(a->json);
+		if (a->list_flows)
+			fflush(a->out); /* the flow listing, live in a pipe too */
 		a->last_flush_ms = now;
 	}
 	int e;
@@ -530,7 +643,7 @@ static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops, uint64
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
 {
 	if (line == 0) /* the file itself: the message names it */
-		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log: %s", why);
+		core_warn(user, WARN_KEYLOG_UNREADABLE, NULL, -1, "key log: %s", why);
 	else
 		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
 }
@@ -727,16 +840,16 @@ static int parse_args(int argc, char **argv, struct config *c)
 			"(tcpdump -w - | wscope -r -)\n");
 		return EXIT_USAGE;
 	}
+	if ((c->json_path != NULL && c->json_path[0] == '\0') ||
+	    (c->write_path != NULL && c->write_path[0] == '\0')) {
+		fprintf(stderr, "wscope: %s: an empty file name\n", c->write_path != NULL && c->write_path[0] == '\0' ?
+			"-w" : "--json=");
+		return EXIT_USAGE;
+	}
 	/* Why: "-w trace.pcap" or "--json=trace.pcap" for the file being read
 	 * would truncate it before a packet is read */
-	const char *outs[] = { c->write_path,
-			       c->json_path != NULL && strcmp(c->json_path, "-") != 0 ? c->json_path : NULL };
-	for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++)
-		if (outs[i] != NULL && same_file(c->read_path, outs[i])) {
-			fprintf(stderr, "wscope: %s %s: that is the capture being read; not overwritten\n",
-				i == 0 ? "-w" : "--json", outs[i]);
-			return EXIT_USAGE;
-		}
+	if (!outputs_apart(c))
+		return EXIT_USAGE;
 	c->keylog_name = "--keylog";
 	if (c->keylog_path == NULL) {
 		const char *env = getenv("SSLKEYLOGFILE");
@@ -779,13 +892,15 @@ static void choose_export_dir(struct app *a)
 		 cwd, tmp);
 }
 
-/* True when drop_privileges will switch to another user. */
-static bool will_drop(const struct config *c)
+/*
+ * A file wscope created for the user who ran it through sudo, and will run
+ * as: theirs (tcpdump leaves its files to root; here the user may then
+ * tail, keep or delete what they asked for).
+ */
+static void give_file(struct app *a, FILE *f, bool created)
 {
-	if (geteuid() != 0 || (c->iface == NULL && c->run_as == NULL))
-		return false;
-	const char *name = c->run_as != NULL ? c->run_as : "nobody";
-	return strcmp(name, "root") != 0 && getpwnam(name) != NULL;
+	if (created && a->drop.drop && a->drop.invoker && fchown(fileno(f), a->drop.uid, a->drop.gid) != 0)
+		fprintf(stderr, "wscope: cannot give a file to user %s: %s\n", a->drop.name, strerror(errno));
 }
 
 /* Opens everything the run needs, in tcpdump's order: the input, the
@@ -798,19 +913,43 @@ static int app_open(struct app *a)
 	a->cap = c->iface != NULL ? capture_open_live(c->iface, c->filter, a->err, sizeof(a->err), &usage_err) :
 				    capture_open_file(c->read_path, c->filter, a->err, sizeof(a->err), &usage_err);
 	if (a->cap == NULL) {
-		fprintf(stderr, "wscope: %s\n", a->err);
+		/* an option typed after the filter became part of it */
+		bool opt_in_filter = usage_err && c->filter != NULL &&
+				     (c->filter[0] == '-' || strstr(c->filter, " -") != NULL);
+		fprintf(stderr, "wscope: %s%s\n", a->err,
+			opt_in_filter ? " (options go before the filter: wscope [options] [filter])" : "");
 		return usage_err ? EXIT_USAGE : EXIT_INPUT;
 	}
 	a->ts_digits = capture_ts_digits(a->cap);
-	if (c->write_path != NULL && !capture_save_to(a->cap, c->write_path, a->err, sizeof(a->err))) {
-		fprintf(stderr, "wscope: -w: %s\n", a->err);
+	if (!drop_target(c, &a->drop, a->err, sizeof(a->err))) {
+		fprintf(stderr, "wscope: %s\n", a->err);
 		return EXIT_USAGE;
+	}
+	if (c->write_path != NULL) {
+		FILE *wf = NULL;
+		bool created = false;
+		if (strcmp(c->write_path, "-") != 0) {
+			wf = open_output(c->write_path, false, &created);
+			if (wf == NULL) {
+				fprintf(stderr, "wscope: -w %s: %s\n", c->write_path, strerror(errno));
+				return EXIT_INPUT;
+			}
+			give_file(a, wf, created);
+		} else {
+			a->list_flows = false; /* standard output is the pcap */
+		}
+		if (!capture_save_to(a->cap, c->write_path, wf, a->err, sizeof(a->err))) {
+			fprintf(stderr, "wscope: -w %s: %s\n", c->write_path, a->err);
+			if (wf != NULL)
+				fclose(wf);
+			return EXIT_INPUT;
+		}
 	}
 	if (c->dump_dir != NULL) {
 		a->dump = streamdump_new(c->dump_dir, a->err, sizeof(a->err));
 		if (a->dump == NULL) {
-			fprintf(stderr, "wscope: %s\n", a->err);
-			return EXIT_USAGE;
+			fprintf(stderr, "wscope: --dump-streams %s\n", a->err);
+			return EXIT_INPUT;
 		}
 	}
 	if (c->json_path != NULL) {
@@ -818,11 +957,13 @@ static int app_open(struct app *a)
 			a->json_file = stdout;
 			a->list_flows = false;
 		} else {
-			a->json_file = open_output(c->json_path, c->keylog_path != NULL);
+			bool created;
+			a->json_file = open_output(c->json_path, c->keylog_path != NULL, &created);
 			if (a->json_file == NULL) {
-				fprintf(stderr, "wscope: %s: %s\n", c->json_path, strerror(errno));
-				return EXIT_USAGE;
+				fprintf(stderr, "wscope: --json=%s: %s\n", c->json_path, strerror(errno));
+				return EXIT_INPUT;
 			}
+			give_file(a, a->json_file, created);
 			/* A reader of --json=PATH that goes away (a FIFO) is a
 			 * write error with status 1; on standard output SIGPIPE
 			 * ends the run quietly with 141, as for any filter in a
@@ -881,23 +1022,40 @@ static int app_open(struct app *a)
 			fprintf(stderr, "wscope: %s\n", a->err);
 			return EXIT_USAGE;
 		}
-		if (growing && keylog_count(a->kl) == 0 && !a->quiet && !a->in_tui) {
+		if (growing && keylog_count(a->kl) == 0 && !a->quiet) {
 			bool exists = access(c->keylog_path, F_OK) == 0;
-			char line[1400];
-			snprintf(line, sizeof(line), "wscope: %s %s: %s; TLS connections wait for their secrets "
-				 "as clients write them", c->keylog_name, c->keylog_path,
-				 exists ? "no secrets in it yet" : "does not exist yet");
-			ts_fputs(line, a->tsflags, stderr);
-			fputc('\n', stderr);
+			char what[1400], who[400] = "", dir[1024];
+			snprintf(dir, sizeof(dir), "%s", c->keylog_path);
+			char *slash = strrchr(dir, '/');
+			if (slash != NULL)
+				*(slash == dir ? slash + 1 : slash) = '\0';
+			bool dir_ok = slash == NULL || access(dir, F_OK) == 0;
+			snprintf(what, sizeof(what), "%s%s%s: %s%s%s; TLS connections wait for their secrets as "
+				 "clients write them", c->keylog_name, c->keylog_name[0] == '-' ? " " : "=",
+				 c->keylog_path, exists ? "no secrets in it yet" : "does not exist yet",
+				 dir_ok ? "" : ", nor does its directory ", dir_ok ? "" : dir);
 			/* Why: once wscope runs as another user, a key log created
 			 * later must be readable by that user (Node creates its
 			 * 0600, for its owner only) */
-			if (!exists && will_drop(c))
-				fprintf(stderr, "wscope: it will be read as user %s (live, wscope gives up root): a client "
-					"that creates it for its owner only (Node: 0600) must run as that user; or create "
-					"it before starting wscope, or keep root with -Z root\n",
-					c->run_as != NULL ? c->run_as : "nobody");
+			if (!exists && a->drop.drop)
+				snprintf(who, sizeof(who), "it will be read as user %s (wscope gives up root once the "
+					 "capture is open): a client that creates it for its owner only (Node: 0600) "
+					 "must run as that user; or create it before starting wscope, or keep root with "
+					 "-Z root", a->drop.name);
+			if (a->in_tui) {
+				snprintf(a->start_note, sizeof(a->start_note), "%s%s%s", what, who[0] ? "; " : "", who);
+			} else {
+				for (int k = 0; k < 2; k++) {
+					const char *txt = k == 0 ? what : who;
+					if (txt[0] == '\0')
+						continue;
+					ts_fputs("wscope: ", a->tsflags, stderr);
+					ts_fputs(txt, a->tsflags, stderr);
+					fputc('\n', stderr);
+				}
+			}
 		}
+
 	}
 	c->ws.keylog = a->kl;
 	c->ws.wait_keys = growing && a->kl != NULL;
@@ -914,11 +1072,11 @@ static int app_open(struct app *a)
 	}
 	/* live: as root, the capture goes on as "nobody" unless -Z says who;
 	 * a file: only with -Z, once the file and the outputs are open */
-	if ((c->iface != NULL || c->run_as != NULL) &&
-	    !drop_privileges(c->run_as, a->dump, &a->dropped_to, a->err, sizeof(a->err))) {
+	if (!drop_privileges(&a->drop, a->dump, a->err, sizeof(a->err))) {
 		fprintf(stderr, "wscope: %s\n", a->err);
 		return EXIT_USAGE;
 	}
+	a->dropped_to = a->drop.drop ? a->drop.name : NULL;
 	choose_export_dir(a);
 	return 0;
 }
@@ -937,7 +1095,7 @@ static void print_drops(struct app *a)
 {
 	uint64_t drop, ifdrop;
 	if (a->cfg.iface != NULL && !a->quiet && capture_drops(a->cap, &drop, &ifdrop))
-		fprintf(stderr, "wscope: %s: kernel dropped %llu packets (interface %llu)\n", a->path,
+		fprintf(stderr, "wscope: %s: kernel dropped %llu packets (and the interface %llu)\n", a->path,
 			(unsigned long long)drop, (unsigned long long)ifdrop);
 }
 
@@ -960,7 +1118,8 @@ static int run_tui(struct app *a)
 	struct tui_source ts = { live, live ? capture_fd(a->cap) : -1, live ? live_pump_fn : file_pump_fn,
 				 file_done_fn, live ? live_stats_fn : NULL, file_progress_fn, tick_fn, &lp,
 				 &stop_requested };
-	struct tui_opts to = { a->path, a->ts_digits, a->dropped_to, a->export_dir, a->export_note };
+	struct tui_opts to = { a->path, a->ts_digits, a->dropped_to, a->export_dir, a->export_note,
+			       a->start_note };
 	enum tui_end te = tui_browse(a->model, &to, &ts);
 	a->in_tui = false;
 	int rc = 0;

@@ -39,6 +39,12 @@ struct ui_model {
 	uint64_t held, peak;
 	uint64_t released, dropped, conns_dropped;
 	uint64_t freed_since_trim;  /* bytes given back since the last trim */
+	/* warnings about no flow (the key log, the capture file, the link
+	 * type): counted, the first of each kind kept to be shown */
+	uint64_t cap_warns;
+	uint64_t cap_kinds_seen[(WARN__COUNT + 63) / 64];
+	char cap_first[512];         /* the latest first-of-its-kind, "name: msg" */
+	uint64_t cap_first_seq;      /* bumped when cap_first changes */
 	struct rel_block *rq_first, *rq_last;
 	size_t rq_len;
 };
@@ -587,8 +593,21 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
 static void on_warning(struct ui_model *m, const struct ev *ev)
 {
 	struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
-	if (c == NULL)
+	if (c == NULL) {
+		/* a connection the model dropped, or a TCP flow's (its loss has
+		 * its own rows): not about the capture as a whole */
+		if (ev->u.warn.conn != 0 || ev->flow != NULL)
+			return;
+		unsigned code = (unsigned)ev->u.warn.code;
+		m->cap_warns++;
+		if (code < WARN__COUNT && (m->cap_kinds_seen[code / 64] & (1ull << (code % 64))) == 0) {
+			m->cap_kinds_seen[code / 64] |= 1ull << (code % 64);
+			snprintf(m->cap_first, sizeof(m->cap_first), "%s: %s", warn_name(ev->u.warn.code),
+				 ev->u.warn.msg);
+			m->cap_first_seq++;
+		}
 		return;
+	}
 	c->warnings++;
 	int d = ev->dir >= 0 ? out_dir(c, ev->dir) : 0;
 	const char *msg = ev->u.warn.msg;
@@ -809,6 +828,13 @@ void ui_model_event(struct ui_model *m, const struct ev *ev)
 	default:
 		break;
 	}
+}
+
+uint64_t ui_model_capture_warnings(const struct ui_model *m, const char **first, uint64_t *seq)
+{
+	*first = m->cap_first;
+	*seq = m->cap_first_seq;
+	return m->cap_warns;
 }
 
 void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)

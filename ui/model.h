@@ -127,6 +127,14 @@ struct ui_conn {
 struct ui_model;
 
 struct ui_model *ui_model_new(const struct ui_model_opts *o);
+
+/*
+ * Warnings about no flow (the key log, the capture file, the link type):
+ * their count; *first is the latest that was the first of its
+ * kind ("code: message", bytes from the capture possibly in it: sanitize
+ * before drawing), *seq changes when it does.
+ */
+uint64_t ui_model_capture_warnings(const struct ui_model *m, const char **first, uint64_t *seq);
 void ui_model_free(struct ui_model *m);
 
 /* Takes one event (EV_WS_CONN, EV_WS_MSG, EV_WS_FRAME, EV_WS_END,

@@ -104,6 +104,7 @@ struct tui {
 	bool loading;
 	char note[512];
 	bool note_err;
+	uint64_t cap_warn_seq;     /* the capture warning last shown */
 };
 
 static int rows(void) { return LINES > 3 ? LINES - 3 : 1; } /* title, status, key bar */
@@ -1886,6 +1887,8 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 	bool dirty = true;
 	bool live = src != NULL && src->live;
 	t.loading = src != NULL && !live && src->done != NULL && !src->done(src->user);
+	if (o->start_note != NULL && o->start_note[0] != '\0')
+		set_note(&t, false, "%s", o->start_note);
 	int r = R_NONE;
 	for (;;) {
 		if (src != NULL && src->stop != NULL && *src->stop) {
@@ -1943,6 +1946,16 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 		if (r & R_REDRAW)
 			dirty = true;
 		r = R_NONE;
+		/* the first warning of each kind about no connection (a key log
+		 * that cannot be read, a corrupt file) is said on the status line */
+		const char *cw;
+		uint64_t cseq;
+		ui_model_capture_warnings(m, &cw, &cseq);
+		if (cseq != t.cap_warn_seq) {
+			t.cap_warn_seq = cseq;
+			set_note(&t, true, "%s", cw);
+			dirty = true;
+		}
 		uint64_t ver = ui_model_version(m);
 		if (ver != t.seen_ver && !t.paused) {
 			t.seen_ver = ver;

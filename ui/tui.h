@@ -42,6 +42,8 @@ struct tui_opts {
 	const char *save_dir;      /* where files are saved by default; NULL or
 	                              "": the current directory */
 	const char *save_note;     /* why it is not the current directory */
+	const char *start_note;    /* shown at the start (key log waited for,
+	                              ...), or NULL */
 };
 
 enum tui_end {

@@ -8,6 +8,7 @@ never claims bytes for a stream file that was not written whole."""
 import contextlib
 import hashlib
 import os
+import signal
 import re
 import shutil
 import stat
@@ -37,6 +38,33 @@ def run(e2e):
         e2e.case("%s: refused (status 2, says why), the capture untouched" % what,
                  p.returncode == 2 and "capture being read" in p.stderr and sha(inp) == before,
                  "status %d: %s" % (p.returncode, p.stderr[-300:]))
+
+    # the input given as standard input
+    with open(inp, "rb") as f:
+        p = subprocess.run([e2e.WSCOPE, "-r", "-", "-w", os.path.join(d, "hard.pcap")], stdin=f,
+                           capture_output=True, text=True, timeout=60)
+    e2e.case("-r - < FILE -w FILE (by a hard link): refused, the capture untouched",
+             p.returncode == 2 and "capture being read" in p.stderr and sha(inp) == before,
+             "status %d: %s" % (p.returncode, p.stderr[-300:]))
+    # two outputs into one file, one not there yet; both on standard output
+    newf = os.path.join(d, "both.out")
+    for args, what in ((["-w", newf, "--json=" + os.path.join(d, ".", "both.out")], "-w F --json=./F (new)"),
+                       (["-w", "-", "--json"], "-w - --json")):
+        p = subprocess.run([e2e.WSCOPE, "-r", inp] + args, capture_output=True, timeout=60)
+        err = p.stderr.decode("utf-8", "replace")
+        e2e.case("%s: refused before anything is written (status 2, says why)" % what,
+                 p.returncode == 2 and not os.path.exists(newf) and p.stdout == b"" and
+                 ("same file" in err or "standard output" in err), "status %d: %s" % (p.returncode, err[-300:]))
+    p = subprocess.run([e2e.WSCOPE, "-r", inp, "-w", "-"], capture_output=True, timeout=60)
+    e2e.case("-w - alone: the pcap on standard output, nothing else there (it reads back)",
+             p.returncode == 0 and p.stdout[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1",
+                                                 b"\xa1\xb2\x3c\x4d") and
+             subprocess.run([e2e.WSCOPE, "-r", "-", "-q", "--json"], input=p.stdout, capture_output=True).returncode == 0,
+             p.stderr.decode("utf-8", "replace")[-300:])
+    p = subprocess.run([e2e.WSCOPE, "-r", inp, "--json=" + os.path.join(d, "nodir", "x.ndjson")],
+                       capture_output=True, text=True, timeout=60)
+    e2e.case("--json=PATH that cannot be created: status 1, the flag and the path named",
+             p.returncode == 1 and "--json=" in p.stderr and "nodir" in p.stderr, p.stderr[-300:])
 
     keys = os.path.join(e2e.TOP, "samples", "wss-tls13.keys")
     cap = os.path.join(e2e.TOP, "samples", "wss-tls13.pcap")
@@ -116,6 +144,33 @@ def run(e2e):
     se = w.stderr.read().decode("utf-8", "replace")
     e2e.case("-r FILE -Z nobody: reads the file as nobody once it is open (uid in /proc: %s)" % uid,
              w.returncode == 0 and uid is not None and all(u == "65534" for u in uid), se[-300:])
+
+    # live under sudo (SUDO_UID): runs as the invoking user, whose the files
+    # it created are; -Z nobody keeps the stricter separation
+    for env_extra, args, want_uid, owner in (({"SUDO_UID": "1"}, [], "1", 1),
+                                             ({"SUDO_UID": "1"}, ["-Z", "nobody"], "65534", 0)):
+        js = os.path.join(d, "sudo-%s.ndjson" % want_uid)
+        wp = os.path.join(d, "sudo-%s.pcap" % want_uid)
+        w = subprocess.Popen([e2e.WSCOPE, "-i", "lo", "--json=" + js, "-w", wp] + args + ["tcp port 9"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ, **env_extra))
+        uid = None
+        for _ in range(50):
+            time.sleep(0.1)
+            try:
+                with open("/proc/%d/status" % w.pid) as st:
+                    uid = [l.split()[1:] for l in st if l.startswith("Uid:")][0]
+            except (OSError, IndexError):
+                pass
+            if uid and uid[0] != "0":
+                break
+        w.send_signal(signal.SIGINT)
+        w.wait(timeout=10)
+        se = w.stderr.read().decode("utf-8", "replace")
+        owners = [os.stat(x).st_uid if os.path.exists(x) else None for x in (js, wp)]
+        e2e.case("live, SUDO_UID=1%s: runs as uid %s after opening (uid in /proc: %s), and --json/-w files are "
+                 "owned by uid %d" % (" -Z nobody" if args else "", want_uid, uid, owner),
+                 w.returncode == 0 and uid is not None and all(u == want_uid for u in uid) and
+                 owners == [owner, owner], "owners %s; %s" % (owners, se[-300:]))
 
 
 # ------------------------------------------------------------- a full disk

@@ -127,6 +127,19 @@ START_TEST(follows_truncation_and_replacement)
 	write_file(path, line, "w");
 	memset(cr, 0x32, 32);
 	ck_assert(keylog_find(kl, cr, &s));
+	/* written over in place, longer than before, with no look in
+	 * between (cp, "cat keys > k.log"): read again from its start */
+	char two[600], line2[256];
+	line_for(line, sizeof(line), "CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0x34, 0x04);
+	line_for(line2, sizeof(line2), "SERVER_HANDSHAKE_TRAFFIC_SECRET", 0x35, 0x05);
+	snprintf(two, sizeof(two), "%s%s", line2, line);
+	warns = 0;
+	write_file(path, two, "w");
+	memset(cr, 0x34, 32);
+	ck_assert(keylog_find(kl, cr, &s));
+	memset(cr, 0x35, 32);
+	ck_assert(keylog_find(kl, cr, &s));
+	ck_assert_int_eq(warns, 0);
 	/* replaced by another file (rotation) */
 	line_for(line, sizeof(line), "SERVER_HANDSHAKE_TRAFFIC_SECRET", 0x33, 0x03);
 	write_file(other, line, "w");

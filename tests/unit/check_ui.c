@@ -169,6 +169,53 @@ static void state_is(const struct ui_conn *c, const char *want)
 
 /* ---- the model ---- */
 
+/* Warnings about the capture as a whole (no flow): counted; the first of
+ * each kind is kept for the status line, and a repeat of a kind does not
+ * replace it. */
+START_TEST(capture_warnings)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	const char *first;
+	uint64_t seq0, seq;
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq0), 0);
+	struct ev ev = { .type = EV_WARNING, .dir = -1 };
+	ev.u.warn.code = WARN_KEYLOG_UNREADABLE;
+	ev.u.warn.msg = "key log: k.log: Permission denied as user nobody";
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq), 1);
+	ck_assert_uint_ne(seq, seq0);
+	ck_assert_str_eq(first, "keylog_unreadable: key log: k.log: Permission denied as user nobody");
+	uint64_t seq1 = seq;
+	ev.u.warn.msg = "again";
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq), 2);
+	ck_assert_uint_eq(seq, seq1); /* the same kind: not said again */
+	ev.u.warn.code = WARN_CAPTURE_CORRUPT;
+	ev.u.warn.msg = "packet 9: truncated";
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq), 3);
+	ck_assert_uint_ne(seq, seq1);
+	ck_assert_str_eq(first, "capture_corrupt: packet 9: truncated");
+	/* a TCP flow's warning (its loss has rows of its own) is not one about
+	 * the capture */
+	struct flow_info fi;
+	memset(&fi, 0, sizeof(fi));
+	ev.flow = &fi;
+	ev.u.warn.code = WARN_TCP_GAP;
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq), 3);
+	ev.flow = NULL;
+	/* a warning about a connection the model does not hold is not one
+	 * about the capture */
+	ev.u.warn.conn = 77;
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_capture_warnings(m, &first, &seq), 3);
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(history_cap_and_states)
 {
 	struct ui_model_opts o;
@@ -2112,6 +2159,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, line_editor);
 	tcase_add_test(tc, line_editor_kills);
 	tcase_add_test(tc, line_editor_cap);
+	tcase_add_test(tc, capture_warnings);
 	suite_add_tcase(s, tc);
 	return s;
 }
