@@ -80,6 +80,7 @@ struct ws_dir {
 	uint8_t *raw;              /* compressed bytes kept, for a failed inflate */
 	size_t raw_len, raw_cap;
 	uint64_t inflated;
+	struct utf8_stream u8;     /* a text message: every byte, kept or not */
 	struct pmd_inflater *inf;
 	bool no_context, ctx_lost;
 	/* counts for the end record */
@@ -276,6 +277,8 @@ static bool keep_inflated(void *user, const uint8_t *p, size_t n)
 {
 	struct keep_ctx *k = user;
 	struct ws_dir *d = &k->w->d[k->dir];
+	if (d->msg_op == WS_OP_TEXT)
+		utf8_stream_feed(&d->u8, p, n);
 	if (d->stored >= k->max)
 		return true;
 	size_t take = k->max - d->stored < n ? k->max - d->stored : n;
@@ -428,11 +431,13 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 	}
 	m.utf8_ok = true;
 	if (m.opcode == WS_OP_TEXT && !m.inflate_failed && !m.gap) {
-		size_t ok_len;
-		m.utf8_ok = m.truncated ? utf8_valid_prefix(m.payload, m.stored, &ok_len)
-					: utf8_valid(m.payload, m.stored);
+		/* every byte of the text was validated as it came, kept or
+		 * not; only a message whose inflation stopped (a bomb) may end
+		 * inside a character */
+		m.utf8_ok = utf8_stream_ok(&d->u8, !d->msg_bomb);
 		/* A cut text keeps whole characters only. */
-		if (m.truncated && m.utf8_ok)
+		size_t ok_len;
+		if (m.truncated && m.utf8_ok && utf8_valid_prefix(m.payload, m.stored, &ok_len))
 			m.stored = ok_len;
 		if (!m.utf8_ok)
 			core_warn_conn(l->core, WARN_INVALID_UTF8, af, w->conn.id, dir,
@@ -560,6 +565,7 @@ static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_f
 		d->inflated = 0;
 		d->first_pkt = d->frame_pkt;
 		d->first_ts = core_cur_ts(l->core);
+		utf8_stream_init(&d->u8);
 		if (d->msg_compressed && d->inf == NULL) {
 			d->inf = pmd_inflater_new(dir_is_client(w, dir) ?
 						  w->conn.client_max_window_bits :
@@ -595,6 +601,7 @@ static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_
 		return;
 	size_t max = (size_t)l->o.max_payload;
 	if (!d->msg_compressed) {
+		size_t done = 0; /* bytes of this piece already validated */
 		if (d->stored < max) {
 			size_t k = max - d->stored < o->n ? max - d->stored : o->n;
 			if (keep_room(l, af, w, dir, &d->buf, &d->buf_cap, d->stored + k, max)) {
@@ -602,8 +609,23 @@ static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_
 					ws_unmask(d->buf + d->stored, o->p, k, h->mask, o->pos);
 				else
 					memcpy(d->buf + d->stored, o->p, k);
+				if (d->msg_op == WS_OP_TEXT)
+					utf8_stream_feed(&d->u8, d->buf + d->stored, k);
 				d->stored += k;
+				done = k;
 			}
+		}
+		/* text past what is kept is still validated: unmasked a slice
+		 * at a time into the scratch buffer */
+		while (d->msg_op == WS_OP_TEXT && done < o->n && utf8_stream_ok(&d->u8, false)) {
+			size_t k = o->n - done < sizeof(l->scratch) ? o->n - done : sizeof(l->scratch);
+			if (h->masked) {
+				ws_unmask(l->scratch, o->p + done, k, h->mask, o->pos + done);
+				utf8_stream_feed(&d->u8, l->scratch, k);
+			} else {
+				utf8_stream_feed(&d->u8, o->p + done, k);
+			}
+			done += k;
 		}
 		return;
 	}
@@ -778,7 +800,12 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		c->resp_head_len = resp->raw_len < LIM_HANDSHAKE_KEEP ? resp->raw_len : LIM_HANDSHAKE_KEEP;
 		c->resp_head_cut = c->resp_head_len < resp->raw_len;
 	}
-	l->st.connections++;
+	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
+	if (rq == NULL && resp == NULL && w->tls != NULL && !w->tls_listing &&
+	    tls_conn_info(w->tls)->alpn != NULL && strcmp(tls_conn_info(w->tls)->alpn, "h2") == 0)
+		l->st.h2_connections++;
+	else
+		l->st.connections++;
 	struct ev ev = { .type = EV_WS_CONN };
 	ev.u.conn = c;
 	core_emit(l->core, &ev, af, -1);
@@ -1142,7 +1169,7 @@ static void tls_warn(void *user, int dir, enum warn_code code, const char *msg)
 	 * key log itself could not be read */
 	const char *problem = code == WARN_TLS_NO_KEY && w->l->o.keylog != NULL ?
 			      keylog_problem(w->l->o.keylog) : NULL;
-	if (code == WARN_TLS_NO_KEY)
+	if (code == WARN_TLS_NO_KEY || code == WARN_H2_UNSUPPORTED)
 		dir = -1;
 	if (problem != NULL)
 		core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s (%s)", msg, problem);

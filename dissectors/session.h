@@ -37,6 +37,7 @@ struct ws_stats {
 	uint64_t upgrades, rejected, connections;
 	uint64_t messages, frames;
 	uint64_t payload_bytes;
+	uint64_t h2_connections;   /* TLS with ALPN h2: listed, not dissected */
 	uint64_t tls_waited;       /* TLS connections that waited for secrets */
 	uint64_t tls_late;         /* ... and were decrypted when they came */
 };

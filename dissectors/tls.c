@@ -68,7 +68,7 @@ struct tls_conn {
 	uint8_t client_random[32], server_random[32];
 	uint8_t session_id[32];
 	uint8_t session_id_len;
-	bool have_ch, have_sh, hrr, etm, ready_sent, no_key_warned, midstream;
+	bool have_ch, have_sh, hrr, etm, ready_sent, no_key_warned, midstream, h2_warned;
 	uint16_t suite_id;
 	const struct tls_suite *suite;
 	int version;                /* 12 or 13 once known; 10/11 unsupported */
@@ -581,8 +581,8 @@ static void record(struct tls_conn *t, int dir, uint8_t type, uint16_t version,
 		handshake(t, dir, t->plain, (size_t)n);
 	else if (inner == CT_APPDATA && n > 0) {
 		if (t->info.alpn != NULL && strcmp(t->info.alpn, "h2") == 0) {
-			if (!d->warned_early) {
-				d->warned_early = true;
+			if (!t->h2_warned) { /* once per connection */
+				t->h2_warned = true;
 				warn(t, dir, WARN_H2_UNSUPPORTED,
 				     "ALPN h2: WebSocket over HTTP/2 (RFC 8441) is not supported yet");
 			}

@@ -96,6 +96,44 @@ bool utf8_valid_prefix(const uint8_t *p, size_t n, size_t *complete_len)
 	return scan(p, n, complete_len, true);
 }
 
+void utf8_stream_init(struct utf8_stream *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void utf8_stream_feed(struct utf8_stream *s, const uint8_t *p, size_t n)
+{
+	if (s->bad)
+		return;
+	/* first the character the last piece cut, a byte at a time */
+	while (s->npend > 0 && n > 0) {
+		s->pend[s->npend++] = *p++;
+		n--;
+		int l = seq_len(s->pend, s->npend);
+		if (l == 0) {
+			s->bad = true;
+			return;
+		}
+		if (l > 0)
+			s->npend = 0; /* whole now */
+	}
+	if (n == 0)
+		return;
+	size_t complete;
+	if (!scan(p, n, &complete, true)) {
+		s->bad = true;
+		return;
+	}
+	/* at most three bytes of a character still to come */
+	s->npend = (uint8_t)(n - complete);
+	memcpy(s->pend, p + complete, s->npend);
+}
+
+bool utf8_stream_ok(const struct utf8_stream *s, bool whole)
+{
+	return !s->bad && (!whole || s->npend == 0);
+}
+
 size_t utf8_encode(uint32_t cp, uint8_t out[4])
 {
 	if (cp < 0x80) {

@@ -19,6 +19,22 @@ bool utf8_valid(const uint8_t *p, size_t n);
  */
 bool utf8_valid_prefix(const uint8_t *p, size_t n, size_t *complete_len);
 
+/*
+ * Validation of a text that comes in pieces (a message longer than what is
+ * kept of it, or inflated a piece at a time): every byte is looked at once,
+ * a character may be split between pieces.
+ */
+struct utf8_stream {
+	uint8_t pend[4];           /* a character cut by the last piece */
+	uint8_t npend;
+	bool bad;
+};
+
+void utf8_stream_init(struct utf8_stream *s);
+void utf8_stream_feed(struct utf8_stream *s, const uint8_t *p, size_t n);
+/* Valid so far; whole also asks that the text not end inside a character. */
+bool utf8_stream_ok(const struct utf8_stream *s, bool whole);
+
 /* Encodes code point cp (at most U+10FFFF, not a surrogate) into out;
  * returns its length (1 to 4). */
 size_t utf8_encode(uint32_t cp, uint8_t out[4]);

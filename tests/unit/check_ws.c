@@ -618,12 +618,19 @@ static struct conv conv_new(const struct ws_opts *wo_in)
 	return cv;
 }
 
+static struct conv conv_open_with(const char *ext, const struct ws_opts *wo);
+
 static struct conv conv_open(const char *ext, bool frames)
 {
 	struct ws_opts wo;
 	ws_opts_default(&wo);
 	wo.frames = frames;
-	struct conv cv = conv_new(&wo);
+	return conv_open_with(ext, &wo);
+}
+
+static struct conv conv_open_with(const char *ext, const struct ws_opts *wo)
+{
+	struct conv cv = conv_new(wo);
 	struct pg_tcp t;
 	pg_init(&t, 4, 50000, 8080);
 	t.flags = TCP_SYN;
@@ -736,6 +743,88 @@ START_TEST(rejected_upgrade)
 	frame(&cv, 0, true, 0, 2, true, "x", 1, 0);
 	ck_assert_int_eq(cv.s->msgs, 1);
 	conv_close(&cv);
+}
+END_TEST
+
+/* The streaming validator agrees with the whole-buffer one however the
+ * text is cut into pieces (random texts made mostly of valid characters,
+ * with a bad byte now and then). */
+START_TEST(utf8_stream_any_split)
+{
+	static const char *const parts[] = { "a", "\xc3\xa9", "\xed\x95\x9c", "\xf0\x9f\x98\x80", "\xff",
+					     "\xc0\xaf", "\xed\xa0\x80", "\xe2\x82" };
+	struct pg_rng r = { 42 };
+	for (int round = 0; round < 3000; round++) {
+		uint8_t t[256];
+		size_t n = 0;
+		while (n < 200) {
+			size_t k = pg_range(&r, 0, 99) < 97 ? pg_range(&r, 0, 3) : pg_range(&r, 4, 7);
+			size_t l = strlen(parts[k]);
+			memcpy(t + n, parts[k], l);
+			n += l;
+		}
+		struct utf8_stream us;
+		utf8_stream_init(&us);
+		size_t at = 0;
+		while (at < n) {
+			size_t k = pg_range(&r, 0, 7);
+			if (k > n - at)
+				k = n - at;
+			utf8_stream_feed(&us, t + at, k);
+			at += k;
+		}
+		ck_assert_msg(utf8_stream_ok(&us, true) == utf8_valid(t, n), "round %d", round);
+		size_t ok;
+		ck_assert_msg(utf8_stream_ok(&us, false) == utf8_valid_prefix(t, n, &ok), "round %d", round);
+	}
+}
+END_TEST
+
+/* Invalid UTF-8 past the bytes kept of a text message (--max-payload) is
+ * still found: plain, fragmented with a character split between frames,
+ * and compressed; a valid long text stays valid and is cut at a
+ * character. */
+START_TEST(utf8_past_the_kept_bytes)
+{
+	static uint8_t text[3000];
+	for (size_t i = 0; i < sizeof(text); i += 3)
+		memcpy(text + i, "\xed\x95\x9c", 3); /* U+D55C, three bytes each */
+	for (int variant = 0; variant < 3; variant++) {
+		for (int bad = 0; bad < 2; bad++) {
+			struct ws_opts wo;
+			ws_opts_default(&wo);
+			wo.max_payload = 100;
+			struct conv cv = conv_open_with(variant == 2 ? "permessage-deflate" : NULL, &wo);
+			uint8_t t[sizeof(text)];
+			memcpy(t, text, sizeof(t));
+			if (bad)
+				t[2500] = 0xff; /* far past the 100 bytes kept */
+			if (variant == 0) {
+				frame(&cv, 1, true, 0, 1, false, t, sizeof(t), 0);
+			} else if (variant == 1) {
+				/* 1000 is not a multiple of 3: characters split */
+				frame(&cv, 1, false, 0, 1, false, t, 1000, 0);
+				frame(&cv, 1, false, 0, 0, false, t + 1000, 1000, 0);
+				frame(&cv, 1, true, 0, 0, false, t + 2000, 1000, 0);
+			} else {
+				static uint8_t comp[8192];
+				z_stream zs;
+				memset(&zs, 0, sizeof(zs));
+				deflateInit2(&zs, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
+				size_t n = pmd_compress(&zs, t, sizeof(t), comp, sizeof(comp));
+				deflateEnd(&zs);
+				frame(&cv, 1, true, 4, 1, false, comp, n, 0);
+			}
+			ck_assert_int_eq(cv.s->msgs, 1);
+			ck_assert_uint_eq(cv.s->last.length, sizeof(text));
+			ck_assert(cv.s->last.truncated);
+			ck_assert_msg(cv.s->last.utf8_ok == !bad, "variant %d bad %d", variant, bad);
+			ck_assert_int_eq(cv.s->warn[WARN_INVALID_UTF8], bad);
+			if (!bad)
+				ck_assert_uint_eq(cv.s->last.stored, 99); /* whole characters */
+			conv_close(&cv);
+		}
+	}
 }
 END_TEST
 
@@ -946,6 +1035,8 @@ Suite *suite_ws(void)
 	tcase_add_test(tc, frame_header_fields);
 	tcase_add_test(tc, unmask_matches_bytewise);
 	tcase_add_test(tc, utf8_validation);
+	tcase_add_test(tc, utf8_past_the_kept_bytes);
+	tcase_add_test(tc, utf8_stream_any_split);
 	tcase_add_test(tc, http_request_byte_by_byte);
 	tcase_add_test(tc, http_keepalive_bodies_and_pipelining);
 	tcase_add_test(tc, http_response_framing);
