@@ -29,6 +29,12 @@ struct core {
 	struct tcp_reasm_pool pool;
 	uint64_t next_flow_id;
 	struct wts now;        /* latest capture time seen */
+	/* The capture clock, in ns: the latest packet time seen, so it never
+	 * runs backwards; idle timeouts and the wait before an acknowledged
+	 * hole is declared lost follow it, never a packet's own time (a
+	 * timestamp that steps back must not invent a gap or end a flow). */
+	int64_t clock, clock_origin;
+	bool clock_started, clock_warned;
 	struct wts cur_ts;     /* of the packet being processed */
 	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
 	bool replaying;        /* core_replay_at: cur_* are a held origin */
@@ -252,10 +258,11 @@ static const struct tcp_reasm_cb reasm_cb = {
 
 static struct tcp_reasm_env env_of(struct core *c, struct flow_ref *ref, int dir)
 {
-	struct wts t = c->cur_pkt ? c->cur_ts : c->now;
+	/* milliseconds of capture clock since the first packet: never less
+	 * than the last time */
+	int64_t since = ns_sub(c->clock, c->clock_origin);
 	struct tcp_reasm_env e = { &reasm_cb, ref, dir, &c->pool,
-		ref->f->pkts[0] + ref->f->pkts[1],
-		(uint64_t)(t.sec < 0 ? 0 : t.sec) * 1000 + t.nsec / 1000000 };
+		ref->f->pkts[0] + ref->f->pkts[1], since < 0 ? 0 : (uint64_t)since / 1000000 };
 	return e;
 }
 
@@ -363,17 +370,11 @@ void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes)
 		reclaim(c);
 }
 
-static bool idle_longer(struct wts last, struct wts now, uint32_t secs)
-{
-	int64_t ds = now.sec - last.sec;
-	return ds > (int64_t)secs || (ds == (int64_t)secs && now.nsec > last.nsec);
-}
-
 /*
  * Expires flows idle (in capture time) past their timeout, oldest first.
- * Idleness is measured against the current packet's time, not the latest
- * time seen: a capture whose clock steps back (merged files, a clock
- * change) must not expire every flow at once.
+ * Idleness is measured on the capture clock, which never runs backwards: a
+ * capture whose timestamps step back (merged files, a clock change) holds
+ * the clock still until they pass it again, so nothing is expired by it.
  */
 static void expire(struct core *c)
 {
@@ -383,7 +384,7 @@ static void expire(struct core *c)
 			(LIM_CLOSED_LINGER_S < c->opts.idle_timeout_s ?
 			 LIM_CLOSED_LINGER_S : c->opts.idle_timeout_s) :
 			c->opts.idle_timeout_s;
-		if (!idle_longer(f->last_ts, c->cur_ts, limit))
+		if (ns_sub(c->clock, f->last_clock) <= (int64_t)limit * 1000000000)
 			break;
 		flow_close(c, f, END_TIMEOUT);
 		flow_drop(c, f);
@@ -416,7 +417,7 @@ static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn,
 	f->info.id = ++c->next_flow_id;
 	f->info.first_ts = c->cur_ts;
 	f->info.first_pkt = c->cur_pkt;
-	f->last_ts = c->cur_ts;
+	f->last_clock = c->clock;
 	f->state = FLOW_ACTIVE;
 	f->info.syn_seen = syn;
 	c->stats.flows++;
@@ -458,7 +459,7 @@ static void handle_tcp(struct core *c, const struct decoded *d)
 
 	c->cur_flow = f;
 	int dir = flow_dir(f, &d->src);
-	f->last_ts = c->cur_ts;
+	f->last_clock = c->clock;
 	f->pkts[dir]++;
 	f->bytes[dir] += d->payload_len;
 
@@ -513,6 +514,32 @@ static void handle_decoded(struct core *c, enum decode_status s, struct decoded 
 	}
 }
 
+/* Why: a step back of a second or more is not jitter between capture
+ * queues; the capture's times are then not one clock. */
+#define CLOCK_STEP_BACK_NS 1000000000ll
+
+static void advance_clock(struct core *c, const struct pkt_hdr *h)
+{
+	int64_t t = wts_ns(h->ts);
+	if (!c->clock_started) {
+		c->clock_started = true;
+		c->clock = c->clock_origin = t;
+		return;
+	}
+	if (t >= c->clock) {
+		c->clock = t;
+		return;
+	}
+	int64_t back = ns_sub(c->clock, t);
+	if (back >= CLOCK_STEP_BACK_NS && !c->clock_warned) {
+		c->clock_warned = true;
+		fwarn(c, WARN_CLOCK_BACKWARDS, NULL, -1,
+		      "packet timestamps step back by %lld.%09lld s: times are reported as captured, while timeouts "
+		      "and loss detection wait until the capture's time passes its latest again (warned once)",
+		      (long long)(back / 1000000000), (long long)(back % 1000000000));
+	}
+}
+
 void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data)
 {
 	c->stats.packets++;
@@ -521,6 +548,7 @@ void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data)
 	c->cur_ts = h->ts;
 	if (h->ts.sec > c->now.sec || (h->ts.sec == c->now.sec && h->ts.nsec > c->now.nsec))
 		c->now = h->ts;
+	advance_clock(c, h);
 	if (!c->dlt_ok) {
 		c->stats.skipped_linktype++;
 		c->cur_pkt = 0;

@@ -21,6 +21,42 @@ struct wts {
 	uint32_t nsec;
 };
 
+/*
+ * Time arithmetic: every difference of capture times goes through these,
+ * in signed 64-bit nanoseconds that saturate instead of overflowing (a
+ * capture may hold any timestamp, e.g. a pcapng with a huge if_tsoffset).
+ */
+static inline int64_t wts_ns(struct wts t)
+{
+	if (t.sec > INT64_MAX / 1000000000 - 1)
+		return INT64_MAX;
+	if (t.sec < INT64_MIN / 1000000000 + 1)
+		return INT64_MIN;
+	return t.sec * 1000000000 + (int64_t)t.nsec;
+}
+
+static inline int64_t ns_sub(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_sub_overflow(a, b, &r))
+		return a > b ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+static inline int64_t ns_add(int64_t a, int64_t b)
+{
+	int64_t r;
+	if (__builtin_add_overflow(a, b, &r))
+		return b > 0 ? INT64_MAX : INT64_MIN;
+	return r;
+}
+
+/* a - b in nanoseconds, saturated. */
+static inline int64_t wts_diff_ns(struct wts a, struct wts b)
+{
+	return ns_sub(wts_ns(a), wts_ns(b));
+}
+
 /* Where bytes were captured: their packet's time and number (0: none). */
 struct pkt_origin {
 	struct wts ts;

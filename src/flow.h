@@ -30,7 +30,7 @@ struct flow {
 	struct flow *lru_prev, *lru_next; /* activity list */
 	uint64_t hash;
 	struct flow_info info;
-	struct wts last_ts;
+	int64_t last_clock;     /* the capture clock (ns) at its last packet */
 	enum flow_state state;
 	struct tcp_reasm reasm[2];
 	uint64_t pkts[2], bytes[2];       /* per direction: packets, TCP payload bytes */

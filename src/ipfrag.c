@@ -115,8 +115,7 @@ static struct dgram *find(struct ipfrag_table *t, const struct decoded *d, uint8
 
 static bool older(struct wts a, struct wts now, uint32_t secs)
 {
-	return now.sec - a.sec > (int64_t)secs ||
-	       (now.sec - a.sec == (int64_t)secs && now.nsec > a.nsec);
+	return wts_diff_ns(now, a) > (int64_t)secs * 1000000000;
 }
 
 static bool recently_done(const struct ipfrag_table *t, const struct decoded *d, uint8_t af,

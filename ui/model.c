@@ -1255,7 +1255,7 @@ static bool conn_fields_match(const struct ui_filter *f, const struct ui_conn *c
 
 static double rel_secs(const struct ui_conn *c, struct wts t)
 {
-	return (double)(t.sec - c->first_ts.sec) + ((double)t.nsec - (double)c->first_ts.nsec) / 1e9;
+	return (double)wts_diff_ns(t, c->first_ts) / 1e9;
 }
 
 bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const struct ui_msg *m)

@@ -255,13 +255,9 @@ static int body_rows(const struct tui *t, const struct ui_msg *g);
 static void fmt_time(const struct tui *t, const struct ui_conn *c, struct wts ts, char *buf, size_t len)
 {
 	if (t->tmode == T_REL) {
-		int64_t s = ts.sec - c->first_ts.sec;
-		int64_t ns = (int64_t)ts.nsec - (int64_t)c->first_ts.nsec;
-		if (ns < 0) {
-			ns += 1000000000;
-			s--;
-		}
-		if (s < 0)
+		int64_t d = wts_diff_ns(ts, c->first_ts);
+		int64_t s = d / 1000000000, ns = d % 1000000000;
+		if (d < 0)
 			snprintf(buf, len, "%11s", "-");
 		else
 			snprintf(buf, len, "%4lld.%06lld", (long long)s, (long long)(ns / 1000));
@@ -1160,7 +1156,8 @@ static void draw_conns(struct tui *t)
 		long v = t->cl.top + r;
 		const struct ui_conn *c = cvis_conn(t, v);
 		char id[24], hp[1024], st[64], n0[24], n1[24], b0[16], b1[16], note[64];
-		bool active = t->src != NULL && t->src->live && t->now.sec - c->last_ts.sec < 2 && c->state != UI_CLOSED;
+		bool active = t->src != NULL && t->src->live && wts_diff_ns(t->now, c->last_ts) < 2000000000ll &&
+			      c->state != UI_CLOSED;
 		snprintf(id, sizeof(id), "%s%llu", active ? "*" : " ", (unsigned long long)c->id);
 		snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
 		ui_conn_state_str(c, st, sizeof(st));
@@ -1494,7 +1491,7 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	if (c->state == UI_CLOSED || c->end_reason[0] != '\0') {
 		fmt_abs(c->end_ts, a, sizeof(a));
 		info_str(x, "end", a);
-		double d = (double)(c->end_ts.sec - c->first_ts.sec) + ((double)c->end_ts.nsec - (double)c->first_ts.nsec) / 1e9;
+		double d = (double)wts_diff_ns(c->end_ts, c->first_ts) / 1e9;
 		info_fmt(x, "duration", "%.6f s", d);
 	} else {
 		info_str(x, "end", "(still open at the end of what was read)");

@@ -434,6 +434,7 @@ def main():
     test_tshark_second_opinion()
     sys.path.insert(0, os.path.dirname(__file__))
     import transforms
+    import clocks
     import tls
     import live
     import live_stream
@@ -441,6 +442,7 @@ def main():
     import outputs
     import tui
     transforms.run(sys.modules[__name__])
+    clocks.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
     live.run(sys.modules[__name__])
     live_stream.run(sys.modules[__name__])
