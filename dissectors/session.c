@@ -1434,6 +1434,11 @@ struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)
 	return l;
 }
 
+void ws_layer_set_keylog(struct ws_layer *l, struct keylog *kl)
+{
+	l->o.keylog = kl;
+}
+
 void ws_layer_free(struct ws_layer *l)
 {
 	free(l);

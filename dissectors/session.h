@@ -56,4 +56,8 @@ const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
  */
 bool ws_layer_poll(struct ws_layer *l);
 
+/* The key log for TLS connections that start from now on (a capture file
+ * may carry its own: pcapng Decryption Secrets Blocks). Borrowed. */
+void ws_layer_set_keylog(struct ws_layer *l, struct keylog *kl);
+
 #endif

@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 
 #include "capture.h"
 #include "cursor.h"
+#include "pcapng.h"
 
 #define PEEK_MAX 65536
 
@@ -44,6 +46,22 @@ struct capture {
 	struct replay *rp;        /* the file's reader (owned by pcap's FILE) */
 	int dump_err;             /* errno of the first failed write to -w */
 	uint64_t total;           /* the file's size, 0 if unknown */
+	/* pcapng: read by wscope's own reader (interfaces of any link
+	 * types); pcap then only compiles filters and writes -w */
+	struct pcapng *png;
+	FILE *png_in;
+	const char *filter;       /* borrowed from the caller for the run */
+	struct lt_prog {
+		int linktype;
+		bool ok;
+		struct bpf_program prog;
+	} progs[8];               /* the filter, per link type met */
+	size_t nprogs;
+	uint64_t dump_skipped;    /* -w: packets of another link type */
+	uint8_t *secrets;         /* DSB key log text before a reader asks */
+	size_t secrets_len;
+	capture_secrets_fn secrets_fn;
+	void *secrets_user;
 };
 
 static ssize_t replay_read(void *cookie, char *out, size_t n)
@@ -141,6 +159,113 @@ struct capture *capture_open_file(const char *path, const char *filter,
 	return capture_open_stream(src, path, filter, err, errlen, usage);
 }
 
+/* A secrets block's key log: to the reader's callback, or kept until it
+ * asks (blocks before the first packet are read while opening). */
+static void on_secrets(void *user, uint32_t type, const uint8_t *p, size_t n)
+{
+	struct capture *cap = user;
+	if (type != PCAPNG_SECRETS_TLS)
+		return;
+	if (cap->secrets_fn != NULL) {
+		cap->secrets_fn(cap->secrets_user, p, n);
+		return;
+	}
+	/* Why: the same cap as one block's; past it the rest is dropped */
+	if (n > (64u << 20) - cap->secrets_len)
+		return;
+	uint8_t *nb = realloc(cap->secrets, cap->secrets_len + n + 1);
+	if (nb == NULL)
+		return;
+	memcpy(nb + cap->secrets_len, p, n);
+	cap->secrets_len += n;
+	nb[cap->secrets_len++] = '\n'; /* blocks are separate texts */
+	cap->secrets = nb;
+}
+
+void capture_set_secrets(struct capture *cap, capture_secrets_fn fn, void *user)
+{
+	cap->secrets_fn = fn;
+	cap->secrets_user = user;
+	if (fn != NULL && cap->secrets != NULL) {
+		fn(user, cap->secrets, cap->secrets_len);
+		OPENSSL_cleanse(cap->secrets, cap->secrets_len);
+		free(cap->secrets);
+		cap->secrets = NULL;
+		cap->secrets_len = 0;
+	}
+}
+
+/* The filter's program for a link type (compiled at its first packet);
+ * NULL with err if it does not apply to it. */
+static const struct bpf_program *prog_for(struct capture *cap, int lt, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cap->nprogs; i++)
+		if (cap->progs[i].linktype == lt)
+			return cap->progs[i].ok ? &cap->progs[i].prog : NULL;
+	if (cap->nprogs == sizeof(cap->progs) / sizeof(cap->progs[0])) {
+		snprintf(err, errlen, "a filter for more than %zu link types", cap->nprogs);
+		return NULL;
+	}
+	struct lt_prog *lp = &cap->progs[cap->nprogs++];
+	lp->linktype = lt;
+	pcap_t *dead = pcap_open_dead(lt, 262144);
+	lp->ok = dead != NULL && pcap_compile(dead, &lp->prog, cap->filter, 1, PCAP_NETMASK_UNKNOWN) == 0;
+	if (!lp->ok)
+		snprintf(err, errlen, "filter '%s' cannot apply to link type %d: %s", cap->filter, lt,
+			 dead ? pcap_geterr(dead) : "out of memory");
+	if (dead != NULL)
+		pcap_close(dead);
+	return lp->ok ? &lp->prog : NULL;
+}
+
+static struct capture *open_pcapng(FILE *fp, struct replay *r, FILE *src, int digits, const char *filter,
+				   const char *path, char *err, size_t errlen, bool *usage)
+{
+	struct capture *cap = calloc(1, sizeof(*cap));
+	if (cap == NULL) {
+		fclose(fp);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	cap->png_in = fp;
+	cap->rp = r;
+	cap->png = pcapng_new(fp, on_secrets, cap);
+	if (cap->png == NULL) {
+		capture_close(cap);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	uint32_t snap = 262144;
+	int lt = pcapng_first_linktype(cap->png, &snap);
+	cap->linktype = lt >= 0 ? lt : 1 /* no interface: nothing to decode anyway */;
+	/* a pcap_t of the first interface's link type, for -w */
+	cap->pcap = pcap_open_dead_with_tstamp_precision(cap->linktype, snap ? (int)snap : 262144,
+							PCAP_TSTAMP_PRECISION_NANO);
+	if (cap->pcap == NULL) {
+		capture_close(cap);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return NULL;
+	}
+	struct stat sb;
+	if (fstat(fileno(src), &sb) == 0 && S_ISREG(sb.st_mode))
+		cap->total = (uint64_t)sb.st_size;
+	cap->ts_digits = digits;
+	if (filter != NULL && filter[0] != '\0') {
+		cap->filter = filter;
+		cap->filtered = true;
+		if (prog_for(cap, cap->linktype, err, errlen) == NULL) {
+			char e2[512];
+			snprintf(e2, sizeof(e2), "%s", err);
+			snprintf(err, errlen, "invalid filter '%s': %s", filter, e2);
+			*usage = true;
+			cap->filtered = false;
+			capture_close(cap);
+			return NULL;
+		}
+	}
+	return cap;
+}
+
 struct capture *capture_open_stream(FILE *src, const char *path, const char *filter,
 				    char *err, size_t errlen, bool *usage)
 {
@@ -191,6 +316,8 @@ struct capture *capture_open_stream(FILE *src, const char *path, const char *fil
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	if (buf[0] == 0x0a && buf[1] == 0x0d && buf[2] == 0x0d && buf[3] == 0x0a)
+		return open_pcapng(fp, r, src, digits, filter, path, err, errlen, usage);
 	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, ebuf);
 	if (p == NULL) {
@@ -229,11 +356,21 @@ void capture_close(struct capture *cap)
 {
 	if (cap == NULL)
 		return;
-	if (cap->filtered)
+	if (cap->filtered && cap->png == NULL)
 		pcap_freecode(&cap->prog);
+	for (size_t i = 0; i < cap->nprogs; i++)
+		if (cap->progs[i].ok)
+			pcap_freecode(&cap->progs[i].prog);
+	pcapng_free(cap->png);
+	if (cap->png_in != NULL)
+		fclose(cap->png_in);
+	if (cap->secrets != NULL)
+		OPENSSL_cleanse(cap->secrets, cap->secrets_len);
+	free(cap->secrets);
 	if (cap->dump != NULL)
 		pcap_dump_close(cap->dump);
-	pcap_close(cap->pcap);
+	if (cap->pcap != NULL)
+		pcap_close(cap->pcap);
 	free(cap);
 }
 
@@ -261,12 +398,76 @@ static void dump_flush(struct capture *cap)
 		cap->dump_err = errno ? errno : EIO;
 }
 
+/* capture_step for a pcapng read by wscope's reader: each packet with its
+ * own interface's link type and time resolution. */
+static enum capture_status step_pcapng(struct capture *cap, struct core *core, uint64_t max_packets,
+				       unsigned n, bool *done, char *err, size_t errlen)
+{
+	for (unsigned k = 0; k < n; k++) {
+		if (max_packets != 0 && cap->fed >= max_packets) {
+			*done = true;
+			dump_flush(cap);
+			return CAPTURE_OK;
+		}
+		struct pcapng_pkt p;
+		char e[400];
+		enum pcapng_rc rc = pcapng_next(cap->png, &p, e, sizeof(e));
+		if (rc == PNG_END) {
+			*done = true;
+			dump_flush(cap);
+			return CAPTURE_OK;
+		}
+		if (rc == PNG_CORRUPT) {
+			snprintf(err, errlen, "after packet %llu: %s", (unsigned long long)cap->num, e);
+			*done = true;
+			dump_flush(cap);
+			return CAPTURE_CORRUPT;
+		}
+		cap->num++;
+		if (cap->num == 1 || p.linktype != cap->linktype) {
+			cap->linktype = p.linktype;
+			core_set_linktype(core, p.linktype);
+		}
+		struct pcap_pkthdr h;
+		h.ts.tv_sec = (time_t)p.ts.sec;
+		h.ts.tv_usec = (suseconds_t)p.ts.nsec; /* nanoseconds: the dump is nano */
+		h.caplen = p.caplen;
+		h.len = p.len;
+		if (cap->filtered) {
+			const struct bpf_program *prog = prog_for(cap, p.linktype, err, errlen);
+			if (prog == NULL) {
+				*done = true;
+				return CAPTURE_CORRUPT;
+			}
+			if (pcap_offline_filter(prog, &h, p.data) == 0)
+				continue;
+		}
+		if (cap->dump != NULL) {
+			if (p.linktype == pcap_datalink(cap->pcap))
+				dump_packet(cap, &h, p.data);
+			else
+				cap->dump_skipped++; /* a pcap file holds one link type */
+		}
+		struct pkt_hdr ph = { p.ts, cap->num, p.caplen, p.len };
+		core_packet(core, &ph, p.data);
+		cap->fed++;
+	}
+	dump_flush(cap);
+	return CAPTURE_OK;
+}
+
+uint64_t capture_save_skipped(const struct capture *cap) { return cap->dump_skipped; }
+
+bool capture_has_secrets(const struct capture *cap) { return cap->secrets != NULL; }
+
 enum capture_status capture_step(struct capture *cap, struct core *core, uint64_t max_packets,
 				 unsigned n, bool *done, char *err, size_t errlen)
 {
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	*done = false;
+	if (cap->png != NULL)
+		return step_pcapng(cap, core, max_packets, n, done, err, errlen);
 	if (cap->num == 0)
 		core_set_linktype(core, cap->linktype);
 	for (unsigned k = 0; k < n; k++) {

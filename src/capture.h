@@ -47,6 +47,19 @@ struct capture *capture_open_live(const char *iface, const char *filter,
 /* Lists capture interfaces (-D) on out; false with err on failure. */
 bool capture_list_interfaces(FILE *out, char *err, size_t errlen);
 
+/*
+ * Secrets a pcapng file carries (Decryption Secrets Blocks with a TLS key
+ * log): handed to fn as they are read, those read while opening at once.
+ */
+typedef void (*capture_secrets_fn)(void *user, const uint8_t *p, size_t n);
+void capture_set_secrets(struct capture *cap, capture_secrets_fn fn, void *user);
+/* Secrets were read while opening (before capture_set_secrets). */
+bool capture_has_secrets(const struct capture *cap);
+
+/* -w: packets not saved because their interface's link type is not the
+ * first one's (a pcapng with several link types; a pcap holds one). */
+uint64_t capture_save_skipped(const struct capture *cap);
+
 /* Also writes every packet read (pcap), for replay: to f if not NULL (which
  * it then owns; path names it), else to path ("-": standard output). False
  * with err. */

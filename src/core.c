@@ -35,6 +35,8 @@ struct core {
 	 * timestamp that steps back must not invent a gap or end a flow). */
 	int64_t clock, clock_origin;
 	bool clock_started, clock_warned;
+	int lt_warned[16];     /* unsupported link types already warned */
+	size_t n_lt_warned;
 	struct wts cur_ts;     /* of the packet being processed */
 	uint64_t cur_pkt;      /* 0 outside a packet (end of input) */
 	bool replaying;        /* core_replay_at: cur_* are a held origin */
@@ -438,7 +440,12 @@ static void handle_tcp(struct core *c, const struct decoded *d)
 	c->stats.tcp_packets++;
 	struct flow *f = flow_table_find(c->flows, &d->src, &d->dst);
 	if (f != NULL && f->state == FLOW_CLOSED) {
-		if (syn && !ack) {
+		const struct tcp_reasm *r = &f->reasm[flow_dir(f, &d->src)];
+		/* a copy of the closed connection's own SYN (its initial
+		 * sequence number): the same packet seen again, e.g. on a second
+		 * interface of the same capture, whose copies come later */
+		bool old_syn = syn && !ack && r->started && r->base_seq == d->seq + 1;
+		if (syn && !ack && !old_syn) {
 			/* A new connection reusing the same ports. */
 			flow_drop(c, f);
 			f = NULL;
@@ -592,10 +599,17 @@ bool core_set_linktype(struct core *c, int dlt)
 {
 	c->dlt = dlt;
 	c->dlt_ok = decode_linktype_supported(dlt);
-	if (!c->dlt_ok)
+	if (!c->dlt_ok) {
+		/* once per link type: a pcapng's interfaces may take turns */
+		for (size_t i = 0; i < c->n_lt_warned; i++)
+			if (c->lt_warned[i] == dlt)
+				return false;
+		if (c->n_lt_warned < sizeof(c->lt_warned) / sizeof(c->lt_warned[0]))
+			c->lt_warned[c->n_lt_warned++] = dlt;
 		fwarn(c, WARN_LINKTYPE, NULL, -1,
 		      "link type %d (%s) is not supported; its packets are skipped",
 		      dlt, decode_linktype_name(dlt));
+	}
 	return c->dlt_ok;
 }
 

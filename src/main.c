@@ -90,6 +90,7 @@ struct app {
 	char export_note[1200];    /* why it is not the current directory */
 	char start_note[1900];     /* said first in the TUI (the key log) */
 	bool ran;                  /* the capture was read: a summary is due */
+	bool embedded_keys;        /* the capture carried its own secrets */
 	bool finished_early;       /* the TUI was left before the file's end */
 	uint64_t printed[WARN__COUNT];
 	uint64_t suppressed;
@@ -643,10 +644,30 @@ static void live_stats_fn(void *user, uint64_t *packets, uint64_t *drops, uint64
 	*own = s->tcp_gaps + s->warnings[WARN_FLOW_LIMIT] + s->warnings[WARN_IPFRAG_LIMIT];
 }
 
+static void keylog_warn(void *user, const char *path, unsigned long line, const char *why);
+
+/* Secrets the capture file carries (pcapng Decryption Secrets Blocks):
+ * read as if given with --keylog, into the key log in use or a new one. */
+static void embedded_secrets(void *user, const uint8_t *p, size_t n)
+{
+	struct app *a = user;
+	if (a->kl == NULL) {
+		a->kl = keylog_from_buffer("", 0, keylog_warn, a->core);
+		if (a->kl == NULL)
+			return;
+		ws_layer_set_keylog(a->wsl, a->kl);
+	}
+	keylog_feed(a->kl, (const char *)p, n);
+	a->embedded_keys = true;
+}
+
 static void keylog_warn(void *user, const char *path, unsigned long line, const char *why)
 {
 	if (line == 0) /* the file itself: the message names it */
 		core_warn(user, WARN_KEYLOG_UNREADABLE, NULL, -1, "key log: %s", why);
+	else if (path[0] == '(') /* in memory: the capture's own secrets */
+		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1,
+			  "key log in the capture (pcapng Decryption Secrets Block): line %lu: %s", line, why);
 	else
 		core_warn(user, WARN_KEYLOG_MALFORMED, NULL, -1, "key log %s: line %lu: %s", path, line, why);
 }
@@ -961,7 +982,8 @@ static int app_open(struct app *a)
 			a->list_flows = false;
 		} else {
 			bool created;
-			a->json_file = open_output(c->json_path, c->keylog_path != NULL, &created);
+			a->json_file = open_output(c->json_path, c->keylog_path != NULL || capture_has_secrets(a->cap),
+						   &created);
 			if (a->json_file == NULL) {
 				fprintf(stderr, "wscope: --json=%s: %s\n", c->json_path, strerror(errno));
 				return EXIT_INPUT;
@@ -1073,6 +1095,8 @@ static int app_open(struct app *a)
 		fprintf(stderr, "wscope: out of memory\n");
 		return EXIT_INPUT;
 	}
+	/* a pcapng may carry its own key log (editcap --inject-secrets) */
+	capture_set_secrets(a->cap, embedded_secrets, a);
 	/* live: as root, the capture goes on as "nobody" unless -Z says who;
 	 * a file: only with -Z, once the file and the outputs are open */
 	if (!drop_privileges(&a->drop, a->dump, a->err, sizeof(a->err))) {
@@ -1228,6 +1252,10 @@ static int app_close(struct app *a, int rc)
 		}
 	}
 	int we;
+	if (a->cap != NULL && a->cfg.write_path != NULL && capture_save_skipped(a->cap) > 0 && !a->quiet)
+		fprintf(stderr, "wscope: -w %s: %llu packets of interfaces with another link type were not saved "
+			"(a pcap file holds one link type: the first interface's)\n", a->cfg.write_path,
+			(unsigned long long)capture_save_skipped(a->cap));
 	if (a->cap != NULL && a->cfg.write_path != NULL && !capture_save_ok(a->cap, true, &we)) {
 		fprintf(stderr, "wscope: -w %s: write failed: %s\n", a->cfg.write_path, strerror(we));
 		rc = output_failed(rc);

@@ -11,6 +11,9 @@
 #         any-nano   tcpdump -i any --time-stamp-precision=nano
 #                    (Linux cooked linktype, nanosecond pcap)
 #         dumpcap-lo dumpcap -i lo  (native pcapng)
+#         dumpcap-2if dumpcap -i lo -i any (one pcapng, two interfaces of
+#                    different link types, Ethernet and Linux cooked: every
+#                    packet is in it twice, once per interface)
 # COMMAND the scenario to run while capturing (it writes its own log).
 #
 # CAPTURE_FILTER (required) is the BPF filter selecting the scenario's ports.
@@ -50,6 +53,9 @@ for mode in "${mode_list[@]}"; do
         dumpcap-lo)
             out="$outdir/$name.pcapng"; ready='Capturing on'
             cmd=(dumpcap -i lo -n -s "$snaplen" -f "$CAPTURE_FILTER" -w "$out") ;;
+        dumpcap-2if)
+            out="$outdir/$name.pcapng"; ready='Capturing on'
+            cmd=(dumpcap -n -i lo -s "$snaplen" -f "$CAPTURE_FILTER" -i any -s 65535 -f "$CAPTURE_FILTER" -w "$out") ;;
         *)
             echo "unknown MODE $mode" >&2; cleanup; exit 2 ;;
     esac
@@ -93,8 +99,8 @@ for i in "${!pids[@]}"; do
             if ! grep -q '^0 packets dropped by kernel' "$errf"; then
                 echo "capture.sh: tcpdump reports kernel drops" >&2; rc=1
             fi ;;
-        dumpcap-lo)
-            if ! grep -Eq "received/dropped on interface .*: [0-9]+/0 " "$errf"; then
+        dumpcap-lo|dumpcap-2if)
+            if grep -Eq "received/dropped on interface .*: [0-9]+/[1-9]" "$errf"; then
                 echo "capture.sh: dumpcap reports drops" >&2; rc=1
             fi ;;
     esac

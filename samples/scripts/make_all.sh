@@ -108,6 +108,12 @@ CAPTURE_FILTER='tcp port 9911 or tcp port 9912' cap wss-tls12-resume lo \
 CAPTURE_FILTER='tcp port 9921' cap wss-tls13 lo \
     node "$here/wss_node.js" --scenario tls13 --port 9921 --log wss-tls13.endpoints.jsonl \
     --keys wss-tls13.keys --streams wss-tls13.streams
+# The same TLS 1.3 scenario captured by dumpcap on two interfaces at once
+# (lo: Ethernet; any: Linux cooked, snaplen 65535): one pcapng with two
+# link types, which libpcap refuses to read; every packet is in it twice.
+CAPTURE_FILTER='tcp port 9922' cap wss-2if dumpcap-2if \
+    node "$here/wss_node.js" --scenario tls13 --port 9922 --log wss-2if.endpoints.jsonl \
+    --keys wss-2if.keys --streams wss-2if.streams
 #    openssl s_client (KeyUpdates) -> Node ws over TLS 1.3.
 CAPTURE_FILTER='tcp port 9931' cap wss-keyupdate lo \
     node "$here/wss_keyupdate.js" --port 9931 --log wss-keyupdate.endpoints.jsonl \
@@ -124,8 +130,9 @@ CAPTURE_FILTER='tcp port 9951' cap wss-alpn-h2 lo \
 for n in wss-tls12 wss-tls12-resume wss-tls13 wss-keyupdate wss-chromium wss-alpn-h2; do
     "$PY" "$here/verify_tls.py" "$n.pcap" "$n.endpoints.jsonl" "$n.keys" "$n.streams" || fail=1
 done
+"$PY" "$here/verify_tls.py" --copies 2 wss-2if.pcapng wss-2if.endpoints.jsonl wss-2if.keys wss-2if.streams || fail=1
 
-if [ "$what" = all ]; then set -- ./*.pcap ./*.pcapng; else set -- ./wss-*.pcap; fi
+if [ "$what" = all ]; then set -- ./*.pcap ./*.pcapng; else set -- ./wss-*.pcap ./wss-*.pcapng; fi
 for f in "$@"; do
     capinfos "$f" | grep -E '^(File name|File type|File encapsulation|File timestamp precision|Number of packets|File size)' | sed 's/^/  /'
 done

@@ -435,6 +435,7 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     import transforms
     import clocks
+    import pcapng
     import tls
     import live
     import live_stream
@@ -443,6 +444,7 @@ def main():
     import tui
     transforms.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
+    pcapng.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
     live.run(sys.modules[__name__])
     live_stream.run(sys.modules[__name__])

@@ -168,7 +168,10 @@ static void feed(struct rigp *r, int64_t sec, const struct pg_tcp *t)
 }
 
 /* A whole connection: handshake, request, response, FINs. */
-static void conversation(struct rigp *r, uint16_t cport, int64_t t0, bool syn_ack_first)
+/* One whole connection; ci and si are the client's and the server's initial
+ * sequence numbers (a new connection on the same ports picks new ones). */
+static void conversation_isn(struct rigp *r, uint16_t cport, int64_t t0, bool syn_ack_first, uint32_t ci,
+			     uint32_t si)
 {
 	struct pg_tcp c, s;
 	pg_init(&c, 4, cport, 80);
@@ -176,35 +179,40 @@ static void conversation(struct rigp *r, uint16_t cport, int64_t t0, bool syn_ac
 	pg_reverse(&s);
 	if (!syn_ack_first) {
 		c.flags = TCP_SYN;
-		c.seq = 1000;
+		c.seq = ci;
 		feed(r, t0, &c);
 	}
 	s.flags = TCP_SYN | TCP_ACK;
-	s.seq = 5000;
-	s.ack = 1001;
+	s.seq = si;
+	s.ack = ci + 1;
 	feed(r, t0, &s);
 	c.flags = TCP_ACK;
-	c.seq = 1001;
-	c.ack = 5001;
+	c.seq = ci + 1;
+	c.ack = si + 1;
 	c.payload = (const uint8_t *)"request";
 	c.len = 7;
 	feed(r, t0, &c);
 	s.flags = TCP_ACK | TCP_FIN;
-	s.seq = 5001;
-	s.ack = 1008;
+	s.seq = si + 1;
+	s.ack = ci + 8;
 	s.payload = (const uint8_t *)"response";
 	s.len = 8;
 	feed(r, t0, &s);
 	c.flags = TCP_ACK | TCP_FIN;
-	c.seq = 1008;
-	c.ack = 5010;
+	c.seq = ci + 8;
+	c.ack = si + 10;
 	c.len = 0;
 	feed(r, t0, &c);
 	s.flags = TCP_ACK;
-	s.seq = 5010;
-	s.ack = 1009;
+	s.seq = si + 10;
+	s.ack = ci + 9;
 	s.len = 0;
 	feed(r, t0, &s);
+}
+
+static void conversation(struct rigp *r, uint16_t cport, int64_t t0, bool syn_ack_first)
+{
+	conversation_isn(r, cport, t0, syn_ack_first, 1000, 5000);
 }
 
 START_TEST(lifecycle_of_one_connection)
@@ -229,8 +237,17 @@ START_TEST(lifecycle_of_one_connection)
 	feed(&r, 2, &s);
 	ck_assert_int_eq(count(r.s, EV_FLOW_OPEN), 1);
 	ck_assert_uint_eq(core_stats(r.c)->tcp_after_close, 2); /* final ACK + this one */
-	/* the same ports reused by a new SYN: a new flow */
-	conversation(&r, 40000, 3, false);
+	/* a copy of the closed connection's own SYN (a second interface's)
+	 * opens nothing */
+	struct pg_tcp again;
+	pg_init(&again, 4, 40000, 80);
+	again.flags = TCP_SYN;
+	again.seq = 1000;
+	feed(&r, 2, &again);
+	ck_assert_int_eq(count(r.s, EV_FLOW_OPEN), 1);
+	/* the same ports reused by a new SYN (new initial sequence numbers):
+	 * a new flow */
+	conversation_isn(&r, 40000, 3, false, 70000, 90000);
 	ck_assert_int_eq(count(r.s, EV_FLOW_OPEN), 2);
 	ck_assert_int_eq(count(r.s, EV_FLOW_CLOSE), 2);
 	core_finish(r.c);
