@@ -190,18 +190,34 @@ static struct app_flow app_flow_of(struct flow *f)
 
 /* ---- reassembly callbacks ---- */
 
-static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n)
+static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n,
+		    const struct pkt_origin *o)
 {
 	struct flow_ref *r = user;
-	r->c->stats.tcp_bytes_delivered += n;
+	struct core *c = r->c;
+	c->stats.tcp_bytes_delivered += n;
+	/* Bytes held out of order and released by a later packet carry the
+	 * time and number of the packet they came in: what they make (a
+	 * message ending in them) is reported at that packet. */
+	struct wts ts = c->cur_ts;
+	uint64_t pkt = c->cur_pkt;
+	bool held = o->pkt != 0 && o->pkt != c->cur_pkt;
+	if (held) {
+		c->cur_ts = o->ts;
+		c->cur_pkt = o->pkt;
+	}
 	struct ev ev = { .type = EV_FLOW_DATA };
 	ev.u.data.off = off;
 	ev.u.data.p = p;
 	ev.u.data.n = n;
-	emit(r->c, &ev, r->f, dir);
-	if (r->c->app_ops != NULL) {
+	emit(c, &ev, r->f, dir);
+	if (c->app_ops != NULL) {
 		struct app_flow af = app_flow_of(r->f);
-		r->c->app_ops->data(r->c->app, &af, dir, off, p, n);
+		c->app_ops->data(c->app, &af, dir, off, p, n);
+	}
+	if (held) {
+		c->cur_ts = ts;
+		c->cur_pkt = pkt;
 	}
 }
 
@@ -264,7 +280,7 @@ static struct tcp_reasm_env env_of(struct core *c, struct flow_ref *ref, int dir
 	 * than the last time */
 	int64_t since = ns_sub(c->clock, c->clock_origin);
 	struct tcp_reasm_env e = { &reasm_cb, ref, dir, &c->pool,
-		ref->f->pkts[0] + ref->f->pkts[1], since < 0 ? 0 : (uint64_t)since / 1000000 };
+		ref->f->pkts[0] + ref->f->pkts[1], since < 0 ? 0 : (uint64_t)since / 1000000, core_origin(c) };
 	return e;
 }
 

@@ -14,6 +14,7 @@
 struct tcp_seg {
 	struct tcp_seg *next;
 	uint64_t off;
+	struct pkt_origin o;       /* the packet that carried it */
 	uint32_t len;
 	uint8_t data[];
 };
@@ -41,11 +42,11 @@ uint64_t tcp_reasm_offset(const struct tcp_reasm *r) { return r->next_off; }
 bool tcp_reasm_ended(const struct tcp_reasm *r) { return r->ended; }
 
 static void deliver(struct tcp_reasm *r, const struct tcp_reasm_env *env,
-		    const uint8_t *p, uint64_t n)
+		    const uint8_t *p, uint64_t n, const struct pkt_origin *o)
 {
 	if (n == 0)
 		return;
-	env->cb->data(env->user, env->dir, r->next_off, p, (size_t)n);
+	env->cb->data(env->user, env->dir, r->next_off, p, (size_t)n, o);
 	r->next_off += n;
 }
 
@@ -100,7 +101,7 @@ static void drain(struct tcp_reasm *r, const struct tcp_reasm_env *env)
 		struct tcp_seg *s = r->head;
 		if (seg_end(s) > r->next_off)
 			deliver(r, env, s->data + (r->next_off - s->off),
-				seg_end(s) - r->next_off);
+				seg_end(s) - r->next_off, &s->o);
 		pop_head(r, env->pool);
 	}
 	check_fin(r, env);
@@ -116,14 +117,16 @@ static void overlap(const struct tcp_reasm_env *env, uint64_t off, uint64_t n,
 	env->cb->overlap(env->user, env->dir, off, n, differs);
 }
 
-static struct tcp_seg *seg_new(struct tcp_reasm *r, struct tcp_reasm_pool *pool,
+static struct tcp_seg *seg_new(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 			       uint64_t off, const uint8_t *p, uint64_t n)
 {
+	struct tcp_reasm_pool *pool = env->pool;
 	struct tcp_seg *s = malloc(sizeof(*s) + (size_t)n);
 	if (s == NULL)
 		return NULL;
 	s->next = NULL;
 	s->off = off;
+	s->o = env->origin;
 	s->len = (uint32_t)n;
 	memcpy(s->data, p, (size_t)n);
 	uint64_t cost = n + LIM_SEG_OVERHEAD;
@@ -171,7 +174,7 @@ static void ooo_insert(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 			if (s->off >= end)
 				break;
 			if (s->off > cur) {
-				struct tcp_seg *piece = seg_new(r, env->pool, cur,
+				struct tcp_seg *piece = seg_new(r, env, cur,
 								p + (cur - off), s->off - cur);
 				if (piece != NULL) {
 					link_after(r, prev, piece);
@@ -185,7 +188,7 @@ static void ooo_insert(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 		}
 	}
 	if (cur < end) {
-		struct tcp_seg *piece = seg_new(r, env->pool, cur, p + (cur - off), end - cur);
+		struct tcp_seg *piece = seg_new(r, env, cur, p + (cur - off), end - cur);
 		if (piece != NULL)
 			link_after(r, prev, piece);
 	}
@@ -375,7 +378,7 @@ void tcp_reasm_segment(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 						p + (r->next_off - uoff),
 						h->data + (r->next_off - h->off), cmp);
 					deliver(r, env, h->data + (r->next_off - h->off),
-						he - r->next_off);
+						he - r->next_off, &h->o);
 				}
 				pop_head(r, env->pool);
 				continue;
@@ -385,7 +388,7 @@ void tcp_reasm_segment(struct tcp_reasm *r, const struct tcp_reasm_env *env,
 				stop = h->off;
 			if (r->next_off < cap_end)
 				deliver(r, env, p + (r->next_off - uoff),
-					min_u64(stop, cap_end) - r->next_off);
+					min_u64(stop, cap_end) - r->next_off, &env->origin);
 			else
 				gap(r, env, stop - r->next_off, GAP_SNAPLEN);
 		}

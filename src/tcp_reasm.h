@@ -38,8 +38,11 @@
 #define SEQ_GEQ(a, b) ((int32_t)((uint32_t)(a) - (uint32_t)(b)) >= 0)
 
 struct tcp_reasm_cb {
-	/* n > 0 bytes at stream offset off, in order, each byte exactly once. */
-	void (*data)(void *user, int dir, uint64_t off, const uint8_t *p, size_t n);
+	/* n > 0 bytes at stream offset off, in order, each byte exactly once;
+	 * o: the packet that carried them (bytes held out of order keep
+	 * their own packet's, not that of the packet that released them). */
+	void (*data)(void *user, int dir, uint64_t off, const uint8_t *p, size_t n,
+		     const struct pkt_origin *o);
 	void (*gap)(void *user, int dir, uint64_t off, uint64_t len, enum gap_cause cause);
 	void (*overlap)(void *user, int dir, uint64_t off, uint64_t len, bool differs);
 	/* The direction has ended; called once. */
@@ -69,6 +72,7 @@ struct tcp_reasm_env {
 	struct tcp_reasm_pool *pool;
 	uint64_t pkts;         /* packets the flow has had so far */
 	uint64_t now_ms;       /* capture time, milliseconds */
+	struct pkt_origin origin; /* the packet being processed */
 };
 
 struct tcp_seg;

@@ -75,9 +75,65 @@ def variants(pkts, nano):
             ("one packet at the epoch", epoch)]
 
 
+def message_ends(path):
+    """(server port side, frame number) of every WebSocket frame with FIN
+    set, as tshark reassembles them: the packet that carried each message's
+    last byte, per direction (by source port)."""
+    out = subprocess.run(["tshark", "-r", path, "-Y", "websocket", "-T", "fields", "-e", "frame.number",
+                          "-e", "tcp.srcport", "-e", "websocket.fin"], capture_output=True, text=True,
+                         timeout=120).stdout
+    ends = {}
+    for line in out.splitlines():
+        n, port, fins = line.split("\t")
+        for fin in fins.split(","):
+            if fin in ("1", "True"):
+                ends.setdefault(int(port), []).append(int(n))
+    return ends
+
+
+def loss_times(e2e, d):
+    """editcap drops one segment of a message in the middle of ws-python.pcap:
+    every later message is still reported at the packet that carried its
+    last byte (tshark's reassembly of the original file, renumbered), with
+    that packet's time, and records come out with those times."""
+    src = os.path.join(e2e.TOP, "samples", "ws-python.pcap")
+    e, nano, hdr, pkts = read_pcap(src)
+    unit = 1 if nano else 1000
+    ends = message_ends(src)
+    for drop in (51, 52):
+        out = os.path.join(d, "lossy-%d.pcap" % drop)
+        p = subprocess.run(["editcap", src, out, str(drop)], capture_output=True, text=True)
+        if p.returncode != 0:
+            e2e.case("editcap drops packet %d" % drop, False, p.stderr)
+            continue
+        # the original frame numbers, as numbered in the lossy file
+        want = {port: set(n - (n > drop) for n in ns if n != drop) for port, ns in ends.items()}
+        times = [round(s + f * unit / 1e9, 6) for s, f, _, _ in pkts]
+        del times[drop - 1]
+        q = subprocess.run([e2e.WSCOPE, "-r", out, "--json"], capture_output=True, text=True, timeout=120)
+        recs = [json.loads(line) for line in q.stdout.splitlines()]
+        conns = {r["id"]: r for r in recs if r["type"] == "connection"}
+        errs, checked = [], 0
+        for r in recs:
+            if r["type"] != "message" or r.get("gap"):
+                continue
+            c = conns[r["conn"]]
+            port = c["client"]["port"] if r["dir"] == "c2s" else c["server"]["port"]
+            if r["packet"] not in want.get(port, ()):
+                errs.append("%s message at packet %d: not a packet where a message ends" % (r["dir"], r["packet"]))
+            elif round(r["ts"], 6) != times[r["packet"] - 1]:
+                errs.append("message at packet %d: ts %s, the packet's %s" % (r["packet"], r["ts"],
+                                                                               times[r["packet"] - 1]))
+            checked += 1
+        e2e.case("a segment dropped (editcap ws-python.pcap, packet %d): each of the %d messages reported whole is "
+                 "at the packet that carried its last byte (tshark on the original), with its time" %
+                 (drop, checked), q.returncode == 0 and checked > 0 and not errs, "; ".join(errs[:4]))
+
+
 def run(e2e):
     d = os.path.join(e2e.TMP, "clocks")
     os.makedirs(d, exist_ok=True)
+    loss_times(e2e, d)
     for name in ("ws-python", "ws-node"):
         src = os.path.join(e2e.TOP, "samples", name + ".pcap")
         log = os.path.join(e2e.TOP, "samples", name + ".endpoints.jsonl.gz")

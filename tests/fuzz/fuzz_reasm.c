@@ -226,7 +226,8 @@ static int64_t known_end(const struct side *s)
 	return k;
 }
 
-static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n)
+static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n,
+		    const struct pkt_origin *o)
 {
 	struct fuzz_reasm *f = user;
 	FUZZ_CHECK(dir == 0 || dir == 1, "data direction");

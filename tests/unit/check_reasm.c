@@ -28,15 +28,18 @@ struct coll {
 	enum end_reason reason;
 	int overlaps, differs;
 	bool order_ok;
+	uint64_t pkt_of[64];       /* the origin packet of each of the first bytes */
 };
 
-static void c_data(void *u, int dir, uint64_t off, const uint8_t *p, size_t n)
+static void c_data(void *u, int dir, uint64_t off, const uint8_t *p, size_t n, const struct pkt_origin *o)
 {
 	struct coll *c = u;
 	if (off != c->pos || n == 0 || c->ends)
 		c->order_ok = false;
 	if (off + n <= c->cap)
 		memcpy(c->out + off, p, n);
+	for (uint64_t i = off; i < off + n && i < 64; i++)
+		c->pkt_of[i] = o->pkt;
 	c->pos = off + n;
 	c->data_bytes += n;
 }
@@ -104,6 +107,32 @@ static void rig_free(struct rig *g)
 	free(g->c);
 	free(g);
 }
+
+/* Bytes held out of order keep the packet (and time) they came in: the
+ * packet that fills the hole releases them, but they are not its. */
+START_TEST(held_bytes_keep_their_packet)
+{
+	struct rig *g = rig_new(64, 1 << 20, 1 << 30);
+	tcp_reasm_syn(&g->r, 99);
+	g->env.origin = (struct pkt_origin){ { 10, 0 }, 7 };
+	tcp_reasm_segment(&g->r, &g->env, 110, (const uint8_t *)"second", 6, 6, false);
+	g->env.origin = (struct pkt_origin){ { 11, 0 }, 8 };
+	tcp_reasm_segment(&g->r, &g->env, 116, (const uint8_t *)"third", 5, 5, false);
+	ck_assert_uint_eq(g->c->data_bytes, 0);
+	g->env.origin = (struct pkt_origin){ { 12, 0 }, 9 };
+	tcp_reasm_segment(&g->r, &g->env, 100, (const uint8_t *)"first part", 10, 10, false);
+	ck_assert_uint_eq(g->c->data_bytes, 21);
+	ck_assert(g->c->order_ok);
+	ck_assert_mem_eq(g->c->out, "first partsecondthird", 21);
+	ck_assert_uint_eq(g->c->pkt_of[0], 9);   /* the filler: its own packet */
+	ck_assert_uint_eq(g->c->pkt_of[9], 9);
+	ck_assert_uint_eq(g->c->pkt_of[10], 7);  /* held: the packets they came in */
+	ck_assert_uint_eq(g->c->pkt_of[15], 7);
+	ck_assert_uint_eq(g->c->pkt_of[16], 8);
+	ck_assert_uint_eq(g->c->pkt_of[20], 8);
+	rig_free(g);
+}
+END_TEST
 
 static void seg(struct rig *g, uint32_t seq, const void *p, uint32_t n, bool fin)
 {
@@ -595,6 +624,7 @@ Suite *suite_reasm(void)
 	Suite *s = suite_create("reasm");
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, in_order_then_fin);
+	tcase_add_test(tc, held_bytes_keep_their_packet);
 	tcase_add_test(tc, out_of_order_and_duplicates);
 	tcase_add_test(tc, overlap_first_copy_wins);
 	tcase_add_test(tc, wraps_at_2_32);
