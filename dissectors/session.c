@@ -25,6 +25,15 @@
 #include "utf8.h"
 #include "util.h"
 #include "ws_frame.h"
+#include "ws_probe.h"
+
+/* Flows with no handshake: bytes of each direction looked at for a chain
+ * of WebSocket frames, frames that make it one, the largest frame waited
+ * for, and packets per direction remembered for a replay. */
+#define PROBE_BYTES (16u * 1024)
+#define PROBE_FRAMES 4u
+#define PROBE_MAX_FRAME (PROBE_BYTES - 14)
+#define PROBE_CHUNKS 64u
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define MAX_PIPELINE 32
@@ -88,7 +97,15 @@ struct ws_dir {
 	int close_code;
 };
 
-enum phase { PH_HTTP, PH_WS, PH_OFF };
+enum phase { PH_HTTP, PH_PROBE, PH_WS, PH_OFF };
+
+/* PH_PROBE: the bytes so far, and where each packet's piece ends. */
+struct probe {
+	uint8_t buf[2][PROBE_BYTES];
+	size_t len[2];
+	struct { size_t end; struct pkt_origin o; } chunk[2][PROBE_CHUNKS];
+	unsigned nchunks[2];
+};
 
 struct ws_flow {
 	enum phase phase;
@@ -118,6 +135,7 @@ struct ws_flow {
 	                              it still gets its end */
 	struct ws_layer *l;        /* for the TLS callbacks */
 	struct app_flow af;
+	struct probe *probe;       /* PH_PROBE only */
 	struct ws_flow *wprev, *wnext; /* in l->waiting, while in_wait */
 	bool in_wait, waited;
 	uint64_t poll_round;
@@ -182,6 +200,7 @@ static void flow_state_free(struct ws_flow *w)
 	if (w == NULL)
 		return;
 	wait_unlink(w);
+	free(w->probe);
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	queue_free(w);
@@ -1005,6 +1024,99 @@ static void release_early(struct ws_layer *l, const struct app_flow *af, struct 
 	free(held);
 }
 
+/* ---- no handshake: a chain of WebSocket frames? ---- */
+
+/* Ends probing: the flow is not looked at any more. */
+static void probe_off(struct ws_flow *w)
+{
+	free(w->probe);
+	w->probe = NULL;
+	w->phase = PH_OFF;
+}
+
+/*
+ * The bytes of a flow whose first bytes were not HTTP, kept (each
+ * packet's piece with its origin) until each direction is judged: enough
+ * valid frames in one direction, the other not contradicting it (frames
+ * masked the other way), makes it WebSocket without its handshake. Then,
+ * with --decode-as auto, it is decoded from its first byte (the pieces
+ * handed on in capture order, each at its own packet); else one warning
+ * says how to rerun.
+ */
+static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
+		       int dir, const uint8_t *p, size_t n)
+{
+	struct probe *pr = w->probe;
+	if (n == 0)
+		return;
+	size_t k = PROBE_BYTES - pr->len[dir] < n ? PROBE_BYTES - pr->len[dir] : n;
+	if (k == 0 || pr->nchunks[dir] == PROBE_CHUNKS) {
+		probe_off(w); /* too much, in too many pieces, without a verdict */
+		return;
+	}
+	memcpy(pr->buf[dir] + pr->len[dir], p, k);
+	pr->len[dir] += k;
+	pr->chunk[dir][pr->nchunks[dir]].end = pr->len[dir];
+	pr->chunk[dir][pr->nchunks[dir]].o = core_origin(l->core);
+	pr->nchunks[dir]++;
+	struct ws_probe_info in[2];
+	enum ws_probe_result r[2];
+	for (int d = 0; d < 2; d++) {
+		r[d] = pr->len[d] > 0 ? ws_probe(pr->buf[d], pr->len[d], PROBE_FRAMES, PROBE_MAX_FRAME, &in[d])
+				      : WS_PROBE_MORE;
+		if (pr->len[d] < 2)
+			in[d].frames = 0;
+	}
+	if (r[0] == WS_PROBE_NO || r[1] == WS_PROBE_NO ||
+	    (pr->len[0] >= 2 && pr->len[1] >= 2 && in[0].masked == in[1].masked)) {
+		probe_off(w);
+		return;
+	}
+	int yes = r[0] == WS_PROBE_YES ? 0 : r[1] == WS_PROBE_YES ? 1 : -1;
+	if (yes < 0) {
+		if (k < n)
+			probe_off(w);
+		return;
+	}
+	/* the side that does not mask is the server (RFC 6455 §5.1) */
+	int server = in[yes].masked ? !yes : yes;
+	const struct endpoint *sv = &af->fi->ep[server];
+	l->st.no_handshake++;
+	if (!l->o.decode_auto) {
+		char a[ENDPOINT_STRLEN];
+		core_warn_conn(l->core, WARN_WS_NO_HANDSHAKE, af, 0, -1,
+			       "WebSocket frames without their handshake (%u valid frames from the first byte, "
+			       "server %s): rerun with --decode-as %u (or --decode-as auto) to decode them",
+			       in[yes].frames, endpoint_str(sv, a, sizeof(a)), sv->port);
+		probe_off(w);
+		return;
+	}
+	struct probe *held = pr;
+	w->probe = NULL;
+	start_ws(l, af, w, NULL, NULL, server);
+	enter_ws(l, w, !server);
+	core_warn_conn(l->core, WARN_WS_NO_HANDSHAKE, af, w->conn.id, -1,
+		       "decoded as WebSocket from its frames (--decode-as auto): no handshake was captured, so "
+		       "its subprotocol and extensions are not known");
+	/* both directions' pieces, in the order of their packets */
+	unsigned i[2] = { 0, 0 };
+	size_t at[2] = { 0, 0 };
+	while (i[0] < held->nchunks[0] || i[1] < held->nchunks[1]) {
+		int d = i[1] >= held->nchunks[1] ? 0 : i[0] >= held->nchunks[0] ? 1 :
+			held->chunk[0][i[0]].o.pkt <= held->chunk[1][i[1]].o.pkt ? 0 : 1;
+		size_t end = held->chunk[d][i[d]].end;
+		core_replay_at(l->core, af, &held->chunk[d][i[d]].o);
+		if (w->phase == PH_WS && end > at[d])
+			ws_feed(l, af, w, d, held->buf[d] + at[d], end - at[d]);
+		at[d] = end;
+		i[d]++;
+	}
+	core_replay_at(l->core, af, NULL);
+	free(held);
+	if (k < n && w->phase == PH_WS)
+		ws_feed(l, af, w, dir, p + k, n - k);
+}
+
 static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		      int dir, const uint8_t *p, size_t n)
 {
@@ -1074,6 +1186,13 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 				ws_feed(l, af, w, dir, p - used, n + used);
 				return;
 			}
+			if (first && w->client_dir == -1 && !w->any_data[!dir] && w->tls == NULL &&
+			    (w->probe = calloc(1, sizeof(*w->probe))) != NULL) {
+				/* no handshake: maybe WebSocket frames all the same */
+				w->phase = PH_PROBE;
+				probe_data(l, af, w, dir, p - used, n + used);
+				return;
+			}
 			if (http_error_too_long(w->hp[dir]))
 				core_warn_conn(l->core, WARN_HTTP_TOO_LONG, af, 0, dir,
 					       "HTTP header block over %u bytes; flow no longer parsed",
@@ -1126,6 +1245,9 @@ static void plain_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 	switch (w->phase) {
 	case PH_HTTP:
 		http_data(l, af, w, dir, p, n);
+		break;
+	case PH_PROBE:
+		probe_data(l, af, w, dir, p, n);
 		break;
 	case PH_WS:
 		ws_feed(l, af, w, dir, p, n);
@@ -1251,7 +1373,7 @@ again:
  * request queue are small and few (MAX_PIPELINE) and are left out. */
 static uint64_t flow_mem(const struct ws_flow *w)
 {
-	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap;
+	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap + (w->probe ? sizeof(*w->probe) : 0);
 	if (w->q != NULL) {
 		m += MAX_PIPELINE * sizeof(*w->q);
 		for (unsigned i = 0; i < w->qlen; i++)

@@ -27,6 +27,8 @@ struct ws_opts {
 	uint64_t max_payload;      /* payload bytes kept per message */
 	uint64_t max_inflate;      /* inflated bytes per message (bomb cap) */
 	bool frames;               /* emit EV_WS_FRAME */
+	bool decode_auto;          /* --decode-as auto: flows whose frames make
+	                              them WebSocket without a handshake */
 	uint16_t decode_as[WS_MAX_DECODE_AS];
 	int n_decode_as;
 };
@@ -38,6 +40,7 @@ struct ws_stats {
 	uint64_t messages, frames;
 	uint64_t payload_bytes;
 	uint64_t h2_connections;   /* TLS with ALPN h2: listed, not dissected */
+	uint64_t no_handshake;     /* flows found to be WebSocket by their frames */
 	uint64_t tls_waited;       /* TLS connections that waited for secrets */
 	uint64_t tls_late;         /* ... and were decrypted when they came */
 };

@@ -154,7 +154,8 @@ static void usage(FILE *f)
 "\n"
 "WebSocket:\n"
 "      --decode-as PORT     dissect TCP port PORT as WebSocket even without a\n"
-"                           captured handshake (repeatable)\n"
+"                           captured handshake (repeatable); 'auto': every flow\n"
+"                           whose bytes are a chain of WebSocket frames\n"
 "      --max-payload BYTES  payload bytes kept per message (default %u); longer\n"
 "                           messages are marked truncated, length stays exact\n"
 "      --max-inflate BYTES  inflated bytes per compressed message before it is\n"
@@ -336,6 +337,9 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 		}
 		fputc(')', stderr);
 	}
+	if (w->no_handshake > 0 && !a->cfg.ws.decode_auto)
+		fprintf(stderr, ", %llu flow%s of WebSocket frames without a handshake (--decode-as auto decodes them)",
+			(unsigned long long)w->no_handshake, w->no_handshake == 1 ? "" : "s");
 	if (w->h2_connections > 0)
 		fprintf(stderr, ", %llu HTTP/2 connection%s (not dissected)", (unsigned long long)w->h2_connections,
 			w->h2_connections == 1 ? "" : "s");
@@ -778,10 +782,12 @@ static int special(struct config *c, const char *name, const char *arg)
 		c->tui = 1;
 	else if (strcmp(name, "no-tui") == 0)
 		c->tui = 0;
-	else if (strcmp(name, "decode-as") == 0) {
+	else if (strcmp(name, "decode-as") == 0 && strcmp(arg, "auto") == 0) {
+		c->ws.decode_auto = true;
+	} else if (strcmp(name, "decode-as") == 0) {
 		uint64_t v;
 		if (!parse_size(arg, 65535, &v) || v == 0 || c->ws.n_decode_as == WS_MAX_DECODE_AS) {
-			fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d)\n",
+			fprintf(stderr, "wscope: --decode-as: '%s' is not a TCP port (1-65535; at most %d) or auto\n",
 				arg, WS_MAX_DECODE_AS);
 			return EXIT_USAGE;
 		}

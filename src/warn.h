@@ -57,6 +57,7 @@
 	X(WARN_KEYLOG_MALFORMED,  "keylog_malformed",  "a key log line that could not be used") \
 	X(WARN_KEYLOG_UNREADABLE, "keylog_unreadable", "the key log (or a file that replaced it) could not be read") \
 	X(WARN_CLOCK_BACKWARDS,   "clock_backwards",   "the capture's timestamps stepped back (once per file)") \
+	X(WARN_WS_NO_HANDSHAKE,   "ws_no_handshake",   "WebSocket frames on a flow whose handshake was not captured") \
 	X(WARN_MEMCAP_EVICT,      "memcap_evict",      "memory cap reached; least recently active flow evicted")
 
 enum warn_code {

@@ -596,7 +596,7 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 	if (c == NULL) {
 		/* a connection the model dropped, or a TCP flow's (its loss has
 		 * its own rows): not about the capture as a whole */
-		if (ev->u.warn.conn != 0 || ev->flow != NULL)
+		if (ev->u.warn.conn != 0 || (ev->flow != NULL && ev->u.warn.code != WARN_WS_NO_HANDSHAKE))
 			return;
 		unsigned code = (unsigned)ev->u.warn.code;
 		m->cap_warns++;

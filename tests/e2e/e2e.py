@@ -436,6 +436,7 @@ def main():
     import transforms
     import clocks
     import pcapng
+    import nohandshake
     import tls
     import live
     import live_stream
@@ -445,6 +446,7 @@ def main():
     transforms.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
     pcapng.run(sys.modules[__name__])
+    nohandshake.run(sys.modules[__name__])
     tls.run(sys.modules[__name__])
     live.run(sys.modules[__name__])
     live_stream.run(sys.modules[__name__])
