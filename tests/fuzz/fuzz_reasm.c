@@ -227,9 +227,10 @@ static int64_t known_end(const struct side *s)
 }
 
 static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n,
-		    const struct pkt_origin *o)
+		    const struct pkt_origin *org)
 {
 	struct fuzz_reasm *f = user;
+	(void)org;
 	FUZZ_CHECK(dir == 0 || dir == 1, "data direction");
 	struct side *s = &f->s[dir];
 	FUZZ_CHECK(!s->ended, "data after end");

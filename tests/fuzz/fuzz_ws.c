@@ -18,7 +18,10 @@
  *              bit 4     --max-payload 16
  *              bit 5     --max-inflate 256
  *              bit 6     both sides end with FIN (else: end of capture)
- *              bit 7     no handshake: --decode-as on the server port
+ *              bit 7     no handshake: --decode-as on the server port;
+ *                        with bits 0-2 (no extensions then) 7: --decode-as
+ *                        auto instead (the frames are probed, and decoded
+ *                        if they make a chain), 6: neither (probed only)
  *   then chunks, each a 2-byte big-endian header and its bytes:
  *              bit 15    direction: 0 client -> server, 1 server -> client
  *              bit 14    lost: the bytes are not captured (the sequence
@@ -205,7 +208,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wo.max_payload = 16;
 	if ((v & 0x20) != 0)
 		wo.max_inflate = 256;
-	if (decode_as)
+	if (decode_as && (v & 7) == 7)
+		wo.decode_auto = true;
+	else if (decode_as && (v & 7) != 6)
 		wo.decode_as[wo.n_decode_as++] = SERVER_PORT;
 	f.max_payload = wo.max_payload;
 	struct ws_layer *wsl = ws_layer_new(&wo, f.core);

@@ -372,6 +372,7 @@ def main(argv=None):
                     if decode_as_left > 0:
                         decode_as_left -= 1
                         seed("ws", tag + "-decode-as", bytes([0x80 | 0x08]) + chunks(rest, 8192))
+                        seed("ws", tag + "-decode-auto", bytes([0x80 | 0x08 | 7]) + chunks(rest, 8192))
             elif c2s[:1] == b"\x16":
                 seed("tls", tag, chunks(events, limit))
                 # live: waiting for the secrets, which come after a few
