@@ -1371,14 +1371,27 @@ again:
 
 /* What a flow's state holds now, for the memory cap. Strings of the
  * request queue are small and few (MAX_PIPELINE) and are left out. */
+/* A string's heap footprint (estimate: its bytes, the NUL, malloc's
+ * bookkeeping). */
+static uint64_t str_mem(const char *x)
+{
+	return x != NULL ? strlen(x) + 1 + 16 : 0;
+}
+
 static uint64_t flow_mem(const struct ws_flow *w)
 {
 	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap + (w->probe ? sizeof(*w->probe) : 0);
 	if (w->q != NULL) {
 		m += MAX_PIPELINE * sizeof(*w->q);
-		for (unsigned i = 0; i < w->qlen; i++)
-			m += w->q[(w->qhead + i) % MAX_PIPELINE].raw_len;
+		for (unsigned i = 0; i < w->qlen; i++) {
+			const struct pending_req *r = &w->q[(w->qhead + i) % MAX_PIPELINE];
+			m += r->raw_len + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
+			     str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext);
+		}
 	}
+	/* the connection's own strings (host, path, headers of its handshake) */
+	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
+		m += str_mem(w->strs[i]);
 	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
 	for (int d = 0; d < 2; d++)
