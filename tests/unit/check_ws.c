@@ -20,6 +20,7 @@
 #include "session.h"
 #include "suites.h"
 #include "utf8.h"
+#include "ws_probe.h"
 #include "ws_frame.h"
 
 /* ---- frame builder ---- */
@@ -780,6 +781,57 @@ START_TEST(utf8_stream_any_split)
 }
 END_TEST
 
+/* The frame-chain probe (flows without a handshake): real chains are
+ * found, anything a real endpoint would not send is not. */
+START_TEST(probe_frame_chains)
+{
+	static uint8_t b[4096];
+	static const uint8_t key[4] = { 1, 2, 3, 4 };
+	struct ws_probe_info in;
+	size_t n = 0;
+	/* a client: text, a ping, a fragmented binary, a close */
+	n += mkframe(b + n, true, 0, 1, true, key, (const uint8_t *)"hello", 5, 0);
+	n += mkframe(b + n, true, 0, 9, true, key, (const uint8_t *)"p", 1, 0);
+	n += mkframe(b + n, false, 0, 2, true, key, (const uint8_t *)"ab", 2, 0);
+	n += mkframe(b + n, true, 0, 0, true, key, (const uint8_t *)"cd", 2, 0);
+	n += mkframe(b + n, true, 0, 8, true, key, (const uint8_t *)"\x03\xe8" "bye", 5, 0);
+	ck_assert_int_eq(ws_probe(b, n, 4, 1 << 20, &in), WS_PROBE_YES);
+	ck_assert(in.masked);
+	ck_assert_uint_eq(in.frames, 4);
+	/* not enough yet: cut inside the third frame */
+	ck_assert_int_eq(ws_probe(b, 14, 4, 1 << 20, &in), WS_PROBE_MORE);
+	/* a server, with permessage-deflate's RSV1 on first frames */
+	n = 0;
+	for (int i = 0; i < 4; i++)
+		n += mkframe(b + n, true, 4, 2, false, key, (const uint8_t *)"xyz", 3, 0);
+	ck_assert_int_eq(ws_probe(b, n, 4, 1 << 20, &in), WS_PROBE_YES);
+	ck_assert(!in.masked);
+	struct { const char *what; uint8_t fin, rsv, op; bool mask; const char *p; size_t len; int force; } bad[] = {
+		{ "reserved opcode", 1, 0, 3, false, "x", 1, 0 },
+		{ "control not final", 0, 0, 9, false, "x", 1, 0 },
+		{ "control too long", 1, 0, 9, false, NULL, 126, 0 },
+		{ "continuation first", 1, 0, 0, false, "x", 1, 0 },
+		{ "RSV2", 1, 2, 1, false, "x", 1, 0 },
+		{ "length not minimal", 1, 0, 2, false, "x", 1, 16 },
+		{ "invalid UTF-8 text", 1, 0, 1, false, "\xc0\xaf", 2, 0 },
+		{ "close code 1005", 1, 0, 8, false, "\x03\xed", 2, 0 },
+		{ "mask changes", 1, 0, 1, true, "x", 1, 0 },
+	};
+	static uint8_t zero[200];
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = mkframe(b, true, 0, 1, false, key, (const uint8_t *)"ok", 2, 0);
+		n += mkframe(b + n, bad[i].fin, bad[i].rsv, bad[i].op, bad[i].mask, key,
+			     bad[i].p ? (const uint8_t *)bad[i].p : zero, bad[i].len, bad[i].force);
+		for (int k = 0; k < 4; k++)
+			n += mkframe(b + n, true, 0, 1, false, key, (const uint8_t *)"ok", 2, 0);
+		ck_assert_msg(ws_probe(b, n, 4, 1 << 20, &in) == WS_PROBE_NO, "%s", bad[i].what);
+	}
+	/* HTTP, TLS and random bytes are no chain */
+	ck_assert_int_eq(ws_probe((const uint8_t *)"GET / HTTP/1.1\r\n", 16, 4, 1 << 20, &in), WS_PROBE_NO);
+	ck_assert_int_eq(ws_probe((const uint8_t *)"\x16\x03\x01\x02\x00\x01", 6, 4, 1 << 20, &in), WS_PROBE_NO);
+}
+END_TEST
+
 /* Invalid UTF-8 past the bytes kept of a text message (--max-payload) is
  * still found: plain, fragmented with a character split between frames,
  * and compressed; a valid long text stays valid and is cut at a
@@ -1036,6 +1088,7 @@ Suite *suite_ws(void)
 	tcase_add_test(tc, unmask_matches_bytewise);
 	tcase_add_test(tc, utf8_validation);
 	tcase_add_test(tc, utf8_past_the_kept_bytes);
+	tcase_add_test(tc, probe_frame_chains);
 	tcase_add_test(tc, utf8_stream_any_split);
 	tcase_add_test(tc, http_request_byte_by_byte);
 	tcase_add_test(tc, http_keepalive_bodies_and_pipelining);
