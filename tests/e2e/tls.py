@@ -92,8 +92,12 @@ def run(e2e):
         cr = [r for r in recs if r["type"] == "connection"]
         msgs = [r for r in recs if r["type"] == "message"]
         nokey = [r for r in recs if r["type"] == "warning" and r["code"] == "no_key"]
-        e2e.case("%s without a key log: %d TLS connections listed undecrypted, no_key each, no message" % (name, len(cr)),
-                 rc == 0 and cr and all(c["tls"] and not c["decrypted"] for c in cr) and not msgs and len(nokey) == len(cr),
+        ends = {r["conn"]: r for r in recs if r["type"] == "end"}
+        e2e.case("%s without a key log: %d TLS connections listed undecrypted, no_key each, no message, each "
+                 "with its end record (how TCP ended, no close code)" % (name, len(cr)),
+                 rc == 0 and cr and all(c["tls"] and not c["decrypted"] for c in cr) and not msgs and
+                 len(nokey) == len(cr) and all(c["id"] in ends and ends[c["id"]]["reason"] in ("fin", "rst", "eof")
+                                               and "close_code_c2s" not in ends[c["id"]] for c in cr),
                  se[-300:])
         # SSLKEYLOGFILE stands in for --keylog
         p = subprocess.run([e2e.WSCOPE, "-r", pcap, "--json", "-q"], capture_output=True,
