@@ -190,11 +190,139 @@ static struct app_flow app_flow_of(struct flow *f)
 
 /* ---- reassembly callbacks ---- */
 
+/* A piece of a direction held back for capture order (flow.h). */
+struct deferred {
+	struct deferred *next;
+	struct pkt_origin o;
+	enum { DEF_DATA, DEF_GAP, DEF_END } kind;
+	uint64_t off, len;
+	enum gap_cause cause;
+	enum end_reason reason;
+	uint8_t data[];
+};
+
+static void deliver_data(struct core *c, struct flow *f, int dir, uint64_t off, const uint8_t *p, size_t n,
+			 const struct pkt_origin *o);
+static void deliver_gap(struct core *c, struct flow *f, int dir, uint64_t off, uint64_t len,
+			enum gap_cause cause);
+static void deliver_end(struct core *c, struct flow *f, int dir, enum end_reason reason);
+
+/* Hands on the head piece of dir's held-back queue. */
+static void release_one(struct core *c, struct flow *f, int dir)
+{
+	struct deferred *x = f->def_head[dir];
+	f->def_head[dir] = x->next;
+	if (x->next == NULL)
+		f->def_tail[dir] = NULL;
+	uint64_t cost = (x->kind == DEF_DATA ? x->len : 0) + LIM_SEG_OVERHEAD;
+	f->def_bytes -= cost;
+	c->pool.used -= cost;
+	if (x->kind == DEF_GAP)
+		deliver_gap(c, f, dir, x->off, x->len, x->cause);
+	else if (x->kind == DEF_END)
+		deliver_end(c, f, dir, x->reason);
+	else
+		deliver_data(c, f, dir, x->off, x->data, (size_t)x->len, &x->o);
+	free(x);
+}
+
+/*
+ * Hands on held-back pieces, earliest packet first, while they came before
+ * packet `before` and the other direction holds no earlier bytes out of
+ * order (force: regardless of that).
+ */
+static void release(struct core *c, struct flow *f, uint64_t before, bool force)
+{
+	for (;;) {
+		int pick = -1;
+		for (int d = 0; d < 2; d++) {
+			const struct deferred *x = f->def_head[d];
+			if (x == NULL || x->o.pkt >= before)
+				continue;
+			if (!force && tcp_reasm_held_first_pkt(&f->reasm[!d]) < x->o.pkt)
+				continue;
+			if (pick < 0 || x->o.pkt < f->def_head[pick]->o.pkt)
+				pick = d;
+		}
+		if (pick < 0)
+			return;
+		release_one(c, f, pick);
+	}
+}
+
+/* Holds back a piece of dir (bytes; a gap or the direction's end with p
+ * NULL); false if it cannot be (then it goes at once). Past --max-ooo of
+ * them in the flow, everything held back goes, in packet order. */
+static bool defer(struct core *c, struct flow *f, int dir, int kind, uint64_t off, const uint8_t *p,
+		  uint64_t n, enum gap_cause cause, enum end_reason reason, const struct pkt_origin *o)
+{
+	struct deferred *x = malloc(sizeof(*x) + (p != NULL ? (size_t)n : 0));
+	if (x == NULL)
+		return false;
+	x->next = NULL;
+	x->o = *o;
+	x->kind = kind;
+	x->off = off;
+	x->len = n;
+	x->cause = cause;
+	x->reason = reason;
+	if (p != NULL)
+		memcpy(x->data, p, (size_t)n);
+	if (f->def_tail[dir] != NULL)
+		f->def_tail[dir]->next = x;
+	else
+		f->def_head[dir] = x;
+	f->def_tail[dir] = x;
+	uint64_t cost = (kind == DEF_DATA ? n : 0) + LIM_SEG_OVERHEAD;
+	f->def_bytes += cost;
+	c->pool.used += cost;
+	if (c->pool.used + c->pool.other > c->pool.peak)
+		c->pool.peak = c->pool.used + c->pool.other;
+	if (f->def_bytes > c->opts.max_ooo)
+		release(c, f, UINT64_MAX, true);
+	return true;
+}
+
+static void free_deferred(struct core *c, struct flow *f)
+{
+	for (int d = 0; d < 2; d++) {
+		struct deferred *x = f->def_head[d];
+		while (x != NULL) {
+			struct deferred *n = x->next;
+			free(x);
+			x = n;
+		}
+		f->def_head[d] = f->def_tail[d] = NULL;
+	}
+	c->pool.used -= f->def_bytes;
+	f->def_bytes = 0;
+}
+
+/*
+ * In-order bytes of a direction. While the other direction holds bytes
+ * out of order that came in an earlier packet, these wait (held back in
+ * packet order), so that what both directions make comes out in capture
+ * order: a message is not written before another that was on the wire
+ * earlier in the other direction.
+ */
 static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t n,
 		    const struct pkt_origin *o)
 {
 	struct flow_ref *r = user;
 	struct core *c = r->c;
+	struct flow *f = r->f;
+	release(c, f, o->pkt, false); /* what came before these bytes first */
+	if ((f->def_head[dir] != NULL || tcp_reasm_held_first_pkt(&f->reasm[!dir]) < o->pkt) &&
+	    defer(c, f, dir, DEF_DATA, off, p, n, GAP_LOST, END_FIN, o))
+		return;
+	deliver_data(c, f, dir, off, p, n, o);
+}
+
+static void deliver_data(struct core *c, struct flow *f, int dir, uint64_t off, const uint8_t *p, size_t n,
+			 const struct pkt_origin *o)
+{
+	struct flow_ref rf = { c, f };
+	struct flow_ref *r = &rf;
 	c->stats.tcp_bytes_delivered += n;
 	/* Bytes held out of order and released by a later packet carry the
 	 * time and number of the packet they came in: what they make (a
@@ -224,7 +352,18 @@ static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t 
 static void on_gap(void *user, int dir, uint64_t off, uint64_t len, enum gap_cause cause)
 {
 	struct flow_ref *r = user;
-	struct core *c = r->c;
+	struct pkt_origin o = core_origin(r->c);
+	/* after the bytes of its direction still held back */
+	if (r->f->def_head[dir] != NULL && defer(r->c, r->f, dir, DEF_GAP, off, NULL, len, cause, END_FIN, &o))
+		return;
+	deliver_gap(r->c, r->f, dir, off, len, cause);
+}
+
+static void deliver_gap(struct core *c, struct flow *f, int dir, uint64_t off, uint64_t len,
+			enum gap_cause cause)
+{
+	struct flow_ref rf = { c, f };
+	struct flow_ref *r = &rf;
 	c->stats.tcp_gaps++;
 	c->stats.tcp_gap_bytes += len;
 	/* Snaplen cuts were already reported for their packet. */
@@ -261,6 +400,18 @@ static void on_overlap(void *user, int dir, uint64_t off, uint64_t len, bool dif
 static void on_end(void *user, int dir, enum end_reason reason)
 {
 	struct flow_ref *r = user;
+	struct pkt_origin o = core_origin(r->c);
+	/* after the bytes of its direction still held back */
+	if (r->f->def_head[dir] != NULL &&
+	    defer(r->c, r->f, dir, DEF_END, 0, NULL, 0, GAP_LOST, reason, &o))
+		return;
+	deliver_end(r->c, r->f, dir, reason);
+}
+
+static void deliver_end(struct core *c, struct flow *f, int dir, enum end_reason reason)
+{
+	struct flow_ref rf = { c, f };
+	struct flow_ref *r = &rf;
 	struct ev ev = { .type = EV_FLOW_DIR_END };
 	ev.u.end.reason = reason;
 	emit(r->c, &ev, r->f, dir);
@@ -297,6 +448,9 @@ static void flow_close(struct core *c, struct flow *f, enum end_reason reason)
 		struct tcp_reasm_env e = env_of(c, &ref, d);
 		tcp_reasm_flush(&f->reasm[d], &e, reason);
 	}
+	/* nothing is held out of order any more: what was held back goes,
+	 * in packet order, before the flow is closed */
+	release(c, f, UINT64_MAX, true);
 	f->closing = false;
 	f->state = FLOW_CLOSED;
 	if (c->app_ops != NULL) {
@@ -317,6 +471,7 @@ static void flow_drop(struct core *c, struct flow *f)
 	}
 	tcp_reasm_free(&f->reasm[0], &c->pool);
 	tcp_reasm_free(&f->reasm[1], &c->pool);
+	free_deferred(c, f);
 	c->pool.other -= f->app_mem;
 	if (c->cur_flow == f)
 		c->cur_flow = NULL;
@@ -510,6 +665,9 @@ static void handle_tcp(struct core *c, const struct decoded *d)
 	}
 	if (ack)
 		tcp_reasm_ack(&f->reasm[!dir], &peer, d->ack);
+	/* what waited for the other direction's earlier bytes, if they came */
+	if (f->def_head[0] != NULL || f->def_head[1] != NULL)
+		release(c, f, UINT64_MAX, false);
 	if (tcp_reasm_ended(&f->reasm[0]) && tcp_reasm_ended(&f->reasm[1]))
 		flow_close(c, f, END_FIN);
 }

@@ -38,6 +38,11 @@ struct flow {
 	void *app_state;                  /* the application layer's slot */
 	uint64_t app_mem;                 /* what the application layer holds for it */
 	bool closing;                     /* being flushed: not to be evicted */
+	/* In-order bytes (or gaps) of a direction held back while the other
+	 * direction holds earlier bytes out of order (core.c), so that what
+	 * they make comes out in capture order. */
+	struct deferred *def_head[2], *def_tail[2];
+	uint64_t def_bytes;
 };
 
 struct flow_table;

@@ -38,6 +38,15 @@ void tcp_reasm_init(struct tcp_reasm *r)
 	memset(r, 0, sizeof(*r));
 }
 
+uint64_t tcp_reasm_held_first_pkt(const struct tcp_reasm *r)
+{
+	uint64_t m = UINT64_MAX;
+	for (const struct tcp_seg *s = r->head; s != NULL; s = s->next)
+		if (s->o.pkt != 0 && s->o.pkt < m)
+			m = s->o.pkt;
+	return m;
+}
+
 uint64_t tcp_reasm_offset(const struct tcp_reasm *r) { return r->next_off; }
 bool tcp_reasm_ended(const struct tcp_reasm *r) { return r->ended; }
 

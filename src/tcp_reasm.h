@@ -123,6 +123,10 @@ void tcp_reasm_free(struct tcp_reasm *r, struct tcp_reasm_pool *pool);
 
 /* Bytes the direction has passed (delivered or reported as gap). */
 uint64_t tcp_reasm_offset(const struct tcp_reasm *r);
+
+/* The earliest packet (number) among the bytes held out of order; UINT64_MAX
+ * if none are held. */
+uint64_t tcp_reasm_held_first_pkt(const struct tcp_reasm *r);
 bool tcp_reasm_ended(const struct tcp_reasm *r);
 
 #endif

@@ -125,9 +125,19 @@ def loss_times(e2e, d):
                 errs.append("message at packet %d: ts %s, the packet's %s" % (r["packet"], r["ts"],
                                                                                times[r["packet"] - 1]))
             checked += 1
+        # and in capture order: per connection, each message is written
+        # after the messages of earlier packets, both directions together
+        last = {}
+        for r in recs:
+            if r["type"] == "message" and not r.get("gap") and r.get("packet"):
+                if r["packet"] < last.get(r["conn"], 0):
+                    errs.append("conn %d: a message of packet %d written after one of packet %d" % (
+                        r["conn"], r["packet"], last[r["conn"]]))
+                last[r["conn"]] = max(last.get(r["conn"], 0), r["packet"])
         e2e.case("a segment dropped (editcap ws-python.pcap, packet %d): each of the %d messages reported whole is "
-                 "at the packet that carried its last byte (tshark on the original), with its time" %
-                 (drop, checked), q.returncode == 0 and checked > 0 and not errs, "; ".join(errs[:4]))
+                 "at the packet that carried its last byte (tshark on the original), with its time, written in "
+                 "capture order across both directions" % (drop, checked),
+                 q.returncode == 0 and checked > 0 and not errs, "; ".join(errs[:4]))
 
 
 def run(e2e):
