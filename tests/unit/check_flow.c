@@ -215,6 +215,63 @@ static void conversation(struct rigp *r, uint16_t cport, int64_t t0, bool syn_ac
 	conversation_isn(r, cport, t0, syn_ack_first, 1000, 5000);
 }
 
+/*
+ * Capture order across directions: the client's second segment comes
+ * first (its first is late), the server answers in between; the client's
+ * bytes are delivered when the hole fills, with their own packets, and the
+ * server's later bytes wait for them: every data event is in packet order
+ * except the filler (a retransmission at its own, later packet).
+ */
+START_TEST(directions_in_capture_order)
+{
+	struct rigp r = rp_new(0);
+	struct pg_tcp c, sv;
+	pg_init(&c, 4, 41000, 80);
+	pg_init(&sv, 4, 41000, 80);
+	pg_reverse(&sv);
+	c.flags = TCP_SYN;
+	c.seq = 100;
+	feed(&r, 1, &c);                               /* 1 */
+	sv.flags = TCP_SYN | TCP_ACK;
+	sv.seq = 700;
+	sv.ack = 101;
+	feed(&r, 1, &sv);                              /* 2 */
+	c.flags = TCP_ACK | TCP_PSH;
+	c.ack = 701;
+	c.seq = 106;
+	c.payload = (const uint8_t *)"world";
+	c.len = 5;
+	feed(&r, 1, &c);                               /* 3: held, "hello" missing */
+	sv.flags = TCP_ACK | TCP_PSH;
+	sv.ack = 101;
+	sv.seq = 701;
+	sv.payload = (const uint8_t *)"reply";
+	sv.len = 5;
+	feed(&r, 1, &sv);                              /* 4: waits for packet 3 */
+	c.seq = 101;
+	c.payload = (const uint8_t *)"hello";
+	feed(&r, 1, &c);                               /* 5: fills the hole */
+	int order[8], n = 0;
+	uint64_t pkts[8];
+	for (int i = 0; i < r.s->n && n < 8; i++)
+		if (r.s->ev[i].type == EV_FLOW_DATA) {
+			order[n] = r.s->ev[i].dir;
+			pkts[n++] = r.s->ev[i].pkt;
+		}
+	ck_assert_int_eq(n, 3);
+	ck_assert_int_eq(order[0], 0); /* "hello", the filler: its own packet 5 */
+	ck_assert_uint_eq(pkts[0], 5);
+	ck_assert_int_eq(order[1], 0); /* "world": packet 3 */
+	ck_assert_uint_eq(pkts[1], 3);
+	ck_assert_int_eq(order[2], 1); /* "reply": packet 4, after packet 3 */
+	ck_assert_uint_eq(pkts[2], 4);
+	ck_assert_mem_eq(r.s->stream[0], "helloworld", 10);
+	ck_assert_mem_eq(r.s->stream[1], "reply", 5);
+	core_finish(r.c);
+	rp_free(&r);
+}
+END_TEST
+
 START_TEST(lifecycle_of_one_connection)
 {
 	struct rigp r = rp_new(0);
@@ -567,6 +624,7 @@ Suite *suite_flow(void)
 	TCase *tc = tcase_create("core");
 	tcase_add_test(tc, table_finds_both_directions_and_grows);
 	tcase_add_test(tc, lifecycle_of_one_connection);
+	tcase_add_test(tc, directions_in_capture_order);
 	tcase_add_test(tc, syn_ack_first_makes_receiver_initiator);
 	tcase_add_test(tc, idle_timeout_uses_capture_time);
 	tcase_add_test(tc, clock_stepping_back_expires_nothing);
