@@ -99,13 +99,38 @@ struct ws_dir {
 
 enum phase { PH_HTTP, PH_PROBE, PH_WS, PH_OFF };
 
-/* PH_PROBE: the bytes so far, and where each packet's piece ends. */
-struct probe {
-	uint8_t buf[2][PROBE_BYTES];
-	size_t len[2];
-	struct { size_t end; struct pkt_origin o; } chunk[2][PROBE_CHUNKS];
-	unsigned nchunks[2];
+/* PH_PROBE: the bytes so far, and where each packet's piece ends; both
+ * grow as bytes come (most flows are judged within a few hundred bytes). */
+struct probe_chunk {
+	size_t end;
+	struct pkt_origin o;
 };
+
+struct probe {
+	uint8_t *buf[2];
+	size_t len[2], cap[2];
+	struct probe_chunk *chunk[2];
+	unsigned nchunks[2], cap_chunks[2];
+};
+
+static void probe_free(struct probe *pr)
+{
+	if (pr == NULL)
+		return;
+	for (int d = 0; d < 2; d++) {
+		free(pr->buf[d]);
+		free(pr->chunk[d]);
+	}
+	free(pr);
+}
+
+static uint64_t probe_mem(const struct probe *pr)
+{
+	if (pr == NULL)
+		return 0;
+	return sizeof(*pr) + pr->cap[0] + pr->cap[1] +
+	       (pr->cap_chunks[0] + pr->cap_chunks[1]) * sizeof(struct probe_chunk);
+}
 
 struct ws_flow {
 	enum phase phase;
@@ -200,7 +225,7 @@ static void flow_state_free(struct ws_flow *w)
 	if (w == NULL)
 		return;
 	wait_unlink(w);
-	free(w->probe);
+	probe_free(w->probe);
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	queue_free(w);
@@ -1029,7 +1054,7 @@ static void release_early(struct ws_layer *l, const struct app_flow *af, struct 
 /* Ends probing: the flow is not looked at any more. */
 static void probe_off(struct ws_flow *w)
 {
-	free(w->probe);
+	probe_free(w->probe);
 	w->probe = NULL;
 	w->phase = PH_OFF;
 }
@@ -1053,6 +1078,30 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 	if (k == 0 || pr->nchunks[dir] == PROBE_CHUNKS) {
 		probe_off(w); /* too much, in too many pieces, without a verdict */
 		return;
+	}
+	if (pr->len[dir] + k > pr->cap[dir]) {
+		size_t cap = pr->cap[dir] ? pr->cap[dir] : 512;
+		while (cap < pr->len[dir] + k)
+			cap *= 2;
+		if (cap > PROBE_BYTES)
+			cap = PROBE_BYTES;
+		uint8_t *nb = realloc(pr->buf[dir], cap);
+		if (nb == NULL) {
+			probe_off(w);
+			return;
+		}
+		pr->buf[dir] = nb;
+		pr->cap[dir] = cap;
+	}
+	if (pr->nchunks[dir] == pr->cap_chunks[dir]) {
+		unsigned cap = pr->cap_chunks[dir] ? pr->cap_chunks[dir] * 2 : 8;
+		struct probe_chunk *nc = realloc(pr->chunk[dir], cap * sizeof(*nc));
+		if (nc == NULL) {
+			probe_off(w);
+			return;
+		}
+		pr->chunk[dir] = nc;
+		pr->cap_chunks[dir] = cap;
 	}
 	memcpy(pr->buf[dir] + pr->len[dir], p, k);
 	pr->len[dir] += k;
@@ -1112,7 +1161,7 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 		i[d]++;
 	}
 	core_replay_at(l->core, af, NULL);
-	free(held);
+	probe_free(held);
 	if (k < n && w->phase == PH_WS)
 		ws_feed(l, af, w, dir, p + k, n - k);
 }
@@ -1380,7 +1429,7 @@ static uint64_t str_mem(const char *x)
 
 static uint64_t flow_mem(const struct ws_flow *w)
 {
-	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap + (w->probe ? sizeof(*w->probe) : 0);
+	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap + probe_mem(w->probe);
 	if (w->q != NULL) {
 		m += MAX_PIPELINE * sizeof(*w->q);
 		for (unsigned i = 0; i < w->qlen; i++) {
