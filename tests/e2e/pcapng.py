@@ -199,6 +199,29 @@ def run(e2e):
              "obsolete packet blocks and unknown blocks: all %d messages at their packets' times" % want,
              rc == 0 and not errs, "; ".join(errs)[:600] + se[-300:])
 
+    # 3b. extreme times: ws-node's packets, the last one at 2^64 - 1
+    # nanoseconds on an interface whose if_tsoffset is 2^63 - 1 seconds
+    # (nothing may overflow: the time saturates), after the others
+    en, nano, hdr, pkts = clocks.read_pcap(os.path.join(S, "ws-node.pcap"))
+    unit = 1 if nano else 1000
+    parts = [shb("<"), idb("<", 1, 262144, 9, None), idb("<", 1, 262144, 9, 2**63 - 1)]
+    for i, (sec, frac, orig, data) in enumerate(pkts):
+        last = i == len(pkts) - 1
+        u = 2**64 - 1 if last else sec * 10**9 + frac * unit
+        parts.append(epb("<", 1 if last else 0, u, data, orig))
+    ext = os.path.join(d, "extreme.pcapng")
+    with open(ext, "wb") as f:
+        f.write(b"".join(parts))
+    rc, recs, se = wscope_json(e2e, ext)
+    res = e2e.compare_messages(ext, os.path.join(S, "ws-node.endpoints.jsonl.gz"),
+                               allow_warnings=("clock_backwards",))
+    errs = list(res[0]) if res else ["wscope failed"]
+    big = [r for r in recs if r.get("ts", 0) > 9e18]
+    e2e.case("pcapng with a packet at 2^64-1 ns on an interface offset by 2^63-1 s: no overflow (status 0, "
+             "valid JSON, the time saturated), every message as the endpoints logged it",
+             rc == 0 and not errs and "runtime error" not in se and len(recs) > 0,
+             "; ".join(errs)[:400] + " | %d records past 9e18 s | %s" % (len(big), se[-300:]))
+
     # 4. a capture that carries its own key log
     inj = os.path.join(d, "wss-tls13-secrets.pcapng")
     m = subprocess.run(["editcap", "--inject-secrets", "tls," + os.path.join(S, "wss-tls13.keys"),

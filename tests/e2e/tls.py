@@ -99,6 +99,14 @@ def run(e2e):
                  len(nokey) == len(cr) and all(c["id"] in ends and ends[c["id"]]["reason"] in ("fin", "rst", "eof")
                                                and "close_code_c2s" not in ends[c["id"]] for c in cr),
                  se[-300:])
+        if name.startswith("wss-alpn-h2"):
+            # HTTP/2: one warning for the connection, counted apart
+            p = subprocess.run([e2e.WSCOPE, "-r", pcap, "--keylog", keys, "--json"], capture_output=True, text=True)
+            h2 = [l for l in p.stdout.splitlines() if '"h2_unsupported"' in l]
+            e2e.case("%s: one h2_unsupported warning for the connection, and the summary counts it as HTTP/2, not "
+                     "as a WebSocket connection" % name,
+                     p.returncode == 0 and len(h2) == 1 and "0 WebSocket connections" in p.stderr and
+                     "1 HTTP/2 connection" in p.stderr, p.stderr[-300:])
         # SSLKEYLOGFILE stands in for --keylog
         p = subprocess.run([e2e.WSCOPE, "-r", pcap, "--json", "-q"], capture_output=True,
                            env=dict(os.environ, SSLKEYLOGFILE=keys))
