@@ -1718,3 +1718,18 @@ def run(e2e, only=None):
                 ctx.done()
     finally:
         ctx.tm.kill()
+        # A process of ours still there seconds after its terminal went away
+        # (seen once: a sanitizer build spinning in LeakSanitizer's exit-time
+        # check after a kill-session) is said and ended, so that it does not
+        # hold a CPU for the rest of the run; the test that asserts the exit
+        # on a closed terminal is test_no_terminal.
+        time.sleep(2)
+        left = tuitest.pgrep("^" + re.escape(ctx.e2e.WSCOPE) + " ")
+        for pid in left:
+            try:
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    what = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+                print("note: a wscope of the UI tests still running, ended: %d %s" % (pid, what), flush=True)
+                os.kill(pid, 9)
+            except OSError:
+                pass
