@@ -1308,5 +1308,17 @@ int main(int argc, char **argv)
 		else
 			rc = run_file(&a);
 	}
-	return app_close(&a, rc);
+	rc = app_close(&a, rc);
+	/* Why: what runs after main (a sanitizer's exit-time leak check stops
+	 * the process's threads with ptrace) must not be cut by a hang-up or
+	 * an interrupt still arriving from a terminal that went away; the run
+	 * is over, so they stay pending. */
+	sigset_t late;
+	sigemptyset(&late);
+	sigaddset(&late, SIGHUP);
+	sigaddset(&late, SIGINT);
+	sigaddset(&late, SIGTERM);
+	sigaddset(&late, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &late, NULL);
+	return rc;
 }
