@@ -645,8 +645,6 @@ void keylog_free(struct keylog *kl)
 
 size_t keylog_count(const struct keylog *kl) { return kl->n_ent; }
 
-bool keylog_is_file(const struct keylog *kl) { return kl->path != NULL; }
-
 bool keylog_find(struct keylog *kl, const uint8_t cr[32], struct tls_secrets *out)
 {
 	struct kl_entry *e = lookup(kl, cr);

@@ -95,7 +95,5 @@ size_t keylog_mem(const struct keylog *kl);
  * connection is not decrypted. */
 const char *keylog_problem(const struct keylog *kl);
 
-/* True when it is following a file (not an in-memory log). */
-bool keylog_is_file(const struct keylog *kl);
 
 #endif

@@ -311,7 +311,9 @@ static void on_data(void *user, int dir, uint64_t off, const uint8_t *p, size_t 
 	struct flow_ref *r = user;
 	struct core *c = r->c;
 	struct flow *f = r->f;
-	release(c, f, o->pkt, false); /* what came before these bytes first */
+	/* the usual case, nothing held anywhere, costs two NULL tests */
+	if (f->def_head[0] != NULL || f->def_head[1] != NULL)
+		release(c, f, o->pkt, false); /* what came before these bytes first */
 	if ((f->def_head[dir] != NULL || tcp_reasm_held_first_pkt(&f->reasm[!dir]) < o->pkt) &&
 	    defer(c, f, dir, DEF_DATA, off, p, n, GAP_LOST, END_FIN, o))
 		return;
