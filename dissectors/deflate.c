@@ -18,6 +18,7 @@
 #include <zlib.h>
 
 #include "deflate.h"
+#include "heap.h"
 #include "http.h"
 
 struct pmd_inflater {
@@ -141,8 +142,14 @@ size_t pmd_inflater_mem(const struct pmd_inflater *z)
 {
 	if (z == NULL)
 		return 0;
+	/* The window is allocated at the first output and becomes memory as
+	 * zlib fills it, and at its end, where the allocator writes the next
+	 * chunk's header: one page more until it is full. */
 	size_t window = (size_t)1 << z->bits;
-	return sizeof(*z) + PMD_ZLIB_STATE + (z->produced < window ? (size_t)z->produced : window);
+	size_t used = 0;
+	if (z->produced > 0)
+		used = window > HEAP_PAGE && z->produced < window - HEAP_PAGE ? (size_t)z->produced + HEAP_PAGE : window;
+	return heap_cost(sizeof(*z)) + PMD_ZLIB_STATE + used;
 }
 
 void pmd_inflater_free(struct pmd_inflater *z)

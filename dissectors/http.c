@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "http.h"
 #include "limits.h"
 
@@ -105,7 +106,7 @@ struct http_parser *http_parser_new(void)
 
 size_t http_parser_mem(const struct http_parser *hp)
 {
-	return hp == NULL ? 0 : sizeof(*hp) + hp->cap + hp->arena_cap;
+	return hp == NULL ? 0 : heap_cost(sizeof(*hp)) + heap_cost(hp->cap) + heap_cost(hp->arena_cap);
 }
 
 /* Room for one more byte and the NUL parse_head/take_line add. Why grow:

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "deflate.h"
+#include "heap.h"
 #include "http.h"
 #include "limits.h"
 #include "session.h"
@@ -128,8 +129,9 @@ static uint64_t probe_mem(const struct probe *pr)
 {
 	if (pr == NULL)
 		return 0;
-	return sizeof(*pr) + pr->cap[0] + pr->cap[1] +
-	       (pr->cap_chunks[0] + pr->cap_chunks[1]) * sizeof(struct probe_chunk);
+	return heap_cost(sizeof(*pr)) + heap_cost(pr->cap[0]) + heap_cost(pr->cap[1]) +
+	       heap_cost(pr->cap_chunks[0] * sizeof(struct probe_chunk)) +
+	       heap_cost(pr->cap_chunks[1] * sizeof(struct probe_chunk));
 }
 
 struct ws_flow {
@@ -1418,23 +1420,21 @@ again:
 	return l->waiting != NULL;
 }
 
-/* What a flow's state holds now, for the memory cap. Strings of the
- * request queue are small and few (MAX_PIPELINE) and are left out. */
-/* A string's heap footprint (estimate: its bytes, the NUL, malloc's
- * bookkeeping). */
+/* A string's heap footprint. */
 static uint64_t str_mem(const char *x)
 {
-	return x != NULL ? strlen(x) + 1 + 16 : 0;
+	return x != NULL ? heap_cost(strlen(x) + 1) : 0;
 }
 
 static uint64_t flow_mem(const struct ws_flow *w)
 {
-	uint64_t m = sizeof(*w) + w->pending_cap + w->early_cap + probe_mem(w->probe);
+	uint64_t m = heap_cost(sizeof(*w)) + heap_cost(w->pending_cap) + heap_cost(w->early_cap) +
+		     probe_mem(w->probe);
 	if (w->q != NULL) {
-		m += MAX_PIPELINE * sizeof(*w->q);
+		m += heap_cost(MAX_PIPELINE * sizeof(*w->q));
 		for (unsigned i = 0; i < w->qlen; i++) {
 			const struct pending_req *r = &w->q[(w->qhead + i) % MAX_PIPELINE];
-			m += r->raw_len + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
+			m += heap_cost(r->raw_len) + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
 			     str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext);
 		}
 	}
@@ -1444,7 +1444,7 @@ static uint64_t flow_mem(const struct ws_flow *w)
 	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
 	for (int d = 0; d < 2; d++)
-		m += w->d[d].buf_cap + w->d[d].raw_cap + pmd_inflater_mem(w->d[d].inf);
+		m += heap_cost(w->d[d].buf_cap) + heap_cost(w->d[d].raw_cap) + pmd_inflater_mem(w->d[d].inf);
 	return m;
 }
 
@@ -1616,6 +1616,11 @@ struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)
 	l->core = core;
 	core_set_app(core, &ws_app_ops, l);
 	return l;
+}
+
+uint64_t ws_layer_mem(const struct ws_layer *l)
+{
+	return heap_cost(sizeof(*l));
 }
 
 void ws_layer_set_keylog(struct ws_layer *l, struct keylog *kl)

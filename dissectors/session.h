@@ -50,6 +50,9 @@ struct ws_layer;
 /* Creates the layer and attaches it to core. NULL on allocation failure. */
 struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core);
 void ws_layer_free(struct ws_layer *l);
+/* The layer's own working space (not its flows', which each flow is
+ * charged), for the memory accounting. */
+uint64_t ws_layer_mem(const struct ws_layer *l);
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l);
 
 /*

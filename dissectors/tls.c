@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "heap.h"
 #include "tls.h"
 #include "tls_crypto.h"
 
@@ -173,8 +174,8 @@ size_t tls_conn_mem(const struct tls_conn *t)
 {
 	if (t == NULL)
 		return 0;
-	size_t m = sizeof(*t) + t->d[0].hs_cap + t->d[1].hs_cap + t->hold_len + t->held_bytes +
-		   2 * TLS_CIPHER_STATE;
+	size_t m = heap_cost(sizeof(*t)) + heap_cost(t->d[0].hs_cap) + heap_cost(t->d[1].hs_cap) +
+		   t->hold_len + t->held_bytes + 2 * TLS_CIPHER_STATE;
 	for (int d = 0; d < 2; d++)
 		if (t->d[d].rec != NULL)
 			m += 5 + TLS_MAX_RECORD;

@@ -23,9 +23,12 @@
 
 #include "capture.h"
 #include "cursor.h"
+#include "heap.h"
 #include "pcapng.h"
 
 #define PEEK_MAX 65536
+/* A live capture's ring, asked of the kernel (pcap_set_buffer_size). */
+#define LIVE_RING_BYTES (32u << 20)
 
 struct replay {
 	FILE *src;
@@ -58,6 +61,7 @@ struct capture {
 	} progs[8];               /* the filter, per link type met */
 	size_t nprogs;
 	uint64_t dump_skipped;    /* -w: packets of another link type */
+	uint32_t max_caplen;      /* the biggest packet read */
 	uint8_t *secrets;         /* DSB key log text before a reader asks */
 	size_t secrets_len;
 	capture_secrets_fn secrets_fn;
@@ -501,6 +505,8 @@ enum capture_status capture_step(struct capture *cap, struct core *core, uint64_
 		ph.num = cap->num;
 		ph.caplen = h->caplen;
 		ph.len = h->len < h->caplen ? h->caplen : h->len;
+		if (h->caplen > cap->max_caplen)
+			cap->max_caplen = h->caplen;
 		core_packet(core, &ph, data);
 		cap->fed++;
 	}
@@ -550,7 +556,7 @@ struct capture *capture_open_live(const char *iface, const char *filter,
 	/* Immediate mode: packets are delivered as they arrive, so a message
 	 * shows up at once, not when a kernel buffer fills. */
 	pcap_set_immediate_mode(p, 1);
-	pcap_set_buffer_size(p, 32 << 20);
+	pcap_set_buffer_size(p, LIVE_RING_BYTES);
 	pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
 	int rc = pcap_activate(p);
 	if (rc < 0) {
@@ -754,4 +760,18 @@ int capture_pump(struct capture *cap, struct core *core, int max, char *err, siz
 			cap->dump_err = errno ? errno : EIO;
 	}
 	return n < 0 ? 0 : n;
+}
+
+uint64_t capture_mem(const struct capture *cap)
+{
+	uint64_t m = heap_cost(sizeof(*cap)) + heap_cost(cap->secrets_len);
+	if (cap->rp != NULL)
+		m += heap_cost(sizeof(*cap->rp)) + heap_cost(PEEK_MAX);
+	if (cap->png != NULL)
+		m += pcapng_mem(cap->png);
+	else if (cap->live)
+		m += LIVE_RING_BYTES;
+	else if (cap->pcap != NULL)   /* libpcap's packet buffer, as far as packets filled it */
+		m += (cap->max_caplen + 16 + HEAP_PAGE - 1) / HEAP_PAGE * HEAP_PAGE;
+	return m;
 }

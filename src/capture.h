@@ -76,6 +76,10 @@ int capture_fd(struct capture *cap);
 
 /* Kernel drops so far (live); false if unknown. */
 bool capture_drops(struct capture *cap, uint64_t *dropped, uint64_t *ifdropped);
+/* What reading holds: wscope's buffers, libpcap's packet buffer (as far as
+ * the biggest packet filled it) or a live capture's ring (LIVE_RING_BYTES),
+ * for the memory accounting. */
+uint64_t capture_mem(const struct capture *cap);
 
 /* Digits of sub-second precision the file records: 6 or 9. */
 int capture_ts_digits(const struct capture *cap);

@@ -12,6 +12,7 @@
 #include "core.h"
 #include "decode.h"
 #include "flow.h"
+#include "heap.h"
 #include "ipfrag.h"
 #include "limits.h"
 #include "tcp_reasm.h"
@@ -47,6 +48,19 @@ struct core {
 	bool reclaiming;
 	const struct app_ops *app_ops;
 	void *app;
+	/* Memory. pool.used holds the reassembly and held-back bytes;
+	 * pool.other the rest under --memcap: app_total + entries + shared;
+	 * pool.work what is counted outside it (mem_sync). */
+	uint64_t app_total;    /* the application layer's, every flow */
+	uint64_t entry_cost;   /* one flow's entry: the core's and the sink owner's */
+	uint64_t entries;      /* entry_cost for every flow in the table */
+	uint64_t shared;       /* capped sources and pending IP fragments */
+	struct {
+		core_mem_fn fn;
+		const void *obj;
+		bool capped;
+	} src[CORE_MEM_SOURCES];
+	size_t n_src;
 	int ts_digits;
 	char msg[512];
 };
@@ -69,6 +83,7 @@ const struct core_stats *core_stats(const struct core *c)
 {
 	struct core *m = (struct core *)c;
 	m->stats.ooo_peak = c->pool.peak;
+	m->stats.mem_peak_all = c->pool.peak_all;
 	m->stats.tcp_retrans_bytes = c->pool.retrans_bytes;
 	m->stats.tcp_overlap_bytes = c->pool.overlap_bytes;
 	return &c->stats;
@@ -276,8 +291,7 @@ static bool defer(struct core *c, struct flow *f, int dir, int kind, uint64_t of
 	uint64_t cost = (kind == DEF_DATA ? n : 0) + LIM_SEG_OVERHEAD;
 	f->def_bytes += cost;
 	c->pool.used += cost;
-	if (c->pool.used + c->pool.other > c->pool.peak)
-		c->pool.peak = c->pool.used + c->pool.other;
+	tcp_reasm_pool_note(&c->pool);
 	if (f->def_bytes > c->opts.max_ooo)
 		release(c, f, UINT64_MAX, true);
 	return true;
@@ -474,7 +488,9 @@ static void flow_drop(struct core *c, struct flow *f)
 	tcp_reasm_free(&f->reasm[0], &c->pool);
 	tcp_reasm_free(&f->reasm[1], &c->pool);
 	free_deferred(c, f);
-	c->pool.other -= f->app_mem;
+	c->app_total -= f->app_mem;
+	c->entries -= c->entry_cost;
+	c->pool.other = c->app_total + c->entries + c->shared;
 	if (c->cur_flow == f)
 		c->cur_flow = NULL;
 	if (c->saved_flow == f)
@@ -536,13 +552,63 @@ bool core_mem_room(struct core *c, const struct app_flow *af, uint64_t more)
 void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes)
 {
 	struct flow *f = af->flow;
-	c->pool.other = c->pool.other - f->app_mem + bytes;
+	c->app_total = c->app_total - f->app_mem + bytes;
 	f->app_mem = bytes;
+	c->pool.other = c->app_total + c->entries + c->shared;
 	/* the peak is taken before eviction brings the total back down */
-	if (c->pool.used + c->pool.other > c->pool.peak)
-		c->pool.peak = c->pool.used + c->pool.other;
+	tcp_reasm_pool_note(&c->pool);
 	if (c->pool.used + c->pool.other > c->opts.memcap)
 		reclaim(c);
+}
+
+/* Reads what is held outside the flows: the registered sources, the
+ * pending IP fragments and the flow table's index. */
+static void mem_sync(struct core *c)
+{
+	uint64_t shared = ipfrag_mem(c->frags), work = flow_table_mem(c->flows);
+	for (size_t i = 0; i < c->n_src; i++) {
+		uint64_t b = c->src[i].fn(c->src[i].obj);
+		if (c->src[i].capped)
+			shared += b;
+		else
+			work += b;
+	}
+	/* what is shared takes room from flows up to half the cap; the
+	 * rest is counted outside it, or no flow could be kept at all */
+	if (shared > c->opts.memcap / 2) {
+		work += shared - c->opts.memcap / 2;
+		shared = c->opts.memcap / 2;
+	}
+	c->shared = shared;
+	c->pool.work = work;
+	c->pool.other = c->app_total + c->entries + c->shared;
+	tcp_reasm_pool_note(&c->pool);
+}
+
+bool core_mem_source(struct core *c, core_mem_fn fn, const void *obj, bool capped)
+{
+	if (c->n_src >= CORE_MEM_SOURCES)
+		return false;
+	c->src[c->n_src].fn = fn;
+	c->src[c->n_src].obj = obj;
+	c->src[c->n_src].capped = capped;
+	c->n_src++;
+	mem_sync(c);
+	return true;
+}
+
+uint64_t core_flow_entry_cost(const struct core *c)
+{
+	return c->entry_cost;
+}
+
+void core_set_flow_user_cost(struct core *c, uint64_t bytes)
+{
+	uint64_t n = flow_table_count(c->flows);
+	c->entries -= n * c->entry_cost;
+	c->entry_cost = heap_cost(sizeof(struct flow)) + bytes;
+	c->entries += n * c->entry_cost;
+	mem_sync(c);
 }
 
 /*
@@ -589,6 +655,9 @@ static struct flow *flow_open(struct core *c, const struct decoded *d, bool syn,
 	struct flow *f = flow_table_add(c->flows, init, resp);
 	if (f == NULL)
 		return NULL;
+	c->entries += c->entry_cost;
+	c->pool.other = c->app_total + c->entries + c->shared;
+	tcp_reasm_pool_note(&c->pool);
 	f->info.id = ++c->next_flow_id;
 	f->info.first_ts = c->cur_ts;
 	f->info.first_pkt = c->cur_pkt;
@@ -765,6 +834,7 @@ void core_packet(struct core *c, const struct pkt_hdr *h, const uint8_t *data)
 		}
 	}
 	handle_decoded(c, s, &d);
+	mem_sync(c);
 	if (c->pool.used + c->pool.other > c->opts.memcap)
 		reclaim(c);
 	c->cur_flow = NULL;
@@ -795,6 +865,7 @@ void core_finish(struct core *c)
 		return; /* a second call has nothing left to end */
 	c->finished = true;
 	c->cur_pkt = 0;
+	mem_sync(c);
 	struct flow *f;
 	while ((f = flow_table_oldest(c->flows)) != NULL) {
 		flow_close(c, f, END_EOF);
@@ -828,10 +899,12 @@ struct core *core_new(const struct core_opts *o, ev_sink_fn sink, void *user)
 	c->pool.max_segs = LIM_MAX_OOO_SEGS;
 	c->dlt = -1;
 	c->ts_digits = 6;
+	c->entry_cost = heap_cost(sizeof(struct flow));
 	if (c->flows == NULL || c->frags == NULL) {
 		core_free(c);
 		return NULL;
 	}
+	mem_sync(c);
 	return c;
 }
 

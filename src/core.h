@@ -41,7 +41,8 @@ struct core_stats {
 	uint64_t tcp_retrans_bytes;       /* copies of bytes already delivered */
 	uint64_t tcp_overlap_bytes;       /* overlaps with buffered bytes */
 	uint64_t tcp_after_close;         /* packets of closed flows */
-	uint64_t ooo_peak;                /* peak memory held for flows (memcap) */
+	uint64_t ooo_peak;                /* peak memory held under --memcap */
+	uint64_t mem_peak_all;            /* peak of that and the working buffers */
 	uint64_t mem_evicted;             /* flows evicted by the memory cap */
 	uint64_t warnings[WARN__COUNT];
 };
@@ -107,6 +108,24 @@ void core_app_mem(struct core *c, const struct app_flow *af, uint64_t bytes);
  * (the flow alone is too big), and the layer should not take them.
  */
 bool core_mem_room(struct core *c, const struct app_flow *af, uint64_t more);
+
+/*
+ * Memory held outside any flow, by another part of the program (the key
+ * log, an output writer's buffer, a layer's scratch space): fn(obj) says
+ * how much now, and is read after every packet. It is counted in the
+ * summary's total; under --memcap too when `capped` (what the traffic makes
+ * grow, such as the key log: flows then have that much less room). obj is
+ * borrowed and must outlive the core. At most CORE_MEM_SOURCES.
+ */
+#define CORE_MEM_SOURCES 8
+typedef uint64_t (*core_mem_fn)(const void *obj);
+bool core_mem_source(struct core *c, core_mem_fn fn, const void *obj, bool capped);
+
+/* What the sink's owner allocates for each flow (the data its ev->user
+ * points to): charged with the flow's own entry, under --memcap. */
+void core_set_flow_user_cost(struct core *c, uint64_t bytes);
+/* What one flow's entry is charged (the core's and the sink owner's). */
+uint64_t core_flow_entry_cost(const struct core *c);
 
 /* Emits an event about af's flow (ts, pkt, flow and user set by the core). */
 void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir);

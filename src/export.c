@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "heap.h"
 #include "json.h"
 
 struct export {
@@ -25,6 +26,11 @@ struct export *export_new(FILE *out, int ts_digits)
 	}
 	x->digits = ts_digits;
 	return x;
+}
+
+uint64_t export_mem(const struct export *x)
+{
+	return heap_cost(sizeof(*x)) + json_mem(x->j);
 }
 
 bool export_flush(struct export *x)

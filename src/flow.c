@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "flow.h"
+#include "heap.h"
 
 struct flow_table {
 	struct flow **buckets;
@@ -187,6 +188,11 @@ void flow_table_touch(struct flow_table *t, struct flow *f)
 struct flow *flow_table_oldest(const struct flow_table *t) { return t->lru_head; }
 struct flow *flow_table_newer(const struct flow *f) { return f->lru_next; }
 uint32_t flow_table_count(const struct flow_table *t) { return t->count; }
+
+uint64_t flow_table_mem(const struct flow_table *t)
+{
+	return heap_cost(sizeof(*t)) + heap_cost((uint64_t)t->nbuckets * sizeof(*t->buckets));
+}
 
 int flow_dir(const struct flow *f, const struct endpoint *src)
 {

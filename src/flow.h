@@ -67,6 +67,8 @@ void flow_table_touch(struct flow_table *t, struct flow *f);
 struct flow *flow_table_oldest(const struct flow_table *t);
 struct flow *flow_table_newer(const struct flow *f);
 uint32_t flow_table_count(const struct flow_table *t);
+/* The table's own index (not the flows), for the memory accounting. */
+uint64_t flow_table_mem(const struct flow_table *t);
 
 /* 0 if f's ep[0] is the packet's source, 1 if it is the destination. */
 int flow_dir(const struct flow *f, const struct endpoint *src);

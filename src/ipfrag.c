@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "ipfrag.h"
 #include "limits.h"
 
@@ -50,6 +51,7 @@ struct ipfrag_table {
 	uint32_t count;
 	uint64_t bytes, memcap;
 	uint8_t *done;               /* the last completed datagram, handed out */
+	uint32_t done_alloc;
 };
 
 struct ipfrag_table *ipfrag_new(uint64_t memcap)
@@ -87,6 +89,12 @@ void ipfrag_free(struct ipfrag_table *t)
 
 uint32_t ipfrag_pending(const struct ipfrag_table *t) { return t->count; }
 uint64_t ipfrag_bytes(const struct ipfrag_table *t) { return t->bytes; }
+
+uint64_t ipfrag_mem(const struct ipfrag_table *t)
+{
+	/* each datagram: its struct and its buffer (bytes, plus a chunk header) */
+	return t->bytes + t->count * (heap_cost(sizeof(struct dgram)) + 16) + heap_cost(t->done_alloc);
+}
 
 static bool bit(const struct dgram *g, uint32_t i) { return (g->blocks[i >> 3] >> (i & 7)) & 1; }
 static void set_bit(struct dgram *g, uint32_t i) { g->blocks[i >> 3] |= (uint8_t)(1u << (i & 7)); }
@@ -267,6 +275,7 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct decoded *d,
 	/* Hand the buffer out; it stays owned by the table until the next call. */
 	free(t->done);
 	t->done = g->buf;
+	t->done_alloc = g->alloc;
 	*out = g->buf;
 	*outlen = g->total;
 	*next_hdr = af == 4 ? g->proto : g->next_hdr;

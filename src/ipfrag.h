@@ -45,5 +45,8 @@ enum ipfrag_result ipfrag_add(struct ipfrag_table *t, const struct decoded *d,
 /* Datagrams still incomplete (dropped at end of input). */
 uint32_t ipfrag_pending(const struct ipfrag_table *t);
 uint64_t ipfrag_bytes(const struct ipfrag_table *t);
+/* Everything the table holds on the heap now (datagrams pending, the last
+ * one handed out), for the memory accounting. */
+uint64_t ipfrag_mem(const struct ipfrag_table *t);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 
+#include "heap.h"
 #include "json.h"
 
 #ifdef __SSE2__
@@ -19,6 +20,7 @@ struct json {
 	FILE *out;
 	char *buf;
 	size_t len, cap;
+	size_t hwm;       /* the most of buf ever filled */
 	bool first;      /* no member written yet at this level */
 	bool failed;
 	int err;          /* errno of the first failed write */
@@ -52,6 +54,7 @@ bool json_flush(struct json *j)
 	if (j->len > 0) {
 		if (fwrite(j->buf, 1, j->len, j->out) != j->len)
 			fail(j);
+		j->hwm = j->len > j->hwm ? j->len : j->hwm;
 		j->len = 0;
 	}
 	if (fflush(j->out) != 0)
@@ -76,6 +79,15 @@ bool json_free(struct json *j)
 	return ok;
 }
 
+uint64_t json_mem(const struct json *j)
+{
+	/* of a buffer that big (mapped on its own), only the pages ever
+	 * written to are memory */
+	size_t used = j->len > j->hwm ? j->len : j->hwm;
+	uint64_t buf = j->cap >= HEAP_MMAP_FROM ? (used + HEAP_PAGE - 1) / HEAP_PAGE * HEAP_PAGE : heap_cost(j->cap);
+	return heap_cost(sizeof(*j)) + buf;
+}
+
 static bool reserve_slow(struct json *j, size_t n);
 
 /* Makes room for n more bytes. On allocation failure the record is cut
@@ -89,6 +101,7 @@ static bool reserve_slow(struct json *j, size_t n)
 {
 	if (j->len > 0 && fwrite(j->buf, 1, j->len, j->out) != j->len)
 		fail(j);
+	j->hwm = j->len > j->hwm ? j->len : j->hwm;
 	j->len = 0;
 	if (n <= j->cap)
 		return true;
@@ -133,6 +146,7 @@ void json_end(struct json *j)
 	if (j->len >= JSON_FLUSH_AT) {
 		if (fwrite(j->buf, 1, j->len, j->out) != j->len)
 			fail(j);
+		j->hwm = j->len > j->hwm ? j->len : j->hwm;
 		j->len = 0;
 	}
 }
@@ -495,9 +509,9 @@ void json_base64(struct json *j, const char *k, const uint8_t *p, size_t n)
 {
 	json_key(j, k);
 	putc_(j, '"');
-	/* EVP_EncodeBlock takes an int length: encode in chunks of whole
-	 * 3-byte groups. */
-	const size_t chunk = 3u * 1024 * 1024;
+	/* In chunks of whole 3-byte groups, each 64 KiB once encoded, so that
+	 * the buffer never grows past its first size for a big payload. */
+	const size_t chunk = 3u * 16 * 1024;
 	while (n > 0) {
 		size_t m = n < chunk ? n : chunk;
 		size_t out = 4 * ((m + 2) / 3);

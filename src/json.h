@@ -23,6 +23,10 @@ struct json;
 struct json *json_new(FILE *out);
 /* Flushes and frees; false if any write failed. */
 bool json_free(struct json *j);
+/* What the writer holds in memory: its buffer as far as it was ever filled
+ * (it never grows past its first size: long strings are written in
+ * pieces). */
+uint64_t json_mem(const struct json *j);
 
 void json_begin(struct json *j);           /* '{' of a new record */
 void json_end(struct json *j);             /* '}' and newline */

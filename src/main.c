@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <grp.h>
 #include <locale.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -28,6 +29,7 @@
 #include "capture.h"
 #include "core.h"
 #include "export.h"
+#include "heap.h"
 #include "keylog.h"
 #include "limits.h"
 #include "session.h"
@@ -106,6 +108,34 @@ struct cli_flow {
 	uint64_t bytes[2], gaps[2], gap_bytes[2];
 	void *dump_slot;
 };
+
+/* What the key log holds: the traffic makes it grow, so it counts
+ * against --memcap (core_mem_source). */
+static uint64_t mem_keylog(const void *obj)
+{
+	const struct app *a = obj;
+	return a->kl != NULL ? keylog_mem(a->kl) : 0;
+}
+
+/* The working buffers: reading, the NDJSON writer, the layer's scratch
+ * space, the TUI's message store (its own budget). */
+static uint64_t mem_buffers(const void *obj)
+{
+	const struct app *a = obj;
+	uint64_t m = 0;
+	if (a->cap != NULL)
+		m += capture_mem(a->cap);
+	if (a->json != NULL)
+		m += export_mem(a->json);
+	if (a->wsl != NULL)
+		m += ws_layer_mem(a->wsl);
+	if (a->model != NULL) {
+		struct ui_model_mem mm;
+		ui_model_mem(a->model, &mm);
+		m += mm.held;
+	}
+	return m;
+}
 
 static void usage(FILE *f)
 {
@@ -354,8 +384,9 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 	if (a->kl != NULL)
 		fprintf(stderr, ", key log: secrets for %zu client random%s (%zu KiB held)", keylog_count(a->kl),
 			keylog_count(a->kl) == 1 ? "" : "s", (keylog_mem(a->kl) + 1023) / 1024);
-	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu)",
-		(unsigned long long)s->ooo_peak, (unsigned long long)memcap);
+	fprintf(stderr, ", peak memory held %llu bytes (memcap %llu), %llu in all with working buffers",
+		(unsigned long long)s->ooo_peak, (unsigned long long)memcap,
+		(unsigned long long)s->mem_peak_all);
 	if (a->suppressed > 0)
 		fprintf(stderr, "; %llu warnings not shown (-v shows all)",
 			(unsigned long long)a->suppressed);
@@ -1044,6 +1075,9 @@ static int app_open(struct app *a)
 		fprintf(stderr, "wscope: out of memory\n");
 		return EXIT_INPUT;
 	}
+	core_set_flow_user_cost(a->core, heap_cost(sizeof(struct cli_flow)));
+	core_mem_source(a->core, mem_keylog, a, true);
+	core_mem_source(a->core, mem_buffers, a, false);
 	/* Live (or a capture piped in as it is taken), clients write their
 	 * secrets while wscope runs: the key log may not exist yet, and TLS
 	 * connections wait for their secrets. Opened before the privilege
@@ -1286,6 +1320,14 @@ static int app_close(struct app *a, int rc)
 int main(int argc, char **argv)
 {
 	static struct app a; /* zeroed; large, and alive for the whole run */
+#ifdef M_MMAP_THRESHOLD
+	/* Big buffers (payloads kept, held bytes) are mapped on their own
+	 * and given back when freed. glibc would otherwise raise the
+	 * threshold after the first such free and keep later ones in the
+	 * heap, where freed memory stays with the process: held memory and
+	 * the process's size would drift apart (heap.h). */
+	mallopt(M_MMAP_THRESHOLD, HEAP_MMAP_FROM);
+#endif
 	setlocale(LC_CTYPE, "");
 	a.tsflags = ts_locale_flags();
 	a.out = stdout;

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "cursor.h"
+#include "heap.h"
 #include "pcapng.h"
 
 /* Why: the largest packet libpcap writes is 256 KiB; a secrets block may
@@ -56,6 +57,11 @@ struct pcapng {
 	pcapng_secrets_fn secrets;
 	void *user;
 };
+
+uint64_t pcapng_mem(const struct pcapng *r)
+{
+	return heap_cost(sizeof(*r)) + heap_cost(r->blk_cap) + heap_cost(r->cap_ifs * sizeof(*r->ifs));
+}
 
 struct pcapng *pcapng_new(FILE *in, pcapng_secrets_fn secrets, void *user)
 {

@@ -45,6 +45,8 @@ struct pcapng;
 
 struct pcapng *pcapng_new(FILE *in, pcapng_secrets_fn secrets, void *user);
 void pcapng_free(struct pcapng *r);
+/* What the reader holds on the heap (the largest block read so far). */
+uint64_t pcapng_mem(const struct pcapng *r);
 
 enum pcapng_rc pcapng_next(struct pcapng *r, struct pcapng_pkt *pkt, char *err, size_t errlen);
 

@@ -141,8 +141,7 @@ static struct tcp_seg *seg_new(struct tcp_reasm *r, const struct tcp_reasm_env *
 	uint64_t cost = n + LIM_SEG_OVERHEAD;
 	r->held += cost;
 	pool->used += cost;
-	if (pool->used + pool->other > pool->peak)
-		pool->peak = pool->used + pool->other;
+	tcp_reasm_pool_note(pool);
 	r->nsegs++;
 	return s;
 }

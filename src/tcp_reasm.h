@@ -53,7 +53,9 @@ struct tcp_reasm_cb {
 struct tcp_reasm_pool {
 	uint64_t used;       /* bytes held, including LIM_SEG_OVERHEAD per segment */
 	uint64_t other;      /* bytes the owner holds elsewhere, under the same cap */
+	uint64_t work;       /* bytes the owner holds outside the cap */
 	uint64_t peak;       /* of used + other */
+	uint64_t peak_all;   /* of used + other + work */
 	uint64_t memcap;     /* for used + other */
 	/* Called when used + other is over memcap, before a gap is forced:
 	 * the owner may free memory elsewhere (evict other flows). */
@@ -63,6 +65,16 @@ struct tcp_reasm_pool {
 	uint32_t max_segs;   /* segments per direction */
 	uint64_t retrans_bytes, overlap_bytes;
 };
+
+/* Takes the peaks after a change of what the pool counts. */
+static inline void tcp_reasm_pool_note(struct tcp_reasm_pool *pool)
+{
+	uint64_t held = pool->used + pool->other;
+	if (held > pool->peak)
+		pool->peak = held;
+	if (held + pool->work > pool->peak_all)
+		pool->peak_all = held + pool->work;
+}
 
 /* Where a direction reports to. */
 struct tcp_reasm_env {

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs the whole test suite: installs what is missing, builds with
 # AddressSanitizer + UndefinedBehaviorSanitizer and -Werror in build-check/,
-# then runs the unit tests, the end-to-end tests and the style checks, and
+# then runs the unit tests, the end-to-end tests and the style checks, the
+# memory accounting check on a build without sanitizers (build-plain/), and
 # finally each fuzz target for FUZZ_SECONDS (tests/fuzz/run.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,16 @@ if ! make -j"$(nproc)" check; then
 fi
 cat tests/unit/check_main.log 2>/dev/null | grep -E '^[0-9]+%: Checks' || true
 grep -hE '^[0-9]+ passed, [0-9]+ failed' tests/e2e/*.log 2>/dev/null || true
+# The summary's memory figures against what the kernel measured: needs a
+# build without sanitizers (build-plain/), whose memory is wscope's own.
+cd "$top"
+mkdir -p build-plain
+cd build-plain
+if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
+	"$top/configure" --enable-werror
+fi
+make -j"$(nproc)" wscope
+WSCOPE="$top/build-plain/wscope" top_srcdir="$top" python3 "$top/tests/limits/memacct.py"
 # Fuzzing for a bounded time (clang + libFuzzer in build-fuzz/; FUZZ_SECONDS
 # per target, default 30) from a fixed seed (FUZZ_SEED, default 1), so that
 # CI repeats the exploration that was run before a change landed; longer

@@ -41,6 +41,10 @@ Captures (full size; --small gives the reduced sizes used by make check):
   idle.pcap          WebSocket connections (and one plain HTTP flow) that go
                      quiet for chosen times over ~12 minutes of capture time,
                      to test --idle-timeout at 30 s and at the default 300 s.
+  handshakes.pcap    2,000 (small: 300) WebSocket connections whose upgrade
+                     requests carry about 44 KB of long header values each
+                     (path and query, Origin, User-Agent, subprotocols and
+                     extensions offered), all open to the end.
   payload.pcap       messages of lengths around 1 KiB and 1 MiB (text with
                      multi-byte characters at the cut, binary, fragmented,
                      compressed) to test --max-payload.
@@ -64,8 +68,8 @@ OP_CONT, OP_TEXT, OP_BIN, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 OPNAME = {0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping", 10: "pong"}
 MSS = 1448
 
-FULL = dict(syn=1000000, conns=10000, frame_payload=300 << 20, bomb=1 << 30, ooo=300000)
-SMALL = dict(syn=50000, conns=2000, frame_payload=24 << 20, bomb=80 << 20, ooo=100000)
+FULL = dict(syn=1000000, conns=10000, frame_payload=300 << 20, bomb=1 << 30, ooo=300000, handshakes=2000)
+SMALL = dict(syn=50000, conns=2000, frame_payload=24 << 20, bomb=80 << 20, ooo=100000, handshakes=300)
 
 
 # ---------------------------------------------------------------- checksums
@@ -210,10 +214,10 @@ def ws_accept(key):
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
-def upgrade_request(host, path, key, ext=None, proto=None, ua="adversarial.py"):
+def upgrade_request(host, path, key, ext=None, proto=None, ua="adversarial.py", extra=()):
     h = ["GET %s HTTP/1.1" % path, "Host: %s" % host, "Upgrade: websocket",
          "Connection: Upgrade", "Sec-WebSocket-Key: %s" % key, "Sec-WebSocket-Version: 13",
-         "User-Agent: %s" % ua]
+         "User-Agent: %s" % ua] + list(extra)
     if proto:
         h.append("Sec-WebSocket-Protocol: %s" % proto)
     if ext:
@@ -326,7 +330,8 @@ class WsConn:
 
     def __init__(self, cap, name, cip, cport, sip, sport, host="example.test", path="/ws",
                  ext_req=None, ext_resp=None, proto_req=None, proto_resp=None,
-                 no_ctx=(False, False), seed=0):
+                 no_ctx=(False, False), seed=0, ua="adversarial.py", extra=()):
+        self.ua, self.extra = ua, extra
         self.t = Tcp(cap, cip, cport, sip, sport, 0x10000000 + seed * 7919, 0x80000000 + seed * 104729)
         self.cap = cap
         self.name = name
@@ -345,7 +350,8 @@ class WsConn:
     def open(self, ts_us=None):
         self.first_packet = self.t.handshake(ts_us)
         self.first_ts = self.cap.t
-        self.t.send(0, upgrade_request(self.host, self.path, self.key, self.ext_req, self.proto_req))
+        self.t.send(0, upgrade_request(self.host, self.path, self.key, self.ext_req, self.proto_req,
+                                       self.ua, self.extra))
         _, self.upgrade_packet, _ = self.t.send(1, upgrade_response(self.key, self.ext_resp, self.proto_resp))
 
     def message(self, d, op, payload, compress=False, fragments=1, mss=MSS, ts_us=None):
@@ -512,6 +518,48 @@ def gen_conns(out, n):
         "packet_conn": cap.tags,
         "description": "%d WebSocket connections open at once; one in 20 with permessage-deflate "
                        "(both directions compressed); none ends before the capture does" % n,
+        "connections": infos})
+
+
+def gen_handshakes(out, n):
+    """n WebSocket connections whose upgrade requests carry long header
+    values (path and query, Origin, User-Agent, the subprotocols and
+    extensions offered: about 44 KB a head), all open to the end."""
+    path = os.path.join(out, "handshakes.pcap")
+    cap = Pcap(path, step_us=50)
+    cap.tags = []
+    conns = []
+    for i in range(n):
+        pad = hashlib.sha256(b"hs%d" % i).hexdigest()
+        query = "&".join("k%d=%s" % (j, pad) for j in range(160))           # ~11 KB
+        ua = "agent/%d (%s)" % (i, " ".join(pad for _ in range(180)))          # ~12 KB
+        origin = "https://%s.example.test" % ("o" + pad * 120)                 # ~8 KB
+        protos = ", ".join("p%d-%s" % (j, pad[:24]) for j in range(300))       # ~9 KB
+        exts = ", ".join("x-ext-%d; v=%s" % (j, pad[:16]) for j in range(150))  # ~4 KB
+        cip = "10.%d.%d.%d" % (50 + i // 60000, (i // 250) % 240, 1 + i % 250)
+        c = WsConn(cap, "h%d" % i, cip, 30000 + i % 30000, "192.0.2.20", 8080,
+                   host="hs.example.test", path="/hs/%d?%s" % (i, query), ext_req=exts,
+                   proto_req="chat, " + protos, proto_resp="chat", seed=i + 7, ua=ua,
+                   extra=["Origin: %s" % origin])
+        c.index = i
+        c.t.tag = i
+        c.open()
+        c.message(0, OP_TEXT, b'{"hello":%d}' % i)
+        c.message(1, OP_TEXT, b'{"welcome":%d}' % i)
+        conns.append(c)
+    cap.close()
+    infos = []
+    for c in conns:
+        d = c.info()
+        d["end"] = "eof"
+        infos.append(d)
+    write_sidecar(os.path.join(out, "handshakes.json"), {
+        "capture": "handshakes.pcap", "packets": cap.n, "tcp_flows": n, "ws_connections": n,
+        "messages": sum(len(c.messages) for c in conns), "packet_conn": cap.tags,
+        "request_head_bytes": len(upgrade_request(conns[0].host, conns[0].path, conns[0].key,
+                                                  conns[0].ext_req, conns[0].proto_req, conns[0].ua,
+                                                  conns[0].extra)),
+        "description": "%d WebSocket connections with long upgrade headers, open at once" % n,
         "connections": infos})
 
 
@@ -853,7 +901,7 @@ def gen_payload(out):
         "connections": infos})
 
 
-ALL = ("syn-flood", "conns-10k", "frame-2e62", "deflate-bomb", "ooo-1byte", "idle", "payload")
+ALL = ("syn-flood", "conns-10k", "frame-2e62", "deflate-bomb", "ooo-1byte", "idle", "payload", "handshakes")
 
 
 def generate(out, small=False, only=None):
@@ -874,6 +922,8 @@ def generate(out, small=False, only=None):
         gen_idle(out)
     if "payload" in want:
         gen_payload(out)
+    if "handshakes" in want:
+        gen_handshakes(out, size["handshakes"])
 
 
 def main():
