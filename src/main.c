@@ -18,6 +18,7 @@
 #include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +33,7 @@
 #include "heap.h"
 #include "keylog.h"
 #include "limits.h"
+#include "reports.h"
 #include "session.h"
 #include "streamdump.h"
 #include "termsafe.h"
@@ -61,11 +63,13 @@ struct config {
 	const char *iface;         /* -i */
 	const char *write_path, *run_as, *dump_dir;
 	const char *json_path;     /* NULL: no JSON; "-": stdout */
+	const char *text_path;     /* --text: NULL none; "-": stdout */
+	const char *filter_expr;   /* --filter */
 	const char *keylog_path;   /* --keylog, else $SSLKEYLOGFILE */
 	const char *keylog_name;   /* which of the two, for messages */
 	uint64_t max_packets, history, tui_memory;
 	int tui;                   /* -1: decide from the terminal */
-	bool line_buffered, quiet, verbose, no_flows;
+	bool line_buffered, quiet, verbose, no_flows, flows;
 	struct core_opts core;
 	struct ws_opts ws;
 	char *filter;              /* the BPF filter, owned; NULL: none */
@@ -85,12 +89,16 @@ struct app {
 	struct streamdump *dump;
 	FILE *json_file;
 	struct export *json;
+	bool json_direct;          /* every event to --json (no --filter) */
+	FILE *text_file;
+	struct reports *rep;       /* --text, and --json through --filter */
 	struct ui_model *model;    /* the TUI's, when browsing */
 	const char *dropped_to;    /* the user wscope runs as after opening */
 	struct drop_to drop;
 	char export_dir[1024];     /* where the TUI saves by default ("": here) */
 	char export_note[1200];    /* why it is not the current directory */
 	char start_note[1900];     /* said first in the TUI (the key log) */
+	char text_note[600];       /* the transcript's first line: the filter */
 	bool ran;                  /* the capture was read: a summary is due */
 	bool embedded_keys;        /* the capture carried its own secrets */
 	bool finished_early;       /* the TUI was left before the file's end */
@@ -127,6 +135,8 @@ static uint64_t mem_buffers(const void *obj)
 		m += capture_mem(a->cap);
 	if (a->json != NULL)
 		m += export_mem(a->json);
+	if (a->rep != NULL)
+		m += reports_mem(a->rep);
 	if (a->wsl != NULL)
 		m += ws_layer_mem(a->wsl);
 	if (a->model != NULL) {
@@ -168,9 +178,17 @@ static void usage(FILE *f)
 "                           records are written out at least every 100 ms anyway)\n"
 "      --dump-streams DIR   write each reassembled TCP direction to a file in\n"
 "                           DIR, with DIR/index.tsv describing them\n"
-"      --no-flows           do not list flows on standard output\n"
+"      --text[=PATH]        the transcript: one line per message, as a person\n"
+"                           reads it, to standard output or PATH (the default\n"
+"                           without the UI and without another output)\n"
+"      --filter EXPR        only the connections and messages that pass EXPR go\n"
+"                           into --json, --text and the UI (the UI's filter\n"
+"                           language: c2s text /regex/ host:S conn:N after:SEC ...)\n"
+"      --flows              list each TCP flow on standard output as it ends\n"
+"      --no-flows           no flow listing (the default)\n"
 "      --tui / --no-tui     the terminal UI (the default when standard input and\n"
-"                           output are a terminal and no other output is asked for)\n"
+"                           output are a terminal and no other output is asked for;\n"
+"                           --no-tui: the transcript instead)\n"
 "      --history N          rows the UI keeps per connection (default 10000);\n"
 "                           older ones are dropped, and the drop is shown\n"
 "      --tui-memory BYTES   what the UI keeps in all (payloads, rows; default\n"
@@ -306,8 +324,10 @@ static void print_flow(struct app *a, const struct ev *ev, const struct cli_flow
 static void on_event(void *user, const struct ev *ev)
 {
 	struct app *a = user;
-	if (a->json != NULL)
+	if (a->json != NULL && a->json_direct)
 		export_event(a->json, ev);
+	if (a->rep != NULL)
+		reports_event(a->rep, ev);
 	if (a->model != NULL)
 		ui_model_event(a->model, ev);
 	if (ev->type == EV_WARNING) {
@@ -603,12 +623,15 @@ static void live_tick(void *user, bool idle)
 	if (idle || now - a->last_flush_ms >= 100) {
 		if (a->json != NULL)
 			export_flush(a->json);
+		if (a->rep != NULL)
+			reports_flush(a->rep);
 		if (a->list_flows)
 			fflush(a->out); /* the flow listing, live in a pipe too */
 		a->last_flush_ms = now;
 	}
 	int e;
 	if ((a->json != NULL && !export_ok(a->json, &e)) || !capture_save_ok(a->cap, false, &e) ||
+	    (a->rep != NULL && !reports_text_ok(a->rep, &e)) ||
 	    (a->dump != NULL && !streamdump_ok(a->dump)))
 		stop_requested = 1;
 }
@@ -763,7 +786,10 @@ static const struct optdef optdefs[] = {
 	{ "user", 'Z', required_argument, K_STR, CF(run_as), 0, 0, NULL },
 	{ "dump-streams", 0, required_argument, K_STR, CF(dump_dir), 0, 0, NULL },
 	{ "no-flows", 0, no_argument, K_TRUE, CF(no_flows), 0, 0, NULL },
+	{ "flows", 0, no_argument, K_TRUE, CF(flows), 0, 0, NULL },
 	{ "json", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "text", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "filter", 0, required_argument, K_STR, CF(filter_expr), 0, 0, NULL },
 	{ "frames", 0, no_argument, K_TRUE, CF(ws.frames), 0, 0, NULL },
 	{ "keylog", 0, required_argument, K_STR, CF(keylog_path), 0, 0, NULL },
 	{ "tui", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
@@ -814,6 +840,8 @@ static int special(struct config *c, const char *name, const char *arg)
 	}
 	if (strcmp(name, "json") == 0)
 		c->json_path = arg != NULL ? arg : "-";
+	else if (strcmp(name, "text") == 0)
+		c->text_path = arg != NULL ? arg : "-";
 	else if (strcmp(name, "tui") == 0)
 		c->tui = 1;
 	else if (strcmp(name, "no-tui") == 0)
@@ -907,10 +935,31 @@ static int parse_args(int argc, char **argv, struct config *c)
 		return EXIT_USAGE;
 	}
 	if ((c->json_path != NULL && c->json_path[0] == '\0') ||
-	    (c->write_path != NULL && c->write_path[0] == '\0')) {
+	    (c->write_path != NULL && c->write_path[0] == '\0') ||
+	    (c->text_path != NULL && c->text_path[0] == '\0')) {
 		fprintf(stderr, "wscope: %s: an empty file name\n", c->write_path != NULL && c->write_path[0] == '\0' ?
-			"-w" : "--json=");
+			"-w" : c->json_path != NULL && c->json_path[0] == '\0' ? "--json=" : "--text=");
 		return EXIT_USAGE;
+	}
+	/* one writer on standard output */
+	{
+		const char *on_stdout[4];
+		int n = 0;
+		if (c->json_path != NULL && strcmp(c->json_path, "-") == 0)
+			on_stdout[n++] = "--json";
+		if (c->text_path != NULL && strcmp(c->text_path, "-") == 0)
+			on_stdout[n++] = "--text";
+		if (c->write_path != NULL && strcmp(c->write_path, "-") == 0)
+			on_stdout[n++] = "-w -";
+		if (c->flows && !c->no_flows)
+			on_stdout[n++] = "--flows";
+		/* -w - with --json: outputs_apart says it */
+		bool ours = (c->text_path != NULL && strcmp(c->text_path, "-") == 0) || (c->flows && !c->no_flows);
+		if (n > 1 && ours) {
+			fprintf(stderr, "wscope: %s and %s both write to standard output; give one of them a file "
+				"(--json=PATH, --text=PATH, -w PATH)\n", on_stdout[0], on_stdout[1]);
+			return EXIT_USAGE;
+		}
 	}
 	/* Why: "-w trace.pcap" or "--json=trace.pcap" for the file being read
 	 * would truncate it before a packet is read */
@@ -967,6 +1016,65 @@ static void give_file(struct app *a, FILE *f, bool created)
 {
 	if (created && a->drop.drop && a->drop.invoker && fchown(fileno(f), a->drop.uid, a->drop.gid) != 0)
 		fprintf(stderr, "wscope: cannot give a file to user %s: %s\n", a->drop.name, strerror(errno));
+}
+
+/* The columns of the terminal on standard output, or 0. */
+static int term_cols(void)
+{
+	struct winsize ws;
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 0;
+}
+
+/* --text, and --json through --filter: the writers fed from the model. */
+static int open_reports(struct app *a)
+{
+	struct config *c = &a->cfg;
+	a->json_direct = c->filter_expr == NULL;
+	if (c->text_path == NULL && (c->filter_expr == NULL || a->json == NULL))
+		return 0;
+	if (c->text_path != NULL) {
+		if (strcmp(c->text_path, "-") == 0) {
+			a->text_file = stdout;
+		} else {
+			bool created;
+			a->text_file = open_output(c->text_path, c->keylog_path != NULL || capture_has_secrets(a->cap),
+						   &created);
+			if (a->text_file == NULL) {
+				fprintf(stderr, "wscope: --text=%s: %s\n", c->text_path, strerror(errno));
+				return EXIT_INPUT;
+			}
+			give_file(a, a->text_file, created);
+			signal(SIGPIPE, SIG_IGN); /* as for --json=PATH */
+		}
+	}
+	struct reports_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	ro.filter = c->filter_expr;
+	ro.json = c->filter_expr != NULL ? a->json : NULL;
+	ro.json_frames = c->ws.frames;
+	ro.text = a->text_file;
+	ro.keep_bytes = c->ws.max_payload;
+	ro.ts_digits = a->ts_digits;
+	/* a terminal gets what its locale takes and its width; a file or a
+	 * pipe UTF-8 (unless the locale says otherwise) and 160 columns */
+	int cols = a->text_file == stdout ? term_cols() : 0;
+	ro.text_opts.tsflags = a->text_file == stdout && isatty(STDOUT_FILENO) ? a->tsflags :
+			       (a->text_file == stdout ? a->tsflags : TS_UTF8);
+	ro.text_opts.width = cols > 0 ? cols : 160;
+	ro.text_opts.ts_digits = a->ts_digits;
+	ro.text_opts.source = a->path;
+	ro.text_opts.line_buffered = c->line_buffered;
+	snprintf(a->text_note, sizeof(a->text_note), "filter: %s", c->filter_expr != NULL ? c->filter_expr : "");
+	ro.text_opts.note = c->filter_expr != NULL ? a->text_note : NULL;
+	char err[300];
+	a->rep = reports_new(&ro, err, sizeof(err));
+	if (a->rep == NULL) {
+		fprintf(stderr, "wscope: %s\n", err);
+		return EXIT_USAGE;
+	}
+	return 0;
 }
 
 /* Opens everything the run needs, in tcpdump's order: the input, the
@@ -1047,11 +1155,11 @@ static int app_open(struct app *a)
 	}
 	/* The terminal UI browses a capture when nothing else is asked for. */
 	if (c->tui == -1)
-		c->tui = c->json_path == NULL && c->dump_dir == NULL && isatty(STDOUT_FILENO) &&
-			 isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
+		c->tui = c->json_path == NULL && c->dump_dir == NULL && c->text_path == NULL && !c->flows &&
+			 isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
 	if (c->tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
-			"(use --json, or --no-tui to list the flows)\n");
+			"(use --json or --text, or --no-tui for the transcript)\n");
 		return EXIT_USAGE;
 	}
 	if (c->tui == 1) {
@@ -1071,6 +1179,28 @@ static int app_open(struct app *a)
 		a->list_flows = false;
 		a->in_tui = true; /* warnings are rows in the UI, not printed over it */
 	}
+	if (c->filter_expr != NULL) {
+		/* said at once, before anything is read */
+		struct ui_filter f;
+		char why[256];
+		ui_filter_init(&f);
+		bool ok = ui_filter_parse(&f, c->filter_expr, why, sizeof(why));
+		ui_filter_free(&f);
+		if (!ok) {
+			fprintf(stderr, "wscope: --filter: %s\n", why);
+			return EXIT_USAGE;
+		}
+	}
+	/* Without the UI and any other output, the conversation itself */
+	if (c->tui == 0 && c->json_path == NULL && c->text_path == NULL && c->dump_dir == NULL &&
+	    c->write_path == NULL && !c->flows)
+		c->text_path = "-";
+	if (c->filter_expr != NULL && c->tui == 0 && c->json_path == NULL && c->text_path == NULL && !a->quiet)
+		fprintf(stderr, "wscope: --filter chooses what --json, --text and the terminal UI show; "
+			"--flows, -w and --dump-streams are not filtered\n");
+	int rc = open_reports(a);
+	if (rc != 0)
+		return rc;
 	a->core = core_new(&c->core, on_event, a);
 	if (a->core == NULL) {
 		fprintf(stderr, "wscope: out of memory\n");
@@ -1191,7 +1321,7 @@ static int run_tui(struct app *a)
 				 file_done_fn, live ? live_stats_fn : NULL, file_progress_fn, tick_fn, &lp,
 				 &stop_requested };
 	struct tui_opts to = { a->path, a->ts_digits, a->dropped_to, a->export_dir, a->export_note,
-			       a->start_note };
+			       a->start_note, a->cfg.filter_expr };
 	enum tui_end te = tui_browse(a->model, &to, &ts);
 	a->in_tui = false;
 	int rc = 0;
@@ -1265,6 +1395,10 @@ static int app_close(struct app *a, int rc)
 {
 	if (a->core != NULL && a->ran) {
 		core_finish(a->core);
+		if (a->rep != NULL) {
+			reports_finish(a->rep);
+			reports_flush(a->rep); /* the transcript's end before the summary */
+		}
 		if (!a->quiet) {
 			if (a->finished_early)
 				fprintf(stderr, "wscope: %s: the terminal UI was closed before the whole capture was read\n",
@@ -1276,6 +1410,27 @@ static int app_close(struct app *a, int rc)
 	core_free(a->core);
 	ws_layer_free(a->wsl);
 	keylog_free(a->kl);
+	if (a->rep != NULL) {
+		int e = 0;
+		bool ok = reports_flush(a->rep);
+		reports_text_ok(a->rep, &e);
+		reports_free(a->rep);
+		a->rep = NULL;
+		if (a->text_file != NULL && a->text_file != stdout && fclose(a->text_file) != 0) {
+			if (ok)
+				e = errno;
+			ok = false;
+		}
+		if (!ok && a->text_file == stdout && e == EPIPE) {
+			rc = EXIT_PIPE;
+		} else if (!ok) {
+			fprintf(stderr, "wscope: %s: write failed: %s\n",
+				a->text_file == stdout ? "standard output" : a->cfg.text_path, strerror(e ? e : EIO));
+			rc = output_failed(rc);
+		}
+	} else if (a->text_file != NULL && a->text_file != stdout) {
+		fclose(a->text_file);
+	}
 	if (a->json != NULL || a->json_file != NULL) {
 		bool ok = a->json == NULL || export_flush(a->json);
 		int e = 0;
@@ -1340,7 +1495,7 @@ int main(int argc, char **argv)
 	a.path = a.cfg.iface != NULL ? a.cfg.iface : a.cfg.read_path;
 	a.quiet = a.cfg.quiet;
 	a.verbose = a.cfg.verbose;
-	a.list_flows = !a.cfg.no_flows;
+	a.list_flows = a.cfg.flows && !a.cfg.no_flows;
 	rc = app_open(&a);
 	if (rc == 0) {
 		a.ran = true;

@@ -47,7 +47,24 @@ struct ui_model {
 	uint64_t cap_first_seq;      /* bumped when cap_first changes */
 	struct rel_block *rq_first, *rq_last;
 	size_t rq_len;
+	struct ui_model_hooks hooks;
+	void *hooks_user;
 };
+
+void ui_model_set_hooks(struct ui_model *m, const struct ui_model_hooks *h, void *user)
+{
+	if (h != NULL)
+		m->hooks = *h;
+	else
+		memset(&m->hooks, 0, sizeof(m->hooks));
+	m->hooks_user = user;
+}
+
+static void hook_row(struct ui_model *m, const struct ui_conn *c, const struct ui_msg *g)
+{
+	if (m->hooks.row != NULL)
+		m->hooks.row(m->hooks_user, c, g);
+}
 
 void ui_model_opts_default(struct ui_model_opts *o)
 {
@@ -56,6 +73,7 @@ void ui_model_opts_default(struct ui_model_opts *o)
 	o->max_conns = 10000;
 	o->budget = UI_BUDGET_DEFAULT;
 	o->ts_digits = 6;
+	o->forget_ended = false;
 }
 
 struct ui_model *ui_model_new(const struct ui_model_opts *o)
@@ -457,6 +475,8 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->last_ts = ev->ts;
 	m->conns[m->n++] = c;
 	m->version++;
+	if (m->hooks.conn != NULL)
+		m->hooks.conn(m->hooks_user, c);
 }
 
 static struct ui_msg *append_row(struct ui_model *m, struct ui_conn *c)
@@ -583,6 +603,7 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
 	memcpy(f->mask, fi->mask, 4);
 	f->length = fi->length;
 	f->pkt = fi->pkt;
+	f->ts = ev->ts;
 }
 
 /*
@@ -627,6 +648,7 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 			g->stored = ml;
 			mem_add(m, ml + MALLOC_OVERHEAD);
 		}
+		hook_row(m, c, g);
 	}
 	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
 	const char *name = warn_name(ev->u.warn.code);
@@ -645,6 +667,20 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 static bool same_ep(const struct endpoint *a, const struct endpoint *b)
 {
 	return a->af == b->af && a->port == b->port && memcmp(a->ip, b->ip, a->af == 4 ? 4 : 16) == 0;
+}
+
+/* Connection i ended: the end hook, then, with forget_ended, it goes. */
+static void ended(struct ui_model *m, size_t i)
+{
+	struct ui_conn *c = m->conns[i];
+	if (m->hooks.end != NULL)
+		m->hooks.end(m->hooks_user, c);
+	if (!m->o.forget_ended)
+		return;
+	conn_free(m, c);
+	memmove(m->conns + i, m->conns + i + 1, (m->n - i - 1) * sizeof(*m->conns));
+	m->n--;
+	m->version++;
 }
 
 /* The latest connection on flow id, or NULL. */
@@ -677,6 +713,9 @@ static void on_flow_close(struct ui_model *m, const struct ev *ev)
 				c->last_ts = ev->ts;
 		}
 		m->version++;
+		/* a WebSocket connection was told at its WebSocket end */
+		if (c->state != UI_CLOSED)
+			ended(m, i);
 	}
 }
 
@@ -702,6 +741,7 @@ static void on_gap(struct ui_model *m, const struct ev *ev)
 	g->length = ev->u.gap.len;
 	g->code = (uint16_t)ev->u.gap.cause;
 	g->wire_length = ev->u.gap.off;
+	hook_row(m, c, g);
 	enforce_budget(m);
 }
 
@@ -780,6 +820,7 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	take_frames(m, c, g, d);
 	g->warn = c->pw[d]; /* already counted */
 	c->pw[d] = NULL;
+	hook_row(m, c, g);
 	if (g->data != NULL)
 		queue_release(m, c->id, g->seq);
 	enforce_budget(m);
@@ -799,6 +840,11 @@ static void on_end(struct ui_model *m, const struct ev *ev)
 		if (e->close_code[d] >= 0)
 			c->close_code[d] = e->close_code[d];
 	m->version++;
+	for (size_t i = m->n; i-- > 0; )
+		if (m->conns[i] == c) {
+			ended(m, i);
+			break;
+		}
 }
 
 void ui_model_event(struct ui_model *m, const struct ev *ev)
@@ -1296,6 +1342,16 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 	return m->data != NULL && text_match(f, m->data, m->stored);
 }
 
+bool ui_filter_match_conn_fields(const struct ui_filter *f, const struct ui_conn *c)
+{
+	return conn_fields_match(f, c);
+}
+
+bool ui_filter_about_rows(const struct ui_filter *f)
+{
+	return f->dir >= 0 || f->opcodes != 0 || f->rows != 0 || f->after >= 0 || f->before >= 0 || has_text(f);
+}
+
 bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c)
 {
 	if (!conn_fields_match(f, c))
@@ -1408,13 +1464,18 @@ const char *ui_close_code_meaning(int code)
 
 /* ---- export ---- */
 
-size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui_filter *f)
+static void conn_flow_info(const struct ui_conn *c, struct flow_info *fi)
+{
+	memset(fi, 0, sizeof(*fi));
+	fi->id = c->flow_id;
+	fi->ep[0] = c->client_ep;
+	fi->ep[1] = c->server_ep;
+}
+
+void ui_export_conn_record(struct export *x, const struct ui_conn *c)
 {
 	struct flow_info fi;
-	memset(&fi, 0, sizeof(fi));
-	fi.id = c->flow_id;
-	fi.ep[0] = c->client_ep;
-	fi.ep[1] = c->server_ep;
+	conn_flow_info(c, &fi);
 	struct ev ev = { .type = EV_WS_CONN };
 	ev.ts = c->conn_ts;
 	ev.pkt = c->conn_pkt;
@@ -1422,92 +1483,135 @@ size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui
 	ev.dir = -1;
 	ev.flow = &fi;
 	export_event(x, &ev);
+}
+
+bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_msg *g, bool frames)
+{
+	struct flow_info fi;
+	conn_flow_info(c, &fi);
+	if (g->kind == UI_ROW_MSG) {
+		for (uint32_t i = 0; frames && i < g->nfr; i++) {
+			const struct ui_frame *fr = &g->fr[i];
+			struct ws_frame_info wf;
+			memset(&wf, 0, sizeof(wf));
+			wf.conn = c->id;
+			wf.dir = g->dir;
+			wf.fin = fr->fin;
+			wf.masked = fr->masked;
+			wf.rsv = fr->rsv;
+			wf.opcode = fr->opcode;
+			memcpy(wf.mask, fr->mask, 4);
+			wf.length = fr->length;
+			wf.pkt = fr->pkt;
+			struct ev fe = { .type = EV_WS_FRAME };
+			fe.ts = fr->ts;
+			fe.pkt = fr->pkt;
+			fe.u.frame = &wf;
+			fe.dir = -1;
+			fe.flow = &fi;
+			export_event(x, &fe);
+		}
+		struct ws_msg_info mi;
+		memset(&mi, 0, sizeof(mi));
+		mi.conn = c->id;
+		mi.dir = g->dir;
+		mi.opcode = (enum ws_opcode)g->opcode;
+		mi.length = g->length;
+		mi.wire_length = g->wire_length;
+		mi.truncated = g->truncated || g->released;
+		mi.bomb = g->bomb;
+		mi.compressed = g->compressed;
+		mi.inflate_failed = g->inflate_failed;
+		mi.utf8_ok = g->utf8_ok;
+		mi.gap = g->gap;
+		mi.frames = g->frames;
+		mi.first_pkt = g->first_pkt;
+		mi.last_pkt = g->pkt;
+		mi.close_code = g->close_code;
+		if (g->opcode == WS_OP_CLOSE) {
+			mi.close_reason = g->data;
+			mi.close_reason_len = g->stored;
+		} else {
+			mi.payload = g->data;
+			mi.stored = g->stored;
+		}
+		struct ev me = { .type = EV_WS_MSG };
+		me.ts = g->ts;
+		me.pkt = g->pkt;
+		me.u.msg = &mi;
+		me.dir = -1;
+		me.flow = &fi;
+		export_event(x, &me);
+		return true;
+	}
+	if (g->kind == UI_ROW_LOSS && g->code != GAP_SNAPLEN) {
+		/* the warning --json has for it, said as the core says it
+		 * (flow-level: no connection) */
+		enum gap_cause cause = (enum gap_cause)g->code;
+		char msg[160];
+		gap_warn_text(msg, sizeof(msg), g->length, g->wire_length, cause);
+		struct ev we = { .type = EV_WARNING };
+		we.ts = g->ts;
+		we.pkt = g->pkt;
+		we.flow = &fi;
+		we.dir = -1;
+		we.u.warn.code = gap_warn_code(cause);
+		we.u.warn.msg = msg;
+		we.u.warn.conn = 0;
+		export_event(x, &we);
+	} else if (g->kind == UI_ROW_WARN) {
+		char msg[4096];
+		size_t n = g->stored < sizeof(msg) - 1 ? g->stored : sizeof(msg) - 1;
+		if (n > 0)
+			memcpy(msg, g->data, n);
+		msg[n] = '\0';
+		struct ev we = { .type = EV_WARNING };
+		we.ts = g->ts;
+		we.pkt = g->pkt;
+		we.flow = &fi;
+		we.dir = -1;
+		we.u.warn.code = (enum warn_code)g->code;
+		we.u.warn.msg = msg;
+		we.u.warn.conn = c->id;
+		export_event(x, &we);
+	}
+	return false;
+}
+
+void ui_export_end(struct export *x, const struct ui_conn *c)
+{
+	if (c->state != UI_CLOSED || c->end_reason[0] == '\0')
+		return;
+	struct flow_info fi;
+	conn_flow_info(c, &fi);
+	struct ws_end_info e;
+	memset(&e, 0, sizeof(e));
+	e.conn = c->id;
+	e.reason = c->end_reason;
+	for (int d = 0; d < 2; d++) {
+		e.msgs[d] = c->msgs[d];
+		e.bytes[d] = c->bytes[d];
+		e.close_code[d] = c->close_code[d];
+	}
+	struct ev ee = { .type = EV_WS_END };
+	ee.ts = c->end_ts;
+	ee.u.wsend = &e;
+	ee.dir = -1;
+	ee.flow = &fi;
+	export_event(x, &ee);
+}
+
+size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui_filter *f)
+{
+	ui_export_conn_record(x, c);
 	size_t nmsg = 0;
 	for (size_t i = 0; i < c->len; i++) {
 		const struct ui_msg *g = ui_conn_msg(c, i);
 		if (f != NULL && ui_filter_active(f) && !ui_filter_match(f, c, g))
 			continue;
-		if (g->kind == UI_ROW_MSG) {
-			struct ws_msg_info mi;
-			memset(&mi, 0, sizeof(mi));
-			mi.conn = c->id;
-			mi.dir = g->dir;
-			mi.opcode = (enum ws_opcode)g->opcode;
-			mi.length = g->length;
-			mi.wire_length = g->wire_length;
-			mi.truncated = g->truncated || g->released;
-			mi.bomb = g->bomb;
-			mi.compressed = g->compressed;
-			mi.inflate_failed = g->inflate_failed;
-			mi.utf8_ok = g->utf8_ok;
-			mi.gap = g->gap;
-			mi.frames = g->frames;
-			mi.first_pkt = g->first_pkt;
-			mi.last_pkt = g->pkt;
-			mi.close_code = g->close_code;
-			if (g->opcode == WS_OP_CLOSE) {
-				mi.close_reason = g->data;
-				mi.close_reason_len = g->stored;
-			} else {
-				mi.payload = g->data;
-				mi.stored = g->stored;
-			}
-			struct ev me = { .type = EV_WS_MSG };
-			me.ts = g->ts;
-			me.pkt = g->pkt;
-			me.u.msg = &mi;
-			me.dir = -1;
-			me.flow = &fi;
-			export_event(x, &me);
+		if (ui_export_row(x, c, g, false))
 			nmsg++;
-		} else if (g->kind == UI_ROW_LOSS && g->code != GAP_SNAPLEN) {
-			/* the warning --json has for it, said as the core says it
-			 * (flow-level: no connection) */
-			enum gap_cause cause = (enum gap_cause)g->code;
-			char msg[160];
-			gap_warn_text(msg, sizeof(msg), g->length, g->wire_length, cause);
-			struct ev we = { .type = EV_WARNING };
-			we.ts = g->ts;
-			we.pkt = g->pkt;
-			we.flow = &fi;
-			we.dir = -1;
-			we.u.warn.code = gap_warn_code(cause);
-			we.u.warn.msg = msg;
-			we.u.warn.conn = 0;
-			export_event(x, &we);
-		} else if (g->kind == UI_ROW_WARN) {
-			char msg[4096];
-			size_t n = g->stored < sizeof(msg) - 1 ? g->stored : sizeof(msg) - 1;
-			if (n > 0)
-				memcpy(msg, g->data, n);
-			msg[n] = '\0';
-			struct ev we = { .type = EV_WARNING };
-			we.ts = g->ts;
-			we.pkt = g->pkt;
-			we.flow = &fi;
-			we.dir = -1;
-			we.u.warn.code = (enum warn_code)g->code;
-			we.u.warn.msg = msg;
-			we.u.warn.conn = c->id;
-			export_event(x, &we);
-		}
 	}
-	if (c->state == UI_CLOSED && c->end_reason[0] != '\0') {
-		struct ws_end_info e;
-		memset(&e, 0, sizeof(e));
-		e.conn = c->id;
-		e.reason = c->end_reason;
-		for (int d = 0; d < 2; d++) {
-			e.msgs[d] = c->msgs[d];
-			e.bytes[d] = c->bytes[d];
-			e.close_code[d] = c->close_code[d];
-		}
-		struct ev ee = { .type = EV_WS_END };
-		ee.ts = c->end_ts;
-		ee.u.wsend = &e;
-		ee.dir = -1;
-		ee.flow = &fi;
-		export_event(x, &ee);
-	}
+	ui_export_end(x, c);
 	return nmsg;
 }

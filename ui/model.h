@@ -32,6 +32,8 @@ struct ui_model_opts {
 	size_t max_conns;     /* connections listed; the oldest ended one goes */
 	uint64_t budget;      /* bytes for everything the model keeps */
 	int ts_digits;        /* 6 or 9: time precision of the export */
+	bool forget_ended;    /* a connection goes once it ended and its end
+	                         hook ran (a writer that streams keeps none) */
 };
 
 #define UI_BUDGET_DEFAULT ((uint64_t)256 << 20)
@@ -51,6 +53,7 @@ struct ui_frame {
 	uint8_t rsv, opcode;
 	uint8_t mask[4];
 	uint64_t length, pkt;
+	struct wts ts;
 };
 
 /* Frames kept per message for the detail view. */
@@ -108,6 +111,7 @@ struct ui_conn {
 	uint64_t dropped;     /* rows dropped from the history */
 	uint64_t released;    /* payloads released */
 	uint32_t warnings;
+	bool shown;           /* a writer that streams it wrote its connection */
 	/* the end (state UI_CLOSED) */
 	char end_reason[16];  /* "close", "fin", "rst", "eof", "timeout", "evicted" */
 	struct wts end_ts;
@@ -127,6 +131,22 @@ struct ui_conn {
 struct ui_model;
 
 struct ui_model *ui_model_new(const struct ui_model_opts *o);
+
+/*
+ * Told as the model takes each event in, for writers that stream what it
+ * holds (the transcript, filtered NDJSON): conn when a connection is
+ * listed; row when a row (message, warning, loss) was appended, complete
+ * (before the memory budget may release anything); end when a connection
+ * ended (its WebSocket end, or the end of its TCP flow for one that never
+ * became WebSocket). The pointers are valid during the call only. Any
+ * member may be NULL.
+ */
+struct ui_model_hooks {
+	void (*conn)(void *user, const struct ui_conn *c);
+	void (*row)(void *user, const struct ui_conn *c, const struct ui_msg *g);
+	void (*end)(void *user, const struct ui_conn *c);
+};
+void ui_model_set_hooks(struct ui_model *m, const struct ui_model_hooks *h, void *user);
 
 /*
  * Warnings about no flow (the key log, the capture file, the link type):
@@ -219,6 +239,11 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 /* Does connection c pass (the connection fields, and the text against its
  * host, path, protocol and addresses)? */
 bool ui_filter_match_conn(const struct ui_filter *f, const struct ui_conn *c);
+/* Its connection fields only (conn:, host:, path:, proto:, addr:, state:). */
+bool ui_filter_match_conn_fields(const struct ui_filter *f, const struct ui_conn *c);
+/* Does the filter say anything about rows (direction, opcode, rows, time,
+ * text)? Without, every row of a connection that passes passes. */
+bool ui_filter_about_rows(const struct ui_filter *f);
 /* A one-line description of the active filter ("dir:c2s op:text /re/"). */
 void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len);
 
@@ -238,5 +263,11 @@ const char *ui_close_code_meaning(int code);
  * ended) with the same writer as --json. Returns the messages written. */
 struct export;
 size_t ui_export_conn(struct export *x, const struct ui_conn *c, const struct ui_filter *f);
+/* The same one record at a time: the connection, a row (with frames, its
+ * "frame" records first: the first UI_MAX_FRAMES), the end (if it ended).
+ * ui_export_row returns whether it wrote a message. */
+void ui_export_conn_record(struct export *x, const struct ui_conn *c);
+bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_msg *g, bool frames);
+void ui_export_end(struct export *x, const struct ui_conn *c);
 
 #endif

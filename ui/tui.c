@@ -1886,6 +1886,14 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 	t.loading = src != NULL && !live && src->done != NULL && !src->done(src->user);
 	if (o->start_note != NULL && o->start_note[0] != '\0')
 		set_note(&t, false, "%s", o->start_note);
+	if (o->filter != NULL) {
+		char err[256];
+		if (ui_filter_parse(&t.filter, o->filter, err, sizeof(err)) && !ui_filter_about_rows(&t.filter))
+			ui_filter_parse(&t.cfilter, o->filter, err, sizeof(err));
+		t.fgen++;
+		refresh_cvis(&t);
+		refresh_vis(&t);
+	}
 	int r = R_NONE;
 	for (;;) {
 		if (src != NULL && src->stop != NULL && *src->stop) {

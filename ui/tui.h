@@ -44,6 +44,10 @@ struct tui_opts {
 	const char *save_note;     /* why it is not the current directory */
 	const char *start_note;    /* shown at the start (key log waited for,
 	                              ...), or NULL */
+	const char *filter;        /* --filter: the filter to start with (the
+	                              messages'; the connections' too when it
+	                              says nothing about messages), or NULL;
+	                              parsed by the caller already */
 };
 
 enum tui_end {

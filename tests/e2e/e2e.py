@@ -275,10 +275,10 @@ def test_ws_flags():
          rc3 == 0 and len(frames) == nframes and masked_ok, se3[-200:])
     # --json=PATH writes the same records to a file
     path = os.path.join(TMP, "out.ndjson")
-    rc4, so4, se4 = run_wscope(["-r", pcap, "--json=" + path])
+    rc4, so4, se4 = run_wscope(["-r", pcap, "--json=" + path, "--flows"])
     with open(path) as f:
         filed = [json.loads(l) for l in f]
-    case("--json=PATH writes the same records to the file (flows still listed on stdout)",
+    case("--json=PATH --flows writes the same records to the file (flows listed on stdout)",
          rc4 == 0 and filed == recs and so4.startswith("flow "), se4[-200:])
     # every sample's output is valid JSON for jq too
     if shutil.which("jq"):
@@ -382,14 +382,14 @@ def test_cli():
     case("no input: usage error, exit 2", rc == 2 and "-r FILE" in se, se)
     rc, so, se = run_wscope(["-r", pcap, "--max-flows", "zero"])
     case("bad number: usage error, exit 2", rc == 2 and "--max-flows" in se, se)
-    rc_all, so_all, se_all = run_wscope(["-r", pcap])
-    rc, so, se = run_wscope(["-r", pcap, "tcp", "port", "9501"])
+    rc_all, so_all, se_all = run_wscope(["-r", pcap, "--flows"])
+    rc, so, se = run_wscope(["-r", pcap, "--flows", "tcp", "port", "9501"])
     case("BPF filter in several arguments keeps every flow", rc == 0 and so == so_all and so.count("\n") >= 1, se)
-    rc, so, se = run_wscope(["-r", pcap, "tcp port 1"])
+    rc, so, se = run_wscope(["-r", pcap, "--flows", "tcp port 1"])
     case("BPF filter excluding everything: no flows, exit 0", rc == 0 and so == "" and " 0 packets" in se, se)
     with open(pcap, "rb") as f:
         data = f.read()
-    rc, so, se = run_wscope(["-r", "-"], stdin=data)
+    rc, so, se = run_wscope(["-r", "-", "--flows"], stdin=data)
     case("-r - reads standard input", rc == 0 and so == so_all, se)
     rc, so, se = run_wscope(["-r", pcap, "-q"])
     case("-q prints nothing on stderr", rc == 0 and se == "", se)
@@ -397,7 +397,7 @@ def test_cli():
     ok = bool(m) and len(m[0].split()[2].split(".")[1]) == 6
     case("microsecond file: 6-digit timestamps", ok, so_all[:200])
     for name in ("tcp-transfer-any-nano.pcap", "tcp-transfer.pcapng"):
-        rc, so, se = run_wscope(["-r", os.path.join(TOP, "samples", name)])
+        rc, so, se = run_wscope(["-r", os.path.join(TOP, "samples", name), "--flows"])
         m = [l for l in so.splitlines() if l.startswith("flow 1 ")]
         ok = rc == 0 and bool(m) and len(m[0].split()[2].split(".")[1]) == 9
         case("nanosecond file %s: 9-digit timestamps" % name, ok, so[:200])
@@ -413,7 +413,7 @@ def test_cli():
     case("unsupported link type: one warning naming it, 5 packets skipped",
          rc == 0 and se.count("unsupported_linktype") == 2 and "IEEE802_11_RADIO" in se and " 5 packets" in se, se)
     rc, so, se = run_wscope(["-h"])
-    case("--help lists every flag", rc == 0 and all(x in so for x in ("--dump-streams", "--max-flows", "--idle-timeout", "--max-ooo", "--memcap", "--no-flows", "--quiet", "--verbose")), so)
+    case("--help lists every flag", rc == 0 and all(x in so for x in ("--dump-streams", "--max-flows", "--idle-timeout", "--max-ooo", "--memcap", "--no-flows", "--flows", "--text", "--filter", "--quiet", "--verbose")), so)
 
 
 def pcaptool(args, out):
@@ -434,6 +434,7 @@ def main():
     test_tshark_second_opinion()
     sys.path.insert(0, os.path.dirname(__file__))
     import transforms
+    import transcript
     import clocks
     import pcapng
     import nohandshake
@@ -444,6 +445,7 @@ def main():
     import outputs
     import tui
     transforms.run(sys.modules[__name__])
+    transcript.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
     pcapng.run(sys.modules[__name__])
     nohandshake.run(sys.modules[__name__])

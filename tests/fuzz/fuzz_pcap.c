@@ -283,11 +283,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fuzz_pipe_open(&pipe, data, size))
 		return 0;
 
-	char *out = NULL, *uiout = NULL;
-	size_t out_len = 0, uiout_len = 0;
+	char *out = NULL, *uiout = NULL, *txt = NULL, *fout = NULL;
+	size_t out_len = 0, uiout_len = 0, txt_len = 0, fout_len = 0;
 	FILE *of = open_memstream(&out, &out_len);
 	FILE *uf = open_memstream(&uiout, &uiout_len);
-	FUZZ_CHECK(of != NULL && uf != NULL, "open_memstream");
+	FILE *tf = open_memstream(&txt, &txt_len);
+	FILE *ff = open_memstream(&fout, &fout_len);
+	FUZZ_CHECK(of != NULL && uf != NULL && tf != NULL && ff != NULL, "open_memstream");
 
 	struct fuzz_app a;
 	memset(&a, 0, sizeof(a));
@@ -299,17 +301,55 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	mo.max_conns = 16;
 	a.model = ui_model_new(&mo);
 	FUZZ_CHECK(a.json != NULL && a.model != NULL, "out of memory");
+	/* the transcript, with or without UTF-8, and NDJSON through a filter
+	 * (one of a few, chosen by the input's size) */
+	static const char *const filters[] = { NULL, "c2s text", "s2c binary ping /a|b/", "close warning loss",
+					       "conn:1 after:0.5" };
+	struct export *fx = export_new(ff, 6);
+	FUZZ_CHECK(fx != NULL, "out of memory");
+	unsigned tflags = size % 3 == 0 ? 0 : ts_locale_flags();
+	struct reports_opts ro;
+	memset(&ro, 0, sizeof(ro));
+	ro.filter = filters[size % (sizeof(filters) / sizeof(filters[0]))];
+	ro.json = ro.filter != NULL ? fx : NULL;
+	ro.json_frames = true;
+	ro.text = tf;
+	ro.keep_bytes = 4096;
+	ro.ts_digits = capture_ts_digits(pipe.cap);
+	ro.text_opts.tsflags = tflags;
+	ro.text_opts.width = size % 2 ? 80 : 60;
+	ro.text_opts.ts_digits = ro.ts_digits;
+	ro.text_opts.source = "fuzz \x1b[2J.pcap";
+	ro.text_opts.note = ro.filter;
+	char rerr[300];
+	a.rep = reports_new(&ro, rerr, sizeof(rerr));
+	FUZZ_CHECK(a.rep != NULL, rerr);
 
 	fuzz_pipe_run(&pipe, &a);
 	exercise_model(a.model, uf);
+	reports_finish(a.rep);
+	FUZZ_CHECK(reports_flush(a.rep), "transcript write failed");
 
 	fuzz_pipe_free(&pipe);
+	reports_free(a.rep);
 	FUZZ_CHECK(export_free(a.json), "export write failed");
+	FUZZ_CHECK(export_free(fx), "filtered export write failed");
 	ui_model_free(a.model);
-	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0, "fclose");
+	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0 && fclose(tf) == 0 && fclose(ff) == 0, "fclose");
 	check_ndjson("NDJSON export", out, out_len);
 	check_ndjson("UI export", uiout, uiout_len);
+	check_ndjson("filtered NDJSON export", fout, fout_len);
+	/* the transcript: lines of safe text, the last one ended */
+	FUZZ_CHECK(txt_len > 0 && txt[txt_len - 1] == '\n', "transcript ends a line");
+	for (size_t i = 0; i < txt_len; ) {
+		const char *nl = memchr(txt + i, '\n', txt_len - i);
+		FUZZ_CHECK(nl != NULL, "transcript line");
+		check_safe("transcript", txt + i, (size_t)(nl - (txt + i)), tflags);
+		i = (size_t)(nl - txt) + 1;
+	}
 	free(out);
 	free(uiout);
+	free(txt);
+	free(fout);
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include "export.h"
 #include "keylog.h"
 #include "model.h"
+#include "reports.h"
 #include "session.h"
 
 #ifndef WSCOPE_FUZZ_H
@@ -40,6 +41,7 @@
 struct fuzz_app {
 	struct export *json;       /* may be NULL */
 	struct ui_model *model;    /* may be NULL */
+	struct reports *rep;       /* the transcript and filtered NDJSON; may be NULL */
 	uint64_t open_flows;
 	uint64_t sum;              /* touches borrowed bytes so ASan checks them */
 };
@@ -63,6 +65,8 @@ static void fuzz_on_event(void *user, const struct ev *ev)
 		export_event(a->json, ev);
 	if (a->model != NULL)
 		ui_model_event(a->model, ev);
+	if (a->rep != NULL)
+		reports_event(a->rep, ev);
 	switch (ev->type) {
 	case EV_FLOW_DATA:
 		fuzz_touch(a, ev->u.data.p, ev->u.data.n);

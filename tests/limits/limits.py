@@ -149,7 +149,7 @@ def jsonrun(label, pcap, extra=(), listing=False):
     listing stays on standard output. Returns (Run, records, flow lines)."""
     if listing:
         jp = os.path.join(TMP, "out.ndjson")
-        r = run(label, ["-r", pcap, "--json=" + jp] + list(extra))
+        r = run(label, ["-r", pcap, "--json=" + jp, "--flows"] + list(extra))
         with open(jp, encoding="utf-8") as f:
             recs = records(f.read())
         flows = [l for l in r.out.splitlines() if l.startswith("flow ")]
@@ -479,7 +479,7 @@ def test_syn_flood_default():
     side = load("syn-flood")
     n = side["syns"]
     pcap = os.path.join(CAPS, "syn-flood.pcap")
-    r = run("syn-flood default", ["-r", pcap])
+    r = run("syn-flood default", ["-r", pcap, "--flows"])
     check_sane("syn-flood (%d SYNs) at default limits" % n, r)
     s = summary(r.err)
     dflt = DEFAULTS["--max-flows"]

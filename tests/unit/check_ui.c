@@ -14,6 +14,7 @@
 #include "suites.h"
 #include "termsafe.h"
 #include "text.h"
+#include "transcript.h"
 #include "utf8.h"
 
 /* For hot loops: ck_assert records a checkpoint (a file write) on every
@@ -2116,6 +2117,207 @@ START_TEST(line_editor_cap)
 }
 END_TEST
 
+/* ---- hooks, and the writers that stream through them ---- */
+
+struct hook_log {
+	char buf[4096];
+	size_t n;
+};
+
+static void hl_put(struct hook_log *h, const char *s)
+{
+	size_t k = strlen(s);
+	ck_assert_uint_lt(h->n + k, sizeof(h->buf));
+	memcpy(h->buf + h->n, s, k + 1);
+	h->n += k;
+}
+
+static void hk_conn(void *user, const struct ui_conn *c)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "conn %llu;", (unsigned long long)c->id);
+	hl_put(user, b);
+}
+
+static void hk_row(void *user, const struct ui_conn *c, const struct ui_msg *g)
+{
+	char b[160];
+	snprintf(b, sizeof(b), "row %llu %d %d %.*s;", (unsigned long long)c->id, g->kind, g->dir,
+		 (int)(g->stored < 40 ? g->stored : 40), g->data ? (const char *)g->data : "");
+	hl_put(user, b);
+}
+
+static void hk_end(void *user, const struct ui_conn *c)
+{
+	char b[64];
+	snprintf(b, sizeof(b), "end %llu %s;", (unsigned long long)c->id, c->end_reason);
+	hl_put(user, b);
+}
+
+/* Every connection, row (message, warning, loss) and end reaches the hooks
+ * once, complete, in order; a connection that never became WebSocket ends
+ * with its flow; with forget_ended an ended connection goes. */
+START_TEST(hooks_see_everything_once)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	o.max_msgs = 2;
+	o.forget_ended = true;
+	struct ui_model *m = ui_model_new(&o);
+	struct hook_log h = { "", 0 };
+	static const struct ui_model_hooks hooks = { hk_conn, hk_row, hk_end };
+	ui_model_set_hooks(m, &hooks, &h);
+	conn_ev(m, 1, 101, false, false);
+	msg_ev(m, 1, 0, WS_OP_TEXT, "hello", -1);
+	warn_ev(m, 1, WARN_INVALID_UTF8, "bad", 1, 101);
+	msg_ev(m, 1, 1, WS_OP_TEXT, "world", -1);
+	struct flow_info fi;
+	flow_of(&fi, 1, false);
+	gap_ev(m, &fi, 1, 100, GAP_LOST, 102);
+	msg_ev(m, 1, 1, WS_OP_BINARY, "xyz", -1);
+	conn_ev(m, 2, 403, false, false);
+	end_ev(m, 1, "close", 1000, 1000, 103, 0);
+	ck_assert_uint_eq(ui_model_nconns(m), 1); /* 1 ended and went */
+	ck_assert_ptr_null(ui_model_find(m, 1));
+	/* the rejected one ends with its flow */
+	struct ev fc = { .type = EV_FLOW_CLOSE };
+	struct flow_info f2;
+	flow_of(&f2, 2, false);
+	fc.flow = &f2;
+	fc.u.end.reason = END_FIN;
+	fc.dir = -1;
+	ui_model_event(m, &fc);
+	ck_assert_uint_eq(ui_model_nconns(m), 0);
+	ck_assert_str_eq(h.buf, "conn 1;row 1 0 0 hello;row 1 1 1 bad;row 1 0 1 world;row 1 2 1 ;"
+				"row 1 0 1 xyz;conn 2;end 1 close;end 2 fin;");
+	/* without forget_ended they stay, and the hooks can be taken off */
+	ui_model_free(m);
+	o.forget_ended = false;
+	m = ui_model_new(&o);
+	h.n = 0;
+	h.buf[0] = '\0';
+	ui_model_set_hooks(m, &hooks, &h);
+	conn_ev(m, 1, 101, false, false);
+	end_ev(m, 1, "fin", -1, -1, 103, 0);
+	ui_model_set_hooks(m, NULL, NULL);
+	msg_ev(m, 1, 0, WS_OP_TEXT, "late", -1);
+	ck_assert_uint_eq(ui_model_nconns(m), 1);
+	ck_assert_str_eq(h.buf, "conn 1;end 1 fin;");
+	ui_model_free(m);
+}
+END_TEST
+
+START_TEST(filter_about_rows_and_fields)
+{
+	static const struct { const char *expr; bool rows; } cases[] = {
+		{ "host:example", false }, { "conn:3 path:/chat proto:x addr:127 state:open", false },
+		{ "c2s", true }, { "text", true }, { "warning", true }, { "after:1", true }, { "/re/", true },
+		{ "hello", true }, { "host:example close", true },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct ui_filter f;
+		char err[128];
+		ui_filter_init(&f);
+		ck_assert(ui_filter_parse(&f, cases[i].expr, err, sizeof(err)));
+		ck_assert_msg(ui_filter_about_rows(&f) == cases[i].rows, "%s", cases[i].expr);
+		ui_filter_free(&f);
+	}
+	struct ui_model *m = filter_model();
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	struct ui_filter f;
+	char err[128];
+	ui_filter_init(&f);
+	ck_assert(ui_filter_parse(&f, "host:nowhere text", err, sizeof(err)));
+	ck_assert(!ui_filter_match_conn_fields(&f, c));
+	ck_assert(ui_filter_parse(&f, "text", err, sizeof(err)));
+	ck_assert(ui_filter_match_conn_fields(&f, c)); /* nothing about the connection */
+	ui_filter_free(&f);
+	ui_model_free(m);
+}
+END_TEST
+
+static void tx_conn(void *t, const struct ui_conn *c) { transcript_conn(t, c); }
+static void tx_row(void *t, const struct ui_conn *c, const struct ui_msg *g) { transcript_row(t, c, g); }
+static void tx_end(void *t, const struct ui_conn *c) { transcript_end(t, c); }
+
+/* The transcript: one line per connection, message, warning, loss and end;
+ * the columns as README shows them; everything from the wire sanitized
+ * (a backslash doubled); ASCII without UTF-8. */
+START_TEST(transcript_lines)
+{
+	utf8_locale();
+	for (int utf = 0; utf < 2; utf++) {
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&buf, &len);
+		struct transcript_opts to = { utf ? TS_UTF8 : 0, 100, 6, "cap\x1b.pcap", "filter: x", false };
+		struct transcript *t = transcript_new(f, &to);
+		struct ui_model_opts o;
+		ui_model_opts_default(&o);
+		struct ui_model *m = ui_model_new(&o);
+		static const struct ui_model_hooks hooks = { tx_conn, tx_row, tx_end };
+		ui_model_set_hooks(m, &hooks, t);
+		struct conn_spec s = { .id = 7, .flow_id = 7, .status = 101, .host = "h\x1b[2J", .path = "/p",
+				       .proto = "chat", .sec = 86400 + 3661, .nsec = 5000 };
+		conn_spec_ev(m, &s);
+		msg_at(m, 7, 0, WS_OP_TEXT, "hi \x1b[31m\\", 9, -1, 86400 + 3662, 1000);
+		char big[300];
+		memset(big, 'a', sizeof(big));
+		msg_at(m, 7, 1, WS_OP_TEXT, big, sizeof(big), -1, 86400 + 3662, 2000);
+		msg_at(m, 7, 1, WS_OP_BINARY, "\x00\x01\xff", 3, -1, 86400 + 3662, 3000);
+		msg_at(m, 7, 0, WS_OP_CLOSE, "bye", 3, 1001, 86400 + 3663, 0);
+		end_ev(m, 7, "close", 1001, 1000, 86400 + 3663, 500000);
+		transcript_finish(t, "nothing");
+		ck_assert(transcript_free(t));
+		fclose(f);
+		const char *ar = utf ? "\xe2\x86\x92 " : "->";
+		const char *al = utf ? "\xe2\x86\x90 " : "<-";
+		char want[4096];
+		snprintf(want, sizeof(want),
+			 "# wscope transcript of cap\\e.pcap; times are UTC; filter: x\n"
+			 "# 1970-01-02\n"
+			 "01:01:01.000005  #7    open     127.0.0.1:50000 %s 127.0.0.1:8080  GET ws://h\\e[2J/p  101  proto chat\n"
+			 "01:01:02.000001  #7    %s  text           9 B                hi \\e[31m\\\\\n",
+			 utf ? "\xe2\x86\x92" : "->", ar);
+		ck_assert_msg(strncmp(buf, want, strlen(want)) == 0, "got:\n%s\nwant:\n%s", buf, want);
+		/* the long text is cut to the width, with the ellipsis */
+		char *l3 = strstr(buf, "300 B");
+		ck_assert_ptr_nonnull(l3);
+		char *nl = strchr(l3, '\n');
+		ck_assert(nl[-1] == (utf ? '\xa6' : '.'));
+		ck_assert_ptr_nonnull(strstr(buf, "binary         3 B                00 01 ff\n"));
+		char want_close[200];
+		snprintf(want_close, sizeof(want_close), "01:01:03.000000  #7    %s  close          5 B                "
+			 "1001 going away: bye\n", ar);
+		ck_assert_msg(strstr(buf, want_close) != NULL, "%s", buf);
+		char want_end[200];
+		snprintf(want_end, sizeof(want_end), "01:01:03.000500  #7    end      close 1001 going away (client), "
+			 "1000 normal closure (server); ended: close; 2 messages %.*s, 2 %.*s; 2.000 s\n",
+			 utf ? 3 : 2, ar, utf ? 3 : 2, al);
+		ck_assert_msg(strstr(buf, want_end) != NULL, "%s", buf);
+		ck_assert_ptr_null(strstr(buf, "nothing")); /* something was written */
+		for (size_t i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)buf[i];
+			ck_assert(ch >= 0x20 || ch == '\n');
+			ck_assert(utf || ch < 0x80);
+		}
+		ui_model_free(m);
+		free(buf);
+	}
+	/* nothing at all: the header and why */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct transcript_opts to = { 0, 80, 9, "x.pcap", NULL, false };
+	struct transcript *t = transcript_new(f, &to);
+	transcript_finish(t, "no WebSocket connection in this capture");
+	ck_assert(transcript_free(t));
+	fclose(f);
+	ck_assert_str_eq(buf, "# wscope transcript of x.pcap; times are UTC\n# no WebSocket connection in this capture\n");
+	free(buf);
+}
+END_TEST
+
 Suite *suite_ui(void)
 {
 	Suite *s = suite_create("ui");
@@ -2130,6 +2332,8 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, one_message_takes_at_most_an_eighth);
 	tcase_add_test(tc, memory_accounted_exactly);
 	tcase_add_test(tc, export_through_the_json_writer);
+	tcase_add_test(tc, hooks_see_everything_once);
+	tcase_add_test(tc, transcript_lines);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("filter");
 	tcase_add_test(tc, filters_and_search);
@@ -2138,6 +2342,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, filter_terms);
 	tcase_add_test(tc, filter_regex_whole_payload);
 	tcase_add_test(tc, filter_connections);
+	tcase_add_test(tc, filter_about_rows_and_fields);
 	tcase_add_test(tc, search_wraps);
 	tcase_add_test(tc, search_for_text_in_no_message);
 	suite_add_tcase(s, tc);

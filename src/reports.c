@@ -1,0 +1,166 @@
+/* reports.c - writers fed from the model, through the filter (reports.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "export.h"
+#include "heap.h"
+#include "model.h"
+#include "reports.h"
+
+/* Payload bytes the transcript alone needs of a message: more than any
+ * preview shows. */
+#define TRANSCRIPT_KEEP 4096
+
+struct reports {
+	struct reports_opts o;
+	struct ui_model *model;
+	struct ui_filter filter;
+	bool filtered, about_rows;
+	struct transcript *text;
+};
+
+/* The connection's line and record, once. */
+static void show(struct reports *r, const struct ui_conn *c)
+{
+	if (c->shown)
+		return;
+	((struct ui_conn *)c)->shown = true; /* the model's, ours to mark */
+	if (r->o.json != NULL)
+		ui_export_conn_record(r->o.json, c);
+	if (r->text != NULL)
+		transcript_conn(r->text, c);
+}
+
+static void on_conn(void *user, const struct ui_conn *c)
+{
+	struct reports *r = user;
+	if (!r->filtered || (ui_filter_match_conn_fields(&r->filter, c) && !r->about_rows))
+		show(r, c);
+}
+
+static void on_row(void *user, const struct ui_conn *c, const struct ui_msg *g)
+{
+	struct reports *r = user;
+	if (r->filtered) {
+		if (!ui_filter_match_conn_fields(&r->filter, c) || !ui_filter_match(&r->filter, c, g))
+			return;
+	}
+	show(r, c);
+	if (r->o.json != NULL)
+		ui_export_row(r->o.json, c, g, r->o.json_frames);
+	if (r->text != NULL)
+		transcript_row(r->text, c, g);
+}
+
+static void on_end(void *user, const struct ui_conn *c)
+{
+	struct reports *r = user;
+	if (!c->shown)
+		return;
+	if (r->o.json != NULL)
+		ui_export_end(r->o.json, c);
+	if (r->text != NULL)
+		transcript_end(r->text, c);
+}
+
+static const struct ui_model_hooks hooks = { on_conn, on_row, on_end };
+
+struct reports *reports_new(const struct reports_opts *o, char *err, size_t errlen)
+{
+	struct reports *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->o = *o;
+	ui_filter_init(&r->filter);
+	if (o->filter != NULL) {
+		char why[256];
+		if (!ui_filter_parse(&r->filter, o->filter, why, sizeof(why))) {
+			snprintf(err, errlen, "--filter: %s", why);
+			reports_free(r);
+			return NULL;
+		}
+		r->filtered = ui_filter_active(&r->filter);
+		r->about_rows = ui_filter_about_rows(&r->filter);
+	}
+	/* open connections only, and no more of their rows than the one
+	 * being written; payloads as --json keeps them */
+	struct ui_model_opts mo;
+	ui_model_opts_default(&mo);
+	mo.max_msgs = 4;
+	/* the whole payload kept for NDJSON and for a filter that looks into
+	 * payloads; a preview's worth for the transcript alone */
+	bool looks = r->filtered && (r->filter.regex || r->filter.nterms > 0);
+	mo.keep_bytes = o->json != NULL || looks ? (size_t)o->keep_bytes :
+			(size_t)(o->keep_bytes < TRANSCRIPT_KEEP ? o->keep_bytes : TRANSCRIPT_KEEP);
+	mo.max_conns = SIZE_MAX / 4;
+	mo.budget = UI_BUDGET_DEFAULT;
+	if (o->keep_bytes > mo.budget / 16)
+		mo.budget = o->keep_bytes * 16; /* a message may take an eighth */
+	mo.ts_digits = o->ts_digits;
+	mo.forget_ended = true;
+	r->model = ui_model_new(&mo);
+	if (r->model == NULL) {
+		snprintf(err, errlen, "out of memory");
+		reports_free(r);
+		return NULL;
+	}
+	ui_model_set_hooks(r->model, &hooks, r);
+	if (o->text != NULL) {
+		r->text = transcript_new(o->text, &o->text_opts);
+		if (r->text == NULL) {
+			snprintf(err, errlen, "out of memory");
+			reports_free(r);
+			return NULL;
+		}
+	}
+	return r;
+}
+
+void reports_event(struct reports *r, const struct ev *ev)
+{
+	/* Warnings about the capture as a whole (or a flow of WebSocket
+	 * frames without a handshake) are about no connection: they go
+	 * through unfiltered */
+	if (r->o.json != NULL && ev->type == EV_WARNING && ev->u.warn.conn == 0 &&
+	    (ev->flow == NULL || ev->u.warn.code == WARN_WS_NO_HANDSHAKE))
+		export_event(r->o.json, ev);
+	ui_model_event(r->model, ev);
+}
+
+void reports_finish(struct reports *r)
+{
+	if (r->text != NULL)
+		transcript_finish(r->text, r->filtered ? "no connection or message passed the filter" :
+					   "no WebSocket connection in this capture");
+}
+
+bool reports_flush(struct reports *r)
+{
+	return r->text == NULL || transcript_flush(r->text);
+}
+
+bool reports_text_ok(const struct reports *r, int *err)
+{
+	return r->text == NULL || transcript_ok(r->text, err);
+}
+
+uint64_t reports_mem(const struct reports *r)
+{
+	struct ui_model_mem mm;
+	ui_model_mem(r->model, &mm);
+	return heap_cost(sizeof(*r)) + mm.held;
+}
+
+void reports_free(struct reports *r)
+{
+	if (r == NULL)
+		return;
+	transcript_free(r->text);
+	ui_model_free(r->model);
+	ui_filter_free(&r->filter);
+	free(r);
+}
