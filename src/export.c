@@ -28,6 +28,11 @@ struct export *export_new(FILE *out, int ts_digits)
 	return x;
 }
 
+struct json *export_json(struct export *x)
+{
+	return x->j;
+}
+
 uint64_t export_mem(const struct export *x)
 {
 	return heap_cost(sizeof(*x)) + json_mem(x->j);

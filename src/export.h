@@ -26,6 +26,8 @@ void export_set_line_buffered(struct export *x, bool on);
 bool export_ok(const struct export *x, int *err);
 /* Flushes and frees; false if a write failed. */
 bool export_free(struct export *x);
+/* The JSON writer under it, for records written elsewhere (stats.c). */
+struct json *export_json(struct export *x);
 /* What the writer holds on the heap, for the memory accounting. */
 uint64_t export_mem(const struct export *x);
 

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 
 #include "heap.h"
 #include "json.h"
@@ -478,6 +480,26 @@ void json_null(struct json *j, const char *k)
 {
 	json_key(j, k);
 	put(j, "null", 4);
+}
+
+void json_decimal(struct json *j, const char *k, double v, int decimals)
+{
+	if (!isfinite(v)) {
+		json_null(j, k);
+		return;
+	}
+	if (decimals < 0)
+		decimals = 0;
+	if (decimals > 9)
+		decimals = 9;
+	char b[64];
+	int n = snprintf(b, sizeof(b), "%.*f", decimals, v);
+	if (n <= 0 || (size_t)n >= sizeof(b)) {
+		json_null(j, k);
+		return;
+	}
+	json_key(j, k);
+	put(j, b, (size_t)n);
 }
 
 void json_ts(struct json *j, const char *k, int64_t sec, uint32_t nsec, int digits)

@@ -39,6 +39,9 @@ void json_utf8(struct json *j, const char *k, const uint8_t *s, size_t n);
 void json_u64(struct json *j, const char *k, uint64_t v);
 void json_i64(struct json *j, const char *k, int64_t v);
 void json_bool(struct json *j, const char *k, bool v);
+/* A number with `decimals` digits after the point (0-9); null when v is not
+ * finite. */
+void json_decimal(struct json *j, const char *k, double v, int decimals);
 void json_null(struct json *j, const char *k);
 /* A capture timestamp as seconds with 6 or 9 decimals. */
 void json_ts(struct json *j, const char *k, int64_t sec, uint32_t nsec, int digits);

@@ -69,7 +69,7 @@ struct config {
 	const char *keylog_name;   /* which of the two, for messages */
 	uint64_t max_packets, history, tui_memory;
 	int tui;                   /* -1: decide from the terminal */
-	bool line_buffered, quiet, verbose, no_flows, flows;
+	bool line_buffered, quiet, verbose, no_flows, flows, stats;
 	struct core_opts core;
 	struct ws_opts ws;
 	char *filter;              /* the BPF filter, owned; NULL: none */
@@ -185,6 +185,11 @@ static void usage(FILE *f)
 "                           into --json, --text and the UI (the UI's filter\n"
 "                           language: c2s text /regex/ host:S conn:N after:SEC ...)\n"
 "      --flows              list each TCP flow on standard output as it ends\n"
+"      --stats              statistics per connection and in all (messages, bytes,\n"
+"                           sizes, compression, ping round trips, rates, ends):\n"
+"                           a table at the end, on standard output unless another\n"
+"                           output has it (then standard error), and \"stats\"\n"
+"                           records with --json\n"
 "      --no-flows           no flow listing (the default)\n"
 "      --tui / --no-tui     the terminal UI (the default when standard input and\n"
 "                           output are a terminal and no other output is asked for;\n"
@@ -787,6 +792,7 @@ static const struct optdef optdefs[] = {
 	{ "dump-streams", 0, required_argument, K_STR, CF(dump_dir), 0, 0, NULL },
 	{ "no-flows", 0, no_argument, K_TRUE, CF(no_flows), 0, 0, NULL },
 	{ "flows", 0, no_argument, K_TRUE, CF(flows), 0, 0, NULL },
+	{ "stats", 0, no_argument, K_TRUE, CF(stats), 0, 0, NULL },
 	{ "json", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "text", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "filter", 0, required_argument, K_STR, CF(filter_expr), 0, 0, NULL },
@@ -1032,7 +1038,7 @@ static int open_reports(struct app *a)
 {
 	struct config *c = &a->cfg;
 	a->json_direct = c->filter_expr == NULL;
-	if (c->text_path == NULL && (c->filter_expr == NULL || a->json == NULL))
+	if (c->text_path == NULL && !c->stats && (c->filter_expr == NULL || a->json == NULL))
 		return 0;
 	if (c->text_path != NULL) {
 		if (strcmp(c->text_path, "-") == 0) {
@@ -1055,6 +1061,7 @@ static int open_reports(struct app *a)
 	ro.json = c->filter_expr != NULL ? a->json : NULL;
 	ro.json_frames = c->ws.frames;
 	ro.text = a->text_file;
+	ro.stats = c->stats;
 	ro.keep_bytes = c->ws.max_payload;
 	ro.ts_digits = a->ts_digits;
 	/* a terminal gets what its locale takes and its width; a file or a
@@ -1155,7 +1162,7 @@ static int app_open(struct app *a)
 	}
 	/* The terminal UI browses a capture when nothing else is asked for. */
 	if (c->tui == -1)
-		c->tui = c->json_path == NULL && c->dump_dir == NULL && c->text_path == NULL && !c->flows &&
+		c->tui = c->json_path == NULL && c->dump_dir == NULL && c->text_path == NULL && !c->flows && !c->stats &&
 			 isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
 	if (c->tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
@@ -1193,7 +1200,7 @@ static int app_open(struct app *a)
 	}
 	/* Without the UI and any other output, the conversation itself */
 	if (c->tui == 0 && c->json_path == NULL && c->text_path == NULL && c->dump_dir == NULL &&
-	    c->write_path == NULL && !c->flows)
+	    c->write_path == NULL && !c->flows && !c->stats)
 		c->text_path = "-";
 	if (c->filter_expr != NULL && c->tui == 0 && c->json_path == NULL && c->text_path == NULL && !a->quiet)
 		fprintf(stderr, "wscope: --filter chooses what --json, --text and the terminal UI show; "
@@ -1398,6 +1405,17 @@ static int app_close(struct app *a, int rc)
 		if (a->rep != NULL) {
 			reports_finish(a->rep);
 			reports_flush(a->rep); /* the transcript's end before the summary */
+			if (a->cfg.stats) {
+				/* the table where standard output is free, else
+				 * beside the summary */
+				bool out_free = a->text_file != stdout && a->json_file != stdout && !a->list_flows &&
+						(a->cfg.write_path == NULL || strcmp(a->cfg.write_path, "-") != 0);
+				FILE *so = out_free ? stdout : stderr;
+				unsigned fl = isatty(fileno(so)) || so == stderr ? a->tsflags : TS_UTF8;
+				fflush(stdout);
+				reports_write_stats(a->rep, so, a->path, fl, a->json);
+				fflush(so);
+			}
 		}
 		if (!a->quiet) {
 			if (a->finished_early)

@@ -8,6 +8,7 @@
 #include "heap.h"
 #include "model.h"
 #include "reports.h"
+#include "stats.h"
 
 /* Payload bytes the transcript alone needs of a message: more than any
  * preview shows. */
@@ -19,6 +20,7 @@ struct reports {
 	struct ui_filter filter;
 	bool filtered, about_rows;
 	struct transcript *text;
+	struct stats *stats;
 };
 
 /* The connection's line and record, once. */
@@ -31,6 +33,8 @@ static void show(struct reports *r, const struct ui_conn *c)
 		ui_export_conn_record(r->o.json, c);
 	if (r->text != NULL)
 		transcript_conn(r->text, c);
+	if (r->stats != NULL)
+		stats_conn(r->stats, c);
 }
 
 static void on_conn(void *user, const struct ui_conn *c)
@@ -52,6 +56,8 @@ static void on_row(void *user, const struct ui_conn *c, const struct ui_msg *g)
 		ui_export_row(r->o.json, c, g, r->o.json_frames);
 	if (r->text != NULL)
 		transcript_row(r->text, c, g);
+	if (r->stats != NULL)
+		stats_row(r->stats, c, g);
 }
 
 static void on_end(void *user, const struct ui_conn *c)
@@ -63,6 +69,8 @@ static void on_end(void *user, const struct ui_conn *c)
 		ui_export_end(r->o.json, c);
 	if (r->text != NULL)
 		transcript_end(r->text, c);
+	if (r->stats != NULL)
+		stats_end(r->stats, c);
 }
 
 static const struct ui_model_hooks hooks = { on_conn, on_row, on_end };
@@ -109,6 +117,14 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 		return NULL;
 	}
 	ui_model_set_hooks(r->model, &hooks, r);
+	if (o->stats) {
+		r->stats = stats_new();
+		if (r->stats == NULL) {
+			snprintf(err, errlen, "out of memory");
+			reports_free(r);
+			return NULL;
+		}
+	}
 	if (o->text != NULL) {
 		r->text = transcript_new(o->text, &o->text_opts);
 		if (r->text == NULL) {
@@ -138,6 +154,17 @@ void reports_finish(struct reports *r)
 					   "no WebSocket connection in this capture");
 }
 
+void reports_write_stats(struct reports *r, FILE *out, const char *source, unsigned tsflags,
+			 struct export *json)
+{
+	if (r->stats == NULL)
+		return;
+	if (out != NULL)
+		stats_write_text(r->stats, out, source, tsflags);
+	if (json != NULL)
+		stats_write_ndjson(r->stats, json);
+}
+
 bool reports_flush(struct reports *r)
 {
 	return r->text == NULL || transcript_flush(r->text);
@@ -152,7 +179,7 @@ uint64_t reports_mem(const struct reports *r)
 {
 	struct ui_model_mem mm;
 	ui_model_mem(r->model, &mm);
-	return heap_cost(sizeof(*r)) + mm.held;
+	return heap_cost(sizeof(*r)) + mm.held + (r->stats != NULL ? stats_mem(r->stats) : 0);
 }
 
 void reports_free(struct reports *r)
@@ -160,6 +187,7 @@ void reports_free(struct reports *r)
 	if (r == NULL)
 		return;
 	transcript_free(r->text);
+	stats_free(r->stats);
 	ui_model_free(r->model);
 	ui_filter_free(&r->filter);
 	free(r);

@@ -1,7 +1,8 @@
 /*
  * reports.h - what the command line writes from the model (ui/model.h)
- * rather than straight from the events: the text transcript (--text) and,
- * with --filter, the NDJSON records of the connections and rows that pass.
+ * rather than straight from the events: the text transcript (--text), the
+ * statistics (--stats) and, with --filter, the NDJSON records of the
+ * connections and rows that pass (the statistics count those only).
  *
  * The model keeps each connection while it is open (and no more of its
  * rows than the one being written): its hooks hand every connection, row
@@ -33,6 +34,7 @@ struct reports_opts {
 	bool json_frames;          /* with it, the frames of each message */
 	FILE *text;                /* the transcript's stream, or NULL */
 	struct transcript_opts text_opts;
+	bool stats;                /* gather the statistics (--stats) */
 	uint64_t keep_bytes;       /* payload kept per message (--max-payload) */
 	int ts_digits;
 };
@@ -44,6 +46,10 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 void reports_event(struct reports *r, const struct ev *ev);
 /* The run is over: a transcript with nothing in it says so. */
 void reports_finish(struct reports *r);
+/* The statistics: the table to out (if not NULL), "stats" records to json
+ * (if not NULL). */
+void reports_write_stats(struct reports *r, FILE *out, const char *source, unsigned tsflags,
+			 struct export *json);
 /* Writes out what is buffered (live, at least every 100 ms); false once a
  * write failed. */
 bool reports_flush(struct reports *r);

@@ -54,6 +54,20 @@ def load_log(path):
     return conns, tcp
 
 
+def endpoint_sent(log):
+    """An endpoint log's connections, and what each side sent, by
+    (connection, direction), in the order logged."""
+    conns, sent = {}, {}
+    with open_log(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "conn":
+                conns[r["conn"]] = r
+            elif r["kind"] == "msg" and r["role"] == "sent":
+                sent.setdefault((r["conn"], r["dir"]), []).append(r)
+    return conns, sent
+
+
 def ep(ip, port):
     return "[%s]:%d" % (ip, port) if ":" in ip else "%s:%d" % (ip, port)
 
@@ -435,6 +449,7 @@ def main():
     sys.path.insert(0, os.path.dirname(__file__))
     import transforms
     import transcript
+    import stats
     import clocks
     import pcapng
     import nohandshake
@@ -446,6 +461,7 @@ def main():
     import tui
     transforms.run(sys.modules[__name__])
     transcript.run(sys.modules[__name__])
+    stats.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
     pcapng.run(sys.modules[__name__])
     nohandshake.run(sys.modules[__name__])

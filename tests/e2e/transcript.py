@@ -8,7 +8,6 @@ default when standard output is a pipe, to survive `| head`, to report a
 full disk, and to let no control byte from a hostile capture through.
 """
 import base64
-import gzip
 import json
 import os
 import re
@@ -57,18 +56,6 @@ def parse(text):
     return conns, msgs, ends, other
 
 
-def endpoint_log(path):
-    conns, sent = {}, {}
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            r = json.loads(line)
-            if r["kind"] == "conn":
-                conns[r["conn"]] = r
-            elif r["kind"] == "msg" and r["role"] == "sent":
-                sent.setdefault((r["conn"], r["dir"]), []).append(r)
-    return conns, sent
-
-
 def plain(s):
     """Text the sanitizer passes as it is (printable, no format chars)."""
     for ch in s:
@@ -98,7 +85,7 @@ def check_sample(e2e, pcap, log):
     with open(jpath, encoding="utf-8") as f:
         recs = [json.loads(x) for x in f]
     conns, msgs, ends, other = parse(text)
-    lconns, sent = endpoint_log(log)
+    lconns, sent = e2e.endpoint_sent(log)
     errors = []
     if other:
         errors.append("unparsed lines: %r" % other[:3])

@@ -313,6 +313,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.filter = filters[size % (sizeof(filters) / sizeof(filters[0]))];
 	ro.json = ro.filter != NULL ? fx : NULL;
 	ro.json_frames = true;
+	ro.stats = true;
 	ro.text = tf;
 	ro.keep_bytes = 4096;
 	ro.ts_digits = capture_ts_digits(pipe.cap);
@@ -329,6 +330,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	exercise_model(a.model, uf);
 	reports_finish(a.rep);
 	FUZZ_CHECK(reports_flush(a.rep), "transcript write failed");
+	/* the statistics: the table as more transcript-like text, the records
+	 * into the filtered NDJSON */
+	reports_write_stats(a.rep, tf, "fuzz \x1b[2J.pcap", tflags, fx);
 
 	fuzz_pipe_free(&pipe);
 	reports_free(a.rep);
