@@ -7,11 +7,13 @@
 #include "export.h"
 #include "heap.h"
 #include "json.h"
+#include "redact.h"
 
 struct export {
 	struct json *j;
 	int digits;
 	bool line_buffered;
+	const struct redact *redact; /* --redact, or NULL */
 };
 
 struct export *export_new(FILE *out, int ts_digits)
@@ -26,6 +28,11 @@ struct export *export_new(FILE *out, int ts_digits)
 	}
 	x->digits = ts_digits;
 	return x;
+}
+
+void export_set_redact(struct export *x, const struct redact *r)
+{
+	x->redact = r != NULL && r->on ? r : NULL;
 }
 
 struct json *export_json(struct export *x)
@@ -94,7 +101,18 @@ static void conn_record(struct export *x, const struct ev *ev)
 	endpoint(j, "client", &c->client);
 	endpoint(j, "server", &c->server);
 	opt_str(j, "host", c->host);
-	opt_str(j, "path", c->path);
+	if (x->redact != NULL && c->path != NULL) {
+		size_t count;
+		bool failed;
+		char *p = redact_target(x->redact, c->path, &count, &failed);
+		if (failed)
+			json_str(j, "path", REDACTED); /* no memory to redact it: not shown */
+		else
+			opt_str(j, "path", p != NULL ? p : c->path);
+		free(p);
+	} else {
+		opt_str(j, "path", c->path);
+	}
 	opt_str(j, "origin", c->origin);
 	opt_str(j, "user_agent", c->user_agent);
 	json_u64(j, "status", (uint64_t)c->status);
@@ -166,7 +184,18 @@ static void msg_record(struct export *x, const struct ev *ev)
 				json_base64(j, "close_reason_data", m->close_reason, m->close_reason_len);
 		}
 	} else if (m->opcode == WS_OP_TEXT && m->utf8_ok && !m->inflate_failed) {
-		json_utf8(j, "text", m->payload, m->stored);
+		size_t rl = 0, count = 0;
+		bool failed = false;
+		uint8_t *r = x->redact != NULL ? redact_json(x->redact, m->payload, m->stored, &rl, &count, &failed) : NULL;
+		if (failed)
+			json_str(j, "text", REDACTED);
+		else if (r != NULL)
+			json_utf8(j, "text", r, rl);
+		else
+			json_utf8(j, "text", m->payload, m->stored);
+		if (count > 0)
+			json_u64(j, "redacted", count);
+		free(r);
 	} else {
 		json_base64(j, "data", m->payload, m->stored);
 	}

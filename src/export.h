@@ -26,6 +26,11 @@ void export_set_line_buffered(struct export *x, bool on);
 bool export_ok(const struct export *x, int *err);
 /* Flushes and frees; false if a write failed. */
 bool export_free(struct export *x);
+/* With r on (borrowed; NULL: off): secrets in paths and JSON texts are
+ * replaced as redact.h says, and a message that had some gets
+ * "redacted": N. */
+struct redact;
+void export_set_redact(struct export *x, const struct redact *r);
 /* The JSON writer under it, for records written elsewhere (stats.c). */
 struct json *export_json(struct export *x);
 /* What the writer holds on the heap, for the memory accounting. */

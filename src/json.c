@@ -559,3 +559,30 @@ void json_obj_end(struct json *j)
 	putc_(j, '}');
 	j->first = false;
 }
+
+void json_arr_begin(struct json *j, const char *k)
+{
+	json_key(j, k);
+	putc_(j, '[');
+	j->first = true;
+}
+
+void json_arr_end(struct json *j)
+{
+	putc_(j, ']');
+	j->first = false;
+}
+
+void json_elem_begin(struct json *j)
+{
+	if (!j->first)
+		putc_(j, ',');
+	putc_(j, '{');
+	j->first = true;
+}
+
+void json_elem_end(struct json *j)
+{
+	putc_(j, '}');
+	j->first = false;
+}

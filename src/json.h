@@ -48,6 +48,12 @@ void json_ts(struct json *j, const char *k, int64_t sec, uint32_t nsec, int digi
 void json_base64(struct json *j, const char *k, const uint8_t *p, size_t n);
 void json_obj_begin(struct json *j, const char *k);
 void json_obj_end(struct json *j);
+/* An array under key k, whose elements are objects: json_elem_begin opens
+ * the next one, json_elem_end closes it. */
+void json_arr_begin(struct json *j, const char *k);
+void json_arr_end(struct json *j);
+void json_elem_begin(struct json *j);
+void json_elem_end(struct json *j);
 /* Raw text, for hex strings and the like: must need no escaping. */
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n);
 

@@ -65,6 +65,9 @@ struct config {
 	const char *json_path;     /* NULL: no JSON; "-": stdout */
 	const char *text_path;     /* --text: NULL none; "-": stdout */
 	const char *filter_expr;   /* --filter */
+	const char *har_path;      /* --har */
+	int redact;                /* --redact 1, --no-redact 0, -1: the default */
+	struct redact redact_keys; /* --redact-key NAME..., on the defaults */
 	const char *keylog_path;   /* --keylog, else $SSLKEYLOGFILE */
 	const char *keylog_name;   /* which of the two, for messages */
 	uint64_t max_packets, history, tui_memory;
@@ -91,7 +94,8 @@ struct app {
 	struct export *json;
 	bool json_direct;          /* every event to --json (no --filter) */
 	FILE *text_file;
-	struct reports *rep;       /* --text, and --json through --filter */
+	FILE *har_file;            /* --har */
+	struct reports *rep;       /* --text, --stats, --har, and --json through --filter */
 	struct ui_model *model;    /* the TUI's, when browsing */
 	const char *dropped_to;    /* the user wscope runs as after opening */
 	struct drop_to drop;
@@ -184,6 +188,15 @@ static void usage(FILE *f)
 "      --filter EXPR        only the connections and messages that pass EXPR go\n"
 "                           into --json, --text and the UI (the UI's filter\n"
 "                           language: c2s text /regex/ host:S conn:N after:SEC ...)\n"
+"      --har PATH           HAR 1.2 as Chrome DevTools writes a WebSocket: one entry\n"
+"                           per connection with its handshake and messages\n"
+"                           ('-': standard output); opens in DevTools' Network panel\n"
+"      --redact, --no-redact  hide (or keep) secrets: Authorization, cookies,\n"
+"                           Sec-WebSocket-Key/Accept, token-like query parameters\n"
+"                           and JSON keys (--redact-key); on by default in --har,\n"
+"                           off in --json and --text unless --redact\n"
+"      --redact-key NAME    a JSON key whose values are hidden (repeatable; besides\n"
+"                           password, token, access_token, secret, authorization)\n"
 "      --flows              list each TCP flow on standard output as it ends\n"
 "      --stats              statistics per connection and in all (messages, bytes,\n"
 "                           sizes, compression, ping round trips, rates, ends):\n"
@@ -796,6 +809,10 @@ static const struct optdef optdefs[] = {
 	{ "json", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "text", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "filter", 0, required_argument, K_STR, CF(filter_expr), 0, 0, NULL },
+	{ "har", 0, required_argument, K_STR, CF(har_path), 0, 0, NULL },
+	{ "redact", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "no-redact", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "redact-key", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "frames", 0, no_argument, K_TRUE, CF(ws.frames), 0, 0, NULL },
 	{ "keylog", 0, required_argument, K_STR, CF(keylog_path), 0, 0, NULL },
 	{ "tui", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
@@ -848,6 +865,17 @@ static int special(struct config *c, const char *name, const char *arg)
 		c->json_path = arg != NULL ? arg : "-";
 	else if (strcmp(name, "text") == 0)
 		c->text_path = arg != NULL ? arg : "-";
+	else if (strcmp(name, "redact") == 0)
+		c->redact = 1;
+	else if (strcmp(name, "no-redact") == 0)
+		c->redact = 0;
+	else if (strcmp(name, "redact-key") == 0) {
+		if (!redact_add_key(&c->redact_keys, arg)) {
+			fprintf(stderr, "wscope: --redact-key: '%s': an empty or too long name (at most %d bytes), or more "
+				"than %d keys\n", arg, REDACT_KEY_LEN - 1, REDACT_MAX_KEYS);
+			return EXIT_USAGE;
+		}
+	}
 	else if (strcmp(name, "tui") == 0)
 		c->tui = 1;
 	else if (strcmp(name, "no-tui") == 0)
@@ -872,6 +900,8 @@ static int parse_args(int argc, char **argv, struct config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->tui = -1;
+	c->redact = -1;
+	redact_init(&c->redact_keys);
 	c->tui_memory = UI_BUDGET_DEFAULT;
 	core_opts_default(&c->core);
 	ws_opts_default(&c->ws);
@@ -942,9 +972,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 	}
 	if ((c->json_path != NULL && c->json_path[0] == '\0') ||
 	    (c->write_path != NULL && c->write_path[0] == '\0') ||
-	    (c->text_path != NULL && c->text_path[0] == '\0')) {
+	    (c->text_path != NULL && c->text_path[0] == '\0') || (c->har_path != NULL && c->har_path[0] == '\0')) {
 		fprintf(stderr, "wscope: %s: an empty file name\n", c->write_path != NULL && c->write_path[0] == '\0' ?
-			"-w" : c->json_path != NULL && c->json_path[0] == '\0' ? "--json=" : "--text=");
+			"-w" : c->json_path != NULL && c->json_path[0] == '\0' ? "--json=" :
+			c->text_path != NULL && c->text_path[0] == '\0' ? "--text=" : "--har=");
 		return EXIT_USAGE;
 	}
 	/* one writer on standard output */
@@ -959,8 +990,12 @@ static int parse_args(int argc, char **argv, struct config *c)
 			on_stdout[n++] = "-w -";
 		if (c->flows && !c->no_flows)
 			on_stdout[n++] = "--flows";
+		bool har_out = c->har_path != NULL && strcmp(c->har_path, "-") == 0;
+		if (har_out && n < 4)
+			on_stdout[n++] = "--har -";
 		/* -w - with --json: outputs_apart says it */
-		bool ours = (c->text_path != NULL && strcmp(c->text_path, "-") == 0) || (c->flows && !c->no_flows);
+		bool ours = (c->text_path != NULL && strcmp(c->text_path, "-") == 0) || (c->flows && !c->no_flows) ||
+			    har_out;
 		if (n > 1 && ours) {
 			fprintf(stderr, "wscope: %s and %s both write to standard output; give one of them a file "
 				"(--json=PATH, --text=PATH, -w PATH)\n", on_stdout[0], on_stdout[1]);
@@ -1038,8 +1073,26 @@ static int open_reports(struct app *a)
 {
 	struct config *c = &a->cfg;
 	a->json_direct = c->filter_expr == NULL;
-	if (c->text_path == NULL && !c->stats && (c->filter_expr == NULL || a->json == NULL))
+	if (c->text_path == NULL && !c->stats && c->har_path == NULL && (c->filter_expr == NULL || a->json == NULL))
 		return 0;
+	if (c->har_path != NULL) {
+		if (strcmp(c->har_path, "-") == 0) {
+			a->har_file = stdout;
+		} else {
+			bool created;
+			/* a report holds what the capture held: made 0600 like
+			 * decrypted NDJSON when secrets are in play, and always
+			 * when not redacted */
+			a->har_file = open_output(c->har_path, c->keylog_path != NULL || capture_has_secrets(a->cap) ||
+							       c->redact == 0, &created);
+			if (a->har_file == NULL) {
+				fprintf(stderr, "wscope: --har=%s: %s\n", c->har_path, strerror(errno));
+				return EXIT_INPUT;
+			}
+			give_file(a, a->har_file, created);
+			signal(SIGPIPE, SIG_IGN);
+		}
+	}
 	if (c->text_path != NULL) {
 		if (strcmp(c->text_path, "-") == 0) {
 			a->text_file = stdout;
@@ -1062,6 +1115,12 @@ static int open_reports(struct app *a)
 	ro.json_frames = c->ws.frames;
 	ro.text = a->text_file;
 	ro.stats = c->stats;
+	ro.har = a->har_file;
+	ro.redact = c->redact_keys;
+	ro.redact.on = c->redact != 0;
+	/* the transcript only with --redact (it is off for it by default) */
+	ro.text_opts.redact = c->redact == 1 ? &c->redact_keys : NULL;
+	ro.source = a->path;
 	ro.keep_bytes = c->ws.max_payload;
 	ro.ts_digits = a->ts_digits;
 	/* a terminal gets what its locale takes and its width; a file or a
@@ -1159,10 +1218,13 @@ static int app_open(struct app *a)
 		}
 		if (c->line_buffered)
 			export_set_line_buffered(a->json, true);
+		if (c->redact == 1)
+			export_set_redact(a->json, &c->redact_keys);
 	}
 	/* The terminal UI browses a capture when nothing else is asked for. */
 	if (c->tui == -1)
 		c->tui = c->json_path == NULL && c->dump_dir == NULL && c->text_path == NULL && !c->flows && !c->stats &&
+			 c->har_path == NULL &&
 			 isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
 	if (c->tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
@@ -1200,7 +1262,7 @@ static int app_open(struct app *a)
 	}
 	/* Without the UI and any other output, the conversation itself */
 	if (c->tui == 0 && c->json_path == NULL && c->text_path == NULL && c->dump_dir == NULL &&
-	    c->write_path == NULL && !c->flows && !c->stats)
+	    c->write_path == NULL && !c->flows && !c->stats && c->har_path == NULL)
 		c->text_path = "-";
 	if (c->filter_expr != NULL && c->tui == 0 && c->json_path == NULL && c->text_path == NULL && !a->quiet)
 		fprintf(stderr, "wscope: --filter chooses what --json, --text and the terminal UI show; "
@@ -1430,6 +1492,18 @@ static int app_close(struct app *a, int rc)
 	keylog_free(a->kl);
 	if (a->rep != NULL) {
 		int e = 0;
+		const char *which = NULL;
+		if (a->ran && !reports_close_docs(a->rep, &e, &which)) {
+			fprintf(stderr, "wscope: %s: write failed: %s\n",
+				a->har_file == stdout ? "standard output" : a->cfg.har_path, strerror(e ? e : EIO));
+			rc = output_failed(rc);
+		}
+		if (a->har_file != NULL && a->har_file != stdout && fclose(a->har_file) != 0 && which == NULL) {
+			fprintf(stderr, "wscope: %s: write failed: %s\n", a->cfg.har_path, strerror(errno));
+			rc = output_failed(rc);
+		}
+		a->har_file = NULL;
+		e = 0;
 		bool ok = reports_flush(a->rep);
 		reports_text_ok(a->rep, &e);
 		reports_free(a->rep);
@@ -1449,6 +1523,8 @@ static int app_close(struct app *a, int rc)
 	} else if (a->text_file != NULL && a->text_file != stdout) {
 		fclose(a->text_file);
 	}
+	if (a->har_file != NULL && a->har_file != stdout)
+		fclose(a->har_file); /* opened, and the run ended before its reports */
 	if (a->json != NULL || a->json_file != NULL) {
 		bool ok = a->json == NULL || export_flush(a->json);
 		int e = 0;

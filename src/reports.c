@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "har.h"
 #include "heap.h"
 #include "model.h"
 #include "reports.h"
@@ -21,6 +22,7 @@ struct reports {
 	bool filtered, about_rows;
 	struct transcript *text;
 	struct stats *stats;
+	struct har *har;
 };
 
 /* The connection's line and record, once. */
@@ -71,6 +73,8 @@ static void on_end(void *user, const struct ui_conn *c)
 		transcript_end(r->text, c);
 	if (r->stats != NULL)
 		stats_end(r->stats, c);
+	if (r->har != NULL)
+		har_conn(r->har, c, r->filtered ? &r->filter : NULL);
 }
 
 static const struct ui_model_hooks hooks = { on_conn, on_row, on_end };
@@ -110,6 +114,11 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 		mo.budget = o->keep_bytes * 16; /* a message may take an eighth */
 	mo.ts_digits = o->ts_digits;
 	mo.forget_ended = true;
+	if (o->har != NULL) {
+		/* a connection's every message until it ends, for its entry */
+		mo.max_msgs = (size_t)1 << 24;
+		mo.keep_bytes = (size_t)o->keep_bytes;
+	}
 	r->model = ui_model_new(&mo);
 	if (r->model == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -125,8 +134,20 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 			return NULL;
 		}
 	}
+	if (o->har != NULL) {
+		struct har_opts ho = { &r->o.redact, o->source, o->filter };
+		r->har = har_new(o->har, &ho);
+		if (r->har == NULL) {
+			snprintf(err, errlen, "out of memory");
+			reports_free(r);
+			return NULL;
+		}
+	}
 	if (o->text != NULL) {
-		r->text = transcript_new(o->text, &o->text_opts);
+		struct transcript_opts to = o->text_opts;
+		if (to.redact != NULL)
+			to.redact = &r->o.redact;
+		r->text = transcript_new(o->text, &to);
 		if (r->text == NULL) {
 			snprintf(err, errlen, "out of memory");
 			reports_free(r);
@@ -165,6 +186,15 @@ void reports_write_stats(struct reports *r, FILE *out, const char *source, unsig
 		stats_write_ndjson(r->stats, json);
 }
 
+bool reports_close_docs(struct reports *r, int *err, const char **which)
+{
+	if (r->har != NULL && !har_finish(r->har, err)) {
+		*which = "--har";
+		return false;
+	}
+	return true;
+}
+
 bool reports_flush(struct reports *r)
 {
 	return r->text == NULL || transcript_flush(r->text);
@@ -179,7 +209,8 @@ uint64_t reports_mem(const struct reports *r)
 {
 	struct ui_model_mem mm;
 	ui_model_mem(r->model, &mm);
-	return heap_cost(sizeof(*r)) + mm.held + (r->stats != NULL ? stats_mem(r->stats) : 0);
+	return heap_cost(sizeof(*r)) + mm.held + (r->stats != NULL ? stats_mem(r->stats) : 0) +
+	       (r->har != NULL ? har_mem(r->har) : 0);
 }
 
 void reports_free(struct reports *r)
@@ -188,6 +219,7 @@ void reports_free(struct reports *r)
 		return;
 	transcript_free(r->text);
 	stats_free(r->stats);
+	har_free(r->har);
 	ui_model_free(r->model);
 	ui_filter_free(&r->filter);
 	free(r);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "model.h"
+#include "redact.h"
 #include "termsafe.h"
 #include "text.h"
 #include "transcript.h"
@@ -247,7 +248,13 @@ void transcript_conn(struct transcript *t, const struct ui_conn *c)
 	}
 	put(t, c->tls ? "GET wss://" : "GET ws://");
 	put_str_untrusted(t, c->host != NULL ? c->host : "?", 60);
-	put_str_untrusted(t, c->path != NULL ? c->path : "", 80);
+	{
+		size_t count = 0;
+		bool failed = false;
+		char *p = t->o.redact != NULL && c->path != NULL ? redact_target(t->o.redact, c->path, &count, &failed) : NULL;
+		put_str_untrusted(t, failed ? "/" REDACTED : p != NULL ? p : c->path != NULL ? c->path : "", 80);
+		free(p);
+	}
 	putf(t, "  %d", c->status);
 	if (c->state == UI_REJECTED && ci->reason != NULL) {
 		put(t, " ");
@@ -343,7 +350,16 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 		put(t, "[invalid UTF-8] ");
 	int cols = preview_cols(t);
 	bool more = g->truncated || g->released || g->stored < g->length;
-	if (text_like) {
+	if (text_like && t->o.redact != NULL && g->opcode == WS_OP_TEXT) {
+		size_t rl = 0, count = 0;
+		bool failed = false;
+		uint8_t *r = redact_json(t->o.redact, g->data, g->stored, &rl, &count, &failed);
+		if (failed)
+			put(t, REDACTED);
+		else
+			put_untrusted(t, r != NULL ? r : g->data, r != NULL ? rl : g->stored, cols, more);
+		free(r);
+	} else if (text_like) {
 		put_untrusted(t, g->data, g->stored, cols, more);
 	} else if (g->data != NULL && g->stored > 0 && g->opcode != WS_OP_CLOSE) {
 		/* hex, as many bytes as fit, then "…" for the rest */

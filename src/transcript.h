@@ -28,6 +28,7 @@
 
 struct ui_conn;
 struct ui_msg;
+struct redact;
 
 struct transcript_opts {
 	unsigned tsflags;     /* termsafe flags: TS_UTF8 when the reader takes UTF-8 */
@@ -36,6 +37,7 @@ struct transcript_opts {
 	const char *source;   /* the capture's name, for the first line */
 	const char *note;     /* said on the first line too ("filter: ..."), or NULL */
 	bool line_buffered;   /* write each line out at once (live, -l) */
+	const struct redact *redact; /* --redact (borrowed), or NULL */
 };
 
 struct transcript;

@@ -67,6 +67,12 @@ CAPTURE_FILTER='tcp port 9502' cap tcp-transfer-any-nano any-nano \
 CAPTURE_FILTER='tcp port 9601' cap ws-python lo \
     "$PY" "$here/ws_python.py" --port 9601 --log ws-python.endpoints.jsonl --streams ws-python.streams
 
+# 3b. WebSocket with (fake) secrets in the query, headers and JSON payloads,
+#     Python websockets 10.4; also writes the list of secrets (ws-secrets.secrets.json).
+CAPTURE_FILTER='tcp port 9611' cap ws-secrets lo \
+    "$PY" "$here/ws_secrets.py" --port 9611 --log ws-secrets.endpoints.jsonl --streams ws-secrets.streams \
+    --secrets ws-secrets.secrets.json
+
 # 4. WebSocket, Node ws.
 CAPTURE_FILTER='tcp port 9701' cap ws-node lo \
     node "$here/ws_node.js" --port 9701 --log ws-node.endpoints.jsonl --streams ws-node.streams
@@ -88,6 +94,7 @@ CAPTURE_FILTER='tcp port 9801' cap ws-misc lo \
 "$PY" "$here/verify_capture.py" tcp-transfer.pcapng tcp-transfer.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" tcp-transfer-any-nano.pcap tcp-transfer-any-nano.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" ws-python.pcap ws-python.endpoints.jsonl ws-python.streams || fail=1
+"$PY" "$here/verify_capture.py" ws-secrets.pcap ws-secrets.endpoints.jsonl ws-secrets.streams || fail=1
 "$PY" "$here/verify_capture.py" ws-node.pcap ws-node.endpoints.jsonl ws-node.streams || fail=1
 "$PY" "$here/verify_capture.py" ws-chromium.pcap ws-chromium.endpoints.jsonl || fail=1
 "$PY" "$here/verify_capture.py" ws-misc.pcap ws-misc.endpoints.jsonl || fail=1

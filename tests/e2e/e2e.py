@@ -450,6 +450,7 @@ def main():
     import transforms
     import transcript
     import stats
+    import har
     import clocks
     import pcapng
     import nohandshake
@@ -462,6 +463,7 @@ def main():
     transforms.run(sys.modules[__name__])
     transcript.run(sys.modules[__name__])
     stats.run(sys.modules[__name__])
+    har.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
     pcapng.run(sys.modules[__name__])
     nohandshake.run(sys.modules[__name__])

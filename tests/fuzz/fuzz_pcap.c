@@ -283,13 +283,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fuzz_pipe_open(&pipe, data, size))
 		return 0;
 
-	char *out = NULL, *uiout = NULL, *txt = NULL, *fout = NULL;
-	size_t out_len = 0, uiout_len = 0, txt_len = 0, fout_len = 0;
+	char *out = NULL, *uiout = NULL, *txt = NULL, *fout = NULL, *hout = NULL;
+	size_t out_len = 0, uiout_len = 0, txt_len = 0, fout_len = 0, hout_len = 0;
 	FILE *of = open_memstream(&out, &out_len);
 	FILE *uf = open_memstream(&uiout, &uiout_len);
 	FILE *tf = open_memstream(&txt, &txt_len);
 	FILE *ff = open_memstream(&fout, &fout_len);
-	FUZZ_CHECK(of != NULL && uf != NULL && tf != NULL && ff != NULL, "open_memstream");
+	FILE *hf = open_memstream(&hout, &hout_len);
+	FUZZ_CHECK(of != NULL && uf != NULL && tf != NULL && ff != NULL && hf != NULL, "open_memstream");
 
 	struct fuzz_app a;
 	memset(&a, 0, sizeof(a));
@@ -314,6 +315,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.json = ro.filter != NULL ? fx : NULL;
 	ro.json_frames = true;
 	ro.stats = true;
+	ro.har = hf;
+	redact_init(&ro.redact);
+	ro.redact.on = size % 4 != 1;
+	ro.source = "fuzz";
 	ro.text = tf;
 	ro.keep_bytes = 4096;
 	ro.ts_digits = capture_ts_digits(pipe.cap);
@@ -333,13 +338,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the statistics: the table as more transcript-like text, the records
 	 * into the filtered NDJSON */
 	reports_write_stats(a.rep, tf, "fuzz \x1b[2J.pcap", tflags, fx);
+	int herr;
+	const char *which;
+	FUZZ_CHECK(reports_close_docs(a.rep, &herr, &which), "HAR write failed");
 
 	fuzz_pipe_free(&pipe);
 	reports_free(a.rep);
 	FUZZ_CHECK(export_free(a.json), "export write failed");
 	FUZZ_CHECK(export_free(fx), "filtered export write failed");
 	ui_model_free(a.model);
-	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0 && fclose(tf) == 0 && fclose(ff) == 0, "fclose");
+	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0 && fclose(tf) == 0 && fclose(ff) == 0 && fclose(hf) == 0,
+		   "fclose");
+	/* the HAR: one JSON document (on one line), valid UTF-8 */
+	check_ndjson("HAR", hout, hout_len);
 	check_ndjson("NDJSON export", out, out_len);
 	check_ndjson("UI export", uiout, uiout_len);
 	check_ndjson("filtered NDJSON export", fout, fout_len);
@@ -355,5 +366,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(uiout);
 	free(txt);
 	free(fout);
+	free(hout);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "redact.h"
 #include "pcapgen.h"
 #include "suites.h"
 #include "utf8.h"
@@ -201,6 +202,104 @@ START_TEST(numbers_match_printf)
 }
 END_TEST
 
+/* ---- redaction (redact.h) ---- */
+
+static char *red(const char *in, size_t *count)
+{
+	size_t n = 0;
+	bool failed = true;
+	struct redact r;
+	redact_init(&r);
+	redact_add_key(&r, "apiKey");
+	uint8_t *o = redact_json(&r, (const uint8_t *)in, strlen(in), &n, count, &failed);
+	ck_assert(!failed);
+	if (o == NULL)
+		return NULL;
+	char *s = malloc(n + 1);
+	memcpy(s, o, n);
+	s[n] = '\0';
+	free(o);
+	return s;
+}
+
+START_TEST(redact_json_values)
+{
+	static const struct { const char *in, *out; size_t count; } cases[] = {
+		{ "{\"password\":\"hunter2\",\"user\":\"bob\"}", "{\"password\":\"[redacted]\",\"user\":\"bob\"}", 1 },
+		{ "{ \"a\" : { \"Token\" : 123456 , \"b\":[1,{\"secret\":{\"x\":[1,2]}}]}}",
+		  "{ \"a\" : { \"Token\" : \"[redacted]\" , \"b\":[1,{\"secret\":\"[redacted]\"}]}}", 2 },
+		{ "[{\"access_token\":[\"a\",\"b\"]},{\"authorization\":null},{\"ok\":true}]",
+		  "[{\"access_token\":\"[redacted]\"},{\"authorization\":\"[redacted]\"},{\"ok\":true}]", 2 },
+		{ "{\"pass\\u0077ord\":\"x\\\"y\"}", "{\"pass\\u0077ord\":\"[redacted]\"}", 1 },
+		{ "{\"apikey\":\"k\",\"note\":\"password\"}", "{\"apikey\":\"[redacted]\",\"note\":\"password\"}", 1 },
+		{ " \n{\"password\":-1.5e3}\r\n", " \n{\"password\":\"[redacted]\"}\r\n", 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t count = 0;
+		char *o = red(cases[i].in, &count);
+		ck_assert_msg(o != NULL, "%s", cases[i].in);
+		ck_assert_str_eq(o, cases[i].out);
+		ck_assert_uint_eq(count, cases[i].count);
+		free(o);
+	}
+	/* nothing to redact, or not JSON: NULL (the payload is shown as it is) */
+	static const char *const none[] = { "{\"user\":\"bob\"}", "password=hunter2", "{\"password\":", "{\"password\":\"x\"} trailing",
+					   "\"password\"", "", "[1,2", "{\"password\" \"x\"}" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		size_t count = 9;
+		ck_assert_ptr_null(red(none[i], &count));
+		ck_assert_uint_eq(count, 0);
+	}
+	/* too deep: not taken for JSON, never a crash */
+	char deep[1000];
+	size_t k = 0;
+	for (int i = 0; i < 300; i++)
+		deep[k++] = '[';
+	memcpy(deep + k, "{\"password\":1}", 14);
+	k += 14;
+	for (int i = 0; i < 300; i++)
+		deep[k++] = ']';
+	deep[k] = '\0';
+	size_t count;
+	ck_assert_ptr_null(red(deep, &count));
+	/* off: nothing */
+	struct redact r;
+	redact_init(&r);
+	r.on = false;
+	size_t n;
+	bool failed;
+	ck_assert_ptr_null(redact_json(&r, (const uint8_t *)"{\"password\":1}", 14, &n, &count, &failed));
+}
+END_TEST
+
+START_TEST(redact_targets_headers_params)
+{
+	struct redact r;
+	redact_init(&r);
+	size_t count;
+	bool failed;
+	char *t = redact_target(&r, "/chat?room=7&token=abc&ACCESS_TOKEN=def&lang=ko&my_api_token=z&sig&key=1#frag&token=x",
+				&count, &failed);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_str_eq(t, "/chat?room=7&token=[redacted]&ACCESS_TOKEN=[redacted]&lang=ko&my_api_token=[redacted]&sig"
+			    "&key=[redacted]#frag&token=x");
+	ck_assert_uint_eq(count, 4);
+	free(t);
+	ck_assert_ptr_null(redact_target(&r, "/chat?room=7", &count, &failed));
+	ck_assert_ptr_null(redact_target(&r, "/chat", &count, &failed));
+	ck_assert(redact_header(&r, "authorization", 13) && redact_header(&r, "Cookie", 6) &&
+		  redact_header(&r, "SET-COOKIE", 10) && redact_header(&r, "Sec-WebSocket-Key", 17) &&
+		  redact_header(&r, "sec-websocket-accept", 20) && redact_header(&r, "Proxy-Authorization", 19));
+	ck_assert(!redact_header(&r, "Host", 4) && !redact_header(&r, "Cookies", 7));
+	ck_assert(redact_param(&r, "auth", 4) && redact_param(&r, "client_secret", 13) && !redact_param(&r, "author", 6));
+	ck_assert(!redact_add_key(&r, ""));
+	r.on = false;
+	ck_assert(!redact_header(&r, "Cookie", 6));
+	ck_assert_ptr_null(redact_target(&r, "/chat?token=1", &count, &failed));
+}
+END_TEST
+
+
 Suite *suite_json(void)
 {
 	Suite *s = suite_create("json");
@@ -209,6 +308,8 @@ Suite *suite_json(void)
 	tcase_add_test(tc, escaper_matches_reference);
 	tcase_add_test(tc, numbers_match_printf);
 	tcase_add_test(tc, utf8_validation_stops_at_the_end);
+	tcase_add_test(tc, redact_json_values);
+	tcase_add_test(tc, redact_targets_headers_params);
 	suite_add_tcase(s, tc);
 	return s;
 }

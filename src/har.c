@@ -1,0 +1,488 @@
+/* har.c - HAR 1.2 with Chrome's WebSocket extension (har.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "har.h"
+#include "heap.h"
+#include "json.h"
+#include "model.h"
+#include "redact.h"
+#include "utf8.h"
+
+struct har {
+	FILE *out;
+	struct json *j;
+	struct har_opts o;
+	bool started, finished;
+	uint64_t entries, left_out, redactions;
+};
+
+struct har *har_new(FILE *out, const struct har_opts *o)
+{
+	struct har *h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->j = json_new(out);
+	if (h->j == NULL) {
+		free(h);
+		return NULL;
+	}
+	h->out = out;
+	h->o = *o;
+	return h;
+}
+
+uint64_t har_mem(const struct har *h)
+{
+	return heap_cost(sizeof(*h)) + json_mem(h->j);
+}
+
+static bool redacting(const struct har *h)
+{
+	return h->o.redact != NULL && h->o.redact->on;
+}
+
+static void start(struct har *h)
+{
+	if (h->started)
+		return;
+	h->started = true;
+	struct json *j = h->j;
+	json_begin(j);
+	json_obj_begin(j, "log");
+	json_str(j, "version", "1.2");
+	json_obj_begin(j, "creator");
+	json_str(j, "name", "wscope");
+	json_str(j, "version", PACKAGE_VERSION);
+	json_obj_end(j);
+	char c[1200];
+	snprintf(c, sizeof(c), "%s; WebSocket connections of %s%s%s",
+		 redacting(h) ? "REDACTED: secret headers, query parameters and JSON keys are replaced by "
+				"\"[redacted]\" (--no-redact keeps them)" :
+				"NOT REDACTED: may hold tokens, cookies and other secrets (--no-redact was given)",
+		 h->o.source != NULL ? h->o.source : "a capture", h->o.filter != NULL ? "; filter: " : "",
+		 h->o.filter != NULL ? h->o.filter : "");
+	json_str(j, "comment", c);
+	json_arr_begin(j, "pages");
+	json_arr_end(j);
+	json_arr_begin(j, "entries");
+}
+
+/* "2026-01-01T00:00:00.123Z" */
+static void iso_time(struct wts t, char *b, size_t n)
+{
+	time_t sec = (time_t)t.sec;
+	struct tm tm;
+	if (gmtime_r(&sec, &tm) == NULL) {
+		snprintf(b, n, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(b, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, t.nsec / 1000000);
+}
+
+/* ---- heads ---- */
+
+/* The next line of a head (without its CR LF) from *p (n bytes left). */
+static bool next_line(const uint8_t **p, size_t *n, const uint8_t **line, size_t *len)
+{
+	if (*n == 0)
+		return false;
+	const uint8_t *nl = memchr(*p, '\n', *n);
+	size_t k = nl != NULL ? (size_t)(nl - *p) : *n;
+	*line = *p;
+	*len = k > 0 && (*p)[k - 1] == '\r' ? k - 1 : k;
+	size_t used = nl != NULL ? k + 1 : k;
+	*p += used;
+	*n -= used;
+	return true;
+}
+
+static void trim(const uint8_t **s, size_t *n)
+{
+	while (*n > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n > 0 && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+		(*n)--;
+}
+
+/* "name=value; name2=value2" (Cookie) or "name=value; attributes"
+ * (Set-Cookie: only the first pair is the cookie). */
+static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cookie)
+{
+	struct json *j = h->j;
+	while (n > 0) {
+		const uint8_t *semi = memchr(v, ';', n);
+		size_t k = semi != NULL ? (size_t)(semi - v) : n;
+		const uint8_t *pair = v;
+		size_t pl = k;
+		trim(&pair, &pl);
+		const uint8_t *eq = memchr(pair, '=', pl);
+		if (eq != NULL) {
+			json_elem_begin(j);
+			json_strn(j, "name", pair, (size_t)(eq - pair));
+			if (redacting(h))
+				json_str(j, "value", REDACTED);
+			else
+				json_strn(j, "value", eq + 1, pl - (size_t)(eq - pair) - 1);
+			json_elem_end(j);
+		}
+		if (set_cookie || semi == NULL)
+			break;
+		v += k + 1;
+		n -= k + 1;
+	}
+}
+
+/* headers, cookies and the sizes of a head; *first gets its first line */
+static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request)
+{
+	struct json *j = h->j;
+	const uint8_t *line;
+	size_t len;
+	const uint8_t *q = p;
+	size_t left = n;
+	next_line(&q, &left, &line, &len); /* the start line */
+	json_arr_begin(j, "headers");
+	const uint8_t *hq = q;
+	size_t hleft = left;
+	while (next_line(&hq, &hleft, &line, &len) && len > 0) {
+		const uint8_t *colon = memchr(line, ':', len);
+		if (colon == NULL)
+			continue;
+		const uint8_t *name = line, *val = colon + 1;
+		size_t nl = (size_t)(colon - line), vl = len - nl - 1;
+		trim(&name, &nl);
+		trim(&val, &vl);
+		json_elem_begin(j);
+		json_strn(j, "name", name, nl);
+		if (redact_header(h->o.redact, (const char *)name, nl)) {
+			json_str(j, "value", REDACTED);
+			h->redactions++;
+		} else {
+			json_strn(j, "value", val, vl);
+		}
+		json_elem_end(j);
+	}
+	json_arr_end(j);
+	json_arr_begin(j, "cookies");
+	hq = q;
+	hleft = left;
+	while (next_line(&hq, &hleft, &line, &len) && len > 0) {
+		const uint8_t *colon = memchr(line, ':', len);
+		if (colon == NULL)
+			continue;
+		size_t nl = (size_t)(colon - line);
+		const uint8_t *val = colon + 1;
+		size_t vl = len - nl - 1;
+		trim(&val, &vl);
+		static const char ck[] = "cookie", sck[] = "set-cookie";
+		bool is_c = nl == 6 && strncasecmp((const char *)line, ck, 6) == 0;
+		bool is_sc = nl == 10 && strncasecmp((const char *)line, sck, 10) == 0;
+		if ((request && is_c) || (!request && is_sc))
+			cookies_of(h, val, vl, is_sc);
+	}
+	json_arr_end(j);
+	if (cut)
+		json_i64(j, "headersSize", -1);
+	else
+		json_u64(j, "headersSize", n);
+	json_u64(j, "bodySize", 0);
+}
+
+/* The request target of a head's request line ("GET /a?b HTTP/1.1"), as a
+ * string the caller frees, or NULL. */
+static char *target_of(const uint8_t *p, size_t n)
+{
+	const uint8_t *line;
+	size_t len;
+	if (p == NULL || !next_line(&p, &n, &line, &len))
+		return NULL;
+	const uint8_t *sp = memchr(line, ' ', len);
+	if (sp == NULL)
+		return NULL;
+	const uint8_t *t = sp + 1;
+	size_t tl = len - (size_t)(t - line);
+	const uint8_t *sp2 = memchr(t, ' ', tl);
+	if (sp2 != NULL)
+		tl = (size_t)(sp2 - t);
+	char *s = malloc(tl + 1);
+	if (s == NULL)
+		return NULL;
+	memcpy(s, t, tl);
+	s[tl] = '\0';
+	return s;
+}
+
+static void query_string(struct har *h, const char *target)
+{
+	struct json *j = h->j;
+	json_arr_begin(j, "queryString");
+	const char *q = target != NULL ? strchr(target, '?') : NULL;
+	if (q != NULL) {
+		const char *p = q + 1;
+		while (*p != '\0' && *p != '#') {
+			size_t k = strcspn(p, "&#");
+			const char *eq = memchr(p, '=', k);
+			size_t nl = eq != NULL ? (size_t)(eq - p) : k;
+			if (nl > 0 || k > 0) {
+				json_elem_begin(j);
+				json_strn(j, "name", (const uint8_t *)p, nl);
+				if (eq != NULL && redact_param(h->o.redact, p, nl))
+					json_str(j, "value", REDACTED);
+				else
+					json_strn(j, "value", (const uint8_t *)(eq != NULL ? eq + 1 : p + k),
+						  eq != NULL ? k - nl - 1 : 0);
+				json_elem_end(j);
+			}
+			p += k;
+			if (*p == '&')
+				p++;
+		}
+	}
+	json_arr_end(j);
+}
+
+/* ---- messages ---- */
+
+static void message(struct har *h, const struct ui_msg *g)
+{
+	struct json *j = h->j;
+	json_elem_begin(j);
+	json_str(j, "type", g->dir == 0 ? "send" : "receive");
+	json_ts(j, "time", g->ts.sec, g->ts.nsec, 6);
+	json_u64(j, "opcode", g->opcode);
+	const uint8_t *p = g->data != NULL ? g->data : (const uint8_t *)"";
+	size_t n = g->data != NULL ? g->stored : 0;
+	bool text = !g->inflate_failed && !g->gap &&
+		    ((g->opcode == WS_OP_TEXT && g->utf8_ok) ||
+		     ((g->opcode == WS_OP_CLOSE || g->opcode == WS_OP_PING || g->opcode == WS_OP_PONG) && utf8_valid(p, n)));
+	uint8_t *red = NULL;
+	if (text && g->opcode == WS_OP_TEXT && redacting(h)) {
+		size_t rl, count;
+		bool failed;
+		red = redact_json(h->o.redact, p, n, &rl, &count, &failed);
+		if (failed) {
+			/* no memory to redact it: it is not shown */
+			p = (const uint8_t *)"";
+			n = 0;
+		} else if (red != NULL) {
+			p = red;
+			n = rl;
+			h->redactions += count;
+		}
+	}
+	if (g->gap)
+		json_str(j, "data", "");
+	else if (text)
+		json_utf8(j, "data", p, n);
+	else
+		json_base64(j, "data", p, n);
+	free(red);
+	if (!text && g->opcode != WS_OP_BINARY && !g->gap)
+		json_bool(j, "_base64", true);
+	if (g->opcode == WS_OP_CLOSE && g->close_code >= 0)
+		json_u64(j, "_closeCode", (uint64_t)g->close_code);
+	if (g->gap)
+		json_bool(j, "_gap", true);
+	if (g->truncated || g->released || (!g->gap && g->stored < g->length && g->opcode != WS_OP_CLOSE)) {
+		json_bool(j, "_truncated", true);
+		json_u64(j, "_length", g->length);
+	}
+	if (g->compressed)
+		json_u64(j, "_wireLength", g->wire_length);
+	json_elem_end(j);
+}
+
+/* ---- entries ---- */
+
+void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
+{
+	/* never an HTTP/1.1 handshake (TLS without its key, HTTP/2): no entry
+	 * (the state says it only until the connection ends) */
+	if (c->status == 0 && !c->info.decode_as) {
+		h->left_out++;
+		return;
+	}
+	start(h);
+	struct json *j = h->j;
+	const struct ws_conn_info *ci = &c->info;
+	char *target = target_of(ci->req_head, ci->req_head_len);
+	if (target == NULL && c->path != NULL)
+		target = strdup(c->path);
+	char *shown = NULL;
+	if (target != NULL && redacting(h)) {
+		size_t count;
+		bool failed;
+		shown = redact_target(h->o.redact, target, &count, &failed);
+		if (failed) {
+			free(target);
+			target = strdup("/");
+		}
+		h->redactions += count;
+	}
+	const char *tgt = shown != NULL ? shown : target != NULL ? target : "/";
+	struct wts started = ci->req_ts.sec != 0 || ci->req_ts.nsec != 0 ? ci->req_ts : c->conn_ts;
+	char iso[64];
+	iso_time(started, iso, sizeof(iso));
+	int64_t wait_ns = wts_diff_ns(c->conn_ts, started);
+	double wait_ms = wait_ns > 0 ? (double)wait_ns / 1e6 : 0;
+	char ip[ENDPOINT_STRLEN];
+	endpoint_ip_str(&c->server_ep, ip, sizeof(ip));
+
+	json_elem_begin(j);
+	json_obj_begin(j, "_initiator");
+	json_str(j, "type", "other");
+	json_obj_end(j);
+	json_null(j, "_priority");
+	json_str(j, "_resourceType", "websocket");
+	json_obj_begin(j, "cache");
+	json_obj_end(j);
+	char conn[24];
+	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)c->flow_id);
+	json_str(j, "connection", conn);
+	json_str(j, "startedDateTime", iso);
+	json_decimal(j, "time", wait_ms, 3);
+	/* the request */
+	json_obj_begin(j, "request");
+	json_str(j, "method", "GET");
+	{
+		const char *host = c->host;
+		char hp[ENDPOINT_STRLEN];
+		if (host == NULL)
+			host = endpoint_str(&c->server_ep, hp, sizeof(hp));
+		size_t ul = strlen(host) + strlen(tgt) + 8;
+		char *url = malloc(ul);
+		if (url != NULL) {
+			snprintf(url, ul, "%s://%s%s", c->tls ? "wss" : "ws", host, tgt);
+			json_str(j, "url", url);
+			free(url);
+		} else {
+			json_str(j, "url", c->tls ? "wss:///" : "ws:///");
+		}
+	}
+	json_str(j, "httpVersion", "HTTP/1.1");
+	if (ci->req_head != NULL) {
+		head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true);
+	} else {
+		json_arr_begin(j, "headers");
+		json_arr_end(j);
+		json_arr_begin(j, "cookies");
+		json_arr_end(j);
+		json_i64(j, "headersSize", -1);
+		json_u64(j, "bodySize", 0);
+	}
+	query_string(h, tgt);
+	json_obj_end(j);
+	/* the response */
+	json_obj_begin(j, "response");
+	json_u64(j, "status", (uint64_t)(c->status > 0 ? c->status : 101));
+	json_str(j, "statusText", ci->reason != NULL ? ci->reason : c->status == 101 ? "Switching Protocols" : "");
+	json_str(j, "httpVersion", "HTTP/1.1");
+	if (ci->resp_head != NULL) {
+		head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false);
+	} else {
+		json_arr_begin(j, "headers");
+		json_arr_end(j);
+		json_arr_begin(j, "cookies");
+		json_arr_end(j);
+		json_i64(j, "headersSize", -1);
+		json_u64(j, "bodySize", 0);
+	}
+	json_obj_begin(j, "content");
+	json_u64(j, "size", 0);
+	json_str(j, "mimeType", "x-unknown");
+	json_obj_end(j);
+	json_str(j, "redirectURL", "");
+	json_obj_end(j);
+	json_str(j, "serverIPAddress", ip);
+	json_obj_begin(j, "timings");
+	json_i64(j, "blocked", -1);
+	json_i64(j, "dns", -1);
+	json_i64(j, "ssl", -1);
+	json_i64(j, "connect", -1);
+	json_u64(j, "send", 0);
+	json_decimal(j, "wait", wait_ms, 3);
+	json_u64(j, "receive", 0);
+	json_obj_end(j);
+	/* the messages */
+	if (c->status == 101 || c->info.decode_as) {
+		json_arr_begin(j, "_webSocketMessages");
+		size_t nm = ui_conn_nmsgs(c);
+		for (size_t i = 0; i < nm; i++) {
+			const struct ui_msg *g = ui_conn_msg(c, i);
+			if (g->kind != UI_ROW_MSG)
+				continue;
+			if (f != NULL && ui_filter_active(f) && !ui_filter_match(f, c, g))
+				continue;
+			message(h, g);
+		}
+		json_arr_end(j);
+	}
+	/* what else wscope knows */
+	json_obj_begin(j, "_wscope");
+	json_u64(j, "conn", c->id);
+	json_u64(j, "flow", c->flow_id);
+	if (c->end_reason[0] != '\0')
+		json_str(j, "end", c->end_reason);
+	for (int d = 0; d < 2; d++)
+		if (c->close_code[d] >= 0)
+			json_u64(j, d == 0 ? "close_code_c2s" : "close_code_s2c", (uint64_t)c->close_code[d]);
+	if (c->subprotocol != NULL)
+		json_str(j, "subprotocol", c->subprotocol);
+	if (c->extensions != NULL)
+		json_str(j, "extensions", c->extensions);
+	if (c->tls) {
+		json_bool(j, "tls", true);
+		if (c->tls_version != NULL)
+			json_str(j, "tls_version", c->tls_version);
+		if (c->sni != NULL)
+			json_str(j, "sni", c->sni);
+	}
+	if (c->dropped > 0)
+		json_u64(j, "messages_not_kept", c->dropped);
+	json_u64(j, "messages_c2s", c->msgs[0]);
+	json_u64(j, "messages_s2c", c->msgs[1]);
+	json_obj_end(j);
+	json_elem_end(j);
+	h->entries++;
+	free(target);
+	free(shown);
+}
+
+bool har_finish(struct har *h, int *err)
+{
+	if (!h->finished) {
+		h->finished = true;
+		start(h);
+		struct json *j = h->j;
+		json_arr_end(j); /* entries */
+		json_obj_begin(j, "_wscope");
+		json_u64(j, "entries", h->entries);
+		json_u64(j, "left_out", h->left_out);
+		json_bool(j, "redacted", redacting(h));
+		json_u64(j, "redactions", h->redactions);
+		json_obj_end(j);
+		json_obj_end(j); /* log */
+		json_end(j);
+	}
+	bool ok = json_flush(h->j);
+	if (!ok && err != NULL)
+		json_ok(h->j, err);
+	return ok;
+}
+
+void har_free(struct har *h)
+{
+	if (h == NULL)
+		return;
+	json_free(h->j);
+	free(h);
+}

@@ -1,0 +1,351 @@
+/* redact.c - secrets kept out of reports (redact.h). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "redact.h"
+
+static const char *const default_keys[] = { "password", "token", "access_token", "secret", "authorization" };
+static const char *const secret_headers[] = { "authorization", "proxy-authorization", "cookie", "set-cookie",
+					      "sec-websocket-key", "sec-websocket-accept" };
+static const char *const secret_params[] = { "token", "access_token", "auth", "key", "password", "sig" };
+static const char *const secret_parts[] = { "token", "secret", "password" };
+
+void redact_init(struct redact *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->on = true;
+	for (size_t i = 0; i < sizeof(default_keys) / sizeof(default_keys[0]); i++)
+		redact_add_key(r, default_keys[i]);
+}
+
+bool redact_add_key(struct redact *r, const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= REDACT_KEY_LEN || r->nkeys >= REDACT_MAX_KEYS)
+		return false;
+	memcpy(r->keys[r->nkeys++], name, n + 1);
+	return true;
+}
+
+static unsigned char lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static bool ieq(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b);
+	if (n != m)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+static bool icontains(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b);
+	for (size_t i = 0; m <= n && i <= n - m; i++)
+		if (ieq(a + i, m, b))
+			return true;
+	return false;
+}
+
+bool redact_header(const struct redact *r, const char *name, size_t n)
+{
+	if (!r->on)
+		return false;
+	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
+		if (ieq(name, n, secret_headers[i]))
+			return true;
+	return false;
+}
+
+static bool is_key(const struct redact *r, const char *name, size_t n)
+{
+	for (int i = 0; i < r->nkeys; i++)
+		if (ieq(name, n, r->keys[i]))
+			return true;
+	return false;
+}
+
+bool redact_param(const struct redact *r, const char *name, size_t n)
+{
+	if (!r->on)
+		return false;
+	for (size_t i = 0; i < sizeof(secret_params) / sizeof(secret_params[0]); i++)
+		if (ieq(name, n, secret_params[i]))
+			return true;
+	for (size_t i = 0; i < sizeof(secret_parts) / sizeof(secret_parts[0]); i++)
+		if (icontains(name, n, secret_parts[i]))
+			return true;
+	return is_key(r, name, n);
+}
+
+/* ---- an output buffer ---- */
+
+struct out {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void put(struct out *o, const void *p, size_t n)
+{
+	if (o->failed || n == 0)
+		return;
+	if (n > o->cap - o->len) {
+		size_t cap = o->cap ? o->cap : 256;
+		while (cap - o->len < n) {
+			if (cap > SIZE_MAX / 2) {
+				o->failed = true;
+				return;
+			}
+			cap *= 2;
+		}
+		uint8_t *np = realloc(o->p, cap);
+		if (np == NULL) {
+			o->failed = true;
+			return;
+		}
+		o->p = np;
+		o->cap = cap;
+	}
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+}
+
+/* ---- the request target ---- */
+
+char *redact_target(const struct redact *r, const char *target, size_t *count, bool *failed)
+{
+	*count = 0;
+	*failed = false;
+	const char *q = strchr(target, '?');
+	if (!r->on || q == NULL)
+		return NULL;
+	struct out o = { 0 };
+	put(&o, target, (size_t)(q - target) + 1);
+	const char *p = q + 1;
+	while (*p != '\0') {
+		const char *end = p + strcspn(p, "&#");
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		size_t name_len = eq != NULL ? (size_t)(eq - p) : (size_t)(end - p);
+		if (eq != NULL && redact_param(r, p, name_len)) {
+			put(&o, p, name_len + 1);
+			put(&o, REDACTED, strlen(REDACTED));
+			(*count)++;
+		} else {
+			put(&o, p, (size_t)(end - p));
+		}
+		if (*end == '\0')
+			break;
+		put(&o, end, 1);
+		if (*end == '#') { /* the fragment, as it is */
+			put(&o, end + 1, strlen(end + 1));
+			break;
+		}
+		p = end + 1;
+	}
+	put(&o, "", 1);
+	if (o.failed || *count == 0) {
+		*failed = o.failed;
+		free(o.p);
+		return NULL;
+	}
+	return (char *)o.p;
+}
+
+/* ---- JSON payloads ---- */
+
+struct jr {
+	const struct redact *r;
+	struct cur c;
+	struct out o;
+	size_t count;
+	bool emit;            /* copy what is read (false: skipping a value) */
+};
+
+static void ws(struct jr *j)
+{
+	while (cur_left(&j->c) > 0) {
+		uint8_t b = cur_peek(&j->c, 0);
+		if (b != ' ' && b != '\t' && b != '\n' && b != '\r')
+			break;
+		if (j->emit)
+			put(&j->o, &b, 1);
+		cur_skip(&j->c, 1);
+	}
+}
+
+/* Copies (or skips) one byte that must be `want`. */
+static bool expect(struct jr *j, uint8_t want)
+{
+	if (cur_left(&j->c) == 0 || cur_peek(&j->c, 0) != want)
+		return cur_fail(&j->c);
+	if (j->emit)
+		put(&j->o, &want, 1);
+	return cur_skip(&j->c, 1);
+}
+
+/* A string, quotes included; its raw bytes between the quotes in
+ * *s, *n (escapes undecoded). */
+static bool string(struct jr *j, const uint8_t **s, size_t *n)
+{
+	if (!expect(j, '"'))
+		return false;
+	const uint8_t *start = cur_ptr(&j->c);
+	size_t k = 0;
+	for (;;) {
+		if (k >= cur_left(&j->c))
+			return cur_fail(&j->c);
+		uint8_t b = cur_peek(&j->c, k);
+		if (b == '"')
+			break;
+		if (b < 0x20)
+			return cur_fail(&j->c);
+		k += b == '\\' ? 2 : 1;
+	}
+	if (j->emit)
+		put(&j->o, start, k);
+	*s = start;
+	*n = k;
+	cur_skip(&j->c, k);
+	return expect(j, '"');
+}
+
+/* A member name as the comparison sees it: \uXXXX escapes of ASCII and the
+ * simple ones decoded (a name written with escapes is still a key). */
+static bool key_matches(const struct jr *j, const uint8_t *s, size_t n)
+{
+	char name[REDACT_KEY_LEN];
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (o + 1 >= sizeof(name))
+			return false;
+		uint8_t b = s[i];
+		if (b == '\\' && i + 1 < n) {
+			uint8_t e = s[++i];
+			if (e == 'u' && n - i > 4) {
+				unsigned v = 0;
+				for (size_t k = 1; k <= 4; k++) {
+					uint8_t h = s[i + k];
+					v = v * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : (h | 32) >= 'a' && (h | 32) <= 'f' ?
+								   (h | 32) - 'a' + 10 : 99);
+				}
+				if (v >= 128)
+					return false;
+				b = (uint8_t)v;
+				i += 4;
+			} else {
+				b = e;
+			}
+		}
+		name[o++] = (char)b;
+	}
+	return is_key(j->r, name, o);
+}
+
+static bool value(struct jr *j, int depth);
+
+static bool container(struct jr *j, int depth, bool object)
+{
+	if (depth >= REDACT_MAX_DEPTH)
+		return cur_fail(&j->c);
+	expect(j, object ? '{' : '[');
+	ws(j);
+	if (cur_left(&j->c) > 0 && cur_peek(&j->c, 0) == (object ? '}' : ']'))
+		return expect(j, object ? '}' : ']');
+	for (;;) {
+		ws(j);
+		if (object) {
+			const uint8_t *k;
+			size_t kn;
+			if (!string(j, &k, &kn))
+				return false;
+			ws(j);
+			if (!expect(j, ':'))
+				return false;
+			ws(j);
+			if (j->emit && key_matches(j, k, kn)) {
+				/* the value goes, whatever it is */
+				j->emit = false;
+				bool ok = value(j, depth + 1);
+				j->emit = true;
+				if (!ok)
+					return false;
+				put(&j->o, "\"" REDACTED "\"", strlen(REDACTED) + 2);
+				j->count++;
+			} else if (!value(j, depth + 1)) {
+				return false;
+			}
+		} else if (!value(j, depth + 1)) {
+			return false;
+		}
+		ws(j);
+		if (cur_left(&j->c) == 0)
+			return cur_fail(&j->c);
+		uint8_t b = cur_peek(&j->c, 0);
+		if (b == ',') {
+			expect(j, ',');
+			continue;
+		}
+		return expect(j, object ? '}' : ']');
+	}
+}
+
+static bool value(struct jr *j, int depth)
+{
+	if (cur_left(&j->c) == 0)
+		return cur_fail(&j->c);
+	uint8_t b = cur_peek(&j->c, 0);
+	if (b == '{' || b == '[')
+		return container(j, depth, b == '{');
+	if (b == '"') {
+		const uint8_t *s;
+		size_t n;
+		return string(j, &s, &n);
+	}
+	/* a number or a literal: its characters up to a delimiter */
+	size_t k = 0;
+	while (k < cur_left(&j->c)) {
+		uint8_t c = cur_peek(&j->c, k);
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || c == '-' || c == '+' || c == '.' ||
+		      c == 'E'))
+			break;
+		k++;
+	}
+	if (k == 0)
+		return cur_fail(&j->c);
+	if (j->emit)
+		put(&j->o, cur_ptr(&j->c), k);
+	return cur_skip(&j->c, k);
+}
+
+uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
+		     bool *failed)
+{
+	*count = 0;
+	*failed = false;
+	*outlen = 0;
+	if (!r->on || r->nkeys == 0)
+		return NULL;
+	struct jr j = { r, cur_make(p, n), { 0 }, 0, true };
+	ws(&j);
+	if (cur_left(&j.c) == 0 || (cur_peek(&j.c, 0) != '{' && cur_peek(&j.c, 0) != '['))
+		return NULL;
+	bool ok = value(&j, 0);
+	ws(&j);
+	if (!ok || !cur_ok(&j.c) || cur_left(&j.c) != 0 || j.count == 0 || j.o.failed) {
+		*failed = j.o.failed;
+		free(j.o.p);
+		return NULL;
+	}
+	*outlen = j.o.len;
+	*count = j.count;
+	return j.o.p;
+}
