@@ -384,13 +384,17 @@ static void escaped(struct json *j, const uint8_t *s, size_t n)
 
 void json_key(struct json *j, const char *k)
 {
-	size_t n = strlen(k);
+	size_t n = k != NULL ? strlen(k) : 0;
 	if (!reserve(j, n + 4))
 		return;
 	char *o = j->buf + j->len;
 	if (!j->first)
 		*o++ = ',';
 	j->first = false;
+	if (k == NULL) { /* an array element: the comma only */
+		j->len = (size_t)(o - j->buf);
+		return;
+	}
 	*o++ = '"';
 	memcpy(o, k, n);
 	o += n;
@@ -578,6 +582,14 @@ void json_elem_begin(struct json *j)
 	if (!j->first)
 		putc_(j, ',');
 	putc_(j, '{');
+	j->first = true;
+}
+
+void json_elem_arr_begin(struct json *j)
+{
+	if (!j->first)
+		putc_(j, ',');
+	putc_(j, '[');
 	j->first = true;
 }
 

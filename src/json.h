@@ -54,6 +54,9 @@ void json_arr_begin(struct json *j, const char *k);
 void json_arr_end(struct json *j);
 void json_elem_begin(struct json *j);
 void json_elem_end(struct json *j);
+/* An element that is itself an array (closed with json_arr_end). Inside
+ * an array, every value writer takes a NULL key: the value alone. */
+void json_elem_arr_begin(struct json *j);
 /* Raw text, for hex strings and the like: must need no escaping. */
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n);
 

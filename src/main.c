@@ -66,6 +66,7 @@ struct config {
 	const char *text_path;     /* --text: NULL none; "-": stdout */
 	const char *filter_expr;   /* --filter */
 	const char *har_path;      /* --har */
+	const char *html_path;     /* --html */
 	int redact;                /* --redact 1, --no-redact 0, -1: the default */
 	struct redact redact_keys; /* --redact-key NAME..., on the defaults */
 	const char *keylog_path;   /* --keylog, else $SSLKEYLOGFILE */
@@ -95,6 +96,7 @@ struct app {
 	bool json_direct;          /* every event to --json (no --filter) */
 	FILE *text_file;
 	FILE *har_file;            /* --har */
+	FILE *html_file;           /* --html */
 	struct reports *rep;       /* --text, --stats, --har, and --json through --filter */
 	struct ui_model *model;    /* the TUI's, when browsing */
 	const char *dropped_to;    /* the user wscope runs as after opening */
@@ -191,9 +193,12 @@ static void usage(FILE *f)
 "      --har PATH           HAR 1.2 as Chrome DevTools writes a WebSocket: one entry\n"
 "                           per connection with its handshake and messages\n"
 "                           ('-': standard output); opens in DevTools' Network panel\n"
+"      --html PATH          a self-contained HTML report for a browser: summary,\n"
+"                           connections, timeline, each conversation, warnings\n"
 "      --redact, --no-redact  hide (or keep) secrets: Authorization, cookies,\n"
 "                           Sec-WebSocket-Key/Accept, token-like query parameters\n"
-"                           and JSON keys (--redact-key); on by default in --har,\n"
+"                           and JSON keys (--redact-key); on by default in --har\n"
+"                           and --html,\n"
 "                           off in --json and --text unless --redact\n"
 "      --redact-key NAME    a JSON key whose values are hidden (repeatable; besides\n"
 "                           password, token, access_token, secret, authorization)\n"
@@ -810,6 +815,7 @@ static const struct optdef optdefs[] = {
 	{ "text", 0, optional_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "filter", 0, required_argument, K_STR, CF(filter_expr), 0, 0, NULL },
 	{ "har", 0, required_argument, K_STR, CF(har_path), 0, 0, NULL },
+	{ "html", 0, required_argument, K_STR, CF(html_path), 0, 0, NULL },
 	{ "redact", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "no-redact", 0, no_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "redact-key", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
@@ -972,10 +978,12 @@ static int parse_args(int argc, char **argv, struct config *c)
 	}
 	if ((c->json_path != NULL && c->json_path[0] == '\0') ||
 	    (c->write_path != NULL && c->write_path[0] == '\0') ||
-	    (c->text_path != NULL && c->text_path[0] == '\0') || (c->har_path != NULL && c->har_path[0] == '\0')) {
+	    (c->text_path != NULL && c->text_path[0] == '\0') || (c->har_path != NULL && c->har_path[0] == '\0') ||
+	    (c->html_path != NULL && c->html_path[0] == '\0')) {
 		fprintf(stderr, "wscope: %s: an empty file name\n", c->write_path != NULL && c->write_path[0] == '\0' ?
 			"-w" : c->json_path != NULL && c->json_path[0] == '\0' ? "--json=" :
-			c->text_path != NULL && c->text_path[0] == '\0' ? "--text=" : "--har=");
+			c->text_path != NULL && c->text_path[0] == '\0' ? "--text=" :
+			c->har_path != NULL && c->har_path[0] == '\0' ? "--har=" : "--html=");
 		return EXIT_USAGE;
 	}
 	/* one writer on standard output */
@@ -993,6 +1001,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 		bool har_out = c->har_path != NULL && strcmp(c->har_path, "-") == 0;
 		if (har_out && n < 4)
 			on_stdout[n++] = "--har -";
+		bool html_out = c->html_path != NULL && strcmp(c->html_path, "-") == 0;
+		if (html_out && n < 4)
+			on_stdout[n++] = "--html -";
+		har_out = har_out || html_out;
 		/* -w - with --json: outputs_apart says it */
 		bool ours = (c->text_path != NULL && strcmp(c->text_path, "-") == 0) || (c->flows && !c->no_flows) ||
 			    har_out;
@@ -1073,8 +1085,24 @@ static int open_reports(struct app *a)
 {
 	struct config *c = &a->cfg;
 	a->json_direct = c->filter_expr == NULL;
-	if (c->text_path == NULL && !c->stats && c->har_path == NULL && (c->filter_expr == NULL || a->json == NULL))
+	if (c->text_path == NULL && !c->stats && c->har_path == NULL && c->html_path == NULL &&
+	    (c->filter_expr == NULL || a->json == NULL))
 		return 0;
+	if (c->html_path != NULL) {
+		if (strcmp(c->html_path, "-") == 0) {
+			a->html_file = stdout;
+		} else {
+			bool created;
+			a->html_file = open_output(c->html_path, c->keylog_path != NULL || capture_has_secrets(a->cap) ||
+								 c->redact == 0, &created);
+			if (a->html_file == NULL) {
+				fprintf(stderr, "wscope: --html=%s: %s\n", c->html_path, strerror(errno));
+				return EXIT_INPUT;
+			}
+			give_file(a, a->html_file, created);
+			signal(SIGPIPE, SIG_IGN);
+		}
+	}
 	if (c->har_path != NULL) {
 		if (strcmp(c->har_path, "-") == 0) {
 			a->har_file = stdout;
@@ -1116,6 +1144,7 @@ static int open_reports(struct app *a)
 	ro.text = a->text_file;
 	ro.stats = c->stats;
 	ro.har = a->har_file;
+	ro.html = a->html_file;
 	ro.redact = c->redact_keys;
 	ro.redact.on = c->redact != 0;
 	/* the transcript only with --redact (it is off for it by default) */
@@ -1224,7 +1253,7 @@ static int app_open(struct app *a)
 	/* The terminal UI browses a capture when nothing else is asked for. */
 	if (c->tui == -1)
 		c->tui = c->json_path == NULL && c->dump_dir == NULL && c->text_path == NULL && !c->flows && !c->stats &&
-			 c->har_path == NULL &&
+			 c->har_path == NULL && c->html_path == NULL &&
 			 isatty(STDOUT_FILENO) && isatty(STDIN_FILENO) && strcmp(a->path, "-") != 0;
 	if (c->tui == 1 && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		fprintf(stderr, "wscope: the terminal UI needs a terminal on standard input and output "
@@ -1262,7 +1291,7 @@ static int app_open(struct app *a)
 	}
 	/* Without the UI and any other output, the conversation itself */
 	if (c->tui == 0 && c->json_path == NULL && c->text_path == NULL && c->dump_dir == NULL &&
-	    c->write_path == NULL && !c->flows && !c->stats && c->har_path == NULL)
+	    c->write_path == NULL && !c->flows && !c->stats && c->har_path == NULL && c->html_path == NULL)
 		c->text_path = "-";
 	if (c->filter_expr != NULL && c->tui == 0 && c->json_path == NULL && c->text_path == NULL && !a->quiet)
 		fprintf(stderr, "wscope: --filter chooses what --json, --text and the terminal UI show; "
@@ -1494,15 +1523,27 @@ static int app_close(struct app *a, int rc)
 		int e = 0;
 		const char *which = NULL;
 		if (a->ran && !reports_close_docs(a->rep, &e, &which)) {
+			bool html = strcmp(which, "--html") == 0;
+			FILE *f = html ? a->html_file : a->har_file;
 			fprintf(stderr, "wscope: %s: write failed: %s\n",
-				a->har_file == stdout ? "standard output" : a->cfg.har_path, strerror(e ? e : EIO));
+				f == stdout ? "standard output" : html ? a->cfg.html_path : a->cfg.har_path,
+				strerror(e ? e : EIO));
 			rc = output_failed(rc);
 		}
-		if (a->har_file != NULL && a->har_file != stdout && fclose(a->har_file) != 0 && which == NULL) {
-			fprintf(stderr, "wscope: %s: write failed: %s\n", a->cfg.har_path, strerror(errno));
-			rc = output_failed(rc);
+		FILE *docs[2] = { a->har_file, a->html_file };
+		const char *names[2] = { a->cfg.har_path, a->cfg.html_path };
+		for (int k = 0; k < 2; k++) {
+			if (docs[k] == NULL || docs[k] == stdout)
+				continue;
+			long size = ftell(docs[k]);
+			if (fclose(docs[k]) != 0 && which == NULL) {
+				fprintf(stderr, "wscope: %s: write failed: %s\n", names[k], strerror(errno));
+				rc = output_failed(rc);
+			} else if (k == 1 && size >= 0 && !a->quiet && which == NULL) {
+				fprintf(stderr, "wscope: wrote the HTML report %s (%ld bytes)\n", names[k], size);
+			}
 		}
-		a->har_file = NULL;
+		a->har_file = a->html_file = NULL;
 		e = 0;
 		bool ok = reports_flush(a->rep);
 		reports_text_ok(a->rep, &e);
@@ -1525,6 +1566,8 @@ static int app_close(struct app *a, int rc)
 	}
 	if (a->har_file != NULL && a->har_file != stdout)
 		fclose(a->har_file); /* opened, and the run ended before its reports */
+	if (a->html_file != NULL && a->html_file != stdout)
+		fclose(a->html_file);
 	if (a->json != NULL || a->json_file != NULL) {
 		bool ok = a->json == NULL || export_flush(a->json);
 		int e = 0;

@@ -6,6 +6,7 @@
 
 #include "export.h"
 #include "har.h"
+#include "html.h"
 #include "heap.h"
 #include "model.h"
 #include "reports.h"
@@ -23,6 +24,7 @@ struct reports {
 	struct transcript *text;
 	struct stats *stats;
 	struct har *har;
+	struct html *html;
 };
 
 /* The connection's line and record, once. */
@@ -75,6 +77,8 @@ static void on_end(void *user, const struct ui_conn *c)
 		stats_end(r->stats, c);
 	if (r->har != NULL)
 		har_conn(r->har, c, r->filtered ? &r->filter : NULL);
+	if (r->html != NULL)
+		html_conn(r->html, c, r->filtered ? &r->filter : NULL);
 }
 
 static const struct ui_model_hooks hooks = { on_conn, on_row, on_end };
@@ -114,7 +118,7 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 		mo.budget = o->keep_bytes * 16; /* a message may take an eighth */
 	mo.ts_digits = o->ts_digits;
 	mo.forget_ended = true;
-	if (o->har != NULL) {
+	if (o->har != NULL || o->html != NULL) {
 		/* a connection's every message until it ends, for its entry */
 		mo.max_msgs = (size_t)1 << 24;
 		mo.keep_bytes = (size_t)o->keep_bytes;
@@ -143,6 +147,15 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 			return NULL;
 		}
 	}
+	if (o->html != NULL) {
+		struct html_opts ho = { &r->o.redact, o->source, o->filter, o->ts_digits };
+		r->html = html_new(o->html, &ho);
+		if (r->html == NULL) {
+			snprintf(err, errlen, "out of memory");
+			reports_free(r);
+			return NULL;
+		}
+	}
 	if (o->text != NULL) {
 		struct transcript_opts to = o->text_opts;
 		if (to.redact != NULL)
@@ -162,9 +175,12 @@ void reports_event(struct reports *r, const struct ev *ev)
 	/* Warnings about the capture as a whole (or a flow of WebSocket
 	 * frames without a handshake) are about no connection: they go
 	 * through unfiltered */
-	if (r->o.json != NULL && ev->type == EV_WARNING && ev->u.warn.conn == 0 &&
-	    (ev->flow == NULL || ev->u.warn.code == WARN_WS_NO_HANDSHAKE))
+	bool capture_level = ev->type == EV_WARNING && ev->u.warn.conn == 0 &&
+			     (ev->flow == NULL || ev->u.warn.code == WARN_WS_NO_HANDSHAKE);
+	if (r->o.json != NULL && capture_level)
 		export_event(r->o.json, ev);
+	if (r->html != NULL && capture_level)
+		html_capture_warning(r->html, ev->u.warn.code, ev->u.warn.msg);
 	ui_model_event(r->model, ev);
 }
 
@@ -188,11 +204,16 @@ void reports_write_stats(struct reports *r, FILE *out, const char *source, unsig
 
 bool reports_close_docs(struct reports *r, int *err, const char **which)
 {
+	bool ok = true;
 	if (r->har != NULL && !har_finish(r->har, err)) {
 		*which = "--har";
-		return false;
+		ok = false;
 	}
-	return true;
+	if (r->html != NULL && !html_finish(r->html, err)) {
+		*which = "--html";
+		ok = false;
+	}
+	return ok;
 }
 
 bool reports_flush(struct reports *r)
@@ -210,7 +231,7 @@ uint64_t reports_mem(const struct reports *r)
 	struct ui_model_mem mm;
 	ui_model_mem(r->model, &mm);
 	return heap_cost(sizeof(*r)) + mm.held + (r->stats != NULL ? stats_mem(r->stats) : 0) +
-	       (r->har != NULL ? har_mem(r->har) : 0);
+	       (r->har != NULL ? har_mem(r->har) : 0) + (r->html != NULL ? html_mem(r->html) : 0);
 }
 
 void reports_free(struct reports *r)
@@ -220,6 +241,7 @@ void reports_free(struct reports *r)
 	transcript_free(r->text);
 	stats_free(r->stats);
 	har_free(r->har);
+	html_free(r->html);
 	ui_model_free(r->model);
 	ui_filter_free(&r->filter);
 	free(r);

@@ -37,6 +37,7 @@ struct reports_opts {
 	struct transcript_opts text_opts;
 	bool stats;                /* gather the statistics (--stats) */
 	FILE *har;                 /* the HAR document's stream (--har), or NULL */
+	FILE *html;                /* the HTML report's stream (--html), or NULL */
 	struct redact redact;      /* for the HAR (and the HTML report) */
 	const char *source;        /* the capture's name, for the reports */
 	uint64_t keep_bytes;       /* payload kept per message (--max-payload) */
@@ -54,9 +55,9 @@ void reports_finish(struct reports *r);
  * (if not NULL). */
 void reports_write_stats(struct reports *r, FILE *out, const char *source, unsigned tsflags,
 			 struct export *json);
-/* Ends the documents (the HAR's closing brackets); false if a write
- * failed, with errno in *err and the failed output's flag in *which
- * ("--har"). */
+/* Ends the documents (the HAR's closing brackets, the HTML report's data
+ * and script); false if a write failed, with errno in *err and the failed
+ * output's flag in *which ("--har", "--html"). */
 bool reports_close_docs(struct reports *r, int *err, const char **which);
 /* Writes out what is buffered (live, at least every 100 ms); false once a
  * write failed. */

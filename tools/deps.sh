@@ -7,7 +7,7 @@ WSCOPE_PKGS=(
 	build-essential autoconf automake libtool pkg-config
 	libpcap-dev libncurses-dev libssl-dev zlib1g-dev
 	check python3 python3-websockets tshark tmux
-	nodejs node-ws node-har-validator
+	nodejs node-ws node-har-validator chromium
 	clang libclang-rt-14-dev
 )
 

@@ -451,6 +451,7 @@ def main():
     import transcript
     import stats
     import har
+    import html
     import clocks
     import pcapng
     import nohandshake
@@ -464,6 +465,7 @@ def main():
     transcript.run(sys.modules[__name__])
     stats.run(sys.modules[__name__])
     har.run(sys.modules[__name__])
+    html.run(sys.modules[__name__])
     clocks.run(sys.modules[__name__])
     pcapng.run(sys.modules[__name__])
     nohandshake.run(sys.modules[__name__])
