@@ -235,6 +235,40 @@ static void check_layout(const struct ui_text *t, unsigned tsflags)
 	}
 }
 
+/* The HTML report: no byte from the capture outside its data, which is
+ * base64 of one valid JSON document. */
+static void check_html(const char *page, size_t n)
+{
+	static const char open[] = "id=\"wscope-data\">\n", close[] = "\n</script>";
+	const char *a = memmem(page, n, open, sizeof(open) - 1);
+	FUZZ_CHECK(a != NULL, "HTML data start");
+	a += sizeof(open) - 1;
+	const char *b = memmem(a, n - (size_t)(a - page), close, sizeof(close) - 1);
+	FUZZ_CHECK(b != NULL, "HTML data end");
+	for (const char *p = page; p < a; p++)
+		FUZZ_CHECK((unsigned char)*p >= 0x20 || *p == '\n', "HTML head: a control byte");
+	size_t cap = (size_t)(b - a), k = 0;
+	uint8_t *json = malloc(cap + 1);
+	FUZZ_CHECK(json != NULL, "out of memory");
+	uint32_t acc = 0;
+	int bits = 0;
+	for (const char *p = a; p < b; p++) {
+		static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		if (*p == '\n' || *p == '=')
+			continue;
+		const char *q = memchr(al, *p, 64);
+		FUZZ_CHECK(q != NULL, "HTML data: not base64");
+		acc = acc << 6 | (uint32_t)(q - al);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			json[k++] = (uint8_t)(acc >> bits);
+		}
+	}
+	check_ndjson("HTML data", (const char *)json, k);
+	free(json);
+}
+
 /* What the TUI does with the model: previews, layouts, the state line and
  * its own export (through the --json writer). */
 static void exercise_model(const struct ui_model *m, FILE *out)
@@ -283,14 +317,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!fuzz_pipe_open(&pipe, data, size))
 		return 0;
 
-	char *out = NULL, *uiout = NULL, *txt = NULL, *fout = NULL, *hout = NULL;
-	size_t out_len = 0, uiout_len = 0, txt_len = 0, fout_len = 0, hout_len = 0;
+	char *out = NULL, *uiout = NULL, *txt = NULL, *fout = NULL, *hout = NULL, *wout = NULL;
+	size_t out_len = 0, uiout_len = 0, txt_len = 0, fout_len = 0, hout_len = 0, wout_len = 0;
 	FILE *of = open_memstream(&out, &out_len);
 	FILE *uf = open_memstream(&uiout, &uiout_len);
 	FILE *tf = open_memstream(&txt, &txt_len);
 	FILE *ff = open_memstream(&fout, &fout_len);
 	FILE *hf = open_memstream(&hout, &hout_len);
-	FUZZ_CHECK(of != NULL && uf != NULL && tf != NULL && ff != NULL && hf != NULL, "open_memstream");
+	FILE *wf = open_memstream(&wout, &wout_len);
+	FUZZ_CHECK(of != NULL && uf != NULL && tf != NULL && ff != NULL && hf != NULL && wf != NULL, "open_memstream");
 
 	struct fuzz_app a;
 	memset(&a, 0, sizeof(a));
@@ -316,6 +351,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ro.json_frames = true;
 	ro.stats = true;
 	ro.har = hf;
+	ro.html = wf;
 	redact_init(&ro.redact);
 	ro.redact.on = size % 4 != 1;
 	ro.source = "fuzz";
@@ -347,8 +383,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(export_free(a.json), "export write failed");
 	FUZZ_CHECK(export_free(fx), "filtered export write failed");
 	ui_model_free(a.model);
-	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0 && fclose(tf) == 0 && fclose(ff) == 0 && fclose(hf) == 0,
-		   "fclose");
+	FUZZ_CHECK(fclose(of) == 0 && fclose(uf) == 0 && fclose(tf) == 0 && fclose(ff) == 0 && fclose(hf) == 0 &&
+		   fclose(wf) == 0, "fclose");
+	check_html(wout, wout_len);
 	/* the HAR: one JSON document (on one line), valid UTF-8 */
 	check_ndjson("HAR", hout, hout_len);
 	check_ndjson("NDJSON export", out, out_len);
@@ -367,5 +404,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(txt);
 	free(fout);
 	free(hout);
+	free(wout);
 	return 0;
 }
