@@ -142,7 +142,7 @@ static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cooki
 }
 
 /* headers, cookies and the sizes of a head; *first gets its first line */
-static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request)
+static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request, bool body_unknown)
 {
 	struct json *j = h->j;
 	const uint8_t *line;
@@ -194,7 +194,11 @@ static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool reque
 		json_i64(j, "headersSize", -1);
 	else
 		json_u64(j, "headersSize", n);
-	json_u64(j, "bodySize", 0);
+	/* a refusal may have had a body, which is not kept: unknown */
+	if (body_unknown)
+		json_i64(j, "bodySize", -1);
+	else
+		json_u64(j, "bodySize", 0);
 }
 
 /* The request target of a head's request line ("GET /a?b HTTP/1.1"), as a
@@ -370,7 +374,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	}
 	json_str(j, "httpVersion", "HTTP/1.1");
 	if (ci->req_head != NULL) {
-		head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true);
+		head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true, false);
 	} else {
 		json_arr_begin(j, "headers");
 		json_arr_end(j);
@@ -387,7 +391,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	json_str(j, "statusText", ci->reason != NULL ? ci->reason : c->status == 101 ? "Switching Protocols" : "");
 	json_str(j, "httpVersion", "HTTP/1.1");
 	if (ci->resp_head != NULL) {
-		head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false);
+		head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false, c->status != 101);
 	} else {
 		json_arr_begin(j, "headers");
 		json_arr_end(j);

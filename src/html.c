@@ -263,13 +263,20 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 		}
 		const char *host = c->host != NULL ? c->host : c->server;
 		const char *p = shown != NULL ? shown : path;
-		size_t ul = strlen(host) + strlen(p) + 8;
-		char *url = malloc(ul);
+		/* a connection that never spoke HTTP/1.1 says why instead */
+		const char *why = NULL;
+		if (c->status == 0 && !ci->decode_as)
+			why = ci->alpn != NULL && strcmp(ci->alpn, "h2") == 0 ? "HTTP/2 over TLS: not dissected" :
+			      c->tls && !c->decrypted ? "TLS, not decrypted (no key for it)" : "not a WebSocket connection";
+		const char *sni = c->sni != NULL ? c->sni : "";
+		int ul = why != NULL ? snprintf(NULL, 0, "%s%s%s", why, sni[0] ? ", SNI " : "", sni) :
+				       snprintf(NULL, 0, "%s://%s%s", c->tls ? "wss" : "ws", host, p);
+		char *url = ul >= 0 ? malloc((size_t)ul + 1) : NULL;
 		if (url != NULL) {
-			if (c->status == 0 && !ci->decode_as)
-				snprintf(url, ul, "%s (%s)", c->tls ? "TLS, not decrypted" : "not HTTP", host);
+			if (why != NULL)
+				snprintf(url, (size_t)ul + 1, "%s%s%s", why, sni[0] ? ", SNI " : "", sni);
 			else
-				snprintf(url, ul, "%s://%s%s", c->tls ? "wss" : "ws", host, p);
+				snprintf(url, (size_t)ul + 1, "%s://%s%s", c->tls ? "wss" : "ws", host, p);
 			json_str(j, "url", url);
 			free(url);
 		} else {

@@ -188,8 +188,9 @@ static void usage(FILE *f)
 "                           reads it, to standard output or PATH (the default\n"
 "                           without the UI and without another output)\n"
 "      --filter EXPR        only the connections and messages that pass EXPR go\n"
-"                           into --json, --text and the UI (the UI's filter\n"
-"                           language: c2s text /regex/ host:S conn:N after:SEC ...)\n"
+"                           into --json, --text, --stats, --har, --html and the UI\n"
+"                           (the UI's filter language: c2s text /regex/ host:S\n"
+"                           conn:N after:SEC ...)\n"
 "      --har PATH           HAR 1.2 as Chrome DevTools writes a WebSocket: one entry\n"
 "                           per connection with its handshake and messages\n"
 "                           ('-': standard output); opens in DevTools' Network panel\n"
@@ -578,6 +579,39 @@ static bool outputs_apart(const struct config *c)
 		fprintf(stderr, "wscope: -w - and --json both write to standard output; give one a file\n");
 		return false;
 	}
+	/* the reports the same way: never the capture, never one another's
+	 * file (standard output is checked where the outputs are counted) */
+	const struct { const char *flag, *path; } outs[] = {
+		{ "-w", c->write_path }, { "--json", c->json_path }, { "--text", c->text_path },
+		{ "--har", c->har_path }, { "--html", c->html_path },
+	};
+	size_t no = sizeof(outs) / sizeof(outs[0]);
+	struct stat st[5];
+	bool have[5];
+	char full[5][4096];
+	bool named[5];
+	for (size_t i = 0; i < no; i++) {
+		const char *p = outs[i].path;
+		bool file = p != NULL && strcmp(p, "-") != 0;
+		have[i] = file && file_id(p, STDOUT_FILENO, &st[i]);
+		named[i] = file && full_name(p, full[i], sizeof(full[i]));
+		if (i >= 2 && have_in && have[i] && same_id(&in, &st[i])) {
+			fprintf(stderr, "wscope: %s %s: that is the capture being read; not overwritten\n", outs[i].flag, p);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < no; i++)
+		for (size_t k = i + 1; k < no; k++) {
+			if (k < 2 || outs[i].path == NULL || outs[k].path == NULL)
+				continue; /* -w with --json: said above */
+			bool same = (have[i] && have[k] && same_id(&st[i], &st[k]) && !S_ISCHR(st[i].st_mode)) ||
+				    (!have[i] && !have[k] && named[i] && named[k] && strcmp(full[i], full[k]) == 0);
+			if (same) {
+				fprintf(stderr, "wscope: %s %s and %s %s: the same file; give them different ones\n",
+					outs[i].flag, outs[i].path, outs[k].flag, outs[k].path);
+				return false;
+			}
+		}
 	return true;
 }
 
@@ -912,9 +946,10 @@ static int parse_args(int argc, char **argv, struct config *c)
 	core_opts_default(&c->core);
 	ws_opts_default(&c->ws);
 	struct option lo[N_OPTS + 1];
-	char shorts[2 * N_OPTS + 2];
+	char shorts[2 * N_OPTS + 3];
 	size_t ns = 0;
 	shorts[ns++] = '+'; /* options end at the first operand (the filter) */
+	shorts[ns++] = ':'; /* a missing value is ':', said here, not by getopt */
 	for (size_t i = 0; i < N_OPTS; i++) {
 		const struct optdef *d = &optdefs[i];
 		lo[i] = (struct option){ d->name, d->arg, NULL, d->letter ? d->letter : OPT_VAL_BASE + (int)i };
@@ -927,7 +962,17 @@ static int parse_args(int argc, char **argv, struct config *c)
 	memset(&lo[N_OPTS], 0, sizeof(lo[N_OPTS]));
 	shorts[ns] = '\0';
 	int opt;
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, shorts, lo, NULL)) != -1) {
+		if (opt == ':' || opt == '?') {
+			const char *what = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+			char shortopt[3] = { '-', (char)optopt, '\0' };
+			if (optopt > 0 && optopt < OPT_VAL_BASE && strncmp(what, "--", 2) != 0)
+				what = shortopt;
+			fprintf(stderr, "wscope: %s: %s (wscope --help lists the options)\n", what,
+				opt == ':' ? "needs a value" : "not an option");
+			return EXIT_USAGE;
+		}
 		const struct optdef *d = NULL;
 		for (size_t i = 0; i < N_OPTS && d == NULL; i++)
 			if ((optdefs[i].letter && opt == optdefs[i].letter) || opt == OPT_VAL_BASE + (int)i)
@@ -1285,7 +1330,7 @@ static int app_open(struct app *a)
 		bool ok = ui_filter_parse(&f, c->filter_expr, why, sizeof(why));
 		ui_filter_free(&f);
 		if (!ok) {
-			fprintf(stderr, "wscope: --filter: %s\n", why);
+			fprintf(stderr, "wscope: --filter '%s': %s\n", c->filter_expr, why);
 			return EXIT_USAGE;
 		}
 	}
@@ -1525,7 +1570,7 @@ static int app_close(struct app *a, int rc)
 		if (a->ran && !reports_close_docs(a->rep, &e, &which)) {
 			bool html = strcmp(which, "--html") == 0;
 			FILE *f = html ? a->html_file : a->har_file;
-			fprintf(stderr, "wscope: %s: write failed: %s\n",
+			fprintf(stderr, "wscope: %s%s: write failed: %s\n", f == stdout ? "" : html ? "--html=" : "--har=",
 				f == stdout ? "standard output" : html ? a->cfg.html_path : a->cfg.har_path,
 				strerror(e ? e : EIO));
 			rc = output_failed(rc);
@@ -1537,7 +1582,8 @@ static int app_close(struct app *a, int rc)
 				continue;
 			long size = ftell(docs[k]);
 			if (fclose(docs[k]) != 0 && which == NULL) {
-				fprintf(stderr, "wscope: %s: write failed: %s\n", names[k], strerror(errno));
+				fprintf(stderr, "wscope: %s=%s: write failed: %s\n", k == 0 ? "--har" : "--html", names[k],
+					strerror(errno));
 				rc = output_failed(rc);
 			} else if (k == 1 && size >= 0 && !a->quiet && which == NULL) {
 				fprintf(stderr, "wscope: wrote the HTML report %s (%ld bytes)\n", names[k], size);
@@ -1557,7 +1603,7 @@ static int app_close(struct app *a, int rc)
 		if (!ok && a->text_file == stdout && e == EPIPE) {
 			rc = EXIT_PIPE;
 		} else if (!ok) {
-			fprintf(stderr, "wscope: %s: write failed: %s\n",
+			fprintf(stderr, "wscope: %s%s: write failed: %s\n", a->text_file == stdout ? "" : "--text=",
 				a->text_file == stdout ? "standard output" : a->cfg.text_path, strerror(e ? e : EIO));
 			rc = output_failed(rc);
 		}
@@ -1583,7 +1629,7 @@ static int app_close(struct app *a, int rc)
 		if (!ok && a->json_file == stdout && e == EPIPE) {
 			rc = EXIT_PIPE; /* the reader went away: quietly, as SIGPIPE would */
 		} else if (!ok) {
-			fprintf(stderr, "wscope: %s: write failed: %s\n",
+			fprintf(stderr, "wscope: %s%s: write failed: %s\n", a->json_file == stdout ? "" : "--json=",
 				a->json_file == stdout ? "standard output" : a->cfg.json_path, strerror(e ? e : EIO));
 			rc = output_failed(rc);
 		}

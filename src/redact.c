@@ -336,8 +336,10 @@ uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t 
 		return NULL;
 	struct jr j = { r, cur_make(p, n), { 0 }, 0, true };
 	ws(&j);
-	if (cur_left(&j.c) == 0 || (cur_peek(&j.c, 0) != '{' && cur_peek(&j.c, 0) != '['))
+	if (cur_left(&j.c) == 0 || (cur_peek(&j.c, 0) != '{' && cur_peek(&j.c, 0) != '[')) {
+		free(j.o.p); /* the blanks copied so far */
 		return NULL;
+	}
 	bool ok = value(&j, 0);
 	ws(&j);
 	if (!ok || !cur_ok(&j.c) || cur_left(&j.c) != 0 || j.count == 0 || j.o.failed) {

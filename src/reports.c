@@ -197,7 +197,7 @@ void reports_write_stats(struct reports *r, FILE *out, const char *source, unsig
 	if (r->stats == NULL)
 		return;
 	if (out != NULL)
-		stats_write_text(r->stats, out, source, tsflags);
+		stats_write_text(r->stats, out, source, r->filtered ? r->o.filter : NULL, tsflags);
 	if (json != NULL)
 		stats_write_ndjson(r->stats, json);
 }

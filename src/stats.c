@@ -52,6 +52,7 @@ struct cstats {
 	uint64_t id;
 	char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
 	char *url;                            /* ws://host/path, owned */
+	const char *why;                      /* never HTTP/1.1: why (static), or NULL */
 	int status;
 	bool ended;
 	char end_reason[16];
@@ -191,6 +192,9 @@ void stats_conn(struct stats *s, const struct ui_conn *c)
 	x->close_code[0] = x->close_code[1] = -1;
 	x->start = c->first_ts;
 	x->end = c->conn_ts;
+	if (c->status == 0 && !c->info.decode_as)
+		x->why = c->info.alpn != NULL && strcmp(c->info.alpn, "h2") == 0 ? "HTTP/2 over TLS: not dissected" :
+			 c->tls && !c->decrypted ? "TLS, not decrypted (no key for it)" : "not a WebSocket connection";
 	if (c->host != NULL || c->path != NULL) {
 		const char *h = c->host ? c->host : "?", *p = c->path ? c->path : "";
 		size_t hl = strnlen(h, 200), pl = strnlen(p, 400);
@@ -438,10 +442,18 @@ static void text_dir(FILE *out, struct dirstats *d, const char *label, double se
 	char p50[16], p90[16], p99[16], mx[16], by[16];
 	sort_samples(&d->sizes);
 	fmt_size(by, sizeof(by), d->bytes);
-	fmt_size(p50, sizeof(p50), pct(&d->sizes, 0.50));
-	fmt_size(p90, sizeof(p90), pct(&d->sizes, 0.90));
-	fmt_size(p99, sizeof(p99), pct(&d->sizes, 0.99));
-	fmt_size(mx, sizeof(mx), d->sizes.seen ? d->sizes.max : 0);
+	if (d->sizes.seen > 0) {
+		fmt_size(p50, sizeof(p50), pct(&d->sizes, 0.50));
+		fmt_size(p90, sizeof(p90), pct(&d->sizes, 0.90));
+		fmt_size(p99, sizeof(p99), pct(&d->sizes, 0.99));
+		fmt_size(mx, sizeof(mx), d->sizes.max);
+	} else {
+		/* no text or binary message: no sizes, not sizes of 0 */
+		snprintf(p50, sizeof(p50), "-");
+		snprintf(p90, sizeof(p90), "-");
+		snprintf(p99, sizeof(p99), "-");
+		snprintf(mx, sizeof(mx), "-");
+	}
 	char z[40] = "-";
 	if (d->z_msgs > 0) {
 		char zw[16], zb[16];
@@ -500,10 +512,14 @@ static void text_header(FILE *out)
 		"binary", "ping", "pong", "close", "p50", "p90", "p99", "max", "wire/inflated", "msgs/s", "peak");
 }
 
-void stats_write_text(struct stats *s, FILE *out, const char *source, unsigned tsflags)
+void stats_write_text(struct stats *s, FILE *out, const char *source, const char *filter, unsigned tsflags)
 {
 	fputs("# wscope stats of ", out);
 	put_safe(out, source != NULL ? source : "-", tsflags, 200);
+	if (filter != NULL) {
+		fputs("; filter: ", out);
+		put_safe(out, filter, tsflags, 200);
+	}
 	fputs("; c2s: client to server; sizes of text and binary messages in bytes (k, M: 1024, 1024^2; * "
 	      "sampled); msgs/s: mean over the connection, peak: most in one second\n", out);
 	const char *ar = (tsflags & TS_UTF8) ? "\xe2\x86\x92" : "->";
@@ -512,9 +528,13 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, unsigned t
 		struct cstats *c = s->c[i];
 		double secs = duration(c);
 		fprintf(out, "#%llu  %s %s %s  ", (unsigned long long)c->id, c->client, ar, c->server);
-		if (c->url != NULL)
-			put_safe(out, c->url, tsflags, 100);
-		fprintf(out, "  %d  %.3f s", c->status, secs);
+		if (c->why != NULL) {
+			fprintf(out, "%s  %.3f s", c->why, secs);
+		} else {
+			if (c->url != NULL)
+				put_safe(out, c->url, tsflags, 100);
+			fprintf(out, "  %d  %.3f s", c->status, secs);
+		}
 		if (c->ended) {
 			fputs(", ended: ", out);
 			put_safe(out, c->end_reason, tsflags, 16);
@@ -567,10 +587,17 @@ static void json_dir(struct json *j, const char *k, struct dirstats *d, double s
 	}
 	json_obj_end(j);
 	json_obj_begin(j, "size");
-	json_u64(j, "p50", pct(&d->sizes, 0.50));
-	json_u64(j, "p90", pct(&d->sizes, 0.90));
-	json_u64(j, "p99", pct(&d->sizes, 0.99));
-	json_u64(j, "max", d->sizes.seen ? d->sizes.max : 0);
+	if (d->sizes.seen > 0) {
+		json_u64(j, "p50", pct(&d->sizes, 0.50));
+		json_u64(j, "p90", pct(&d->sizes, 0.90));
+		json_u64(j, "p99", pct(&d->sizes, 0.99));
+		json_u64(j, "max", d->sizes.max);
+	} else {
+		json_null(j, "p50");
+		json_null(j, "p90");
+		json_null(j, "p99");
+		json_null(j, "max");
+	}
 	json_bool(j, "sampled", d->sizes.seen > d->sizes.n);
 	json_obj_end(j);
 	json_obj_begin(j, "compressed");
@@ -624,10 +651,13 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 			json_str(j, "end", c->end_reason);
 		else
 			json_null(j, "end");
-		if (c->close_code[0] >= 0)
-			json_u64(j, "close_code_c2s", (uint64_t)c->close_code[0]);
-		if (c->close_code[1] >= 0)
-			json_u64(j, "close_code_s2c", (uint64_t)c->close_code[1]);
+		for (int d = 0; d < 2; d++) {
+			const char *k = d == 0 ? "close_code_c2s" : "close_code_s2c";
+			if (c->close_code[d] >= 0)
+				json_u64(j, k, (uint64_t)c->close_code[d]);
+			else
+				json_null(j, k);
+		}
 		json_dir(j, "c2s", &c->d[0], secs);
 		json_dir(j, "s2c", &c->d[1], secs);
 		json_warnings(j, c);

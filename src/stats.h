@@ -37,7 +37,7 @@ void stats_end(struct stats *s, const struct ui_conn *c);
 
 /* The table, for people: one block per connection, then all of them.
  * tsflags as termsafe.h (strings from the capture are sanitized). */
-void stats_write_text(struct stats *s, FILE *out, const char *source, unsigned tsflags);
+void stats_write_text(struct stats *s, FILE *out, const char *source, const char *filter, unsigned tsflags);
 /* One "stats" record per connection (with "conn") and one for all of them
  * ("conn": null), through the NDJSON writer. */
 struct export;

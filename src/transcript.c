@@ -140,6 +140,8 @@ static void start(struct transcript *t)
 	put(t, "# wscope transcript of ");
 	put_str_untrusted(t, t->o.source != NULL ? t->o.source : "-", 200);
 	put(t, "; times are UTC");
+	if (t->o.redact != NULL)
+		put(t, "; redacted: secret query parameters and JSON keys are shown as " REDACTED);
 	if (t->o.note != NULL) {
 		put(t, "; ");
 		put_str_untrusted(t, t->o.note, 400);

@@ -10,6 +10,14 @@
     1005: 'no status', 1006: 'abnormal closure', 1007: 'invalid payload data', 1008: 'policy violation',
     1009: 'message too big', 1010: 'mandatory extension', 1011: 'internal error', 1012: 'service restart',
     1013: 'try again later', 1014: 'bad gateway', 1015: 'TLS handshake' };
+  /* The first n characters of s, never half of one (a surrogate pair). */
+  function cut(s, n) {
+    if (s.length <= n) return s;
+    var k = n;
+    var c = s.charCodeAt(k - 1);
+    if (c >= 0xd800 && c <= 0xdbff) k--;
+    return s.slice(0, k) + ' ...';
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -50,7 +58,8 @@
   }
   function closeText(code) {
     if (code === null || code === undefined || code < 0) return '';
-    var m = CLOSE[code] || (code >= 4000 && code <= 4999 ? 'private use' : code >= 3000 && code <= 3999 ? 'registered' : 'unknown');
+    var m = CLOSE[code] || (code >= 4000 && code <= 4999 ? 'private use (application)' :
+      code >= 3000 && code <= 3999 ? 'registered (library/framework)' : 'unknown');
     return code + ' ' + m;
   }
   function b64bytes(s) {
@@ -100,7 +109,7 @@
       }
       return data;
     }
-    return data.length > 400 ? data.slice(0, 400) + ' ...' : data;
+    return cut(data, 400);
   }
 
   var D, conns, sel = null, page = 0, sortKey = 'id', sortDir = 1, seqFilter = '';
@@ -151,9 +160,8 @@
     ['bytes', 'bytes', 'num', function (c) { return c.bytes[0] + c.bytes[1]; }],
     ['dur', 'duration', 'num', function (c) { return c.end !== null ? c.end - c.start : 0; }],
     ['end', 'end', '', function (c) { return c.endReason || 'open'; }],
-    ['close', 'close codes', '', function (c) {
-      var a = closeText(c.close[0]), b = closeText(c.close[1]);
-      return (a ? 'client ' + a : '') + (a && b ? ', ' : '') + (b ? 'server ' + b : '');
+    ['close', 'close c/s', '', function (c) {
+      return (c.close[0] >= 0 ? c.close[0] : '-') + ' / ' + (c.close[1] >= 0 ? c.close[1] : '-');
     }],
     ['warn', 'warnings', 'num', function (c) { return c.w.length; }]
   ];
@@ -190,6 +198,8 @@
         if (col[0] === 'status' && c.status !== 101 && c.reason) v = c.status + ' ' + c.reason;
         var td = el('td', col[2], v);
         if (col[0] === 'url') td.title = c.url;
+        if (col[0] === 'close') td.title = 'client: ' + (closeText(c.close[0]) || 'none') + '; server: ' +
+          (closeText(c.close[1]) || 'none');
         if (col[0] === 'warn' && c.w.length > 0) td.className += ' bad';
         r.appendChild(td);
       });
@@ -212,13 +222,13 @@
       var i = Math.min(N - 1, Math.floor((x[0] - t0) / w));
       cnt[x[1]][i]++; siz[x[1]][i] += x[2];
     });
-    var W = 960, H = 130, pad = 34;
-    var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + (2 * H + 30), role: 'img' });
+    var W = 960, H = 130, pad = 34, top = 16;
+    var s = svg('svg', { viewBox: '0 0 ' + W + ' ' + (2 * (H + top) + 30), role: 'img' });
     s.appendChild(svg('title', {})).textContent = 'Messages and bytes per ' + fmtDur(w) + ', client to server up, server to client down';
     function chart(series, y0, label, fmt) {
       var max = 1;
       series[0].concat(series[1]).forEach(function (v) { if (v > max) max = v; });
-      var mid = y0 + H / 2, bw = (W - pad - 8) / N;
+      var mid = y0 + top + H / 2, bw = (W - pad - 8) / N;
       s.appendChild(svg('line', { x1: pad, x2: W - 8, y1: mid, y2: mid, stroke: '#9aa4b2', 'stroke-width': 1 }));
       for (var i = 0; i < N; i++) {
         var h0 = series[0][i] / max * (H / 2 - 8), h1 = series[1][i] / max * (H / 2 - 8);
@@ -230,11 +240,11 @@
       s.appendChild(tl);
     }
     chart(cnt, 0, 'messages', function (v) { return v; });
-    chart(siz, H + 10, 'bytes', fmtBytes);
-    var a = svg('text', { x: pad, y: 2 * H + 26, 'font-size': 11, fill: '#5f6b7a' });
+    chart(siz, H + top + 10, 'bytes', fmtBytes);
+    var a = svg('text', { x: pad, y: 2 * (H + top) + 26, 'font-size': 11, fill: '#5f6b7a' });
     a.textContent = fmtTime(t0, 3);
     s.appendChild(a);
-    var b = svg('text', { x: W - 8, y: 2 * H + 26, 'font-size': 11, fill: '#5f6b7a', 'text-anchor': 'end' });
+    var b = svg('text', { x: W - 8, y: 2 * (H + top) + 26, 'font-size': 11, fill: '#5f6b7a', 'text-anchor': 'end' });
     b.textContent = '+' + fmtDur(span);
     s.appendChild(b);
     box.appendChild(s);

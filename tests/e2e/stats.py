@@ -19,7 +19,7 @@ OPS = ("text", "binary", "ping", "pong", "close")
 
 def nearest_rank(vals, q):
     if not vals:
-        return 0
+        return None     # no sizes, not sizes of 0
     v = sorted(vals)
     r = max(1, min(len(v), math.ceil(q * len(v) - 1e-9)))
     return v[r - 1]
@@ -101,7 +101,7 @@ def run(e2e):
                 allsizes[dn] += sizes
                 want = {"messages": len(w), "bytes": sum(m["len"] for m in w),
                         "p50": nearest_rank(sizes, .5), "p90": nearest_rank(sizes, .9),
-                        "p99": nearest_rank(sizes, .99), "max": max(sizes) if sizes else 0}
+                        "p99": nearest_rank(sizes, .99), "max": max(sizes) if sizes else None}
                 got = {"messages": g["messages"], "bytes": g["bytes"], "p50": g["size"]["p50"],
                        "p90": g["size"]["p90"], "p99": g["size"]["p99"], "max": g["size"]["max"]}
                 for op in OPS:

@@ -243,7 +243,7 @@ START_TEST(redact_json_values)
 		free(o);
 	}
 	/* nothing to redact, or not JSON: NULL (the payload is shown as it is) */
-	static const char *const none[] = { "{\"user\":\"bob\"}", "password=hunter2", "{\"password\":", "{\"password\":\"x\"} trailing",
+	static const char *const none[] = { "{\"user\":\"bob\"}", "password=hunter2", "  \n plain text after blanks", "{\"password\":", "{\"password\":\"x\"} trailing",
 					   "\"password\"", "", "[1,2", "{\"password\" \"x\"}" };
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
 		size_t count = 9;
