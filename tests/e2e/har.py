@@ -197,6 +197,26 @@ def run(e2e):
     e2e.case("--har=/dev/full: 'write failed' naming it, status 1", rc == 1 and "/dev/full: write failed" in se,
              se[-200:])
 
+    # a report naming the capture being read, or another report's file
+    import hashlib
+    import shutil
+    cp = os.path.join(d, "in.pcap")
+    shutil.copyfile(py, cp)
+    os.symlink(cp, os.path.join(d, "link.pcap"))
+    before = hashlib.sha256(open(cp, "rb").read()).hexdigest()
+    errs = []
+    for flag in ("--text", "--har", "--html"):
+        for name in (cp, os.path.join(d, "link.pcap"), os.path.join(d, ".", "in.pcap")):
+            rc, so, se = e2e.run_wscope(["-r", cp, "%s=%s" % (flag, name)])
+            if rc != 2 or "that is the capture being read; not overwritten" not in se:
+                errs.append("%s=%s: rc %d %s" % (flag, name, rc, se[-120:]))
+    rc, so, se = e2e.run_wscope(["-r", py, "--har=%s/x.out" % d, "--html=%s/./x.out" % d])
+    if rc != 2 or "the same file" not in se or os.path.exists(os.path.join(d, "x.out")):
+        errs.append("--har and --html on one file: rc %d %s" % (rc, se[-120:]))
+    e2e.case("--text, --har and --html naming the capture being read (by a link, ./) or one file for two: "
+             "refused with status 2, the capture unchanged", not errs and
+             hashlib.sha256(open(cp, "rb").read()).hexdigest() == before, "; ".join(errs[:3]))
+
     # the secrets sample
     sec = os.path.join(e2e.TOP, "samples", "ws-secrets.pcap")
     side = os.path.join(e2e.TOP, "samples", "ws-secrets.secrets.json")
