@@ -32,7 +32,7 @@ struct export *export_new(FILE *out, int ts_digits)
 
 void export_set_redact(struct export *x, const struct redact *r)
 {
-	x->redact = r != NULL && r->on ? r : NULL;
+	x->redact = redact_on(r) ? r : NULL;
 }
 
 struct json *export_json(struct export *x)

@@ -44,7 +44,7 @@ uint64_t har_mem(const struct har *h)
 
 static bool redacting(const struct har *h)
 {
-	return h->o.redact != NULL && h->o.redact->on;
+	return redact_on(h->o.redact);
 }
 
 static void start(struct har *h)
@@ -141,9 +141,15 @@ static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cooki
 	}
 }
 
-/* headers, cookies and the sizes of a head; *first gets its first line */
+/* Headers, cookies and the sizes of a head (p NULL: not seen, nothing to
+ * say but that its size is unknown). */
 static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request, bool body_unknown)
 {
+	if (p == NULL) {
+		p = (const uint8_t *)"";
+		n = 0;
+		cut = true;
+	}
 	struct json *j = h->j;
 	const uint8_t *line;
 	size_t len;
@@ -373,16 +379,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 		}
 	}
 	json_str(j, "httpVersion", "HTTP/1.1");
-	if (ci->req_head != NULL) {
-		head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true, false);
-	} else {
-		json_arr_begin(j, "headers");
-		json_arr_end(j);
-		json_arr_begin(j, "cookies");
-		json_arr_end(j);
-		json_i64(j, "headersSize", -1);
-		json_u64(j, "bodySize", 0);
-	}
+	head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true, false);
 	query_string(h, tgt);
 	json_obj_end(j);
 	/* the response */
@@ -390,16 +387,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	json_u64(j, "status", (uint64_t)(c->status > 0 ? c->status : 101));
 	json_str(j, "statusText", ci->reason != NULL ? ci->reason : c->status == 101 ? "Switching Protocols" : "");
 	json_str(j, "httpVersion", "HTTP/1.1");
-	if (ci->resp_head != NULL) {
-		head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false, c->status != 101);
-	} else {
-		json_arr_begin(j, "headers");
-		json_arr_end(j);
-		json_arr_begin(j, "cookies");
-		json_arr_end(j);
-		json_i64(j, "headersSize", -1);
-		json_u64(j, "bodySize", 0);
-	}
+	head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false, c->status != 101);
 	json_obj_begin(j, "content");
 	json_u64(j, "size", 0);
 	json_str(j, "mimeType", "x-unknown");

@@ -140,7 +140,7 @@ uint64_t html_mem(const struct html *h)
 
 static bool redacting(const struct html *h)
 {
-	return h->o.redact != NULL && h->o.redact->on;
+	return redact_on(h->o.redact);
 }
 
 static void start(struct html *h)

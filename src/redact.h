@@ -38,6 +38,12 @@ struct redact {
 	int nkeys;
 };
 
+/* r is there and on. */
+static inline bool redact_on(const struct redact *r)
+{
+	return r != NULL && r->on;
+}
+
 /* On, with the default keys. */
 void redact_init(struct redact *r);
 /* Adds a JSON key to the list (the defaults stay). False if the list is
