@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capbuf.h"
 #include "deflate.h"
 #include "heap.h"
 #include "http.h"
@@ -85,10 +86,8 @@ struct ws_dir {
 	uint32_t frames;
 	uint64_t wire_len, first_pkt;
 	struct wts first_ts;
-	uint8_t *buf;              /* payload kept (inflated if compressed) */
-	size_t stored, buf_cap;
-	uint8_t *raw;              /* compressed bytes kept, for a failed inflate */
-	size_t raw_len, raw_cap;
+	struct capbuf buf;         /* payload kept (inflated if compressed) */
+	struct capbuf raw;         /* compressed bytes kept, for a failed inflate */
 	uint64_t inflated;
 	struct utf8_stream u8;     /* a text message: every byte, kept or not */
 	struct pmd_inflater *inf;
@@ -108,8 +107,7 @@ struct probe_chunk {
 };
 
 struct probe {
-	uint8_t *buf[2];
-	size_t len[2], cap[2];
+	struct capbuf buf[2];
 	struct probe_chunk *chunk[2];
 	unsigned nchunks[2], cap_chunks[2];
 };
@@ -119,7 +117,7 @@ static void probe_free(struct probe *pr)
 	if (pr == NULL)
 		return;
 	for (int d = 0; d < 2; d++) {
-		free(pr->buf[d]);
+		capbuf_free(&pr->buf[d]);
 		free(pr->chunk[d]);
 	}
 	free(pr);
@@ -129,7 +127,7 @@ static uint64_t probe_mem(const struct probe *pr)
 {
 	if (pr == NULL)
 		return 0;
-	return heap_cost(sizeof(*pr)) + heap_cost(pr->cap[0]) + heap_cost(pr->cap[1]) +
+	return heap_cost(sizeof(*pr)) + capbuf_mem(&pr->buf[0]) + capbuf_mem(&pr->buf[1]) +
 	       heap_cost(pr->cap_chunks[0] * sizeof(struct probe_chunk)) +
 	       heap_cost(pr->cap_chunks[1] * sizeof(struct probe_chunk));
 }
@@ -142,12 +140,10 @@ struct ws_flow {
 	                              request, freed once WebSocket starts */
 	unsigned qhead, qlen;
 	bool await_upgrade;        /* the client sent an upgrade request */
-	uint8_t *pending;          /* client bytes after it, until the answer */
-	size_t pending_len, pending_cap;
+	struct capbuf pending;     /* client bytes after it, until the answer */
 	int early_dir;             /* -1, or a direction whose response came
 	                              before any request (capture reordering) */
-	uint8_t *early;
-	size_t early_len, early_cap;
+	struct capbuf early;
 	struct ws_conn_info conn;
 	char *strs[10];            /* owned strings of conn */
 	struct ws_dir d[2];
@@ -194,8 +190,8 @@ static void req_free(struct pending_req *r)
 
 static void dir_free(struct ws_dir *d)
 {
-	free(d->buf);
-	free(d->raw);
+	capbuf_free(&d->buf);
+	capbuf_free(&d->raw);
 	pmd_inflater_free(d->inf);
 }
 
@@ -231,8 +227,8 @@ static void flow_state_free(struct ws_flow *w)
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	queue_free(w);
-	free(w->pending);
-	free(w->early);
+	capbuf_free(&w->pending);
+	capbuf_free(&w->early);
 	tls_conn_free(w->tls);
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		free(w->strs[i]);
@@ -260,30 +256,6 @@ static struct ws_flow *state_of(const struct app_flow *af)
 static bool dir_is_client(const struct ws_flow *w, int dir) { return dir == w->client_dir; }
 static int out_dir(const struct ws_flow *w, int dir) { return dir_is_client(w, dir) ? 0 : 1; }
 
-/* Grows *buf to hold need bytes, doubling, never past max. */
-static size_t grow_size(size_t cap, size_t need, size_t max)
-{
-	size_t n = cap ? cap : 256;
-	while (n < need)
-		n *= 2;
-	return n > max ? max : n;
-}
-
-static bool grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
-{
-	if (need <= *cap)
-		return true;
-	size_t n = grow_size(*cap, need, max);
-	if (n < need)
-		return false;
-	uint8_t *nb = realloc(*buf, n);
-	if (nb == NULL)
-		return false;
-	*buf = nb;
-	*cap = n;
-	return true;
-}
-
 /*
  * Grows a buffer of the current message in direction dir to hold need
  * bytes (never more than max), within the memory cap. False when it cannot:
@@ -291,23 +263,23 @@ static bool grow(uint8_t **buf, size_t *cap, size_t need, size_t max)
  * why, the message says so once).
  */
 static bool keep_room(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		      int dir, uint8_t **buf, size_t *cap, size_t need, size_t max)
+		      int dir, struct capbuf *b, size_t need, size_t max)
 {
 	struct ws_dir *d = &w->d[dir];
-	if (need <= *cap)
+	if (need <= b->cap)
 		return true;
 	if (d->msg_memcap)
 		return false;
-	size_t n = grow_size(*cap, need, max);
+	size_t n = capbuf_size_for(b, need, max);
 	if (n < need)
 		return false;
-	if (!core_mem_room(l->core, af, n - *cap)) {
+	if (!core_mem_room(l->core, af, n - b->cap)) {
 		d->msg_memcap = true;
 		core_warn_conn(l->core, WARN_MEMCAP, af, w->conn.id, dir,
 			       "memory cap reached by this connection alone: the rest of the message is counted, not kept");
 		return false;
 	}
-	return grow(buf, cap, need, max);
+	return capbuf_reserve(b, need, max);
 }
 
 /* Keeps inflated bytes up to --max-payload; the rest is only counted. */
@@ -325,13 +297,11 @@ static bool keep_inflated(void *user, const uint8_t *p, size_t n)
 	struct ws_dir *d = &k->w->d[k->dir];
 	if (d->msg_op == WS_OP_TEXT)
 		utf8_stream_feed(&d->u8, p, n);
-	if (d->stored >= k->max)
+	if (d->buf.len >= k->max)
 		return true;
-	size_t take = k->max - d->stored < n ? k->max - d->stored : n;
-	if (keep_room(k->l, k->af, k->w, k->dir, &d->buf, &d->buf_cap, d->stored + take, k->max)) {
-		memcpy(d->buf + d->stored, p, take);
-		d->stored += take;
-	}
+	size_t take = k->max - d->buf.len < n ? k->max - d->buf.len : n;
+	if (keep_room(k->l, k->af, k->w, k->dir, &d->buf, d->buf.len + take, k->max))
+		capbuf_add(&d->buf, p, take, k->max);
 	return true;
 }
 
@@ -433,10 +403,10 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 	if (d->msg_compressed && d->msg_inflate_failed) {
 		/* Report the compressed bytes; say why once. */
 		m.inflate_failed = true;
-		m.payload = d->raw;
-		m.stored = d->raw_len;
+		m.payload = d->raw.p;
+		m.stored = d->raw.len;
 		m.length = d->wire_len;
-		m.truncated = d->raw_len < d->wire_len;
+		m.truncated = d->raw.len < d->wire_len;
 		if (!w->conn.decode_as && !d->ctx_lost)
 			core_warn_conn(l->core, WARN_INFLATE_FAILED, af, w->conn.id, dir,
 				       "compressed message could not be inflated; reported compressed");
@@ -451,10 +421,10 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 		}
 		pmd_inflater_reset(d->inf);
 	} else {
-		m.payload = d->buf;
-		m.stored = d->stored;
+		m.payload = d->buf.p;
+		m.stored = d->buf.len;
 		m.length = d->msg_compressed ? d->inflated : d->wire_len;
-		m.truncated = d->stored < m.length || d->msg_bomb;
+		m.truncated = d->buf.len < m.length || d->msg_bomb;
 		m.bomb = d->msg_bomb;
 		if (d->msg_bomb) {
 			core_warn_conn(l->core, WARN_DEFLATE_BOMB, af, w->conn.id, dir,
@@ -498,21 +468,16 @@ static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws
 	}
 	emit_msg(l, af, w, dir, &m);
 	d->in_msg = false;
-	d->stored = d->raw_len = 0;
+	capbuf_clear(&d->buf);
+	capbuf_clear(&d->raw);
 	d->inflated = 0;
 	/* Give back all but small buffers between messages: what a quiet
 	 * connection holds must not depend on the largest message it ever
 	 * carried, or memory would grow with the capture's length. */
-	if (d->buf_cap > KEEP_BETWEEN_MSGS) {
-		free(d->buf);
-		d->buf = NULL;
-		d->buf_cap = 0;
-	}
-	if (d->raw_cap > KEEP_BETWEEN_MSGS) {
-		free(d->raw);
-		d->raw = NULL;
-		d->raw_cap = 0;
-	}
+	if (d->buf.cap > KEEP_BETWEEN_MSGS)
+		capbuf_free(&d->buf);
+	if (d->raw.cap > KEEP_BETWEEN_MSGS)
+		capbuf_free(&d->raw);
 }
 
 /* ---- frames ---- */
@@ -607,7 +572,8 @@ static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_f
 		d->msg_gap = d->msg_bomb = d->msg_inflate_failed = d->msg_memcap = false;
 		d->frames = 0;
 		d->wire_len = 0;
-		d->stored = d->raw_len = 0;
+		capbuf_clear(&d->buf);
+		capbuf_clear(&d->raw);
 		d->inflated = 0;
 		d->first_pkt = d->frame_pkt;
 		d->first_ts = core_cur_ts(l->core);
@@ -648,16 +614,16 @@ static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_
 	size_t max = (size_t)l->o.max_payload;
 	if (!d->msg_compressed) {
 		size_t done = 0; /* bytes of this piece already validated */
-		if (d->stored < max) {
-			size_t k = max - d->stored < o->n ? max - d->stored : o->n;
-			if (keep_room(l, af, w, dir, &d->buf, &d->buf_cap, d->stored + k, max)) {
+		if (d->buf.len < max) {
+			size_t k = max - d->buf.len < o->n ? max - d->buf.len : o->n;
+			if (keep_room(l, af, w, dir, &d->buf, d->buf.len + k, max)) {
 				if (h->masked)
-					ws_unmask(d->buf + d->stored, o->p, k, h->mask, o->pos);
+					ws_unmask(d->buf.p + d->buf.len, o->p, k, h->mask, o->pos);
 				else
-					memcpy(d->buf + d->stored, o->p, k);
+					memcpy(d->buf.p + d->buf.len, o->p, k);
 				if (d->msg_op == WS_OP_TEXT)
-					utf8_stream_feed(&d->u8, d->buf + d->stored, k);
-				d->stored += k;
+					utf8_stream_feed(&d->u8, d->buf.p + d->buf.len, k);
+				d->buf.len += k;
 				done = k;
 			}
 		}
@@ -684,11 +650,10 @@ static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_
 			ws_unmask(l->scratch, src, k, h->mask, o->pos + off);
 			src = l->scratch;
 		}
-		if (d->raw_len < max) {
-			size_t r = max - d->raw_len < k ? max - d->raw_len : k;
-			if (keep_room(l, af, w, dir, &d->raw, &d->raw_cap, d->raw_len + r, max)) {
-				memcpy(d->raw + d->raw_len, src, r);
-				d->raw_len += r;
+		if (d->raw.len < max) {
+			size_t r = max - d->raw.len < k ? max - d->raw.len : k;
+			if (keep_room(l, af, w, dir, &d->raw, d->raw.len + r, max)) {
+				capbuf_add(&d->raw, src, r, max);
 			}
 		}
 		if (!d->msg_inflate_failed && !d->msg_bomb) {
@@ -1022,10 +987,8 @@ static bool on_response(struct ws_layer *l, const struct app_flow *af, struct ws
 	if (was_upgrade && w->await_upgrade) {
 		/* The client's held bytes are HTTP after all. */
 		w->await_upgrade = false;
-		uint8_t *held = w->pending;
-		size_t hn = w->pending_len;
-		w->pending = NULL;
-		w->pending_len = w->pending_cap = 0;
+		size_t hn;
+		uint8_t *held = capbuf_take(&w->pending, &hn);
 		if (hn > 0 && w->client_dir >= 0)
 			http_data(l, af, w, w->client_dir, held, hn);
 		free(held);
@@ -1039,10 +1002,8 @@ static void release_early(struct ws_layer *l, const struct app_flow *af, struct 
 	if (w->early_dir < 0)
 		return;
 	int d = w->early_dir;
-	uint8_t *held = w->early;
-	size_t hn = w->early_len;
-	w->early = NULL;
-	w->early_len = w->early_cap = 0;
+	size_t hn;
+	uint8_t *held = capbuf_take(&w->early, &hn);
 	w->early_dir = -1;
 	bool was = w->releasing;
 	w->releasing = true;
@@ -1076,24 +1037,15 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 	struct probe *pr = w->probe;
 	if (n == 0)
 		return;
-	size_t k = PROBE_BYTES - pr->len[dir] < n ? PROBE_BYTES - pr->len[dir] : n;
+	size_t have = pr->buf[dir].len;
+	size_t k = PROBE_BYTES - have < n ? PROBE_BYTES - have : n;
 	if (k == 0 || pr->nchunks[dir] == PROBE_CHUNKS) {
 		probe_off(w); /* too much, in too many pieces, without a verdict */
 		return;
 	}
-	if (pr->len[dir] + k > pr->cap[dir]) {
-		size_t cap = pr->cap[dir] ? pr->cap[dir] : 512;
-		while (cap < pr->len[dir] + k)
-			cap *= 2;
-		if (cap > PROBE_BYTES)
-			cap = PROBE_BYTES;
-		uint8_t *nb = realloc(pr->buf[dir], cap);
-		if (nb == NULL) {
-			probe_off(w);
-			return;
-		}
-		pr->buf[dir] = nb;
-		pr->cap[dir] = cap;
+	if (!capbuf_reserve(&pr->buf[dir], have + k, PROBE_BYTES)) {
+		probe_off(w);
+		return;
 	}
 	if (pr->nchunks[dir] == pr->cap_chunks[dir]) {
 		unsigned cap = pr->cap_chunks[dir] ? pr->cap_chunks[dir] * 2 : 8;
@@ -1105,21 +1057,20 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 		pr->chunk[dir] = nc;
 		pr->cap_chunks[dir] = cap;
 	}
-	memcpy(pr->buf[dir] + pr->len[dir], p, k);
-	pr->len[dir] += k;
-	pr->chunk[dir][pr->nchunks[dir]].end = pr->len[dir];
+	capbuf_add(&pr->buf[dir], p, k, PROBE_BYTES);
+	pr->chunk[dir][pr->nchunks[dir]].end = pr->buf[dir].len;
 	pr->chunk[dir][pr->nchunks[dir]].o = core_origin(l->core);
 	pr->nchunks[dir]++;
 	struct ws_probe_info in[2];
 	enum ws_probe_result r[2];
 	for (int d = 0; d < 2; d++) {
-		r[d] = pr->len[d] > 0 ? ws_probe(pr->buf[d], pr->len[d], PROBE_FRAMES, PROBE_MAX_FRAME, &in[d])
+		r[d] = pr->buf[d].len > 0 ? ws_probe(pr->buf[d].p, pr->buf[d].len, PROBE_FRAMES, PROBE_MAX_FRAME, &in[d])
 				      : WS_PROBE_MORE;
-		if (pr->len[d] < 2)
+		if (pr->buf[d].len < 2)
 			in[d].frames = 0;
 	}
 	if (r[0] == WS_PROBE_NO || r[1] == WS_PROBE_NO ||
-	    (pr->len[0] >= 2 && pr->len[1] >= 2 && in[0].masked == in[1].masked)) {
+	    (pr->buf[0].len >= 2 && pr->buf[1].len >= 2 && in[0].masked == in[1].masked)) {
 		probe_off(w);
 		return;
 	}
@@ -1158,7 +1109,7 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 		size_t end = held->chunk[d][i[d]].end;
 		core_replay_at(l->core, af, &held->chunk[d][i[d]].o);
 		if (w->phase == PH_WS && end > at[d])
-			ws_feed(l, af, w, d, held->buf[d] + at[d], end - at[d]);
+			ws_feed(l, af, w, d, held->buf[d].p + at[d], end - at[d]);
 		at[d] = end;
 		i[d]++;
 	}
@@ -1178,7 +1129,7 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 	if (w->phase == PH_HTTP && n > 0 && !w->releasing && w->qlen == 0 &&
 	    dir != w->client_dir && (w->early_dir == dir || (w->early_dir == -1 && at_start))) {
 		static const char resp[] = "HTTP/";
-		size_t have = w->early_dir == dir ? w->early_len : 0;
+		size_t have = w->early_dir == dir ? w->early.len : 0;
 		bool looks = true;
 		for (size_t i = have, j = 0; i < 5 && j < n; i++, j++)
 			if (p[j] != (uint8_t)resp[i]) {
@@ -1186,14 +1137,12 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 				break;
 			}
 		if (looks) {
-			if (n > LIM_HTTP_PENDING - w->early_len) {
+			if (n > LIM_HTTP_PENDING - w->early.len) {
 				give_up(l, af, w, dir, "response with no request", true);
 				return;
 			}
-			if (!grow(&w->early, &w->early_cap, w->early_len + n, LIM_HTTP_PENDING))
+			if (!capbuf_add(&w->early, p, n, LIM_HTTP_PENDING))
 				return;
-			memcpy(w->early + w->early_len, p, n);
-			w->early_len += n;
 			w->early_dir = dir;
 			return;
 		}
@@ -1204,14 +1153,11 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 	while (n > 0 && w->phase == PH_HTTP) {
 		if (w->await_upgrade && dir == w->client_dir) {
 			/* Why: a client could stream anything after the request. */
-			if (n > LIM_HTTP_PENDING - w->pending_len) {
+			if (n > LIM_HTTP_PENDING - w->pending.len) {
 				give_up(l, af, w, dir, "client sent too much before the upgrade answer", true);
 				return;
 			}
-			if (!grow(&w->pending, &w->pending_cap, w->pending_len + n, LIM_HTTP_PENDING))
-				return;
-			memcpy(w->pending + w->pending_len, p, n);
-			w->pending_len += n;
+			capbuf_add(&w->pending, p, n, LIM_HTTP_PENDING);
 			return;
 		}
 		if (w->hp[dir] == NULL) {
@@ -1271,10 +1217,8 @@ static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_f
 				if (w->phase == PH_WS) {
 					/* Bytes after the 101 head are the server's first
 					 * frames; the client's held bytes its first ones. */
-					uint8_t *held = w->pending;
-					size_t hn = w->pending_len;
-					w->pending = NULL;
-					w->pending_len = w->pending_cap = 0;
+					size_t hn;
+					uint8_t *held = capbuf_take(&w->pending, &hn);
 					w->await_upgrade = false;
 					if (n > 0)
 						ws_feed(l, af, w, dir, p, n);
@@ -1428,7 +1372,7 @@ static uint64_t str_mem(const char *x)
 
 static uint64_t flow_mem(const struct ws_flow *w)
 {
-	uint64_t m = heap_cost(sizeof(*w)) + heap_cost(w->pending_cap) + heap_cost(w->early_cap) +
+	uint64_t m = heap_cost(sizeof(*w)) + capbuf_mem(&w->pending) + capbuf_mem(&w->early) +
 		     probe_mem(w->probe);
 	if (w->q != NULL) {
 		m += heap_cost(MAX_PIPELINE * sizeof(*w->q));
@@ -1444,7 +1388,7 @@ static uint64_t flow_mem(const struct ws_flow *w)
 	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
 	for (int d = 0; d < 2; d++)
-		m += heap_cost(w->d[d].buf_cap) + heap_cost(w->d[d].raw_cap) + pmd_inflater_mem(w->d[d].inf);
+		m += capbuf_mem(&w->d[d].buf) + capbuf_mem(&w->d[d].raw) + pmd_inflater_mem(w->d[d].inf);
 	return m;
 }
 

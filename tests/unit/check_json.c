@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capbuf.h"
 #include "json.h"
 #include "redact.h"
 #include "pcapgen.h"
@@ -300,6 +301,42 @@ START_TEST(redact_targets_headers_params)
 END_TEST
 
 
+/* ---- the capped buffer (capbuf.h) ---- */
+
+START_TEST(capbuf_grows_to_its_cap_and_hands_over)
+{
+	struct capbuf b = { 0 };
+	ck_assert_uint_eq(capbuf_size_for(&b, 1, 1000), 256);
+	ck_assert_uint_eq(capbuf_size_for(&b, 300, 1000), 512);
+	ck_assert_uint_eq(capbuf_size_for(&b, 900, 1000), 1000); /* never past the cap */
+	ck_assert_uint_eq(capbuf_size_for(&b, 1001, 1000), 0);
+	ck_assert(capbuf_add(&b, "abc", 3, 10));
+	ck_assert_uint_eq(b.len, 3);
+	ck_assert_uint_eq(b.cap, 10);
+	ck_assert(capbuf_add(&b, "defghij", 7, 10));
+	ck_assert(!capbuf_add(&b, "k", 1, 10));       /* full: nothing added */
+	ck_assert_uint_eq(b.len, 10);
+	ck_assert(!capbuf_add(&b, "x", SIZE_MAX, 10)); /* no overflow */
+	ck_assert_uint_eq(capbuf_mem(&b), 32);
+	size_t n;
+	uint8_t *p = capbuf_take(&b, &n);
+	ck_assert_uint_eq(n, 10);
+	ck_assert(memcmp(p, "abcdefghij", 10) == 0);
+	ck_assert_ptr_null(b.p);
+	ck_assert_uint_eq(b.len + b.cap, 0);
+	free(p);
+	ck_assert_ptr_null(capbuf_take(&b, &n));
+	ck_assert_uint_eq(n, 0);
+	ck_assert(capbuf_add(&b, "x", 1, 1 << 20));
+	capbuf_clear(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_eq(b.cap, 256);
+	capbuf_free(&b);
+	ck_assert_uint_eq(capbuf_mem(&b), 0);
+}
+END_TEST
+
+
 Suite *suite_json(void)
 {
 	Suite *s = suite_create("json");
@@ -310,6 +347,7 @@ Suite *suite_json(void)
 	tcase_add_test(tc, utf8_validation_stops_at_the_end);
 	tcase_add_test(tc, redact_json_values);
 	tcase_add_test(tc, redact_targets_headers_params);
+	tcase_add_test(tc, capbuf_grows_to_its_cap_and_hands_over);
 	suite_add_tcase(s, tc);
 	return s;
 }
