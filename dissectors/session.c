@@ -27,6 +27,7 @@
 #include "utf8.h"
 #include "util.h"
 #include "ws_frame.h"
+#include "ws_msg.h"
 #include "ws_probe.h"
 
 /* Flows with no handshake: bytes of each direction looked at for a chain
@@ -39,15 +40,13 @@
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define MAX_PIPELINE 32
-/* Payload buffer kept by a direction between messages. */
-#define KEEP_BETWEEN_MSGS 4096u
 
 struct ws_layer {
 	struct core *core;
 	struct ws_opts o;
 	uint64_t next_conn;
 	struct ws_stats st;
-	uint8_t scratch[16384];    /* unmasked compressed bytes on their way to zlib */
+	uint8_t scratch[WS_MSGS_SCRATCH]; /* lent to ws_msg.c: bytes unmasked on their way on */
 	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
 	struct ws_flow *waiting;   /* TLS connections waiting for their keys */
 	size_t held_total;         /* bytes they hold, together */
@@ -69,33 +68,6 @@ struct pending_req {
 	uint64_t pkt;
 };
 
-/* One direction once the connection is WebSocket. */
-struct ws_dir {
-	struct ws_dec dec;
-	bool dead;                 /* no longer dissected */
-	bool close_seen, after_close_warned;
-	/* the current frame */
-	bool frame_control, frame_skip, frame_gap;
-	uint8_t ctl[125];
-	size_t ctl_len;
-	uint64_t frame_pkt;
-	/* the current data message */
-	bool in_msg, msg_compressed, msg_gap, msg_bomb, msg_inflate_failed;
-	bool msg_memcap;           /* the memory cap stopped keeping its payload */
-	uint8_t msg_op;
-	uint32_t frames;
-	uint64_t wire_len, first_pkt;
-	struct wts first_ts;
-	struct capbuf buf;         /* payload kept (inflated if compressed) */
-	struct capbuf raw;         /* compressed bytes kept, for a failed inflate */
-	uint64_t inflated;
-	struct utf8_stream u8;     /* a text message: every byte, kept or not */
-	struct pmd_inflater *inf;
-	bool no_context, ctx_lost;
-	/* counts for the end record */
-	uint64_t msgs, bytes;
-	int close_code;
-};
 
 enum phase { PH_HTTP, PH_PROBE, PH_WS, PH_OFF };
 
@@ -146,8 +118,7 @@ struct ws_flow {
 	struct capbuf early;
 	struct ws_conn_info conn;
 	char *strs[10];            /* owned strings of conn */
-	struct ws_dir d[2];
-	bool midstream_warned;
+	struct ws_msgs *ws;        /* PH_WS: the frames made into messages */
 	bool any_data[2];
 	bool releasing;            /* re-parsing held bytes: do not hold again */
 	/* TLS (wss://) */
@@ -188,13 +159,6 @@ static void req_free(struct pending_req *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static void dir_free(struct ws_dir *d)
-{
-	capbuf_free(&d->buf);
-	capbuf_free(&d->raw);
-	pmd_inflater_free(d->inf);
-}
-
 static void queue_free(struct ws_flow *w)
 {
 	for (unsigned i = 0; i < w->qlen; i++)
@@ -232,8 +196,7 @@ static void flow_state_free(struct ws_flow *w)
 	tls_conn_free(w->tls);
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		free(w->strs[i]);
-	dir_free(&w->d[0]);
-	dir_free(&w->d[1]);
+	ws_msgs_free(w->ws);
 	free(w);
 }
 
@@ -256,461 +219,66 @@ static struct ws_flow *state_of(const struct app_flow *af)
 static bool dir_is_client(const struct ws_flow *w, int dir) { return dir == w->client_dir; }
 static int out_dir(const struct ws_flow *w, int dir) { return dir_is_client(w, dir) ? 0 : 1; }
 
-/*
- * Grows a buffer of the current message in direction dir to hold need
- * bytes (never more than max), within the memory cap. False when it cannot:
- * then the rest of the message is only counted, not kept (if the cap is
- * why, the message says so once).
- */
-static bool keep_room(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		      int dir, struct capbuf *b, size_t need, size_t max)
-{
-	struct ws_dir *d = &w->d[dir];
-	if (need <= b->cap)
-		return true;
-	if (d->msg_memcap)
-		return false;
-	size_t n = capbuf_size_for(b, need, max);
-	if (n < need)
-		return false;
-	if (!core_mem_room(l->core, af, n - b->cap)) {
-		d->msg_memcap = true;
-		core_warn_conn(l->core, WARN_MEMCAP, af, w->conn.id, dir,
-			       "memory cap reached by this connection alone: the rest of the message is counted, not kept");
-		return false;
-	}
-	return capbuf_reserve(b, need, max);
-}
+/* ---- the WebSocket part: ws_msg.c, reporting here ---- */
 
-/* Keeps inflated bytes up to --max-payload; the rest is only counted. */
-struct keep_ctx {
-	struct ws_layer *l;
-	const struct app_flow *af;
-	struct ws_flow *w;
-	int dir;
-	size_t max;
-};
-
-static bool keep_inflated(void *user, const uint8_t *p, size_t n)
+static void wsm_message(void *user, int dir, struct ws_msg_info *m)
 {
-	struct keep_ctx *k = user;
-	struct ws_dir *d = &k->w->d[k->dir];
-	if (d->msg_op == WS_OP_TEXT)
-		utf8_stream_feed(&d->u8, p, n);
-	if (d->buf.len >= k->max)
-		return true;
-	size_t take = k->max - d->buf.len < n ? k->max - d->buf.len : n;
-	if (keep_room(k->l, k->af, k->w, k->dir, &d->buf, d->buf.len + take, k->max))
-		capbuf_add(&d->buf, p, take, k->max);
-	return true;
-}
-
-static void emit_msg(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		     int dir, struct ws_msg_info *m)
-{
-	struct ws_dir *d = &w->d[dir];
-	d->msgs++;
-	d->bytes += m->length;
+	struct ws_flow *w = user;
+	struct ws_layer *l = w->l;
 	l->st.messages++;
 	l->st.payload_bytes += m->length;
 	struct ev ev = { .type = EV_WS_MSG };
 	ev.u.msg = m;
-	core_emit(l->core, &ev, af, dir);
+	core_emit(l->core, &ev, &w->af, dir);
 }
 
-static void close_details(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-			  int dir, struct ws_msg_info *m, const uint8_t *p, size_t n)
+static void wsm_frame(void *user, int dir, const struct ws_frame_info *f)
 {
-	m->close_code = -1;
-	m->utf8_ok = true;
-	if (n == 0)
-		return;
-	if (n == 1) {
-		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
-			       "close frame with a 1-byte payload (a code needs 2)");
-		return;
-	}
-	int code = p[0] << 8 | p[1];
-	m->close_code = code;
-	w->d[dir].close_code = code;
-	/* §7.4: 1004-1006 and 1015 are reserved and must not be sent; codes
-	 * under 1000 and from 5000 up are not defined. */
-	bool ok = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-		  (code >= 3000 && code <= 4999);
-	if (!ok)
-		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
-			       "close code %d is not allowed on the wire", code);
-	m->close_reason = p + 2;
-	m->close_reason_len = n - 2;
-	m->utf8_ok = utf8_valid(p + 2, n - 2);
-	if (!m->utf8_ok)
-		core_warn_conn(l->core, WARN_BAD_CLOSE, af, w->conn.id, dir,
-			       "close reason is not valid UTF-8");
-}
-
-static void finish_control(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-			   int dir)
-{
-	struct ws_dir *d = &w->d[dir];
-	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
-	struct ws_msg_info m;
-	memset(&m, 0, sizeof(m));
-	m.conn = w->conn.id;
-	m.dir = out_dir(w, dir);
-	m.opcode = (enum ws_opcode)h->opcode;
-	m.length = h->len;
-	m.wire_length = h->len;
-	m.payload = d->ctl;
-	m.stored = d->ctl_len;
-	m.truncated = d->ctl_len < h->len;
-	m.frames = 1;
-	m.first_pkt = d->frame_pkt;
-	m.last_pkt = core_cur_pkt(l->core);
-	m.first_ts = core_cur_ts(l->core);
-	m.utf8_ok = true;
-	m.close_code = -1;
-	m.gap = d->frame_gap;
-	if (h->opcode == WS_OP_CLOSE && !d->frame_gap) {
-		close_details(l, af, w, dir, &m, d->ctl, d->ctl_len);
-		d->close_seen = true;
-	}
-	emit_msg(l, af, w, dir, &m);
-}
-
-static void finish_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
-{
-	struct ws_dir *d = &w->d[dir];
-	struct ws_msg_info m;
-	memset(&m, 0, sizeof(m));
-	m.conn = w->conn.id;
-	m.dir = out_dir(w, dir);
-	m.opcode = (enum ws_opcode)d->msg_op;
-	m.wire_length = d->wire_len;
-	m.compressed = d->msg_compressed;
-	m.frames = d->frames;
-	m.first_pkt = d->first_pkt;
-	m.first_ts = d->first_ts;
-	m.last_pkt = core_cur_pkt(l->core);
-	m.close_code = -1;
-	m.gap = d->msg_gap;
-	if (d->msg_compressed && !d->msg_gap && !d->msg_inflate_failed && !d->msg_bomb) {
-		bool bomb = false;
-		struct keep_ctx k = { l, af, w, dir, (size_t)l->o.max_payload };
-		if (!pmd_finish(d->inf, keep_inflated, &k, &d->inflated, l->o.max_inflate, &bomb))
-			d->msg_inflate_failed = true;
-		d->msg_bomb |= bomb;
-	}
-	if (d->msg_compressed && d->msg_inflate_failed) {
-		/* Report the compressed bytes; say why once. */
-		m.inflate_failed = true;
-		m.payload = d->raw.p;
-		m.stored = d->raw.len;
-		m.length = d->wire_len;
-		m.truncated = d->raw.len < d->wire_len;
-		if (!w->conn.decode_as && !d->ctx_lost)
-			core_warn_conn(l->core, WARN_INFLATE_FAILED, af, w->conn.id, dir,
-				       "compressed message could not be inflated; reported compressed");
-		else if (!w->midstream_warned)
-			core_warn_conn(l->core, WARN_INFLATE_MIDSTREAM, af, w->conn.id, dir,
-				       "compressed messages need context that was %s; "
-				       "those that cannot be inflated are reported compressed",
-				       w->conn.decode_as ? "sent before the capture started" : "lost in a gap");
-		if (!d->no_context) {
-			d->ctx_lost = true;
-			w->midstream_warned = w->midstream_warned || d->ctx_lost;
-		}
-		pmd_inflater_reset(d->inf);
-	} else {
-		m.payload = d->buf.p;
-		m.stored = d->buf.len;
-		m.length = d->msg_compressed ? d->inflated : d->wire_len;
-		m.truncated = d->buf.len < m.length || d->msg_bomb;
-		m.bomb = d->msg_bomb;
-		if (d->msg_bomb) {
-			core_warn_conn(l->core, WARN_DEFLATE_BOMB, af, w->conn.id, dir,
-				       "message inflates past %llu bytes; inflation stopped",
-				       (unsigned long long)l->o.max_inflate);
-			if (!d->no_context)
-				d->ctx_lost = true;
-			pmd_inflater_reset(d->inf);
-		}
-	}
-	if (m.gap) {
-		m.payload = NULL;
-		m.stored = 0;
-		m.truncated = true;
-		m.inflate_failed = false;
-		/* The inflater saw part of this message: start it afresh, so
-		 * that later messages inflate correctly or fail, never wrongly. */
-		if (d->msg_compressed && d->inf != NULL)
-			pmd_inflater_reset(d->inf);
-	}
-	m.utf8_ok = true;
-	if (m.opcode == WS_OP_TEXT && !m.inflate_failed && !m.gap) {
-		/* every byte of the text was validated as it came, kept or
-		 * not; only a message whose inflation stopped (a bomb) may end
-		 * inside a character */
-		m.utf8_ok = utf8_stream_ok(&d->u8, !d->msg_bomb);
-		/* A cut text keeps whole characters only. */
-		size_t ok_len;
-		if (m.truncated && m.utf8_ok && utf8_valid_prefix(m.payload, m.stored, &ok_len))
-			m.stored = ok_len;
-		if (!m.utf8_ok)
-			core_warn_conn(l->core, WARN_INVALID_UTF8, af, w->conn.id, dir,
-				       "text message of %llu bytes is not valid UTF-8",
-				       (unsigned long long)m.length);
-	}
-	if (d->msg_compressed && d->no_context) {
-		/* Nothing carries over to the next message: give the ~40 KiB
-		 * of zlib state back while the connection is quiet. */
-		pmd_inflater_free(d->inf);
-		d->inf = NULL;
-	}
-	emit_msg(l, af, w, dir, &m);
-	d->in_msg = false;
-	capbuf_clear(&d->buf);
-	capbuf_clear(&d->raw);
-	d->inflated = 0;
-	/* Give back all but small buffers between messages: what a quiet
-	 * connection holds must not depend on the largest message it ever
-	 * carried, or memory would grow with the capture's length. */
-	if (d->buf.cap > KEEP_BETWEEN_MSGS)
-		capbuf_free(&d->buf);
-	if (d->raw.cap > KEEP_BETWEEN_MSGS)
-		capbuf_free(&d->raw);
-}
-
-/* ---- frames ---- */
-
-static bool is_reserved(uint8_t op) { return (op >= 3 && op <= 7) || op >= 11; }
-
-static void on_header(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
-{
-	struct ws_dir *d = &w->d[dir];
-	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
-	uint64_t id = w->conn.id;
-	bool client = dir_is_client(w, dir);
-	d->frame_pkt = core_cur_pkt(l->core);
-	d->frame_skip = false;
-	d->frame_gap = false;
-	d->frame_control = h->opcode >= 8;
-	d->ctl_len = 0;
+	struct ws_flow *w = user;
+	struct ws_layer *l = w->l;
 	l->st.frames++;
-
 	if (l->o.frames) {
-		struct ws_frame_info fi;
-		memset(&fi, 0, sizeof(fi));
-		fi.conn = id;
-		fi.dir = out_dir(w, dir);
-		fi.fin = h->fin;
-		fi.rsv = h->rsv;
-		fi.opcode = h->opcode;
-		fi.masked = h->masked;
-		memcpy(fi.mask, h->mask, 4);
-		fi.length = h->len;
-		fi.pkt = d->frame_pkt;
 		struct ev ev = { .type = EV_WS_FRAME };
-		ev.u.frame = &fi;
-		core_emit(l->core, &ev, af, dir);
+		ev.u.frame = f;
+		core_emit(l->core, &ev, &w->af, dir);
 	}
-	if (d->close_seen && !d->after_close_warned) {
-		d->after_close_warned = true;
-		core_warn_conn(l->core, WARN_DATA_AFTER_CLOSE, af, id, dir,
-			       "%s frame after this side's close frame", ws_opcode_name(h->opcode));
-	}
-	if (is_reserved(h->opcode)) {
-		core_warn_conn(l->core, WARN_RESERVED_OPCODE, af, id, dir,
-			       "reserved opcode 0x%x: framing cannot be followed; direction no longer dissected",
-			       h->opcode);
-		d->dead = true;
-		return;
-	}
-	if (client && !h->masked)
-		core_warn_conn(l->core, WARN_UNMASKED_CLIENT, af, id, dir,
-			       "client %s frame is not masked", ws_opcode_name(h->opcode));
-	if (!client && h->masked)
-		core_warn_conn(l->core, WARN_MASKED_SERVER, af, id, dir,
-			       "server %s frame is masked", ws_opcode_name(h->opcode));
-	if (h->non_minimal)
-		core_warn_conn(l->core, WARN_NON_MINIMAL_LENGTH, af, id, dir,
-			       "payload length %llu not in its shortest form", (unsigned long long)h->len);
-	uint8_t allowed = w->conn.deflate ? 4 : 0;
-	if ((h->rsv & ~allowed) != 0)
-		core_warn_conn(l->core, WARN_RSV_BITS, af, id, dir,
-			       "RSV bits 0x%x set without an extension that defines them", h->rsv);
-	else if ((h->rsv & 4) != 0 && (d->frame_control || h->opcode == WS_OP_CONT))
-		core_warn_conn(l->core, WARN_RSV_BITS, af, id, dir,
-			       "RSV1 on a %s frame (permessage-deflate sets it on a message's first frame only)",
-			       ws_opcode_name(h->opcode));
-	if (d->frame_control) {
-		if (h->len > 125)
-			core_warn_conn(l->core, WARN_CONTROL_TOO_LONG, af, id, dir,
-				       "%s frame of %llu bytes (at most 125)", ws_opcode_name(h->opcode),
-				       (unsigned long long)h->len);
-		if (!h->fin)
-			core_warn_conn(l->core, WARN_CONTROL_FRAGMENTED, af, id, dir,
-				       "%s frame without FIN", ws_opcode_name(h->opcode));
-		return;
-	}
-	if (h->opcode == WS_OP_CONT) {
-		if (!d->in_msg) {
-			core_warn_conn(l->core, WARN_CONT_WITHOUT_START, af, id, dir,
-				       "continuation frame with no message to continue; payload skipped");
-			d->frame_skip = true;
-			return;
-		}
-	} else {
-		if (d->in_msg) {
-			core_warn_conn(l->core, WARN_MESSAGE_INTERLEAVED, af, id, dir,
-				       "new %s message before the previous one ended; the previous one is reported as it is",
-				       ws_opcode_name(h->opcode));
-			finish_data(l, af, w, dir);
-		}
-		d->in_msg = true;
-		d->msg_op = h->opcode;
-		d->msg_compressed = w->conn.deflate && (h->rsv & 4) != 0;
-		d->msg_gap = d->msg_bomb = d->msg_inflate_failed = d->msg_memcap = false;
-		d->frames = 0;
-		d->wire_len = 0;
-		capbuf_clear(&d->buf);
-		capbuf_clear(&d->raw);
-		d->inflated = 0;
-		d->first_pkt = d->frame_pkt;
-		d->first_ts = core_cur_ts(l->core);
-		utf8_stream_init(&d->u8);
-		if (d->msg_compressed && d->inf == NULL) {
-			d->inf = pmd_inflater_new(dir_is_client(w, dir) ?
-						  w->conn.client_max_window_bits :
-						  w->conn.server_max_window_bits);
-			if (d->inf == NULL)
-				d->msg_inflate_failed = true;
-		}
-	}
-	d->frames++;
 }
 
-static void on_payload(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		       int dir, const struct ws_dec_out *o)
+static void wsm_warn(void *user, int dir, enum warn_code code, const char *msg)
 {
-	struct ws_dir *d = &w->d[dir];
-	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
-	if (d->frame_skip)
-		return;
-	if (d->frame_control) {
-		size_t room = sizeof(d->ctl) - d->ctl_len;
-		size_t k = o->n < room ? o->n : room;
-		if (k > 0) {
-			if (h->masked)
-				ws_unmask(d->ctl + d->ctl_len, o->p, k, h->mask, o->pos);
-			else
-				memcpy(d->ctl + d->ctl_len, o->p, k);
-			d->ctl_len += k;
-		}
-		return;
-	}
-	d->wire_len += o->n;
-	if (d->msg_gap)
-		return;
-	size_t max = (size_t)l->o.max_payload;
-	if (!d->msg_compressed) {
-		size_t done = 0; /* bytes of this piece already validated */
-		if (d->buf.len < max) {
-			size_t k = max - d->buf.len < o->n ? max - d->buf.len : o->n;
-			if (keep_room(l, af, w, dir, &d->buf, d->buf.len + k, max)) {
-				if (h->masked)
-					ws_unmask(d->buf.p + d->buf.len, o->p, k, h->mask, o->pos);
-				else
-					memcpy(d->buf.p + d->buf.len, o->p, k);
-				if (d->msg_op == WS_OP_TEXT)
-					utf8_stream_feed(&d->u8, d->buf.p + d->buf.len, k);
-				d->buf.len += k;
-				done = k;
-			}
-		}
-		/* text past what is kept is still validated: unmasked a slice
-		 * at a time into the scratch buffer */
-		while (d->msg_op == WS_OP_TEXT && done < o->n && utf8_stream_ok(&d->u8, false)) {
-			size_t k = o->n - done < sizeof(l->scratch) ? o->n - done : sizeof(l->scratch);
-			if (h->masked) {
-				ws_unmask(l->scratch, o->p + done, k, h->mask, o->pos + done);
-				utf8_stream_feed(&d->u8, l->scratch, k);
-			} else {
-				utf8_stream_feed(&d->u8, o->p + done, k);
-			}
-			done += k;
-		}
-		return;
-	}
-	/* Compressed: keep the raw bytes (for a failed inflate) and inflate. */
-	size_t off = 0;
-	while (off < o->n) {
-		size_t k = o->n - off < sizeof(l->scratch) ? o->n - off : sizeof(l->scratch);
-		const uint8_t *src = o->p + off;
-		if (h->masked) {
-			ws_unmask(l->scratch, src, k, h->mask, o->pos + off);
-			src = l->scratch;
-		}
-		if (d->raw.len < max) {
-			size_t r = max - d->raw.len < k ? max - d->raw.len : k;
-			if (keep_room(l, af, w, dir, &d->raw, d->raw.len + r, max)) {
-				capbuf_add(&d->raw, src, r, max);
-			}
-		}
-		if (!d->msg_inflate_failed && !d->msg_bomb) {
-			bool bomb = false;
-			struct keep_ctx kc = { l, af, w, dir, max };
-			if (!pmd_inflate(d->inf, src, k, keep_inflated, &kc, &d->inflated,
-					 l->o.max_inflate, &bomb))
-				d->msg_inflate_failed = true;
-			d->msg_bomb |= bomb;
-		}
-		off += k;
-	}
+	struct ws_flow *w = user;
+	core_warn_conn(w->l->core, code, &w->af, w->conn.id, dir, "%s", msg);
 }
 
-static void on_frame_end(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir)
+static bool wsm_room(void *user, uint64_t more)
 {
-	struct ws_dir *d = &w->d[dir];
-	const struct ws_frame_hdr *h = ws_dec_header(&d->dec);
-	if (d->frame_skip)
-		return;
-	if (d->frame_control) {
-		finish_control(l, af, w, dir);
-		return;
-	}
-	if (h->fin && d->in_msg)
-		finish_data(l, af, w, dir);
+	struct ws_flow *w = user;
+	return core_mem_room(w->l->core, &w->af, more);
 }
 
+static uint64_t wsm_pkt(void *user)
+{
+	struct ws_flow *w = user;
+	return core_cur_pkt(w->l->core);
+}
+
+static struct wts wsm_ts(void *user)
+{
+	struct ws_flow *w = user;
+	return core_cur_ts(w->l->core);
+}
+
+static const struct ws_msgs_cbs wsm_cbs = { wsm_message, wsm_frame, wsm_warn, wsm_room, wsm_pkt, wsm_ts };
+
+/* Bytes of a WebSocket direction, to the message assembly. */
 static void ws_feed(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir,
 		    const uint8_t *p, size_t n)
 {
-	struct ws_dir *d = &w->d[dir];
-	while (!d->dead) {
-		size_t used;
-		struct ws_dec_out o;
-		enum ws_dec_result r = ws_dec_feed(&d->dec, p, n, &used, &o);
-		p += used;
-		n -= used;
-		switch (r) {
-		case WSD_MORE:
-			return;
-		case WSD_HEADER:
-			on_header(l, af, w, dir);
-			break;
-		case WSD_PAYLOAD:
-			on_payload(l, af, w, dir, &o);
-			break;
-		case WSD_FRAME_END:
-			on_frame_end(l, af, w, dir);
-			break;
-		case WSD_ERROR:
-			core_warn_conn(l->core, WARN_LENGTH_MSB, af, w->conn.id, dir,
-				       "frame length with the most significant bit set: framing cannot be followed; direction no longer dissected");
-			d->dead = true;
-			return;
-		}
-	}
+	if (w->ws == NULL)
+		return;
+	w->l = l;
+	w->af = *af;
+	ws_msgs_data(w->ws, dir, p, n);
 }
 
 /* ---- the handshake ---- */
@@ -833,18 +401,14 @@ static void enter_ws(struct ws_layer *l, struct ws_flow *w, int client_dir)
 {
 	w->phase = PH_WS;
 	w->client_dir = client_dir;
-	for (int d = 0; d < 2; d++) {
-		ws_dec_init(&w->d[d].dec);
-		w->d[d].close_code = -1;
-		bool is_client = d == client_dir;
-		w->d[d].no_context = is_client ? w->conn.client_no_context_takeover
-					       : w->conn.server_no_context_takeover;
-	}
+	struct ws_msgs_opts o = { l->o.max_payload, l->o.max_inflate };
+	w->ws = ws_msgs_new(&wsm_cbs, w, &o, &w->conn, client_dir, l->scratch);
+	if (w->ws == NULL)
+		w->phase = PH_OFF; /* no memory: not dissected */
 	http_parser_free(w->hp[0]);
 	http_parser_free(w->hp[1]);
 	w->hp[0] = w->hp[1] = NULL;
 	queue_free(w);
-	(void)l;
 }
 
 static bool decode_as_port(const struct ws_layer *l, uint16_t port)
@@ -1387,8 +951,7 @@ static uint64_t flow_mem(const struct ws_flow *w)
 		m += str_mem(w->strs[i]);
 	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
-	for (int d = 0; d < 2; d++)
-		m += capbuf_mem(&w->d[d].buf) + capbuf_mem(&w->d[d].raw) + pmd_inflater_mem(w->d[d].inf);
+	m += w->ws != NULL ? ws_msgs_mem(w->ws) : 0;
 	return m;
 }
 
@@ -1443,37 +1006,9 @@ static void gap_in(struct ws_layer *l, const struct app_flow *af, struct ws_flow
 	}
 	if (w->phase != PH_WS)
 		return;
-	struct ws_dir *d = &w->d[dir];
-	if (d->dead)
-		return;
-	uint64_t left = ws_dec_payload_left(&d->dec);
-	if (left > 0 && len <= left) {
-		/* Inside one frame's payload: framing survives; the message
-		 * lost bytes and is reported without its payload. */
-		ws_dec_skip(&d->dec, len);
-		if (d->frame_control)
-			d->frame_gap = true;
-		else if (d->in_msg && !d->frame_skip) {
-			d->msg_gap = true;
-			d->wire_len += len;
-		}
-		core_warn_conn(l->core, WARN_WS_GAP, af, w->conn.id, dir,
-			       "%llu bytes missing inside a frame; the message is reported without its payload",
-			       (unsigned long long)len);
-		if (len == left) {
-			/* the frame may end exactly here (an empty, non-NULL
-			 * buffer: the decoder adds to its pointer) */
-			static const uint8_t none[1];
-			ws_feed(l, af, w, dir, none, 0);
-		}
-		if (d->msg_compressed && !d->no_context)
-			d->ctx_lost = true;
-		return;
-	}
-	core_warn_conn(l->core, WARN_WS_DESYNC, af, w->conn.id, dir,
-		       "%llu bytes missing across frame boundaries: framing lost; direction no longer dissected",
-		       (unsigned long long)len);
-	d->dead = true;
+	w->l = l;
+	w->af = *af;
+	ws_msgs_gap(w->ws, dir, len);
 }
 
 static void app_gap(void *app, const struct app_flow *af, int dir, uint64_t off, uint64_t len)
@@ -1493,11 +1028,10 @@ static void app_dir_end(void *app, const struct app_flow *af, int dir, enum end_
 	struct ws_flow *w = *af->state;
 	if (w == NULL || w->phase != PH_WS)
 		return;
-	struct ws_dir *d = &w->d[dir];
-	if (!d->dead && (d->in_msg || !ws_dec_at_boundary(&d->dec)))
-		core_warn_conn(l->core, WARN_WS_GAP, af, w->conn.id, dir,
-			       "direction ended inside a %s; it is not reported",
-			       d->in_msg ? "message" : "frame");
+	(void)r;
+	w->l = l;
+	w->af = *af;
+	ws_msgs_dir_end(w->ws, dir);
 }
 
 static void app_close(void *app, const struct app_flow *af, enum end_reason r)
@@ -1524,15 +1058,17 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 		memset(&e, 0, sizeof(e));
 		e.conn = w->conn.id;
 		e.close_code[0] = e.close_code[1] = -1;
-		bool closed = w->phase == PH_WS && w->d[0].close_seen && w->d[1].close_seen;
-		e.reason = closed ? "close" : end_reason_name(r);
+		bool seen[2] = { false, false };
 		for (int d = 0; d < 2; d++) {
 			int o = out_dir(w, d);
-			e.msgs[o] = w->d[d].msgs;
-			e.bytes[o] = w->d[d].bytes;
+			int code = -1;
+			if (w->phase == PH_WS)
+				ws_msgs_counts(w->ws, d, &e.msgs[o], &e.bytes[o], &code, &seen[d]);
 			/* listed without its content: nothing was seen of it */
-			e.close_code[o] = w->phase == PH_WS ? w->d[d].close_code : -1;
+			e.close_code[o] = code;
 		}
+		bool closed = w->phase == PH_WS && seen[0] && seen[1];
+		e.reason = closed ? "close" : end_reason_name(r);
 		struct ev ev = { .type = EV_WS_END };
 		ev.u.wsend = &e;
 		core_emit(l->core, &ev, af, -1);

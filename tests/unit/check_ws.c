@@ -22,6 +22,7 @@
 #include "utf8.h"
 #include "ws_probe.h"
 #include "ws_frame.h"
+#include "ws_msg.h"
 
 /* ---- frame builder ---- */
 
@@ -1078,6 +1079,149 @@ START_TEST(decode_as_without_handshake)
 }
 END_TEST
 
+/* ---- ws_msg.c alone, without the core ---- */
+
+struct wm_log {
+	char out[4096];
+	size_t n;
+	uint64_t pkt;
+	uint64_t room_left;
+	int frames;
+};
+
+static void wml(struct wm_log *g, const char *s)
+{
+	size_t k = strlen(s);
+	ck_assert_uint_lt(g->n + k, sizeof(g->out));
+	memcpy(g->out + g->n, s, k + 1);
+	g->n += k;
+}
+
+static void wm_message(void *user, int dir, struct ws_msg_info *m)
+{
+	char b[300];
+	const uint8_t *p = m->opcode == WS_OP_CLOSE ? m->close_reason : m->payload;
+	size_t n = m->opcode == WS_OP_CLOSE ? m->close_reason_len : m->stored;
+	snprintf(b, sizeof(b), "[%d %s %s %llu%s%s '%.*s' pkt %llu-%llu]", dir, m->dir ? "s2c" : "c2s",
+		 ws_opcode_name(m->opcode), (unsigned long long)m->length, m->gap ? " gap" : "",
+		 m->truncated ? " cut" : "", (int)(n < 40 ? n : 40), p ? (const char *)p : "",
+		 (unsigned long long)m->first_pkt, (unsigned long long)m->last_pkt);
+	wml(user, b);
+}
+
+static void wm_frame(void *user, int dir, const struct ws_frame_info *f)
+{
+	(void)dir;
+	(void)f;
+	((struct wm_log *)user)->frames++;
+}
+
+static void wm_warn(void *user, int dir, enum warn_code code, const char *msg)
+{
+	(void)msg;
+	char b[80];
+	snprintf(b, sizeof(b), "<%d %s>", dir, warn_name(code));
+	wml(user, b);
+}
+
+static bool wm_room(void *user, uint64_t more)
+{
+	struct wm_log *g = user;
+	if (more > g->room_left)
+		return false;
+	g->room_left -= more;
+	return true;
+}
+
+static uint64_t wm_pkt(void *user) { return ((struct wm_log *)user)->pkt; }
+static struct wts wm_ts(void *user) { (void)user; struct wts t = { 100, 0 }; return t; }
+
+START_TEST(messages_without_the_core)
+{
+	static const struct ws_msgs_cbs cbs = { wm_message, wm_frame, wm_warn, wm_room, wm_pkt, wm_ts };
+	struct wm_log g;
+	memset(&g, 0, sizeof(g));
+	g.room_left = 1 << 20;
+	struct ws_conn_info ci;
+	memset(&ci, 0, sizeof(ci));
+	ci.id = 5;
+	struct ws_msgs_opts o = { 16, 1 << 20 };
+	static uint8_t scratch[WS_MSGS_SCRATCH];
+	/* the client sends on direction 1 */
+	struct ws_msgs *wm = ws_msgs_new(&cbs, &g, &o, &ci, 1, scratch);
+	ck_assert_ptr_nonnull(wm);
+	uint8_t buf[256];
+	size_t n;
+	/* a masked text in two fragments with a ping between, cut in pieces */
+	n = mkframe(buf, false, 0, 1, true, K, (const uint8_t *)"hel", 3, 0);
+	g.pkt = 10;
+	ws_msgs_data(wm, 1, buf, 2);
+	ws_msgs_data(wm, 1, buf + 2, n - 2);
+	n = mkframe(buf, true, 0, 9, true, K, (const uint8_t *)"p", 1, 0);
+	g.pkt = 11;
+	ws_msgs_data(wm, 1, buf, n);
+	n = mkframe(buf, true, 0, 0, true, K, (const uint8_t *)"lo", 2, 0);
+	g.pkt = 12;
+	ws_msgs_data(wm, 1, buf, n);
+	/* a server text past max_payload (16): cut, length exact */
+	n = mkframe(buf, true, 0, 1, false, NULL, (const uint8_t *)"0123456789abcdefghij", 20, 0);
+	g.pkt = 13;
+	ws_msgs_data(wm, 0, buf, n);
+	/* bytes lost inside a server frame: reported without payload */
+	n = mkframe(buf, true, 0, 2, false, NULL, (const uint8_t *)"abcdef", 6, 0);
+	g.pkt = 14;
+	ws_msgs_data(wm, 0, buf, n - 4);
+	ws_msgs_gap(wm, 0, 4);
+	/* an unmasked client frame: a warning */
+	n = mkframe(buf, true, 0, 1, false, NULL, (const uint8_t *)"x", 1, 0);
+	g.pkt = 15;
+	ws_msgs_data(wm, 1, buf, n);
+	/* a close each way, then the counts */
+	uint8_t cl[4] = { 0x03, 0xe8, 'o', 'k' };
+	n = mkframe(buf, true, 0, 8, true, K, cl, 4, 0);
+	g.pkt = 16;
+	ws_msgs_data(wm, 1, buf, n);
+	n = mkframe(buf, true, 0, 8, false, NULL, cl, 2, 0);
+	ws_msgs_data(wm, 0, buf, n);
+	/* (a gap that ends a frame exactly: the message is reported when the
+	 * direction's next bytes come) */
+	ck_assert_str_eq(g.out, "[1 c2s ping 1 'p' pkt 11-11][1 c2s text 5 'hello' pkt 10-12]"
+				"[0 s2c text 20 cut '0123456789abcdef' pkt 13-13]<0 ws_gap>"
+				"<1 unmasked_client_frame>[1 c2s text 1 'x' pkt 15-15][1 c2s close 4 'ok' pkt 16-16]"
+				"[0 s2c binary 6 gap cut '' pkt 14-16][0 s2c close 2 '' pkt 16-16]");
+	ck_assert_int_eq(g.frames, 8);
+	uint64_t msgs, bytes;
+	int code;
+	bool seen;
+	ws_msgs_counts(wm, 1, &msgs, &bytes, &code, &seen);
+	ck_assert(msgs == 4 && bytes == 11 && code == 1000 && seen);
+	ws_msgs_counts(wm, 0, &msgs, &bytes, &code, &seen);
+	ck_assert(msgs == 3 && code == 1000 && seen);
+	/* a direction that ends inside a frame says so */
+	n = mkframe(buf, true, 0, 1, false, NULL, (const uint8_t *)"abc", 3, 0);
+	ws_msgs_data(wm, 0, buf, n - 1);
+	g.n = 0;
+	g.out[0] = '\0';
+	ws_msgs_dir_end(wm, 0);
+	ck_assert_str_eq(g.out, "<0 ws_gap>");
+	/* the memory cap says no: the payload is counted, not kept */
+	g.room_left = 0;
+	g.n = 0;
+	g.out[0] = '\0';
+	uint8_t big[300];
+	memset(big, 'z', sizeof(big));
+	struct ws_msgs_opts o2 = { 1 << 20, 1 << 20 };
+	struct ws_msgs *w2 = ws_msgs_new(&cbs, &g, &o2, &ci, 1, scratch);
+	n = mkframe(buf, true, 0, 2, false, NULL, big, 200, 0);
+	ws_msgs_data(w2, 0, buf, n);
+	ck_assert_str_eq(g.out, "<0 memcap>[0 s2c binary 200 cut '' pkt 16-16]");
+	ck_assert_uint_gt(ws_msgs_mem(w2), 0);
+	ws_msgs_free(w2);
+	ws_msgs_free(wm);
+}
+END_TEST
+
+
 Suite *suite_ws(void)
 {
 	Suite *s = suite_create("ws");
@@ -1104,6 +1248,7 @@ Suite *suite_ws(void)
 	tcase_add_test(tc, every_violation_warns);
 	tcase_add_test(tc, accept_mismatch_and_deflate_messages);
 	tcase_add_test(tc, max_payload_truncates_but_length_is_exact);
+	tcase_add_test(tc, messages_without_the_core);
 	tcase_add_test(tc, response_captured_before_request);
 	tcase_add_test(tc, head_request_then_upgrade);
 	tcase_add_test(tc, decode_as_without_handshake);
