@@ -218,8 +218,9 @@ static bool string(struct jr *j, const uint8_t **s, size_t *n)
 	return expect(j, '"');
 }
 
-/* A member name as the comparison sees it: \uXXXX escapes of ASCII and the
- * simple ones decoded (a name written with escapes is still a key). */
+/* A member name as the comparison sees it: \u escapes (four hex digits)
+ * of ASCII and the simple ones decoded (a name written with escapes is
+ * still a key). */
 static bool key_matches(const struct jr *j, const uint8_t *s, size_t n)
 {
 	char name[REDACT_KEY_LEN];

@@ -54,9 +54,10 @@ def load_log(path):
     return conns, tcp
 
 
-def endpoint_sent(log):
+def endpoint_sent(log, http_status=None):
     """An endpoint log's connections, and what each side sent, by
-    (connection, direction), in the order logged."""
+    (connection, direction), in the order logged; with http_status (a
+    dict), also the status of the last HTTP answer logged per connection."""
     conns, sent = {}, {}
     with open_log(log) as f:
         for line in f:
@@ -65,6 +66,8 @@ def endpoint_sent(log):
                 conns[r["conn"]] = r
             elif r["kind"] == "msg" and r["role"] == "sent":
                 sent.setdefault((r["conn"], r["dir"]), []).append(r)
+            elif r["kind"] == "http" and http_status is not None:
+                http_status[r["conn"]] = r["status"]
     return conns, sent
 
 
@@ -181,18 +184,8 @@ def compare_messages(pcap, log, extra=(), allow_warnings=()):
     """Every message each endpoint sent, in order, must appear in wscope's
     NDJSON for that connection and direction: opcode, length, exact payload
     bytes, close code and reason. No other message may appear."""
-    conns = {}
-    sent = {}
     http_status = {}   # the status of the last HTTP answer an endpoint logged
-    with open_log(log) as f:
-        for line in f:
-            r = json.loads(line)
-            if r["kind"] == "conn":
-                conns[r["conn"]] = r
-            elif r["kind"] == "msg" and r["role"] == "sent":
-                sent.setdefault((r["conn"], r["dir"]), []).append(r)
-            elif r["kind"] == "http":
-                http_status[r["conn"]] = r["status"]
+    conns, sent = endpoint_sent(log, http_status)
     if not sent:
         return None
     rc, recs, bad, se = wscope_json(pcap, extra)
