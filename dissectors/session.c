@@ -17,8 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "capbuf.h"
 #include "deflate.h"
+#include "handshake.h"
 #include "heap.h"
 #include "http.h"
 #include "limits.h"
@@ -39,7 +41,6 @@
 #define PROBE_CHUNKS 64u
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define MAX_PIPELINE 32
 
 struct ws_layer {
 	struct core *core;
@@ -48,24 +49,11 @@ struct ws_layer {
 	struct ws_stats st;
 	uint8_t scratch[WS_MSGS_SCRATCH]; /* lent to ws_msg.c: bytes unmasked on their way on */
 	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
+	struct app_out app_out;    /* a message's decoded units, while it is handled */
 	struct ws_flow *waiting;   /* TLS connections waiting for their keys */
 	size_t held_total;         /* bytes they hold, together */
 	uint64_t poll_round;
 	uint64_t keys_seen;        /* keylog_generation at the last poll */
-};
-
-/* A request waiting for its response. */
-struct pending_req {
-	char method[16];
-	bool upgrade;              /* a valid WebSocket upgrade request */
-	bool h2c;
-	/* upgrade requests only, owned: */
-	char *host, *path, *origin, *ua, *key, *proto, *ext;
-	uint8_t *raw;              /* the head as captured (LIM_HANDSHAKE_KEEP) */
-	size_t raw_len;
-	bool raw_cut;
-	struct wts ts;
-	uint64_t pkt;
 };
 
 
@@ -107,20 +95,12 @@ static uint64_t probe_mem(const struct probe *pr)
 struct ws_flow {
 	enum phase phase;
 	int client_dir;            /* -1 until known */
-	struct http_parser *hp[2];
-	struct pending_req *q;     /* MAX_PIPELINE, allocated at the first
-	                              request, freed once WebSocket starts */
-	unsigned qhead, qlen;
-	bool await_upgrade;        /* the client sent an upgrade request */
-	struct capbuf pending;     /* client bytes after it, until the answer */
-	int early_dir;             /* -1, or a direction whose response came
-	                              before any request (capture reordering) */
-	struct capbuf early;
+	struct hs *hs;             /* PH_HTTP: the exchanges until the upgrade */
 	struct ws_conn_info conn;
 	char *strs[10];            /* owned strings of conn */
 	struct ws_msgs *ws;        /* PH_WS: the frames made into messages */
-	bool any_data[2];
-	bool releasing;            /* re-parsing held bytes: do not hold again */
+	struct app_conn *app;      /* PH_WS: what they mean, or NULL */
+	uint64_t msg_seq;          /* messages so far */
 	/* TLS (wss://) */
 	struct tls_conn *tls;
 	bool tls_checked;
@@ -146,28 +126,6 @@ void ws_opts_default(struct ws_opts *o)
 
 const struct ws_stats *ws_layer_stats(const struct ws_layer *l) { return &l->st; }
 
-static void req_free(struct pending_req *r)
-{
-	free(r->host);
-	free(r->path);
-	free(r->origin);
-	free(r->ua);
-	free(r->key);
-	free(r->proto);
-	free(r->ext);
-	free(r->raw);
-	memset(r, 0, sizeof(*r));
-}
-
-static void queue_free(struct ws_flow *w)
-{
-	for (unsigned i = 0; i < w->qlen; i++)
-		req_free(&w->q[(w->qhead + i) % MAX_PIPELINE]);
-	free(w->q);
-	w->q = NULL;
-	w->qhead = w->qlen = 0;
-}
-
 static void wait_unlink(struct ws_flow *w)
 {
 	if (!w->in_wait)
@@ -188,15 +146,12 @@ static void flow_state_free(struct ws_flow *w)
 		return;
 	wait_unlink(w);
 	probe_free(w->probe);
-	http_parser_free(w->hp[0]);
-	http_parser_free(w->hp[1]);
-	queue_free(w);
-	capbuf_free(&w->pending);
-	capbuf_free(&w->early);
+	hs_free(w->hs);
 	tls_conn_free(w->tls);
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		free(w->strs[i]);
 	ws_msgs_free(w->ws);
+	app_conn_free(w->app);
 	free(w);
 }
 
@@ -208,7 +163,6 @@ static struct ws_flow *state_of(const struct app_flow *af)
 		if (w == NULL)
 			return NULL;
 		w->client_dir = -1;
-		w->early_dir = -1;
 		*af->state = w;
 	}
 	return w;
@@ -227,9 +181,16 @@ static void wsm_message(void *user, int dir, struct ws_msg_info *m)
 	struct ws_layer *l = w->l;
 	l->st.messages++;
 	l->st.payload_bytes += m->length;
+	m->seq = ++w->msg_seq;
+	m->app = app_conn_message(w->app, m, m->seq, core_cur_ts(l->core), &l->app_out);
 	struct ev ev = { .type = EV_WS_MSG };
 	ev.u.msg = m;
 	core_emit(l->core, &ev, &w->af, dir);
+	if (m->app != NULL) {
+		const struct app_info *ai = m->app;
+		for (unsigned i = 0; i < ai->nw; i++)
+			core_warn_conn(l->core, ai->w[i].code, &w->af, w->conn.id, dir, "%s", ai->w[i].msg);
+	}
 }
 
 static void wsm_frame(void *user, int dir, const struct ws_frame_info *f)
@@ -304,7 +265,7 @@ static bool accept_matches(const char *key, const char *accept)
 }
 
 static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		     const struct pending_req *rq, const struct http_head *resp, int server_dir)
+		     const struct hs_req *rq, const struct http_head *resp, int server_dir)
 {
 	struct ws_conn_info *c = &w->conn;
 	memset(c, 0, sizeof(*c));
@@ -379,6 +340,20 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		c->resp_head_len = resp->raw_len < LIM_HANDSHAKE_KEEP ? resp->raw_len : LIM_HANDSHAKE_KEEP;
 		c->resp_head_cut = c->resp_head_len < resp->raw_len;
 	}
+	if (!l->o.app_off && !w->tls_listing && ((resp != NULL && resp->status == 101) || (rq == NULL && resp == NULL && w->tls == NULL))) {
+		const struct app_decoder *forced = l->o.app_force;
+		for (int i = 0; forced == NULL && i < l->o.n_app_port; i++)
+			if (l->o.app_port[i].port == c->server.port)
+				forced = l->o.app_port[i].dec;
+		app_conn_free(w->app);
+		w->app = app_conn_new(forced, c->proto_chosen, c->path, true, rq != NULL);
+		enum app_choice why;
+		const struct app_decoder *d = app_conn_decoder(w->app, &why);
+		if (d != NULL) {
+			c->app = d->name;
+			c->app_by = app_choice_name(why);
+		}
+	}
 	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
 	if (rq == NULL && resp == NULL && w->tls != NULL && !w->tls_listing &&
 	    tls_conn_info(w->tls)->alpn != NULL && strcmp(tls_conn_info(w->tls)->alpn, "h2") == 0)
@@ -405,10 +380,6 @@ static void enter_ws(struct ws_layer *l, struct ws_flow *w, int client_dir)
 	w->ws = ws_msgs_new(&wsm_cbs, w, &o, &w->conn, client_dir, l->scratch);
 	if (w->ws == NULL)
 		w->phase = PH_OFF; /* no memory: not dissected */
-	http_parser_free(w->hp[0]);
-	http_parser_free(w->hp[1]);
-	w->hp[0] = w->hp[1] = NULL;
-	queue_free(w);
 }
 
 static bool decode_as_port(const struct ws_layer *l, uint16_t port)
@@ -417,163 +388,6 @@ static bool decode_as_port(const struct ws_layer *l, uint16_t port)
 		if (l->o.decode_as[i] == port)
 			return true;
 	return false;
-}
-
-static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		      int dir, const uint8_t *p, size_t n);
-
-static void give_up(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		    int dir, const char *why, bool warn)
-{
-	if (warn)
-		core_warn_conn(l->core, WARN_HTTP_MALFORMED, af, 0, dir,
-			       "%s; flow no longer parsed as HTTP", why);
-	w->phase = PH_OFF;
-}
-
-static void on_request(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-		       int dir, const struct http_head *h)
-{
-	if (w->client_dir == -1)
-		w->client_dir = dir;
-	if (w->qlen == MAX_PIPELINE) {
-		give_up(l, af, w, dir, "more than 32 pipelined requests unanswered", true);
-		return;
-	}
-	if (w->q == NULL) {
-		w->q = calloc(MAX_PIPELINE, sizeof(*w->q));
-		if (w->q == NULL) {
-			give_up(l, af, w, dir, "out of memory", true);
-			return;
-		}
-	}
-	struct pending_req *r = &w->q[(w->qhead + w->qlen++) % MAX_PIPELINE];
-	memset(r, 0, sizeof(*r));
-	snprintf(r->method, sizeof(r->method), "%s", h->method);
-	r->ts = core_cur_ts(l->core);
-	r->pkt = core_cur_pkt(l->core);
-	bool up = h->upgrade != NULL && http_list_has(h->upgrade, "websocket");
-	r->h2c = h->upgrade != NULL && http_list_has(h->upgrade, "h2c");
-	if (up) {
-		r->upgrade = http_list_has(h->connection, "upgrade") && h->ws_key != NULL &&
-			     strcmp(h->method, "GET") == 0;
-		r->host = str_dup_opt(h->host);
-		r->path = str_dup_opt(h->target);
-		r->origin = str_dup_opt(h->origin);
-		r->ua = str_dup_opt(h->user_agent);
-		r->key = str_dup_opt(h->ws_key);
-		r->proto = str_dup_opt(h->ws_protocol);
-		r->ext = str_dup_opt(h->ws_extensions);
-		if (h->raw != NULL && h->raw_len > 0) {
-			size_t k = h->raw_len < LIM_HANDSHAKE_KEEP ? h->raw_len : LIM_HANDSHAKE_KEEP;
-			r->raw = malloc(k);
-			if (r->raw != NULL) {
-				memcpy(r->raw, h->raw, k);
-				r->raw_len = k;
-				r->raw_cut = k < h->raw_len;
-			}
-		}
-		if (!r->upgrade)
-			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
-				       "Upgrade: websocket request without %s",
-				       strcmp(h->method, "GET") != 0 ? "the GET method" :
-				       h->ws_key == NULL ? "Sec-WebSocket-Key" : "Connection: Upgrade");
-	}
-	enum http_body kind;
-	uint64_t len;
-	if (!http_body_of(h, NULL, &kind, &len)) {
-		give_up(l, af, w, dir, "request with an invalid body length", true);
-		return;
-	}
-	http_set_body(w->hp[dir], kind, len);
-	/* After an upgrade request the client's next bytes may be frames:
-	 * hold them until the answer says which. */
-	if (up)
-		w->await_upgrade = true;
-}
-
-/* Returns true if the flow became WebSocket (the caller stops parsing HTTP). */
-static bool on_response(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
-			int dir, const struct http_head *h)
-{
-	if (w->client_dir == -1)
-		w->client_dir = !dir;
-	struct pending_req *r = w->qlen ? &w->q[w->qhead] : NULL;
-	if (h->status >= 100 && h->status < 200 && h->status != 101) {
-		http_set_body(w->hp[dir], HTTP_BODY_NONE, 0);
-		return false; /* interim: the request still waits */
-	}
-	bool was_upgrade = r != NULL && (r->upgrade || r->host != NULL);
-	if (h->status == 101) {
-		if (r != NULL && r->upgrade && h->upgrade != NULL && http_list_has(h->upgrade, "websocket")) {
-			start_ws(l, af, w, r, h, dir);
-			l->st.upgrades++;
-			req_free(r);
-			w->qhead = (w->qhead + 1) % MAX_PIPELINE;
-			w->qlen--;
-			enter_ws(l, w, !dir);
-			return true;
-		}
-		if (r != NULL && r->host != NULL) {
-			core_warn_conn(l->core, WARN_UPGRADE_INCOMPLETE, af, 0, dir,
-				       "101 answer to an incomplete WebSocket upgrade request; followed as WebSocket anyway");
-			start_ws(l, af, w, r, h, dir);
-			l->st.upgrades++;
-			enter_ws(l, w, !dir);
-			return true;
-		}
-		give_up(l, af, w, dir, r && r->h2c ? "upgrade to h2c (HTTP/2 cleartext)" :
-			"101 Switching Protocols to something other than WebSocket", false);
-		return true;
-	}
-	if (was_upgrade) {
-		/* A rejected upgrade: reported as a connection with its status. */
-		start_ws(l, af, w, r, h, dir);
-		l->st.rejected++;
-		for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++) {
-			free(w->strs[i]);
-			w->strs[i] = NULL;
-		}
-		memset(&w->conn, 0, sizeof(w->conn));
-	}
-	enum http_body kind;
-	uint64_t len;
-	if (!http_body_of(h, r ? r->method : NULL, &kind, &len)) {
-		give_up(l, af, w, dir, "response with an invalid body length", true);
-		return true;
-	}
-	http_set_body(w->hp[dir], kind, len);
-	if (r != NULL) {
-		req_free(r);
-		w->qhead = (w->qhead + 1) % MAX_PIPELINE;
-		w->qlen--;
-	}
-	if (was_upgrade && w->await_upgrade) {
-		/* The client's held bytes are HTTP after all. */
-		w->await_upgrade = false;
-		size_t hn;
-		uint8_t *held = capbuf_take(&w->pending, &hn);
-		if (hn > 0 && w->client_dir >= 0)
-			http_data(l, af, w, w->client_dir, held, hn);
-		free(held);
-	}
-	return w->phase != PH_HTTP;
-}
-
-/* Releases a response held because it came before its request. */
-static void release_early(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w)
-{
-	if (w->early_dir < 0)
-		return;
-	int d = w->early_dir;
-	size_t hn;
-	uint8_t *held = capbuf_take(&w->early, &hn);
-	w->early_dir = -1;
-	bool was = w->releasing;
-	w->releasing = true;
-	http_data(l, af, w, d, held, hn);
-	w->releasing = was;
-	free(held);
 }
 
 /* ---- no handshake: a chain of WebSocket frames? ---- */
@@ -683,116 +497,94 @@ static void probe_data(struct ws_layer *l, const struct app_flow *af, struct ws_
 		ws_feed(l, af, w, dir, p + k, n - k);
 }
 
+/* ---- the HTTP exchanges: handshake.c, reporting here ---- */
+
+/* HTTP is over for this flow: what the exchanges held is let go. */
+static void http_done(struct ws_flow *w)
+{
+	hs_free(w->hs);
+	w->hs = NULL;
+}
+
+static void hs_refused(void *user, const struct hs_req *rq, const struct http_head *resp, int dir)
+{
+	/* A refused upgrade: reported as a connection with its status. */
+	struct ws_flow *w = user;
+	start_ws(w->l, &w->af, w, rq, resp, dir);
+	w->l->st.rejected++;
+	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++) {
+		free(w->strs[i]);
+		w->strs[i] = NULL;
+	}
+	memset(&w->conn, 0, sizeof(w->conn));
+}
+
+static void hs_warn(void *user, int dir, enum warn_code code, const char *msg)
+{
+	struct ws_flow *w = user;
+	core_warn_conn(w->l->core, code, &w->af, 0, dir, "%s", msg);
+}
+
+static const struct hs_cbs hs_callbacks = { hs_refused, hs_warn, wsm_pkt, wsm_ts };
+
+/* A direction's first bytes are not HTTP: WebSocket without its
+ * handshake (--decode-as PORT, or frames the probe recognises), else the
+ * flow is not dissected. */
+static void not_http(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w, int dir,
+		     const uint8_t *p, size_t n)
+{
+	if (decode_as_port(l, af->fi->ep[0].port) || decode_as_port(l, af->fi->ep[1].port)) {
+		/* --decode-as: the server is the side on the forced port */
+		int server = decode_as_port(l, af->fi->ep[1].port) ? 1 : 0;
+		http_done(w);
+		start_ws(l, af, w, NULL, NULL, server);
+		enter_ws(l, w, !server);
+		ws_feed(l, af, w, dir, p, n);
+		return;
+	}
+	if (!hs_any_data(w->hs, !dir) && w->tls == NULL && (w->probe = calloc(1, sizeof(*w->probe))) != NULL) {
+		http_done(w);
+		w->phase = PH_PROBE;
+		probe_data(l, af, w, dir, p, n);
+		return;
+	}
+	http_done(w);
+	w->phase = PH_OFF;
+}
+
 static void http_data(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		      int dir, const uint8_t *p, size_t n)
 {
-	/* A response ("HTTP/...") while no request is waiting: the capture
-	 * point saw the answer before the question. Hold it (capped) until a
-	 * request is queued. Only bytes that still spell "HTTP/" are held. */
-	bool at_start = w->hp[dir] == NULL || http_at_start(w->hp[dir]);
-	if (w->phase == PH_HTTP && n > 0 && !w->releasing && w->qlen == 0 &&
-	    dir != w->client_dir && (w->early_dir == dir || (w->early_dir == -1 && at_start))) {
-		static const char resp[] = "HTTP/";
-		size_t have = w->early_dir == dir ? w->early.len : 0;
-		bool looks = true;
-		for (size_t i = have, j = 0; i < 5 && j < n; i++, j++)
-			if (p[j] != (uint8_t)resp[i]) {
-				looks = false;
-				break;
-			}
-		if (looks) {
-			if (n > LIM_HTTP_PENDING - w->early.len) {
-				give_up(l, af, w, dir, "response with no request", true);
-				return;
-			}
-			if (!capbuf_add(&w->early, p, n, LIM_HTTP_PENDING))
-				return;
-			w->early_dir = dir;
-			return;
-		}
-		/* Not a response after all: what was held is parsed first. */
-		if (have > 0)
-			release_early(l, af, w);
+	if (w->hs == NULL && (w->hs = hs_new(&hs_callbacks, w)) == NULL) {
+		w->phase = PH_OFF;
+		return;
 	}
-	while (n > 0 && w->phase == PH_HTTP) {
-		if (w->await_upgrade && dir == w->client_dir) {
-			/* Why: a client could stream anything after the request. */
-			if (n > LIM_HTTP_PENDING - w->pending.len) {
-				give_up(l, af, w, dir, "client sent too much before the upgrade answer", true);
-				return;
-			}
-			capbuf_add(&w->pending, p, n, LIM_HTTP_PENDING);
-			return;
-		}
-		if (w->hp[dir] == NULL) {
-			w->hp[dir] = http_parser_new();
-			if (w->hp[dir] == NULL) {
-				w->phase = PH_OFF;
-				return;
-			}
-		}
-		size_t used;
-		enum http_result r = http_feed(w->hp[dir], p, n, &used);
-		p += used;
-		n -= used;
-		if (r == HTTP_ERROR) {
-			bool first = !w->any_data[dir] && used <= 1;
-			if (first && w->client_dir == -1 &&
-			    (decode_as_port(l, af->fi->ep[0].port) || decode_as_port(l, af->fi->ep[1].port))) {
-				/* --decode-as: WebSocket without a handshake. The
-				 * server is the side on the forced port. */
-				int server = decode_as_port(l, af->fi->ep[1].port) ? 1 : 0;
-				start_ws(l, af, w, NULL, NULL, server);
-				enter_ws(l, w, !server);
-				ws_feed(l, af, w, dir, p - used, n + used);
-				return;
-			}
-			if (first && w->client_dir == -1 && !w->any_data[!dir] && w->tls == NULL &&
-			    (w->probe = calloc(1, sizeof(*w->probe))) != NULL) {
-				/* no handshake: maybe WebSocket frames all the same */
-				w->phase = PH_PROBE;
-				probe_data(l, af, w, dir, p - used, n + used);
-				return;
-			}
-			if (http_error_too_long(w->hp[dir]))
-				core_warn_conn(l->core, WARN_HTTP_TOO_LONG, af, 0, dir,
-					       "HTTP header block over %u bytes; flow no longer parsed",
-					       LIM_HTTP_HEAD);
-			/* Not HTTP from its first byte is ordinary (another
-			 * protocol): only a stream that went bad is a warning. */
-			give_up(l, af, w, dir, http_error(w->hp[dir]),
-				!first && !http_error_too_long(w->hp[dir]));
-			return;
-		}
-		w->any_data[dir] = true;
-		if (r == HTTP_HEAD) {
-			const struct http_head *h = http_head(w->hp[dir]);
-			if (h->is_request) {
-				on_request(l, af, w, dir, h);
-				if (w->early_dir >= 0 && w->early_dir != dir && w->phase == PH_HTTP) {
-					/* finish this direction's bytes first, then the
-					 * held response */
-					if (n > 0)
-						http_data(l, af, w, dir, p, n);
-					release_early(l, af, w);
-					return;
-				}
-			} else if (on_response(l, af, w, dir, h)) {
-				if (w->phase == PH_WS) {
-					/* Bytes after the 101 head are the server's first
-					 * frames; the client's held bytes its first ones. */
-					size_t hn;
-					uint8_t *held = capbuf_take(&w->pending, &hn);
-					w->await_upgrade = false;
-					if (n > 0)
-						ws_feed(l, af, w, dir, p, n);
-					if (hn > 0)
-						ws_feed(l, af, w, w->client_dir, held, hn);
-					free(held);
-				}
-				return;
-			}
-		}
+	w->l = l;
+	w->af = *af;
+	struct hs_upgrade up;
+	switch (hs_feed(w->hs, dir, p, n, &up)) {
+	case HS_MORE:
+		break;
+	case HS_OFF:
+		http_done(w);
+		w->phase = PH_OFF;
+		break;
+	case HS_NOT_HTTP:
+		not_http(l, af, w, dir, up.rest, up.rest_len);
+		break;
+	case HS_UPGRADED:
+		start_ws(l, af, w, up.req, up.resp, up.server_dir);
+		l->st.upgrades++;
+		enter_ws(l, w, !up.server_dir);
+		/* Bytes after the 101 head are the server's first frames; the
+		 * client's held bytes its first ones. */
+		if (up.rest_len > 0)
+			ws_feed(l, af, w, up.server_dir, up.rest, up.rest_len);
+		if (up.held_len > 0)
+			ws_feed(l, af, w, w->client_dir, up.held, up.held_len);
+		free(up.held);
+		http_done(w); /* after the rest: it may point into what it held */
+		break;
 	}
 }
 
@@ -832,6 +624,7 @@ static void list_tls_connection(struct ws_flow *w, bool decrypted)
 	int server = ti->client_dir >= 0 ? !ti->client_dir : 1;
 	w->tls_listing = !decrypted;
 	start_ws(w->l, &w->af, w, NULL, NULL, server);
+	http_done(w);
 	w->phase = PH_OFF;
 	w->tls_listed = w->conn.id != 0;
 }
@@ -936,22 +729,13 @@ static uint64_t str_mem(const char *x)
 
 static uint64_t flow_mem(const struct ws_flow *w)
 {
-	uint64_t m = heap_cost(sizeof(*w)) + capbuf_mem(&w->pending) + capbuf_mem(&w->early) +
-		     probe_mem(w->probe);
-	if (w->q != NULL) {
-		m += heap_cost(MAX_PIPELINE * sizeof(*w->q));
-		for (unsigned i = 0; i < w->qlen; i++) {
-			const struct pending_req *r = &w->q[(w->qhead + i) % MAX_PIPELINE];
-			m += heap_cost(r->raw_len) + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
-			     str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext);
-		}
-	}
+	uint64_t m = heap_cost(sizeof(*w)) + hs_mem(w->hs) + probe_mem(w->probe);
 	/* the connection's own strings (host, path, headers of its handshake) */
 	for (size_t i = 0; i < sizeof(w->strs) / sizeof(w->strs[0]); i++)
 		m += str_mem(w->strs[i]);
-	m += http_parser_mem(w->hp[0]) + http_parser_mem(w->hp[1]);
 	m += tls_conn_mem(w->tls);
 	m += w->ws != NULL ? ws_msgs_mem(w->ws) : 0;
+	m += app_conn_mem(w->app);
 	return m;
 }
 
@@ -1001,7 +785,8 @@ static void gap_in(struct ws_layer *l, const struct app_flow *af, struct ws_flow
 		return;
 	}
 	if (w->phase == PH_HTTP) {
-		give_up(l, af, w, dir, "bytes missing from the HTTP stream", false);
+		http_done(w); /* bytes missing from the HTTP stream */
+		w->phase = PH_OFF;
 		return;
 	}
 	if (w->phase != PH_WS)
@@ -1047,11 +832,11 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 		tls_end(w->tls);
 		wait_track(l, w);
 	}
-	if (w->phase == PH_HTTP && w->early_dir >= 0) {
-		/* the request never came: parse the response on its own */
-		if (w->client_dir == -1)
-			w->client_dir = !w->early_dir;
-		release_early(l, af, w);
+	if (w->phase == PH_HTTP && w->hs != NULL) {
+		/* a response whose request never came is parsed on its own */
+		w->l = l;
+		w->af = *af;
+		hs_end(w->hs);
 	}
 	if (w->phase == PH_WS || w->tls_listed) {
 		struct ws_end_info e;
@@ -1068,6 +853,9 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 			e.close_code[o] = code;
 		}
 		bool closed = w->phase == PH_WS && seen[0] && seen[1];
+		const struct app_decoder *d = app_conn_decoder(w->app, NULL);
+		e.app = d != NULL ? d->name : NULL;
+		e.unanswered = app_conn_unanswered(w->app);
 		e.reason = closed ? "close" : end_reason_name(r);
 		struct ev ev = { .type = EV_WS_END };
 		ev.u.wsend = &e;

@@ -18,6 +18,8 @@
 
 struct keylog;
 
+struct app_decoder;
+
 struct ws_opts {
 	struct keylog *keylog;     /* borrowed; NULL: TLS is not decrypted */
 	bool wait_keys;            /* live: a TLS connection whose secrets are
@@ -31,6 +33,12 @@ struct ws_opts {
 	                              them WebSocket without a handshake */
 	uint16_t decode_as[WS_MAX_DECODE_AS];
 	int n_decode_as;
+	/* What the messages mean (app.h): off, one decoder for every
+	 * connection, or one for connections to a server port. */
+	bool app_off;
+	const struct app_decoder *app_force;
+	struct { uint16_t port; const struct app_decoder *dec; } app_port[WS_MAX_DECODE_AS];
+	int n_app_port;
 };
 
 void ws_opts_default(struct ws_opts *o);

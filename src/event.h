@@ -125,6 +125,8 @@ struct ws_conn_info {
 	bool server_no_context_takeover, client_no_context_takeover;
 	int server_max_window_bits, client_max_window_bits;
 	bool decode_as;            /* forced by --decode-as, no handshake seen */
+	const char *app, *app_by;  /* the message decoder chosen at the upgrade
+	                              and why (app.h), or NULL */
 	/* The request and response heads as captured (start line to the blank
 	 * line, at most LIM_HANDSHAKE_KEEP bytes each; *_cut when longer);
 	 * NULL when not seen. */
@@ -137,6 +139,8 @@ struct ws_conn_info {
 };
 
 /* A message, assembled from its frames (and inflated when compressed). */
+struct app_info;
+
 struct ws_msg_info {
 	uint64_t conn;
 	int dir;                   /* 0: client to server, 1: server to client */
@@ -161,6 +165,9 @@ struct ws_msg_info {
 	int close_code;            /* -1 if none */
 	const uint8_t *close_reason;
 	size_t close_reason_len;
+	uint64_t seq;              /* the connection's messages counted from 1,
+	                              both directions, control frames too */
+	const struct app_info *app; /* what it means (app.h), or NULL */
 };
 
 struct ws_frame_info {
@@ -180,6 +187,8 @@ struct ws_end_info {
 	const char *reason;        /* "close", "fin", "rst", "eof", "timeout", "evicted" */
 	uint64_t msgs[2], bytes[2];
 	int close_code[2];         /* code each side sent, -1 if none */
+	const char *app;           /* the message decoder that ran, or NULL */
+	uint64_t unanswered;       /* its requests never answered */
 };
 
 enum end_reason {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "export.h"
 #include "heap.h"
 #include "json.h"
@@ -146,7 +147,147 @@ static void conn_record(struct export *x, const struct ev *ev)
 	}
 	if (c->decode_as)
 		json_bool(j, "decode_as", true);
+	if (c->app != NULL) {
+		json_str(j, "app", c->app);
+		json_str(j, "app_by", c->app_by);
+	}
 	json_end(j);
+}
+
+/* A field's value; secrets hidden when redacting (by the field's or the
+ * pair's name, and JSON keys inside JSON values). */
+static void app_field(struct export *x, const struct app_field *f)
+{
+	struct json *j = x->j;
+	bool secret = x->redact != NULL && redact_param(x->redact, f->name, strlen(f->name));
+	switch (f->type) {
+	case APP_F_STR:
+		if (secret)
+			json_str(j, f->name, REDACTED);
+		else
+			json_strn(j, f->name, f->p, f->n);
+		break;
+	case APP_F_INT:
+		json_i64(j, f->name, f->i);
+		break;
+	case APP_F_BOOL:
+		json_bool(j, f->name, f->i != 0);
+		break;
+	case APP_F_JSON: {
+		size_t rl = 0, count = 0;
+		bool failed = false;
+		uint8_t *r = x->redact != NULL && !secret ? redact_json(x->redact, f->p, f->n, &rl, &count, &failed) : NULL;
+		if (secret || failed)
+			json_str(j, f->name, REDACTED);
+		else if (r != NULL)
+			json_embed(j, f->name, r, rl);
+		else
+			json_embed(j, f->name, f->p, f->n);
+		free(r);
+		break;
+	}
+	case APP_F_BYTES:
+		if (secret)
+			json_str(j, f->name, REDACTED);
+		else
+			json_base64(j, f->name, f->p, f->n);
+		break;
+	case APP_F_KV:
+		json_arr_begin(j, f->name);
+		for (size_t i = 0; i < f->nkv; i++) {
+			const struct app_kv *kv = &f->kv[i];
+			json_elem_arr_begin(j);
+			json_strn(j, NULL, kv->k, kv->kn);
+			if (secret || (x->redact != NULL && redact_param(x->redact, (const char *)kv->k, kv->kn)))
+				json_str(j, NULL, REDACTED);
+			else
+				json_strn(j, NULL, kv->v, kv->vn);
+			json_arr_end(j);
+		}
+		json_arr_end(j);
+		break;
+	}
+}
+
+static void app_ref(struct export *x, const char *k, uint64_t seq, int dir, const char *op, const char *subject,
+		    const struct wts *ts)
+{
+	struct json *j = x->j;
+	json_obj_begin(j, k);
+	json_u64(j, "seq", seq);
+	json_str(j, "dir", dir_name(dir));
+	if (op != NULL)
+		json_str(j, "op", op);
+	if (subject != NULL && subject[0] != '\0')
+		json_utf8(j, "subject", (const uint8_t *)subject, strlen(subject));
+	if (ts != NULL)
+		json_ts(j, "ts", ts->sec, ts->nsec, x->digits);
+	json_obj_end(j);
+}
+
+/* The message's "app" object: the units it carries, decoded and paired. */
+static void app_object(struct export *x, const struct ws_msg_info *m)
+{
+	const struct app_info *ai = m->app;
+	struct json *j = x->j;
+	int dec = x->digits > 6 ? 9 : 6;
+	json_obj_begin(j, "app");
+	json_str(j, "proto", ai->proto);
+	json_utf8(j, "summary", (const uint8_t *)ai->summary, strlen(ai->summary));
+	json_arr_begin(j, "units");
+	for (unsigned i = 0; i < ai->n; i++) {
+		const struct app_unit *u = &ai->u[i];
+		json_elem_begin(j);
+		json_str(j, "op", u->op);
+		json_utf8(j, "summary", (const uint8_t *)u->summary, strlen(u->summary));
+		if (u->subject[0] != '\0')
+			json_utf8(j, "subject", (const uint8_t *)u->subject, strlen(u->subject));
+		if (u->nf > 0) {
+			json_obj_begin(j, "fields");
+			for (unsigned k = 0; k < u->nf; k++)
+				app_field(x, &u->f[k]);
+			json_obj_end(j);
+		}
+		if (u->answered) {
+			app_ref(x, "reply_to", u->req_seq, u->req_dir, u->req_op, u->req_subject, NULL);
+			json_decimal(j, "latency", u->latency, dec);
+		}
+		json_elem_end(j);
+	}
+	json_arr_end(j);
+	if (ai->more > 0)
+		json_u64(j, "units_more", ai->more);
+	if (ai->partial)
+		json_bool(j, "partial", true);
+	json_obj_end(j);
+	for (unsigned i = 0; i < ai->n; i++)
+		if (ai->u[i].answered) {
+			json_u64(j, "reply_to", ai->u[i].req_seq);
+			json_decimal(j, "latency", ai->u[i].latency, dec);
+			break;
+		}
+}
+
+/* A "pair" record for each request whose answer this message completes. */
+static void pair_records(struct export *x, const struct ev *ev)
+{
+	const struct ws_msg_info *m = ev->u.msg;
+	const struct app_info *ai = m->app;
+	struct json *j = x->j;
+	for (unsigned i = 0; i < ai->n; i++) {
+		const struct app_unit *u = &ai->u[i];
+		if (!u->answered || !u->completes)
+			continue;
+		json_begin(j);
+		json_str(j, "type", "pair");
+		json_u64(j, "conn", m->conn);
+		json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+		json_str(j, "proto", ai->proto);
+		app_ref(x, "request", u->req_seq, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
+		app_ref(x, "reply", m->seq, m->dir, u->op, NULL, &ev->ts);
+		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
+		json_end(j);
+	}
 }
 
 static void msg_record(struct export *x, const struct ev *ev)
@@ -156,6 +297,7 @@ static void msg_record(struct export *x, const struct ev *ev)
 	json_begin(j);
 	json_str(j, "type", "message");
 	json_u64(j, "conn", m->conn);
+	json_u64(j, "seq", m->seq);
 	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
 	json_str(j, "dir", dir_name(m->dir));
 	json_str(j, "opcode", ws_opcode_name(m->opcode));
@@ -199,7 +341,11 @@ static void msg_record(struct export *x, const struct ev *ev)
 	} else {
 		json_base64(j, "data", m->payload, m->stored);
 	}
+	if (m->app != NULL)
+		app_object(x, m);
 	json_end(j);
+	if (m->app != NULL)
+		pair_records(x, ev);
 }
 
 static void frame_record(struct export *x, const struct ev *ev)
@@ -247,6 +393,10 @@ static void end_record(struct export *x, const struct ev *ev)
 		json_u64(j, "close_code_c2s", (uint64_t)e->close_code[0]);
 	if (e->close_code[1] >= 0)
 		json_u64(j, "close_code_s2c", (uint64_t)e->close_code[1]);
+	if (e->app != NULL) {
+		json_str(j, "app", e->app);
+		json_u64(j, "unanswered", e->unanswered);
+	}
 	json_end(j);
 }
 

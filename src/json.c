@@ -421,6 +421,47 @@ void json_utf8(struct json *j, const char *k, const uint8_t *s, size_t n)
 	escaped_as(j, s, n, true);
 }
 
+void json_embed(struct json *j, const char *k, const uint8_t *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	json_key(j, k);
+	bool in_str = false, esc_next = false;
+	for (size_t i = 0; i < n;) {
+		size_t lim = n - i < ESC_CHUNK ? n - i : ESC_CHUNK;
+		if (!reserve(j, 6 * lim + 8))
+			return;
+		char *o = j->buf + j->len;
+		for (size_t end = i + lim; i < end; i++) {
+			uint8_t c = p[i];
+			if (!in_str) {
+				if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+					continue;
+				in_str = c == '"';
+				*o++ = (char)c;
+			} else if (esc_next) {
+				esc_next = false;
+				*o++ = (char)c;
+			} else if (c == '\\') {
+				esc_next = true;
+				*o++ = (char)c;
+			} else if (c == '"') {
+				in_str = false;
+				*o++ = (char)c;
+			} else if (c == 0x7f || (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
+				/* DEL and the C1 controls, escaped as json_utf8 does */
+				uint8_t v = c == 0x7f ? c : p[++i];
+				memcpy(o, "\\u00", 4);
+				o[4] = hex[v >> 4];
+				o[5] = hex[v & 15];
+				o += 6;
+			} else {
+				*o++ = (char)c;
+			}
+		}
+		j->len = (size_t)(o - j->buf);
+	}
+}
+
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n)
 {
 	json_key(j, k);

@@ -59,6 +59,10 @@ void json_elem_end(struct json *j);
 void json_elem_arr_begin(struct json *j);
 /* Raw text, for hex strings and the like: must need no escaping. */
 void json_raw_str(struct json *j, const char *k, const char *s, size_t n);
+/* A JSON value from the wire, already checked whole by jsonr (jsonr.h):
+ * written compact (whitespace between tokens dropped), with DEL and the
+ * C1 controls in its strings escaped as json_utf8 escapes them. */
+void json_embed(struct json *j, const char *k, const uint8_t *p, size_t n);
 
 bool json_flush(struct json *j);
 /* False once a write failed; *err (may be NULL) gets the errno it failed with. */

@@ -11,7 +11,7 @@ static const char *const default_keys[] = { "password", "token", "access_token",
 static const char *const secret_headers[] = { "authorization", "proxy-authorization", "cookie", "set-cookie",
 					      "sec-websocket-key", "sec-websocket-accept" };
 static const char *const secret_params[] = { "token", "access_token", "auth", "key", "password", "sig" };
-static const char *const secret_parts[] = { "token", "secret", "password" };
+static const char *const secret_parts[] = { "token", "secret", "password", "passcode" };
 
 void redact_init(struct redact *r)
 {

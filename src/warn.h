@@ -58,7 +58,14 @@
 	X(WARN_KEYLOG_UNREADABLE, "keylog_unreadable", "the key log (or a file that replaced it) could not be read") \
 	X(WARN_CLOCK_BACKWARDS,   "clock_backwards",   "the capture's timestamps stepped back (once per file)") \
 	X(WARN_WS_NO_HANDSHAKE,   "ws_no_handshake",   "WebSocket frames on a flow whose handshake was not captured") \
-	X(WARN_MEMCAP_EVICT,      "memcap_evict",      "memory cap reached; least recently active flow evicted")
+	X(WARN_MEMCAP_EVICT,      "memcap_evict",      "memory cap reached; least recently active flow evicted") \
+	X(WARN_STOMP_MALFORMED,   "stomp_malformed",   "STOMP frame that does not follow the specification") \
+	X(WARN_SIO_MALFORMED,     "socketio_malformed","Socket.IO or Engine.IO packet that does not follow the protocol") \
+	X(WARN_MQTT_MALFORMED,    "mqtt_malformed",    "MQTT control packet that does not follow the specification") \
+	X(WARN_GQL_MALFORMED,     "graphql_malformed", "graphql-ws or subscriptions-transport-ws message that does not follow the protocol") \
+	X(WARN_JSONRPC_MALFORMED, "jsonrpc_malformed", "JSON-RPC message that does not follow the specification") \
+	X(WARN_APP_NO_REQUEST,    "reply_without_request", "a reply whose request is not in the capture") \
+	X(WARN_APP_STATE_LIMIT,   "app_state_limit",   "subprotocol state over its cap: oldest requests or held bytes dropped")
 
 enum warn_code {
 #define WARN_ENUM(e, n, s) e,

@@ -14,6 +14,7 @@
 #include "core.h"
 #include "decode.h"
 #include "deflate.h"
+#include "handshake.h"
 #include "http.h"
 #include "json.h"
 #include "pcapgen.h"
@@ -1136,6 +1137,156 @@ static bool wm_room(void *user, uint64_t more)
 static uint64_t wm_pkt(void *user) { return ((struct wm_log *)user)->pkt; }
 static struct wts wm_ts(void *user) { (void)user; struct wts t = { 100, 0 }; return t; }
 
+/* handshake.c on its own: pipelining, held bytes, a refused upgrade, a
+ * response before its request, bytes that are not HTTP. */
+struct hs_log {
+	char out[1024];
+	size_t n;
+};
+
+static void hsl(struct hs_log *g, const char *s)
+{
+	size_t k = strlen(s);
+	ck_assert_uint_lt(g->n + k, sizeof(g->out));
+	memcpy(g->out + g->n, s, k + 1);
+	g->n += k;
+}
+
+static void hs_t_refused(void *user, const struct hs_req *rq, const struct http_head *resp, int dir)
+{
+	char b[128];
+	snprintf(b, sizeof(b), "[refused %s %u dir %d]", rq->path ? rq->path : "-", resp->status, dir);
+	hsl(user, b);
+}
+
+static void hs_t_warn(void *user, int dir, enum warn_code code, const char *msg)
+{
+	(void)msg;
+	char b[80];
+	snprintf(b, sizeof(b), "<%d %s>", dir, warn_name(code));
+	hsl(user, b);
+}
+
+static uint64_t hs_t_pkt(void *user) { (void)user; return 7; }
+static struct wts hs_t_ts(void *user) { (void)user; struct wts t = { 100, 0 }; return t; }
+static const struct hs_cbs hs_t_cbs = { hs_t_refused, hs_t_warn, hs_t_pkt, hs_t_ts };
+
+#define UPGRADE_REQ(path) "GET " path " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+#define UPGRADE_101 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
+	"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+
+static enum hs_result hs_t_feed(struct hs *h, int dir, const char *s, struct hs_upgrade *up)
+{
+	return hs_feed(h, dir, (const uint8_t *)s, strlen(s), up);
+}
+
+START_TEST(handshake_without_the_core)
+{
+	struct hs_upgrade up;
+	struct hs_log g;
+
+	/* pipelined: a plain request, then the upgrade, then a frame the
+	 * client sent before the answer (held, handed over) */
+	memset(&g, 0, sizeof(g));
+	struct hs *h = hs_new(&hs_t_cbs, &g);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_int_eq(hs_t_feed(h, 0, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n" UPGRADE_REQ("/ws") "\x81\x80" "abcd", &up),
+			 HS_MORE);
+	ck_assert_int_eq(hs_client_dir(h), 0);
+	ck_assert_uint_gt(hs_mem(h), 0);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi" UPGRADE_101 "\x81\x02ok", &up),
+			 HS_UPGRADED);
+	ck_assert_str_eq(up.req->path, "/ws");
+	ck_assert_uint_eq(up.req->pkt, 7);
+	ck_assert_uint_eq(up.resp->status, 101);
+	ck_assert_int_eq(up.server_dir, 1);
+	ck_assert_uint_eq(up.rest_len, 4);
+	ck_assert_mem_eq(up.rest, "\x81\x02ok", 4);
+	ck_assert_uint_eq(up.held_len, 6);
+	ck_assert_mem_eq(up.held, "\x81\x80" "abcd", 6);
+	free(up.held);
+	ck_assert_str_eq(g.out, "");
+	ck_assert_int_eq(hs_t_feed(h, 0, "more", &up), HS_OFF);
+	hs_free(h);
+
+	/* refused: the held client bytes are HTTP after all, parsed before
+	 * the server's next response */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 0, UPGRADE_REQ("/no") "GET /next HTTP/1.1\r\nHost: x\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+				   "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &up), HS_MORE);
+	ck_assert_str_eq(g.out, "[refused /no 403 dir 1]");
+	/* and a later upgrade on the same connection works */
+	ck_assert_int_eq(hs_t_feed(h, 0, UPGRADE_REQ("/yes"), &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, UPGRADE_101, &up), HS_UPGRADED);
+	ck_assert_str_eq(up.req->path, "/yes");
+	ck_assert_uint_eq(up.rest_len, 0);
+	ck_assert_uint_eq(up.held_len, 0);
+	hs_free(h);
+
+	/* the answer captured before the question: held, then released by
+	 * the request; the frames after the 101 come out of what was held */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 1, UPGRADE_101 "\x81\x01!", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 0, UPGRADE_REQ("/late"), &up), HS_UPGRADED);
+	ck_assert_str_eq(up.req->path, "/late");
+	ck_assert_int_eq(up.server_dir, 1);
+	ck_assert_uint_eq(up.rest_len, 3);
+	ck_assert_mem_eq(up.rest, "\x81\x01!", 3);
+	ck_assert_str_eq(g.out, "");
+	hs_free(h);
+
+	/* a response whose request never comes: parsed at the end */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_client_dir(h), -1);
+	hs_end(h);
+	ck_assert_int_eq(hs_client_dir(h), 0);
+	ck_assert_str_eq(g.out, "");
+	hs_free(h);
+
+	/* not HTTP from the first byte: nothing taken, no warning */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	const uint8_t bin[] = { 0x82, 0x03, 1, 2, 3 };
+	ck_assert_int_eq(hs_feed(h, 0, bin, sizeof(bin), &up), HS_NOT_HTTP);
+	ck_assert_ptr_eq(up.rest, bin);
+	ck_assert_uint_eq(up.rest_len, sizeof(bin));
+	ck_assert_str_eq(g.out, "");
+	hs_free(h);
+
+	/* a stream that goes bad after good HTTP: warned, then off */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 0, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 0, "\x01\x02garbage\r\n\r\n", &up), HS_OFF);
+	ck_assert_str_eq(g.out, "<0 http_malformed>");
+	hs_free(h);
+
+	/* an incomplete upgrade request: warned; a 101 to it is followed */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 0, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, UPGRADE_101, &up), HS_UPGRADED);
+	ck_assert_str_eq(g.out, "<0 upgrade_incomplete><1 upgrade_incomplete>");
+	hs_free(h);
+
+	/* more than 32 requests unanswered: off, with a warning */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	enum hs_result r = HS_MORE;
+	for (int i = 0; i < 40 && r == HS_MORE; i++)
+		r = hs_t_feed(h, 0, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", &up);
+	ck_assert_int_eq(r, HS_OFF);
+	ck_assert_str_eq(g.out, "<0 http_malformed>");
+	hs_free(h);
+}
+END_TEST
+
 START_TEST(messages_without_the_core)
 {
 	static const struct ws_msgs_cbs cbs = { wm_message, wm_frame, wm_warn, wm_room, wm_pkt, wm_ts };
@@ -1249,6 +1400,7 @@ Suite *suite_ws(void)
 	tcase_add_test(tc, accept_mismatch_and_deflate_messages);
 	tcase_add_test(tc, max_payload_truncates_but_length_is_exact);
 	tcase_add_test(tc, messages_without_the_core);
+	tcase_add_test(tc, handshake_without_the_core);
 	tcase_add_test(tc, response_captured_before_request);
 	tcase_add_test(tc, head_request_then_upgrade);
 	tcase_add_test(tc, decode_as_without_handshake);

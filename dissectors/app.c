@@ -1,0 +1,511 @@
+/*
+ * app.c - choosing a connection's message decoder, and pairing requests
+ * with their replies (app.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "heap.h"
+#include "http.h"
+
+extern const struct app_decoder app_graphql_ws, app_graphql_legacy, app_jsonrpc;
+
+/* The probe tries them in this order: the cheapest and surest first. */
+const struct app_decoder *const app_decoders[] = {
+	&app_graphql_ws, &app_graphql_legacy, &app_jsonrpc, NULL,
+};
+
+/* Data messages the probe looks at before it gives up. */
+#define PROBE_MESSAGES 4
+#define PAIR_BUCKETS 64
+
+const struct app_decoder *app_decoder_by_name(const char *name)
+{
+	for (size_t i = 0; app_decoders[i] != NULL; i++)
+		if (strcmp(app_decoders[i]->name, name) == 0)
+			return app_decoders[i];
+	return NULL;
+}
+
+const char *app_decoder_names(void)
+{
+	return "stomp, socketio, mqtt, graphql-ws, subscriptions-transport-ws, jsonrpc";
+}
+
+const char *app_choice_name(enum app_choice c)
+{
+	switch (c) {
+	case APP_BY_SUBPROTOCOL: return "subprotocol";
+	case APP_BY_PATH: return "path";
+	case APP_BY_PROBE: return "content";
+	case APP_BY_OPTION: return "option";
+	case APP_BY_NONE: break;
+	}
+	return "none";
+}
+
+/* A request waiting for its answers. */
+struct pending {
+	struct pending *next;              /* in its bucket */
+	struct pending *older, *newer;     /* by age */
+	uint32_t hash;
+	int dir;
+	char key[APP_KEY_LEN];
+	const char *op;
+	char subject[APP_SUBJECT];
+	uint64_t seq;
+	struct wts ts;
+	bool answered;                     /* an answer came already */
+	bool cancelled;                    /* withdrawn by its side; answers
+	                                      already on their way still pair */
+};
+
+struct app_conn {
+	const struct app_decoder *dec;
+	enum app_choice why;
+	void *st;
+	bool probing;
+	unsigned probed;
+	bool from_start;                   /* the handshake was captured */
+	struct pending **bucket;           /* PAIR_BUCKETS, at the first request */
+	struct pending *oldest, *newest;
+	uint64_t npending;
+	uint64_t dropped;
+};
+
+static bool proto_token(const char *list, const char *const *names)
+{
+	if (list == NULL || names == NULL)
+		return false;
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (http_list_has(list, names[i]))
+			return true;
+	return false;
+}
+
+static bool start(struct app_conn *a, const struct app_decoder *d, enum app_choice why)
+{
+	a->st = d->new != NULL ? d->new() : NULL;
+	if (d->new != NULL && a->st == NULL)
+		return false;
+	a->dec = d;
+	a->why = why;
+	a->probing = false;
+	return true;
+}
+
+struct app_conn *app_conn_new(const struct app_decoder *forced, const char *subprotocol, const char *path,
+			      bool probe, bool from_start)
+{
+	const struct app_decoder *d = forced;
+	enum app_choice why = APP_BY_OPTION;
+	for (size_t i = 0; d == NULL && app_decoders[i] != NULL; i++)
+		if (proto_token(subprotocol, app_decoders[i]->subprotocols)) {
+			d = app_decoders[i];
+			why = APP_BY_SUBPROTOCOL;
+		}
+	for (size_t i = 0; d == NULL && path != NULL && app_decoders[i] != NULL; i++)
+		if (app_decoders[i]->by_path != NULL && app_decoders[i]->by_path(path)) {
+			d = app_decoders[i];
+			why = APP_BY_PATH;
+		}
+	/* A subprotocol nobody here decodes: its messages are not guessed at. */
+	if (d == NULL && (!probe || subprotocol != NULL))
+		return NULL;
+	struct app_conn *a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return NULL;
+	a->from_start = from_start;
+	if (d == NULL) {
+		a->probing = true;
+		return a;
+	}
+	if (!start(a, d, why)) {
+		free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void app_conn_free(struct app_conn *a)
+{
+	if (a == NULL)
+		return;
+	for (struct pending *p = a->oldest; p != NULL;) {
+		struct pending *nx = p->newer;
+		free(p);
+		p = nx;
+	}
+	free(a->bucket);
+	if (a->dec != NULL && a->dec->free != NULL)
+		a->dec->free(a->st);
+	free(a);
+}
+
+const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_choice *why)
+{
+	if (why != NULL)
+		*why = a != NULL && a->dec != NULL ? a->why : APP_BY_NONE;
+	return a != NULL ? a->dec : NULL;
+}
+
+uint64_t app_conn_unanswered(const struct app_conn *a)
+{
+	uint64_t k = 0;
+	if (a == NULL)
+		return 0;
+	for (const struct pending *p = a->oldest; p != NULL; p = p->newer)
+		k += !p->answered && !p->cancelled;
+	return k;
+}
+
+uint64_t app_conn_mem(const struct app_conn *a)
+{
+	if (a == NULL)
+		return 0;
+	uint64_t m = heap_cost(sizeof(*a)) + a->npending * heap_cost(sizeof(struct pending));
+	if (a->bucket != NULL)
+		m += heap_cost(PAIR_BUCKETS * sizeof(*a->bucket));
+	if (a->dec != NULL && a->dec->mem != NULL)
+		m += a->dec->mem(a->st);
+	return m;
+}
+
+/* ---- pairing ---- */
+
+static uint32_t key_hash(int dir, const char *key)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)dir;
+	for (const unsigned char *s = (const unsigned char *)key; *s; s++)
+		h = (h ^ *s) * 16777619u;
+	return h;
+}
+
+static struct pending *find(struct app_conn *a, int dir, const char *key, uint32_t h)
+{
+	if (a->bucket == NULL)
+		return NULL;
+	for (struct pending *p = a->bucket[h % PAIR_BUCKETS]; p != NULL; p = p->next)
+		if (p->hash == h && p->dir == dir && strcmp(p->key, key) == 0)
+			return p;
+	return NULL;
+}
+
+static void unlink_pending(struct app_conn *a, struct pending *p)
+{
+	struct pending **pp = &a->bucket[p->hash % PAIR_BUCKETS];
+	while (*pp != p)
+		pp = &(*pp)->next;
+	*pp = p->next;
+	if (p->older != NULL)
+		p->older->newer = p->newer;
+	else
+		a->oldest = p->newer;
+	if (p->newer != NULL)
+		p->newer->older = p->older;
+	else
+		a->newest = p->older;
+	a->npending--;
+	free(p);
+}
+
+static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u, const char *key, int dir,
+		uint64_t seq, struct wts ts)
+{
+	if (a->bucket == NULL && (a->bucket = calloc(PAIR_BUCKETS, sizeof(*a->bucket))) == NULL)
+		return;
+	uint32_t h = key_hash(dir, key);
+	struct pending *p = find(a, dir, key, h);
+	if (p != NULL)
+		unlink_pending(a, p); /* the key is reused: the newer request wins */
+	if (a->npending >= APP_PAIRS_MAX) {
+		if (a->dropped++ == 0)
+			app_warn(o, WARN_APP_STATE_LIMIT, "more than %u requests waiting for answers: the oldest are forgotten",
+				 APP_PAIRS_MAX);
+		unlink_pending(a, a->oldest);
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return;
+	p->hash = h;
+	p->dir = dir;
+	snprintf(p->key, sizeof(p->key), "%s", key);
+	p->op = u->op;
+	memcpy(p->subject, u->subject, sizeof(p->subject));
+	p->seq = seq;
+	p->ts = ts;
+	p->next = a->bucket[h % PAIR_BUCKETS];
+	a->bucket[h % PAIR_BUCKETS] = p;
+	p->older = a->newest;
+	if (a->newest != NULL)
+		a->newest->newer = p;
+	else
+		a->oldest = p;
+	a->newest = p;
+	a->npending++;
+}
+
+static double seconds_between(struct wts a, struct wts b)
+{
+	return (double)(b.sec - a.sec) + ((double)b.nsec - (double)a.nsec) / 1e9;
+}
+
+static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t seq, struct wts ts)
+{
+	for (unsigned i = 0; i < o->info.n; i++) {
+		struct app_unit *u = &o->units[i];
+		for (unsigned k = 0; k < u->nkeys; k++) {
+			const struct app_key *key = &u->keys[k];
+			if (key->role == APP_ASK) {
+				ask(a, o, u, key->key, dir, seq, ts);
+				continue;
+			}
+			int req_dir = key->role == APP_CANCEL ? dir : !dir;
+			uint32_t h = key_hash(req_dir, key->key);
+			struct pending *p = find(a, req_dir, key->key, h);
+			if (key->role == APP_CANCEL) {
+				if (p != NULL)
+					p->cancelled = true;
+				continue;
+			}
+			if (p == NULL) {
+				/* its request was before the capture, or forgotten */
+				if (a->from_start && a->dropped == 0 && key->role == APP_ANSWER_END)
+					app_warn(o, WARN_APP_NO_REQUEST, "%s answers a request that was never made (%s)",
+						 u->op, key->key);
+				continue;
+			}
+			if (!u->answered) {
+				u->answered = true;
+				u->first_answer = !p->answered;
+				u->req_seq = p->seq;
+				u->req_dir = p->dir;
+				u->req_ts = p->ts;
+				u->req_op = p->op;
+				memcpy(u->req_subject, p->subject, sizeof(u->req_subject));
+				u->latency = seconds_between(p->ts, ts);
+				u->completes = key->role == APP_ANSWER_END;
+			}
+			p->answered = true;
+			if (key->role == APP_ANSWER_END)
+				unlink_pending(a, p);
+		}
+	}
+}
+
+static void info_summary(struct app_out *o)
+{
+	struct app_info *in = &o->info;
+	in->summary[0] = '\0';
+	if (in->n == 0)
+		return;
+	uint64_t more = in->n - 1 + in->more;
+	char tail[32] = "";
+	if (more > 0)
+		snprintf(tail, sizeof(tail), " (+%llu more)", (unsigned long long)more);
+	/* the tail always shows: the first unit's line is cut to leave it room */
+	size_t tl = strlen(tail), room = sizeof(in->summary) - 1 - tl;
+	size_t k = strlen(o->units[0].summary);
+	if (k > room) {
+		k = room;
+		while (k > 0 && ((unsigned char)o->units[0].summary[k] & 0xC0) == 0x80)
+			k--;
+	}
+	memcpy(in->summary, o->units[0].summary, k);
+	memcpy(in->summary + k, tail, tl + 1);
+}
+
+const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
+					struct wts ts, struct app_out *out)
+{
+	if (a == NULL)
+		return NULL;
+	bool data = m->opcode == WS_OP_TEXT || m->opcode == WS_OP_BINARY;
+	if (a->probing) {
+		if (!data || m->gap)
+			return NULL;
+		for (size_t i = 0; app_decoders[i] != NULL; i++)
+			if (app_decoders[i]->probe != NULL && app_decoders[i]->probe(m)) {
+				if (!start(a, app_decoders[i], APP_BY_PROBE))
+					a->probing = false;
+				break;
+			}
+		if (a->probing && ++a->probed >= PROBE_MESSAGES)
+			a->probing = false;
+		if (a->dec == NULL)
+			return NULL;
+	}
+	if (a->dec == NULL || !data)
+		return NULL;
+	memset(&out->info, 0, sizeof(out->info));
+	out->info.proto = a->dec->name;
+	out->info.u = out->units;
+	a->dec->message(a->st, m, out);
+	pair_units(a, out, m->dir, seq, ts);
+	info_summary(out);
+	return &out->info;
+}
+
+/* ---- for decoders ---- */
+
+struct app_unit *app_unit(struct app_out *o, const char *op)
+{
+	if (o->info.n == APP_UNITS) {
+		o->info.more++;
+		return NULL;
+	}
+	struct app_unit *u = &o->units[o->info.n++];
+	u->op = op;
+	u->summary[0] = u->subject[0] = '\0';
+	u->nf = u->nkeys = 0;
+	u->arena_len = 0;
+	u->answered = u->first_answer = u->completes = false;
+	u->req_op = NULL;
+	return u;
+}
+
+void app_summary(struct app_unit *u, const char *fmt, ...)
+{
+	size_t have = strlen(u->summary);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(u->summary + have, sizeof(u->summary) - have, fmt, ap);
+	va_end(ap);
+}
+
+/* Appends wire text to a fixed string, cut at a UTF-8 boundary. */
+static void add_text(char *dst, size_t cap, const uint8_t *p, size_t n)
+{
+	size_t have = strlen(dst);
+	if (have + 1 >= cap)
+		return;
+	size_t k = n < cap - 1 - have ? n : cap - 1 - have;
+	if (k < n)
+		while (k > 0 && (p[k] & 0xC0) == 0x80)
+			k--;
+	/* a NUL would end the string early: shown as a space */
+	for (size_t i = 0; i < k; i++)
+		dst[have + i] = p[i] != 0 ? (char)p[i] : ' ';
+	dst[have + k] = '\0';
+}
+
+void app_summary_add(struct app_unit *u, const uint8_t *p, size_t n)
+{
+	add_text(u->summary, sizeof(u->summary), p, n);
+}
+
+void app_subject(struct app_unit *u, const uint8_t *p, size_t n)
+{
+	u->subject[0] = '\0';
+	add_text(u->subject, sizeof(u->subject), p, n);
+}
+
+void app_subject_add(struct app_unit *u, const uint8_t *p, size_t n)
+{
+	add_text(u->subject, sizeof(u->subject), p, n);
+}
+
+void app_key(struct app_unit *u, enum app_role role, const char *fmt, ...)
+{
+	if (u == NULL || u->nkeys == APP_KEYS)
+		return;
+	struct app_key *k = &u->keys[u->nkeys++];
+	k->role = role;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(k->key, sizeof(k->key), fmt, ap);
+	va_end(ap);
+}
+
+static struct app_field *field(struct app_unit *u, const char *name, enum app_ftype t)
+{
+	if (u == NULL || u->nf == APP_FIELDS)
+		return NULL;
+	struct app_field *f = &u->f[u->nf++];
+	memset(f, 0, sizeof(*f));
+	f->name = name;
+	f->type = t;
+	return f;
+}
+
+void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
+{
+	struct app_field *f = field(u, name, APP_F_STR);
+	if (f != NULL) {
+		f->p = p;
+		f->n = n;
+	}
+}
+
+void app_str_copy(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
+{
+	if (u == NULL)
+		return;
+	size_t room = sizeof(u->arena) - u->arena_len;
+	size_t k = n < room ? n : room;
+	if (k < n)
+		while (k > 0 && (p[k] & 0xC0) == 0x80)
+			k--;
+	memcpy(u->arena + u->arena_len, p, k);
+	app_str(u, name, (const uint8_t *)u->arena + u->arena_len, k);
+	u->arena_len += k;
+}
+
+void app_int(struct app_unit *u, const char *name, int64_t v)
+{
+	struct app_field *f = field(u, name, APP_F_INT);
+	if (f != NULL)
+		f->i = v;
+}
+
+void app_bool(struct app_unit *u, const char *name, bool v)
+{
+	struct app_field *f = field(u, name, APP_F_BOOL);
+	if (f != NULL)
+		f->i = v;
+}
+
+void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
+{
+	struct app_field *f = field(u, name, APP_F_JSON);
+	if (f != NULL) {
+		f->p = p;
+		f->n = n;
+	}
+}
+
+void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
+{
+	struct app_field *f = field(u, name, APP_F_BYTES);
+	if (f != NULL) {
+		f->p = p;
+		f->n = n;
+	}
+}
+
+void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n)
+{
+	struct app_field *f = field(u, name, APP_F_KV);
+	if (f != NULL) {
+		f->kv = kv;
+		f->nkv = n;
+	}
+}
+
+void app_warn(struct app_out *o, enum warn_code code, const char *fmt, ...)
+{
+	if (o->info.nw == APP_WARNS) {
+		o->info.nw_more++;
+		return;
+	}
+	struct app_warn *w = &o->info.w[o->info.nw++];
+	w->code = code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,187 @@
+/*
+ * app.h - what a WebSocket message means: decoders of the protocols that
+ * run on top (STOMP, Socket.IO, MQTT, graphql-ws, JSON-RPC), chosen per
+ * connection, and the pairing of requests with their replies.
+ *
+ * A decoder sees whole messages (after inflation), one direction at a
+ * time, in capture order. For each message it returns units (one STOMP
+ * frame, one MQTT packet, one JSON-RPC call...): an operation, a one-line
+ * summary, fields, the subject statistics group by, and pairing keys. It
+ * keeps bounded state of its own per connection (bytes of a unit split
+ * across messages, a Socket.IO event waiting for its attachments), counted
+ * in app_conn_mem. Malformations are warnings on the message, never a stop.
+ *
+ * The pairing (app.c, shared by every decoder) matches a unit that asks
+ * (APP_ASK) with the units that answer it from the other side (APP_ANSWER,
+ * APP_ANSWER_END) by key, and gives each answer its request's message and
+ * the time between them.
+ *
+ * Ownership: a struct app_info and everything it points to belong to the
+ * app_conn (or the message) and are valid until its next call.
+ */
+#ifndef WSCOPE_APP_H
+#define WSCOPE_APP_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "warn.h"
+
+#define APP_UNITS 64          /* units reported per message; more are counted */
+#define APP_FIELDS 12
+#define APP_KEYS 2
+#define APP_KEY_LEN 72
+#define APP_SUMMARY 160
+#define APP_SUBJECT 96
+#define APP_WARNS 4
+#define APP_ARENA 256
+#define APP_PAIRS_MAX 4096    /* requests waiting per connection */
+#define APP_HOLD_MAX (1024u * 1024)  /* bytes of a unit held across messages (a capbuf) */
+
+enum app_ftype {
+	APP_F_STR,    /* text from the wire (bytes; writers sanitize) */
+	APP_F_INT,
+	APP_F_BOOL,
+	APP_F_JSON,   /* a JSON value from the wire, checked whole (jsonr) */
+	APP_F_BYTES,  /* binary: base64 in NDJSON */
+	APP_F_KV,     /* name/value pairs (kv, nkv): headers, properties */
+};
+
+struct app_kv {
+	const uint8_t *k, *v;
+	size_t kn, vn;
+};
+
+struct app_field {
+	const char *name;     /* static */
+	enum app_ftype type;
+	const uint8_t *p;     /* STR, JSON, BYTES */
+	size_t n;
+	int64_t i;            /* INT, BOOL */
+	const struct app_kv *kv;
+	size_t nkv;
+};
+
+enum app_role {
+	APP_ASK = 1,          /* a request: answers are expected */
+	APP_ANSWER,           /* one of several answers (a subscription's events) */
+	APP_ANSWER_END,       /* the answer, or the last one */
+	APP_CANCEL,           /* the asking side withdraws its request */
+};
+
+struct app_key {
+	enum app_role role;
+	char key[APP_KEY_LEN];
+};
+
+struct app_unit {
+	const char *op;                   /* static: "SEND", "PUBLISH", "event", ... */
+	char summary[APP_SUMMARY];        /* untrusted text: writers sanitize */
+	char subject[APP_SUBJECT];        /* destination, event, topic, method, operation */
+	struct app_field f[APP_FIELDS];
+	unsigned nf;
+	struct app_key keys[APP_KEYS];
+	unsigned nkeys;
+	char arena[APP_ARENA];            /* text the decoder made (app_str_copy) */
+	size_t arena_len;
+	/* set by the pairing, for an answer whose request was seen */
+	bool answered;                    /* this unit answers a request */
+	bool first_answer;                /* the first answer to it */
+	bool completes;                   /* the pair is complete with it */
+	uint64_t req_seq;                 /* the request's message (seq) */
+	int req_dir;
+	struct wts req_ts;
+	const char *req_op;
+	char req_subject[APP_SUBJECT];
+	double latency;                   /* seconds from the request */
+};
+
+struct app_warn {
+	enum warn_code code;
+	char msg[160];
+};
+
+struct app_info {
+	const char *proto;                /* the decoder's name */
+	struct app_unit *u;
+	unsigned n;                       /* units in u */
+	uint64_t more;                    /* units past APP_UNITS, counted only */
+	bool partial;                     /* the message ends inside a unit (held) */
+	char summary[APP_SUMMARY];        /* the message in one line */
+	struct app_warn w[APP_WARNS];
+	unsigned nw;
+	uint64_t nw_more;
+};
+
+/* What a decoder reads and fills. */
+struct app_out {
+	struct app_info info;
+	struct app_unit units[APP_UNITS];
+};
+
+struct app_decoder {
+	const char *name;                 /* --decode-sub NAME, "proto" in NDJSON */
+	const char *const *subprotocols;  /* Sec-WebSocket-Protocol values that choose it */
+	/* The upgrade's path and query choose it (may be NULL). */
+	bool (*by_path)(const char *path);
+	/* A connection's first data message looks like this protocol. */
+	bool (*probe)(const struct ws_msg_info *m);
+	void *(*new)(void);
+	void (*free)(void *st);
+	uint64_t (*mem)(const void *st);
+	void (*message)(void *st, const struct ws_msg_info *m, struct app_out *out);
+};
+
+/* The decoders, in the order the probe tries them; NULL-terminated. */
+extern const struct app_decoder *const app_decoders[];
+const struct app_decoder *app_decoder_by_name(const char *name);
+/* "stomp, socketio, ..." for help and errors. */
+const char *app_decoder_names(void);
+
+/* How a connection's decoder is chosen. */
+enum app_choice { APP_BY_NONE, APP_BY_SUBPROTOCOL, APP_BY_PATH, APP_BY_PROBE, APP_BY_OPTION };
+const char *app_choice_name(enum app_choice c);
+
+struct app_conn;
+
+/* For a connection: forced (a decoder, or NULL), else by its negotiated
+ * subprotocol, else its path, else (probe) the first data messages. NULL
+ * when nothing can choose one, or out of memory. from_start: its
+ * handshake was captured, so an answer to no request is an anomaly. */
+struct app_conn *app_conn_new(const struct app_decoder *forced, const char *subprotocol, const char *path,
+			      bool probe, bool from_start);
+void app_conn_free(struct app_conn *a);
+const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_choice *why);
+/* A message of the connection (seq and ts are the message's): the units
+ * it carries, paired; NULL if no decoder (yet). Valid until the next call. */
+const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
+					struct wts ts, struct app_out *out);
+/* Requests still waiting for an answer. */
+uint64_t app_conn_unanswered(const struct app_conn *a);
+uint64_t app_conn_mem(const struct app_conn *a);
+
+/* ---- for decoders ---- */
+
+/* The next unit (NULL past APP_UNITS: counted in info.more). */
+struct app_unit *app_unit(struct app_out *o, const char *op);
+void app_summary(struct app_unit *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Text from the wire into the summary or subject, cut to fit. */
+void app_summary_add(struct app_unit *u, const uint8_t *p, size_t n);
+void app_subject(struct app_unit *u, const uint8_t *p, size_t n);
+void app_subject_add(struct app_unit *u, const uint8_t *p, size_t n);
+void app_key(struct app_unit *u, enum app_role role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
+/* As app_str, the text copied into the unit (cut at a character when
+ * the unit's APP_ARENA bytes are used up). */
+void app_str_copy(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
+void app_int(struct app_unit *u, const char *name, int64_t v);
+void app_bool(struct app_unit *u, const char *name, bool v);
+void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
+void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
+void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n);
+void app_warn(struct app_out *o, enum warn_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif
