@@ -12,11 +12,12 @@
 #include "heap.h"
 #include "http.h"
 
-extern const struct app_decoder app_graphql_ws, app_graphql_legacy, app_jsonrpc;
+extern const struct app_decoder app_stomp, app_socketio, app_mqtt, app_graphql_ws, app_graphql_legacy,
+	app_jsonrpc;
 
 /* The probe tries them in this order: the cheapest and surest first. */
 const struct app_decoder *const app_decoders[] = {
-	&app_graphql_ws, &app_graphql_legacy, &app_jsonrpc, NULL,
+	&app_mqtt, &app_stomp, &app_socketio, &app_graphql_ws, &app_graphql_legacy, &app_jsonrpc, NULL,
 };
 
 /* Data messages the probe looks at before it gives up. */
@@ -71,6 +72,7 @@ struct app_conn {
 	bool probing;
 	unsigned probed;
 	bool from_start;                   /* the handshake was captured */
+	char *path;                        /* the upgrade's, for the decoder */
 	struct pending **bucket;           /* PAIR_BUCKETS, at the first request */
 	struct pending *oldest, *newest;
 	uint64_t npending;
@@ -89,7 +91,7 @@ static bool proto_token(const char *list, const char *const *names)
 
 static bool start(struct app_conn *a, const struct app_decoder *d, enum app_choice why)
 {
-	a->st = d->new != NULL ? d->new() : NULL;
+	a->st = d->new != NULL ? d->new(a->path) : NULL;
 	if (d->new != NULL && a->st == NULL)
 		return false;
 	a->dec = d;
@@ -120,11 +122,13 @@ struct app_conn *app_conn_new(const struct app_decoder *forced, const char *subp
 	if (a == NULL)
 		return NULL;
 	a->from_start = from_start;
+	a->path = path != NULL ? strdup(path) : NULL;
 	if (d == NULL) {
 		a->probing = true;
 		return a;
 	}
 	if (!start(a, d, why)) {
+		free(a->path);
 		free(a);
 		return NULL;
 	}
@@ -141,6 +145,7 @@ void app_conn_free(struct app_conn *a)
 		p = nx;
 	}
 	free(a->bucket);
+	free(a->path);
 	if (a->dec != NULL && a->dec->free != NULL)
 		a->dec->free(a->st);
 	free(a);
@@ -168,6 +173,8 @@ uint64_t app_conn_mem(const struct app_conn *a)
 	if (a == NULL)
 		return 0;
 	uint64_t m = heap_cost(sizeof(*a)) + a->npending * heap_cost(sizeof(struct pending));
+	if (a->path != NULL)
+		m += heap_cost(strlen(a->path) + 1);
 	if (a->bucket != NULL)
 		m += heap_cost(PAIR_BUCKETS * sizeof(*a->bucket));
 	if (a->dec != NULL && a->dec->mem != NULL)
@@ -301,8 +308,11 @@ static void info_summary(struct app_out *o)
 {
 	struct app_info *in = &o->info;
 	in->summary[0] = '\0';
-	if (in->n == 0)
+	if (in->n == 0) {
+		if (in->partial)
+			snprintf(in->summary, sizeof(in->summary), "(part of a %s unit: decoded where it ends)", in->proto);
 		return;
+	}
 	uint64_t more = in->n - 1 + in->more;
 	char tail[32] = "";
 	if (more > 0)
@@ -342,6 +352,7 @@ const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_
 	if (a->dec == NULL || !data)
 		return NULL;
 	memset(&out->info, 0, sizeof(out->info));
+	out->text_len = out->nkv = 0;
 	out->info.proto = a->dec->name;
 	out->info.u = out->units;
 	a->dec->message(a->st, m, out);
@@ -508,4 +519,22 @@ void app_warn(struct app_out *o, enum warn_code code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
 	va_end(ap);
+}
+
+uint8_t *app_text(struct app_out *o, size_t n)
+{
+	if (n > sizeof(o->text) - o->text_len)
+		return NULL;
+	uint8_t *p = o->text + o->text_len;
+	o->text_len += n;
+	return p;
+}
+
+struct app_kv *app_kvs(struct app_out *o, size_t n)
+{
+	if (n > APP_KV - o->nkv)
+		return NULL;
+	struct app_kv *p = o->kv + o->nkv;
+	o->nkv += n;
+	return p;
 }

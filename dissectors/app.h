@@ -38,6 +38,8 @@
 #define APP_SUBJECT 96
 #define APP_WARNS 4
 #define APP_ARENA 256
+#define APP_TEXT 65536       /* decoded text per message (app_text) */
+#define APP_KV 512           /* name/value pairs per message (app_kvs) */
 #define APP_PAIRS_MAX 4096    /* requests waiting per connection */
 #define APP_HOLD_MAX (1024u * 1024)  /* bytes of a unit held across messages (a capbuf) */
 
@@ -120,6 +122,12 @@ struct app_info {
 struct app_out {
 	struct app_info info;
 	struct app_unit units[APP_UNITS];
+	/* room for what decoders make of a message (unescaped headers,
+	 * property values): app_text, app_kvs; reset at every message */
+	uint8_t text[APP_TEXT];
+	size_t text_len;
+	struct app_kv kv[APP_KV];
+	size_t nkv;
 };
 
 struct app_decoder {
@@ -129,7 +137,7 @@ struct app_decoder {
 	bool (*by_path)(const char *path);
 	/* A connection's first data message looks like this protocol. */
 	bool (*probe)(const struct ws_msg_info *m);
-	void *(*new)(void);
+	void *(*new)(const char *path);   /* the upgrade's path (may be NULL) */
 	void (*free)(void *st);
 	uint64_t (*mem)(const void *st);
 	void (*message)(void *st, const struct ws_msg_info *m, struct app_out *out);
@@ -183,5 +191,9 @@ void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n);
 void app_warn(struct app_out *o, enum warn_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* n bytes of the message's text room, or NULL when it is used up. */
+uint8_t *app_text(struct app_out *o, size_t n);
+/* n name/value pairs, or NULL when they are used up. */
+struct app_kv *app_kvs(struct app_out *o, size_t n);
 
 #endif

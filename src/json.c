@@ -190,7 +190,8 @@ static size_t utf8_seq(const uint8_t *p, size_t n)
 #ifndef __SSE2__
 /*
  * Flags, in the high bit of each byte of w, the bytes that need a look:
- * < 0x20, '"', '\\', DEL, 0xc2 (a C1 control may follow) and, unless utf8
+ * < 0x20, '"', '\\', DEL, 0xc2 (a C1 control may follow), 0xe2 (U+2028 or
+ * U+2029 may start there) and, unless utf8
  * (the caller validated the text), >= 0x80. The tests are the classic "has a zero byte" bit trick,
  * whose false positives only ever sit above a true one, so the lowest
  * flagged byte is always the first byte to look at.
@@ -199,9 +200,9 @@ static inline uint64_t needs_look(uint64_t w, bool utf8)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\'), del = w ^ (ones * 0x7f);
-	uint64_t c2 = w ^ (ones * 0xc2);
+	uint64_t c2 = w ^ (ones * 0xc2), e2 = w ^ (ones * 0xe2);
 	uint64_t hit = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs) |
-		       ((del - ones) & ~del) | ((c2 - ones) & ~c2);
+		       ((del - ones) & ~del) | ((c2 - ones) & ~c2) | ((e2 - ones) & ~e2);
 	hit &= high;
 	if (!utf8)
 		hit |= w & high;
@@ -249,6 +250,13 @@ static inline char *escape_one(char *o, const uint8_t *s, size_t n, size_t *i, b
 		*i += 2;
 		return o + 6;
 	}
+	if (c == 0xe2 && n - *i >= 3 && s[*i + 1] == 0x80 && (s[*i + 2] == 0xa8 || s[*i + 2] == 0xa9)) {
+		/* U+2028 and U+2029: legal in JSON, but line ends to
+		 * JavaScript and to most line splitters */
+		memcpy(o, s[*i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+		*i += 3;
+		return o + 6;
+	}
 	size_t l = utf8 ? 1 : utf8_seq(s + *i, n - *i);
 	if (l == 0) {
 		memcpy(o, "\xef\xbf\xbd", 3); /* U+FFFD for an invalid byte */
@@ -274,6 +282,7 @@ static inline unsigned look_mask16(__m128i v, bool utf8)
 				 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
 	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)));
 	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xc2)));
+	q = _mm_or_si128(q, _mm_cmpeq_epi8(v, _mm_set1_epi8((char)0xe2)));
 	return m | (unsigned)_mm_movemask_epi8(q);
 }
 #endif
@@ -447,6 +456,10 @@ void json_embed(struct json *j, const char *k, const uint8_t *p, size_t n)
 			} else if (c == '"') {
 				in_str = false;
 				*o++ = (char)c;
+			} else if (c == 0xe2 && n - i >= 3 && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
+				memcpy(o, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+				o += 6;
+				i += 2;
 			} else if (c == 0x7f || (c == 0xc2 && i + 1 < n && p[i + 1] >= 0x80 && p[i + 1] <= 0x9f)) {
 				/* DEL and the C1 controls, escaped as json_utf8 does */
 				uint8_t v = c == 0x7f ? c : p[++i];

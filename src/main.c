@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app.h"
 #include "capture.h"
 #include "core.h"
 #include "export.h"
@@ -232,6 +233,13 @@ static void usage(FILE *f)
 "      --decode-as PORT     dissect TCP port PORT as WebSocket even without a\n"
 "                           captured handshake (repeatable); 'auto': every flow\n"
 "                           whose bytes are a chain of WebSocket frames\n"
+"      --decode-sub NAME    decode every connection's messages as NAME: stomp,\n"
+"                           socketio, mqtt, graphql-ws, subscriptions-transport-ws,\n"
+"                           jsonrpc; 'none' decodes none; default 'auto': by the\n"
+"                           negotiated subprotocol, the path, or the first messages\n"
+"      --subprotocol PORT=NAME\n"
+"                           decode connections to server port PORT as NAME\n"
+"                           (repeatable; before --decode-sub NAME)\n"
 "      --max-payload BYTES  payload bytes kept per message (default %u); longer\n"
 "                           messages are marked truncated, length stays exact\n"
 "      --max-inflate BYTES  inflated bytes per compressed message before it is\n"
@@ -861,6 +869,8 @@ static const struct optdef optdefs[] = {
 	{ "tui-memory", 0, required_argument, K_SIZE, CF(tui_memory), 1u << 20, UINT64_MAX >> 1,
 	  "a size of at least 1M" },
 	{ "decode-as", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "decode-sub", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
+	{ "subprotocol", 0, required_argument, K_SPECIAL, 0, 0, 0, NULL },
 	{ "max-payload", 0, required_argument, K_SIZE, CF(ws.max_payload), 0, (uint64_t)1 << 40, "a size" },
 	{ "max-inflate", 0, required_argument, K_SIZE, CF(ws.max_inflate), 0, (uint64_t)1 << 40, "a size" },
 	{ "max-flows", 0, required_argument, K_U32, CF(core.max_flows), 1, UINT32_MAX,
@@ -930,6 +940,35 @@ static int special(struct config *c, const char *name, const char *arg)
 			return EXIT_USAGE;
 		}
 		c->ws.decode_as[c->ws.n_decode_as++] = (uint16_t)v;
+	} else if (strcmp(name, "decode-sub") == 0) {
+		if (strcmp(arg, "none") == 0) {
+			c->ws.app_off = true;
+		} else if (strcmp(arg, "auto") == 0) {
+			c->ws.app_off = false;
+			c->ws.app_force = NULL;
+		} else if ((c->ws.app_force = app_decoder_by_name(arg)) == NULL) {
+			fprintf(stderr, "wscope: --decode-sub: '%s' is not a decoder (%s, auto or none)\n", arg,
+				app_decoder_names());
+			return EXIT_USAGE;
+		}
+	} else if (strcmp(name, "subprotocol") == 0) {
+		const char *eq = strchr(arg, '=');
+		char port[8];
+		uint64_t v = 0;
+		size_t pl = eq != NULL ? (size_t)(eq - arg) : 0;
+		const struct app_decoder *d = eq != NULL ? app_decoder_by_name(eq + 1) : NULL;
+		if (pl > 0 && pl < sizeof(port)) {
+			memcpy(port, arg, pl);
+			port[pl] = '\0';
+		}
+		if (eq == NULL || pl == 0 || pl >= sizeof(port) || !parse_size(port, 65535, &v) || v == 0 || d == NULL ||
+		    c->ws.n_app_port == WS_MAX_DECODE_AS) {
+			fprintf(stderr, "wscope: --subprotocol: '%s' is not PORT=NAME (a TCP port, NAME one of %s; at most "
+				"%d)\n", arg, app_decoder_names(), WS_MAX_DECODE_AS);
+			return EXIT_USAGE;
+		}
+		c->ws.app_port[c->ws.n_app_port].port = (uint16_t)v;
+		c->ws.app_port[c->ws.n_app_port++].dec = d;
 	}
 	return GO_ON;
 }

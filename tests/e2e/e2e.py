@@ -58,7 +58,7 @@ def endpoint_sent(log, http_status=None):
     """An endpoint log's connections, and what each side sent, by
     (connection, direction), in the order logged; with http_status (a
     dict), also the status of the last HTTP answer logged per connection."""
-    conns, sent = {}, {}
+    conns, sent, received = {}, {}, {}
     with open_log(log) as f:
         for line in f:
             r = json.loads(line)
@@ -66,8 +66,18 @@ def endpoint_sent(log, http_status=None):
                 conns[r["conn"]] = r
             elif r["kind"] == "msg" and r["role"] == "sent":
                 sent.setdefault((r["conn"], r["dir"]), []).append(r)
+            elif r["kind"] == "msg" and r["role"] == "received":
+                received.setdefault((r["conn"], r["dir"]), []).append(r)
             elif r["kind"] == "http" and http_status is not None:
                 http_status[r["conn"]] = r["status"]
+            elif r["kind"] == "http_exchange" and http_status is not None:
+                # plain HTTP (long-polling): not a WebSocket connection
+                http_status.setdefault(r["conn"], "exchange")
+    # A broker that cannot log (RabbitMQ, Mosquitto): what its peer
+    # received is what it sent.
+    for key, recs in received.items():
+        if key not in sent:
+            sent[key] = recs
     return conns, sent
 
 
@@ -160,7 +170,9 @@ def test_samples():
 def wscope_json(pcap, extra=()):
     rc, so, se = run_wscope(["-r", pcap, "--json"] + list(extra))
     recs, bad = [], 0
-    for line in so.splitlines():
+    for line in so.split("\n"):
+        if not line:
+            continue
         try:
             recs.append(json.loads(line))
         except ValueError:
@@ -203,10 +215,14 @@ def compare_messages(pcap, log, extra=(), allow_warnings=()):
     for k, c in sorted(conns.items()):
         key = (c["client"]["ip"], c["client"]["port"], c["server"]["ip"], c["server"]["port"])
         cr = byep.get(key)
-        if cr is None:
+        if cr is None and http_status.get(k) != "exchange":
             errors.append("conn %d: no connection record" % k)
             continue
         has_msgs = (k, "c2s") in sent or (k, "s2c") in sent
+        if not has_msgs and http_status.get(k) == "exchange":
+            if cr is not None:
+                errors.append("conn %d: plain HTTP listed as a WebSocket connection" % k)
+            continue
         if not has_msgs and http_status.get(k, 101) != 101:
             # a rejected upgrade: its status, and nothing after it
             want = http_status[k]
@@ -454,6 +470,7 @@ def main():
     import live_wss
     import outputs
     import tui
+    import subproto
     transforms.run(sys.modules[__name__])
     transcript.run(sys.modules[__name__])
     stats.run(sys.modules[__name__])
@@ -468,6 +485,7 @@ def main():
     live_wss.run(sys.modules[__name__])
     outputs.run(sys.modules[__name__])
     tui.run(sys.modules[__name__])
+    subproto.run(sys.modules[__name__])
     passed = sum(1 for r in results if r[1])
     failed = len(results) - passed
     shutil.rmtree(TMP, ignore_errors=True)

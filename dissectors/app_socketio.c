@@ -1,0 +1,281 @@
+/*
+ * app_socketio.c - Socket.IO over its Engine.IO WebSocket transport.
+ *
+ * specification: the Engine.IO protocol, v4 and v3 (packet types open,
+ *   close, ping, pong, message, upgrade, noop; the "probe" ping of an
+ *   upgrade; binary messages as WebSocket binary frames, in v3 after a
+ *   type byte), and the Socket.IO protocol, v5 (socket.io 3 and 4) and v4
+ *   (packet types CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR,
+ *   BINARY_EVENT, BINARY_ACK; namespace, ack id, JSON data; binary
+ *   attachments as placeholders followed by binary messages).
+ *
+ * Pairing: an EVENT with an ack id with the ACK of that id and namespace
+ * from the other side; an Engine.IO ping with its pong (the upgrade's
+ * probe apart).
+ *
+ * Not here: the long-polling requests before the upgrade (HTTP bodies).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "heap.h"
+#include "jsonr.h"
+
+static const char *const eio_types[] = { "open", "close", "ping", "pong", "message", "upgrade", "noop" };
+static const char *const sio_types[] = { "CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
+					 "BINARY_ACK" };
+
+struct sio {
+	int eio;                 /* 3 or 4 */
+	/* attachments still to come after a BINARY_* packet, per direction */
+	unsigned pending[2], total[2];
+	char of[2][APP_SUMMARY]; /* what they belong to */
+};
+
+static void set_version(struct sio *s, const char *path);
+
+static void *st_new(const char *path)
+{
+	struct sio *s = calloc(1, sizeof(*s));
+	if (s != NULL) {
+		s->eio = 4;
+		set_version(s, path);
+	}
+	return s;
+}
+
+static void st_free(void *p) { free(p); }
+static uint64_t st_mem(const void *p) { (void)p; return heap_cost(sizeof(struct sio)); }
+
+/* "/socket.io/?EIO=4&transport=websocket", or any path with EIO= and
+ * transport=websocket in its query. */
+static bool by_path(const char *path)
+{
+	const char *q = strchr(path, '?');
+	if (q == NULL)
+		return strncmp(path, "/socket.io/", 11) == 0 || strncmp(path, "/engine.io/", 11) == 0;
+	return strstr(q, "EIO=") != NULL && strstr(q, "transport=websocket") != NULL;
+}
+
+static bool probe(const struct ws_msg_info *m)
+{
+	/* the server's open packet: 0{"sid":...,"pingInterval":...} */
+	struct jsonr_span v, x;
+	if (m->opcode != WS_OP_TEXT || m->stored < 3 || m->payload[0] != '0' || m->payload[1] != '{')
+		return false;
+	return jsonr_whole(m->payload + 1, m->stored - 1, &v) && jsonr_member(v, "sid", &x) &&
+	       jsonr_member(v, "pingInterval", &x);
+}
+
+static void set_version(struct sio *s, const char *path)
+{
+	const char *e = path != NULL ? strstr(path, "EIO=") : NULL;
+	if (e != NULL && e[4] == '3')
+		s->eio = 3;
+}
+
+/* The Socket.IO packet in an Engine.IO message's text. */
+static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+	unsigned t = p[0] - '0';
+	if (n == 0 || p[0] < '0' || p[0] > '6') {
+		struct app_unit *u = app_unit(o, "message");
+		if (u != NULL) {
+			app_summary(u, "EIO message ");
+			app_summary_add(u, p, n < 60 ? n : 60);
+			app_str(u, "data", p, n);
+		}
+		app_warn(o, WARN_SIO_MALFORMED, "Engine.IO message that is not a Socket.IO packet");
+		return;
+	}
+	i++;
+	struct app_unit *u = app_unit(o, sio_types[t]);
+	if (u == NULL)
+		return;
+	unsigned long attachments = 0;
+	bool binary = t == 5 || t == 6;
+	if (binary) {
+		size_t d = i;
+		while (i < n && p[i] >= '0' && p[i] <= '9' && i - d < 6)
+			attachments = attachments * 10 + (unsigned long)(p[i++] - '0');
+		if (i == d || i >= n || p[i] != '-') {
+			app_warn(o, WARN_SIO_MALFORMED, "%s without its attachment count", sio_types[t]);
+		} else {
+			i++;
+		}
+	}
+	const uint8_t *nsp = (const uint8_t *)"/";
+	size_t nspn = 1;
+	if (i < n && p[i] == '/') {
+		nsp = p + i;
+		const uint8_t *comma = memchr(p + i, ',', n - i);
+		nspn = comma != NULL ? (size_t)(comma - (p + i)) : n - i;
+		i += nspn + (comma != NULL);
+	}
+	bool has_id = false;
+	unsigned long long id = 0;
+	while (i < n && p[i] >= '0' && p[i] <= '9') {
+		if (id > 999999999999ULL) {
+			app_warn(o, WARN_SIO_MALFORMED, "ack id too long");
+			break;
+		}
+		id = id * 10 + (unsigned long long)(p[i++] - '0');
+		has_id = true;
+	}
+	struct jsonr_span data = { NULL, 0, JSONR_NONE };
+	bool has_data = i < n;
+	if (has_data && !jsonr_whole(p + i, n - i, &data))
+		app_warn(o, WARN_SIO_MALFORMED, "%s data is not JSON", sio_types[t]);
+	app_str(u, "namespace", nsp, nspn);
+	if (has_id)
+		app_int(u, "ack_id", (int64_t)id);
+	if (binary)
+		app_int(u, "attachments", (int64_t)attachments);
+	if (data.type != JSONR_NONE)
+		app_json(u, "data", data.p, data.n);
+	bool root = nspn == 1 && nsp[0] == '/';
+	char event[APP_SUBJECT] = "";
+	if (t == 2 || t == 5) {
+		struct jsonr_span k, first;
+		size_t pos = 0;
+		if (data.type != JSONR_ARRAY || !jsonr_next(data, &pos, &k, &first) || first.type != JSONR_STRING) {
+			app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array starting with the event name", sio_types[t]);
+		} else {
+			jsonr_str(first, event, sizeof(event));
+			app_json(u, "event", first.p, first.n);
+		}
+		app_summary(u, "event \"%s\"", event);
+		if (!root)
+			app_subject(u, nsp, nspn);
+		app_subject_add(u, (const uint8_t *)(root ? "" : " "), root ? 0 : 1);
+		app_subject_add(u, (const uint8_t *)event, strlen(event));
+	} else if (t == 3 || t == 6) {
+		app_summary(u, "ack");
+		if (!has_id)
+			app_warn(o, WARN_SIO_MALFORMED, "%s without an ack id", sio_types[t]);
+		if (data.type != JSONR_NONE && data.type != JSONR_ARRAY)
+			app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array", sio_types[t]);
+	} else {
+		app_summary(u, "%s", sio_types[t]);
+		if (!root) {
+			app_summary(u, " ");
+			app_summary_add(u, nsp, nspn);
+		}
+	}
+	if (!root && (t == 2 || t == 3 || t == 5 || t == 6)) {
+		app_summary(u, " ");
+		app_summary_add(u, nsp, nspn);
+	}
+	if (has_id)
+		app_summary(u, " %s %llu", t == 3 || t == 6 ? "id" : "ack", id);
+	if (binary)
+		app_summary(u, " +%lu binary", attachments);
+	if (has_id && (t == 2 || t == 5))
+		app_key(u, APP_ASK, "ack %.*s %llu", (int)(nspn < 40 ? nspn : 40), (const char *)nsp, id);
+	else if (has_id && (t == 3 || t == 6))
+		app_key(u, APP_ANSWER_END, "ack %.*s %llu", (int)(nspn < 40 ? nspn : 40), (const char *)nsp, id);
+	if (t == 0 && dir == 0)
+		app_key(u, APP_ASK, "connect %.*s", (int)(nspn < 40 ? nspn : 40), (const char *)nsp);
+	else if ((t == 0 || t == 4) && dir == 1)
+		app_key(u, APP_ANSWER_END, "connect %.*s", (int)(nspn < 40 ? nspn : 40), (const char *)nsp);
+	if (binary && attachments > 0) {
+		if (s->pending[dir] > 0)
+			app_warn(o, WARN_SIO_MALFORMED, "a binary packet before the %u attachments of the last one",
+				 s->pending[dir]);
+		s->pending[dir] = s->total[dir] = (unsigned)attachments;
+		memcpy(s->of[dir], u->summary, sizeof(s->of[dir]));
+	}
+}
+
+static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
+{
+	struct sio *s = st;
+	int dir = m->dir;
+	const uint8_t *p = m->payload;
+	size_t n = m->stored;
+	if (m->truncated) {
+		struct app_unit *u = app_unit(o, "cut");
+		if (u != NULL)
+			app_summary(u, "(payload not kept whole: not decoded)");
+		o->info.partial = true;
+		return;
+	}
+	if (m->opcode == WS_OP_BINARY) {
+		/* an attachment of the last binary packet, or a binary message */
+		const uint8_t *b = p;
+		size_t bn = n;
+		if (s->eio == 3 && bn > 0) {
+			if (b[0] != 4)
+				app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 binary message without its type byte");
+			b++;
+			bn--;
+		}
+		struct app_unit *u = app_unit(o, s->pending[dir] > 0 ? "attachment" : "binary");
+		if (u == NULL)
+			return;
+		app_bytes(u, "data", b, bn);
+		if (s->pending[dir] > 0) {
+			app_summary(u, "attachment %u/%u of ", s->total[dir] - s->pending[dir] + 1, s->total[dir]);
+			app_summary_add(u, (const uint8_t *)s->of[dir], strlen(s->of[dir]));
+			s->pending[dir]--;
+		} else {
+			app_summary(u, "binary message %zu B", bn);
+		}
+		return;
+	}
+	if (s->pending[dir] > 0) {
+		app_warn(o, WARN_SIO_MALFORMED, "text packet before the %u remaining attachments", s->pending[dir]);
+		s->pending[dir] = 0;
+	}
+	if (n == 0 || p[0] < '0' || p[0] > '6') {
+		struct app_unit *u = app_unit(o, "invalid");
+		if (u != NULL)
+			app_summary(u, "not an Engine.IO packet");
+		app_warn(o, WARN_SIO_MALFORMED, "message is not an Engine.IO packet");
+		return;
+	}
+	unsigned t = p[0] - '0';
+	if (t == 4) {
+		sio_packet(s, o, dir, p + 1, n - 1);
+		return;
+	}
+	struct app_unit *u = app_unit(o, eio_types[t]);
+	if (u == NULL)
+		return;
+	app_summary(u, "EIO %s", eio_types[t]);
+	bool probe_msg = n - 1 == 5 && memcmp(p + 1, "probe", 5) == 0;
+	if (n > 1)
+		app_str(u, "data", p + 1, n - 1);
+	if (probe_msg)
+		app_summary(u, " probe");
+	/* v4: the server pings; v3: the client */
+	int pinger = s->eio == 3 ? 0 : 1;
+	if (t == 2)
+		app_key(u, APP_ASK, probe_msg ? "probe" : "ping");
+	else if (t == 3)
+		app_key(u, APP_ANSWER_END, probe_msg ? "probe" : "ping");
+	if (t == 2 && !probe_msg && dir != pinger)
+		app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v%d ping sent by the %s", s->eio, dir == 0 ? "client" : "server");
+	if (t == 0) {
+		struct jsonr_span v, sid;
+		if (!jsonr_whole(p + 1, n - 1, &v) || !jsonr_member(v, "sid", &sid))
+			app_warn(o, WARN_SIO_MALFORMED, "open packet without a JSON handshake and sid");
+		else
+			app_json(u, "handshake", v.p, v.n);
+	}
+}
+
+const struct app_decoder app_socketio = {
+	.name = "socketio",
+	.by_path = by_path,
+	.probe = probe,
+	.new = st_new,
+	.free = st_free,
+	.mem = st_mem,
+	.message = message,
+};

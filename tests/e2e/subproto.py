@@ -1,0 +1,433 @@
+"""What the messages mean: every decoded unit and pair against the endpoints.
+
+Each subprotocol sample was captured from real software whose endpoints
+logged every application-level unit they sent and received, as their own
+library parsed or built it ("app" records: mqtt.js packets, stompjs
+frames, Socket.IO's parser, graphql-ws and JSON-RPC messages). Here
+wscope's units, in order per connection and direction, must match them
+field by field; every request the log shows answered must be paired with
+its answer; and each pair's latency must equal the time between the two
+messages' last packets as tshark reads them from the capture.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+
+
+def app_log(e2e, log):
+    """Per (conn, dir): the app records of the side that sent them (the
+    receiver's when the sender could not be instrumented)."""
+    sent, received, conns = {}, {}, {}
+    with e2e.open_log(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "conn":
+                conns[r["conn"]] = r
+            if r["kind"] != "app":
+                continue
+            (sent if r["role"] == "sent" else received).setdefault((r["conn"], r["dir"]), []).append(r)
+    for k, v in received.items():
+        sent.setdefault(k, v)
+    return conns, sent
+
+
+def wscope_units(e2e, pcap, extra=()):
+    rc, recs, bad, se = e2e.wscope_json(pcap, list(extra))
+    byep, units, pairs, msgs = {}, {}, [], {}
+    for r in recs:
+        if r["type"] == "connection":
+            byep[(r["client"]["ip"], r["client"]["port"])] = r
+        elif r["type"] == "message":
+            msgs[(r["conn"], r["seq"])] = r
+            for u in r.get("app", {}).get("units", []):
+                units.setdefault((r["conn"], r["dir"]), []).append((r, u))
+        elif r["type"] == "pair":
+            pairs.append(r)
+    warns = [r for r in recs if r["type"] == "warning"]
+    return rc, bad, byep, units, pairs, msgs, warns, recs
+
+
+def frame_times(pcap):
+    p = subprocess.run(["tshark", "-r", pcap, "-T", "fields", "-e", "frame.time_epoch"],
+                       capture_output=True, text=True, timeout=120)
+    return [None] + [float(x) for x in p.stdout.split()]
+
+
+def b64(x):
+    return base64.b64decode(x) if x else b""
+
+
+def json_eq(a, b):
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+# ---- per protocol: the log's units, and how one compares ----
+
+def jsonrpc_units(rec):
+    m = rec["msg"]
+    return m if isinstance(m, list) else [m]
+
+
+def jsonrpc_check(w, u):
+    f = u.get("fields", {})
+    if "method" in w or "notification" in w:
+        name = w.get("method", w.get("notification"))
+        v1 = "jsonrpc" not in w
+        notif = "notification" in w or "id" not in w or (v1 and w.get("id") is None)
+        want = "notification" if notif else "request"
+        if u["op"] != want or f.get("method") != name or u.get("subject") != name:
+            return "op %s method %r, sent %s %r" % (u["op"], f.get("method"), want, name)
+        if "params" in w and not json_eq(f.get("params"), w["params"]):
+            return "params differ"
+        if not notif and not json_eq(f.get("id"), w["id"]):
+            return "id %r, sent %r" % (f.get("id"), w["id"])
+        return None
+    err = w.get("error")
+    want = "error" if err is not None else "result"
+    if u["op"] != want or not json_eq(f.get("id"), w.get("id")):
+        return "op %s id %r, sent %s %r" % (u["op"], f.get("id"), want, w.get("id"))
+    if want == "result" and not json_eq(f.get("result"), w["result"]):
+        return "result differs"
+    if want == "error" and (f.get("code") != err.get("code") or f.get("message") != err.get("message")):
+        return "error %r %r, sent %r" % (f.get("code"), f.get("message"), err)
+    return None
+
+
+def jsonrpc_pairs(sent):
+    """(request dir, id json) for every request answered in the log."""
+    req, out = {}, []
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            for w in jsonrpc_units(r):
+                if "method" in w and w.get("id") is not None:
+                    req[(conn, d, json.dumps(w["id"]))] = True
+    for (conn, d), recs in sent.items():
+        other = "c2s" if d == "s2c" else "s2c"
+        for r in recs:
+            for w in jsonrpc_units(r):
+                if "method" not in w and "id" in w and (conn, other, json.dumps(w["id"])) in req:
+                    out.append((conn, other, json.dumps(w["id"])))
+    return out
+
+
+def graphql_units(rec):
+    return [rec]
+
+
+def graphql_check(w, u):
+    m = w["msg"]
+    f = u.get("fields", {})
+    if u["op"] != m["type"]:
+        return "op %s, sent %s" % (u["op"], m["type"])
+    if "id" in m and f.get("id") != m["id"]:
+        return "id %r, sent %r" % (f.get("id"), m["id"])
+    op = w.get("operation")
+    if m["type"] in ("subscribe", "start"):
+        if f.get("query") != m["payload"]["query"]:
+            return "query differs"
+        if op:
+            if f.get("operation_type") != op["type"] or f.get("operation_name") != op.get("name"):
+                return "operation %s %s, the server parsed %s %s" % (
+                    f.get("operation_type"), f.get("operation_name"), op["type"], op.get("name"))
+        if "variables" in m["payload"] and not json_eq(f.get("variables"), m["payload"]["variables"]):
+            return "variables differ"
+    elif "payload" in m and not json_eq(f.get("payload"), m["payload"]):
+        return "payload differs"
+    return None
+
+
+MQTT_OPS = {"connect": "CONNECT", "connack": "CONNACK", "publish": "PUBLISH", "puback": "PUBACK",
+            "pubrec": "PUBREC", "pubrel": "PUBREL", "pubcomp": "PUBCOMP", "subscribe": "SUBSCRIBE",
+            "suback": "SUBACK", "unsubscribe": "UNSUBSCRIBE", "unsuback": "UNSUBACK", "pingreq": "PINGREQ",
+            "pingresp": "PINGRESP", "disconnect": "DISCONNECT", "auth": "AUTH"}
+
+
+def mqtt_units(rec):
+    return [rec]
+
+
+def mqtt_b64(x):
+    if x is None:
+        return b""
+    if isinstance(x, dict):
+        return b64(x.get("b64"))
+    return x.encode()
+
+
+def mqtt_check(w, u):
+    p = w["packet"]
+    f = u.get("fields", {})
+    if u["op"] != MQTT_OPS[p["cmd"]]:
+        return "op %s, sent %s" % (u["op"], p["cmd"])
+    cmd = p["cmd"]
+    if cmd == "publish":
+        qos = p.get("qos", 0)
+        if f.get("topic") != p.get("topic") and not (f.get("topic") == "" and p.get("properties", {}).get("topicAlias")):
+            return "topic %r, sent %r" % (f.get("topic"), p.get("topic"))
+        if f.get("qos") != qos or f.get("retain") != bool(p.get("retain")) or f.get("dup") != bool(p.get("dup")):
+            return "flags qos %s retain %s dup %s, sent %s %s %s" % (f.get("qos"), f.get("retain"), f.get("dup"),
+                                                                   qos, p.get("retain"), p.get("dup"))
+        if qos > 0 and f.get("packet_id") != p.get("messageId"):
+            return "id %s, sent %s" % (f.get("packet_id"), p.get("messageId"))
+        if b64(f.get("payload")) != mqtt_b64(p.get("payload")):
+            return "payload differs"
+    elif cmd in ("puback", "pubrec", "pubrel", "pubcomp", "subscribe", "suback", "unsubscribe", "unsuback"):
+        if f.get("packet_id") != p.get("messageId"):
+            return "id %s, sent %s" % (f.get("packet_id"), p.get("messageId"))
+        if cmd == "suback" and list(b64(f.get("return_codes"))) != p.get("granted"):
+            return "granted %s, sent %s" % (list(b64(f.get("return_codes"))), p.get("granted"))
+        if cmd == "subscribe":
+            subs = [s["topic"] for s in p.get("subscriptions", [])]
+            got = [kv[0] for kv in f.get("subscriptions", [])]
+            if got != subs:
+                return "filters %s, sent %s" % (got, subs)
+        if cmd in ("puback", "pubrec", "pubcomp") and p.get("reasonCode") and f.get("reason_code") != p["reasonCode"]:
+            return "reason %s, sent %s" % (f.get("reason_code"), p["reasonCode"])
+    elif cmd == "connect":
+        if f.get("client_id") != p.get("clientId") or f.get("protocol_level") != p.get("protocolVersion"):
+            return "client %r level %s, sent %r %s" % (f.get("client_id"), f.get("protocol_level"),
+                                                      p.get("clientId"), p.get("protocolVersion"))
+        if f.get("keepalive") != p.get("keepalive") or f.get("clean_start") != bool(p.get("clean")):
+            return "keepalive/clean differ"
+        if "will" in p and (f.get("will_topic") != p["will"]["topic"] or
+                            b64(f.get("will_payload")) != mqtt_b64(p["will"].get("payload"))):
+            return "will differs"
+        if "password" in p and b64(f.get("password")) != mqtt_b64(p["password"]):
+            return "password differs"
+    elif cmd == "connack":
+        rc = p.get("reasonCode", p.get("returnCode"))
+        if f.get("reason_code", f.get("return_code")) != rc or f.get("session_present") != bool(p.get("sessionPresent")):
+            return "connack %s %s, sent %s %s" % (f.get("reason_code", f.get("return_code")), f.get("session_present"),
+                                                rc, p.get("sessionPresent"))
+    return None
+
+
+def mqtt_pairs(sent):
+    out = []
+    for (conn, d), recs in sent.items():
+        other = "c2s" if d == "s2c" else "s2c"
+        for r in recs:
+            p = r["packet"]
+            if p["cmd"] == "publish" and p.get("qos", 0) > 0:
+                out.append((conn, d, "%s %d" % ("puback" if p["qos"] == 1 else "pubrec", p["messageId"])))
+            elif p["cmd"] in ("subscribe", "unsubscribe", "pubrel"):
+                out.append((conn, d, "%s %d" % ({"subscribe": "suback", "unsubscribe": "unsuback",
+                                                 "pubrel": "pubcomp"}[p["cmd"]], p["messageId"])))
+            elif p["cmd"] in ("connect", "pingreq"):
+                out.append((conn, d, p["cmd"]))
+    # only those whose answer is in the log
+    answers = set()
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            p = r["packet"]
+            if p["cmd"] in ("puback", "pubrec", "pubcomp", "suback", "unsuback"):
+                answers.add((conn, "c2s" if d == "s2c" else "s2c", "%s %d" % (p["cmd"], p["messageId"])))
+            elif p["cmd"] == "connack":
+                answers.add((conn, "c2s" if d == "s2c" else "s2c", "connect"))
+            elif p["cmd"] == "pingresp":
+                answers.add((conn, "c2s" if d == "s2c" else "s2c", "pingreq"))
+    return [x for x in out if x in answers]
+
+
+SIO_EIO = {"open": "open", "close": "close", "ping": "ping", "pong": "pong", "upgrade": "upgrade", "noop": "noop"}
+
+
+def sio_units(rec):
+    return [rec] if rec.get("transport") == "websocket" else []
+
+
+def sio_check(w, u):
+    e = w["eio"]
+    f = u.get("fields", {})
+    s = w.get("sio")
+    if e["type"] != "message":
+        if u["op"] != SIO_EIO[e["type"]]:
+            return "op %s, sent EIO %s" % (u["op"], e["type"])
+        if e.get("data") and f.get("data") != e["data"] and u["op"] != "open":
+            return "data %r, sent %r" % (f.get("data"), e.get("data"))
+        return None
+    if s is None:
+        if u["op"] not in ("attachment", "binary") or b64(f.get("data")) != b64(e.get("data_b64")):
+            return "op %s, sent a binary message" % u["op"]
+        return None
+    if u["op"] != s["type"] or f.get("namespace") != s["nsp"]:
+        return "op %s nsp %r, sent %s %r" % (u["op"], f.get("namespace"), s["type"], s["nsp"])
+    if s.get("id") is not None and f.get("ack_id") != s["id"]:
+        return "ack id %s, sent %s" % (f.get("ack_id"), s["id"])
+    if "data" in s and not json_eq(f.get("data"), s["data"]):
+        return "data %s, sent %s" % (f.get("data"), s["data"])
+    if s["type"] in ("EVENT", "BINARY_EVENT") and f.get("event") != s["data"][0]:
+        return "event %r, sent %r" % (f.get("event"), s["data"][0])
+    if s["type"].startswith("BINARY") and f.get("attachments") != s["attachments"]:
+        return "attachments %s, sent %s" % (f.get("attachments"), s["attachments"])
+    return None
+
+
+def sio_pairs(sent):
+    asks, out = {}, []
+    for (conn, d), recs in sent.items():
+        for r in sio_units_all(recs):
+            s = r.get("sio")
+            if s and s["type"] in ("EVENT", "BINARY_EVENT") and s.get("id") is not None:
+                asks[(conn, d, s["nsp"], s["id"])] = True
+    pings, conn_asks = {}, {}
+    for (conn, d), recs in sent.items():
+        for r in sio_units_all(recs):
+            e, s = r["eio"], r.get("sio")
+            if e["type"] == "ping":
+                pings.setdefault((conn, d, e.get("data", "")), []).append(r)
+            if s and s["type"] == "CONNECT" and d == "c2s":
+                conn_asks[(conn, s["nsp"])] = True
+    for (conn, d), recs in sent.items():
+        other = "c2s" if d == "s2c" else "s2c"
+        for r in sio_units_all(recs):
+            e, s = r["eio"], r.get("sio")
+            if s and s["type"] in ("ACK", "BINARY_ACK") and (conn, other, s["nsp"], s["id"]) in asks:
+                out.append((conn, other, "ack %s %d" % (s["nsp"], s["id"])))
+            # a pong answers the other side's ping with the same data
+            if e["type"] == "pong" and pings.get((conn, other, e.get("data", ""))):
+                pings[(conn, other, e.get("data", ""))].pop(0)
+                out.append((conn, other, "ping"))
+            # the server's CONNECT or CONNECT_ERROR answers a namespace's CONNECT
+            if s and s["type"] in ("CONNECT", "CONNECT_ERROR") and d == "s2c" and conn_asks.pop((conn, s["nsp"]), None):
+                out.append((conn, other, "connect " + s["nsp"]))
+    return out
+
+
+def sio_units_all(recs):
+    return [r for r in recs if r.get("transport") == "websocket"]
+
+
+def stomp_units(rec):
+    return [rec]
+
+
+def stomp_check(w, u):
+    f = u.get("fields", {})
+    if w["command"] == "heartbeat":
+        return None if u["op"] == "heartbeat" else "op %s, sent a heart-beat" % u["op"]
+    if u["op"] != w["command"]:
+        return "op %s, sent %s" % (u["op"], w["command"])
+    want = [list(h) for h in w.get("headers", [])]
+    if f.get("headers") != want:
+        return "headers %s, sent %s" % (f.get("headers"), want)
+    body = f.get("body", "")
+    got = body.encode() if isinstance(body, str) else b""
+    if isinstance(body, str) and "\\u" not in json.dumps(body):
+        pass
+    if got != b64(w.get("body_b64")) and b64(f.get("body")) != b64(w.get("body_b64")):
+        return "body differs"
+    return None
+
+
+def stomp_pairs(sent):
+    out, answers = [], set()
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            h = dict((k, v) for k, v in reversed(r.get("headers", [])))
+            if r["command"] == "RECEIPT":
+                answers.add((conn, "c2s", "receipt " + h.get("receipt-id", "")))
+            if r["command"] == "CONNECTED":
+                answers.add((conn, "c2s", "connect"))
+            if r["command"] in ("ACK", "NACK") and "id" in h:
+                answers.add((conn, "s2c", "ack " + h["id"]))
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            h = dict((k, v) for k, v in reversed(r.get("headers", [])))
+            if d == "c2s" and "receipt" in h:
+                out.append((conn, d, "receipt " + h["receipt"]))
+            if r["command"] in ("CONNECT", "STOMP"):
+                out.append((conn, d, "connect"))
+            if r["command"] == "MESSAGE" and "ack" in h:
+                out.append((conn, d, "ack " + h["ack"]))
+    return [x for x in out if x in answers]
+
+
+PROTOS = {
+    "jsonrpc": (jsonrpc_units, jsonrpc_check, jsonrpc_pairs),
+    "graphql-ws": (graphql_units, graphql_check, None),
+    "mqtt-mosquitto": (mqtt_units, mqtt_check, mqtt_pairs),
+    "sio": (sio_units, sio_check, sio_pairs),
+    "stomp-rabbitmq": (stomp_units, stomp_check, stomp_pairs),
+}
+
+
+def check_sample(e2e, name):
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    log = os.path.join(e2e.TOP, "samples", name + ".endpoints.jsonl.gz")
+    if not os.path.exists(pcap) or not os.path.exists(log):
+        e2e.case("subprotocol sample %s is there" % name, False, "missing")
+        return
+    units_of, check, pairs_of = PROTOS[name]
+    conns, sent = app_log(e2e, log)
+    rc, bad, byep, units, pairs, msgs, warns, recs = wscope_units(e2e, pcap)
+    e2e.case("%s: exit 0, every line JSON, no warning" % name, rc == 0 and bad == 0 and not warns,
+             "rc %d, %d bad lines, warnings %s" % (rc, bad, [(w["code"], w["msg"]) for w in warns[:3]]))
+    errors, n = [], 0
+    for (k, d), recs_ in sorted(sent.items()):
+        c = conns[k]
+        cr = byep.get((c["client"]["ip"], c["client"]["port"]))
+        want = [x for r in recs_ for x in units_of(r)]
+        if not want:
+            continue
+        if cr is None:
+            errors.append("conn %d: no connection record" % k)
+            continue
+        got = units.get((cr["id"], d), [])
+        if len(got) != len(want):
+            errors.append("conn %d %s: %d units, the endpoint logged %d" % (k, d, len(got), len(want)))
+        for i, (w, (m, u)) in enumerate(zip(want, got)):
+            why = check(w, u)
+            n += 1
+            if why:
+                errors.append("conn %d %s unit %d (message seq %d): %s" % (k, d, i + 1, m["seq"], why))
+                break
+    e2e.case("%s: %d units decoded as the endpoints' own libraries logged them (op and every field)" % (name, n),
+             not errors and n > 0, "; ".join(errors[:4]))
+    # pairs: every request the log shows answered is paired, and the
+    # latency is the capture's time between the two messages
+    times = frame_times(pcap) if shutil.which("tshark") else None
+    bad_lat, bad_pair = [], []
+    for p in pairs:
+        rq = msgs.get((p["conn"], p["request"]["seq"]))
+        rp = msgs.get((p["conn"], p["reply"]["seq"]))
+        if rq is None or rp is None or rq["dir"] == rp["dir"]:
+            bad_pair.append(p)
+            continue
+        if times is not None:
+            t = times[rp["packet"]] - times[rq["packet"]]
+            if abs(t - p["latency"]) > 2e-6:
+                bad_lat.append((p["latency"], t))
+    if pairs_of is not None:
+        expect = pairs_of(sent)
+        got_n = len(pairs)
+        e2e.case("%s: %d request/answer pairs, as many as the endpoint logs show answered (%d)" % (
+            name, got_n, len(expect)), got_n == len(expect) and not bad_pair,
+            "%d pairs, expected %d; %d bad" % (got_n, len(expect), len(bad_pair)))
+    e2e.case("%s: every pair's latency is the time between its two messages' packets as tshark reads them "
+             "(%d pairs, within 2 us)" % (name, len(pairs)), pairs and not bad_lat,
+             "%d differ, first %s" % (len(bad_lat), bad_lat[:1]))
+
+
+def test_options(e2e):
+    pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
+    rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
+    e2e.case("--decode-sub none: no message has an app object",
+             rc == 0 and not any("app" in r for r in recs if r["type"] == "message"), se[-200:])
+    rc, recs, bad, se = e2e.wscope_json(pcap, ["--subprotocol", "9995=mqtt"])
+    apps = set(r["app"]["proto"] for r in recs if r["type"] == "message" and "app" in r)
+    e2e.case("--subprotocol 9995=mqtt: that port's connection is decoded as MQTT, the others as found",
+             rc == 0 and apps == {"mqtt", "jsonrpc"}, str(apps))
+    rc, so, se = e2e.run_wscope(["-r", pcap, "--decode-sub", "nosuch"])
+    e2e.case("--decode-sub with an unknown name: status 2 and the list of decoders",
+             rc == 2 and "stomp" in se and "jsonrpc" in se, se[-200:])
+    rc, so, se = e2e.run_wscope(["-r", pcap, "--subprotocol", "x=mqtt"])
+    e2e.case("--subprotocol without a port: status 2", rc == 2, se[-200:])
+
+
+def run(e2e):
+    for name in ("jsonrpc", "graphql-ws", "mqtt-mosquitto", "sio", "stomp-rabbitmq"):
+        check_sample(e2e, name)
+    test_options(e2e)
