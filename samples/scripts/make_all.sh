@@ -3,6 +3,8 @@
 #
 #   bash samples/scripts/make_all.sh          # everything
 #   bash samples/scripts/make_all.sh wss      # only the wss-* (TLS) samples
+#   bash samples/scripts/make_all.sh app      # only the subprotocol samples
+#                                             # (gqlrpc/ mqtt/ socketio/ stomp/)
 #
 # Needs root (packet capture) and, on Debian 12:
 #   apt-get install tcpdump tshark wireshark-common python3 python3-websockets chromium
@@ -28,7 +30,13 @@ PY=/usr/bin/python3   # Debian's python3 with python3-websockets 10.4
 CHROMIUM=/usr/bin/chromium   # Debian's chromium package
 
 what=${1:-all}
-case "$what" in all|wss) ;; *) echo "usage: $0 [all|wss]" >&2; exit 2 ;; esac
+case "$what" in all|wss|app) ;; *) echo "usage: $0 [all|wss|app]" >&2; exit 2 ;; esac
+if [ "$what" = app ]; then
+    # Each subprotocol sample has its own directory, packages and broker.
+    fail=0
+    for d in gqlrpc mqtt socketio stomp; do bash "$here/$d/make.sh" || fail=1; done
+    exit $fail
+fi
 
 for tool in tcpdump dumpcap tshark capinfos node npm openssl "$PY" "$CHROMIUM"; do
     command -v "$tool" >/dev/null || { echo "make_all.sh: missing $tool" >&2; exit 1; }
@@ -139,6 +147,10 @@ for n in wss-tls12 wss-tls12-resume wss-tls13 wss-keyupdate wss-chromium wss-alp
 done
 "$PY" "$here/verify_tls.py" --copies 2 wss-2if.pcapng wss-2if.endpoints.jsonl wss-2if.keys wss-2if.streams || fail=1
 
+if [ "$what" = all ]; then
+    # the subprotocol samples (each directory's make.sh: its packages, its broker)
+    for d in gqlrpc mqtt socketio stomp; do bash "$here/$d/make.sh" || fail=1; done
+fi
 if [ "$what" = all ]; then set -- ./*.pcap ./*.pcapng; else set -- ./wss-*.pcap ./wss-*.pcapng; fi
 for f in "$@"; do
     capinfos "$f" | grep -E '^(File name|File type|File encapsulation|File timestamp precision|Number of packets|File size)' | sed 's/^/  /'
