@@ -12,7 +12,7 @@
 //              "/forbidden" is rejected by middleware (CONNECT_ERROR).
 //   session 2  transports: ["websocket"] only.
 //
-// See README.md in this directory for the message-by-message script.
+// See samples/README.md ("socketio/sio.js") for the message-by-message script.
 //
 // Ground truth, logged from inside the endpoints:
 // * raw TCP bytes: every TCP socket is wrapped in a stream.Duplex that
@@ -27,7 +27,7 @@
 //   broadcast frames are logged; received messages/control frames come from
 //   the Receiver's events (prepended listeners).
 // * Engine.IO packets (app records, proto "socketio"): the transports'
-//   own parse results and send calls, on both sides (see README.md).
+//   own parse results and send calls, on both sides (see samples/README.md).
 // * Socket.IO packets: received: the packet returned by socket.io-parser's
 //   Decoder#decodeString while the library itself decodes it; sent: the
 //   same Decoder#decodeString applied to the string the library's Encoder

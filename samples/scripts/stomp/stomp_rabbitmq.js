@@ -23,7 +23,7 @@
 //           back (MESSAGE) on a subscription of the same connection.
 //
 // Only the client can be instrumented (the broker is RabbitMQ), so the log has
-// the client's view only (see ./README.md):
+// the client's view only (see samples/README.md, "stomp_rabbitmq.js"):
 // * tcp: the client's TCP socket is a logging stream.Duplex (createConnection
 //   option of `ws`), as in ../ws_node.js.
 // * msg: `ws`'s Sender methods are wrapped (every frame the library writes,
