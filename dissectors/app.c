@@ -21,7 +21,7 @@ const struct app_decoder *const app_decoders[] = {
 };
 
 /* Data messages the probe looks at before it gives up. */
-#define PROBE_MESSAGES 4
+#define PROBE_MESSAGES 16
 #define PAIR_BUCKETS 64
 
 const struct app_decoder *app_decoder_by_name(const char *name)
@@ -71,6 +71,10 @@ struct app_conn {
 	void *st;
 	bool probing;
 	unsigned probed;
+	bool joined_done;                  /* pbuf was decoded: free it next time */
+	uint8_t *pbuf[2];                  /* APP_PROBE_BYTES: while probing, each
+	                                      direction's first bytes */
+	size_t plen[2];
 	bool from_start;                   /* the handshake was captured */
 	char *path;                        /* the upgrade's, for the decoder */
 	struct pending **bucket;           /* PAIR_BUCKETS, at the first request */
@@ -146,6 +150,8 @@ void app_conn_free(struct app_conn *a)
 	}
 	free(a->bucket);
 	free(a->path);
+	free(a->pbuf[0]);
+	free(a->pbuf[1]);
 	if (a->dec != NULL && a->dec->free != NULL)
 		a->dec->free(a->st);
 	free(a);
@@ -173,6 +179,7 @@ uint64_t app_conn_mem(const struct app_conn *a)
 	if (a == NULL)
 		return 0;
 	uint64_t m = heap_cost(sizeof(*a)) + a->npending * heap_cost(sizeof(struct pending));
+	m += (a->pbuf[0] != NULL ? heap_cost(APP_PROBE_BYTES) : 0) + (a->pbuf[1] != NULL ? heap_cost(APP_PROBE_BYTES) : 0);
 	if (a->path != NULL)
 		m += heap_cost(strlen(a->path) + 1);
 	if (a->bucket != NULL)
@@ -310,7 +317,7 @@ static void info_summary(struct app_out *o)
 	in->summary[0] = '\0';
 	if (in->n == 0) {
 		if (in->partial)
-			snprintf(in->summary, sizeof(in->summary), "(part of a %s unit: decoded where it ends)", in->proto);
+			snprintf(in->summary, sizeof(in->summary), "(part of a unit: decoded with its last part)");
 		return;
 	}
 	uint64_t more = in->n - 1 + in->more;
@@ -334,18 +341,51 @@ const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_
 {
 	if (a == NULL)
 		return NULL;
+	if (a->joined_done) {
+		/* the probe's bytes, decoded at the last message */
+		free(a->pbuf[0]);
+		free(a->pbuf[1]);
+		a->pbuf[0] = a->pbuf[1] = NULL;
+		a->joined_done = false;
+	}
 	bool data = m->opcode == WS_OP_TEXT || m->opcode == WS_OP_BINARY;
+	struct ws_msg_info joined;
 	if (a->probing) {
 		if (!data || m->gap)
 			return NULL;
-		for (size_t i = 0; app_decoders[i] != NULL; i++)
-			if (app_decoders[i]->probe != NULL && app_decoders[i]->probe(m)) {
-				if (!start(a, app_decoders[i], APP_BY_PROBE))
-					a->probing = false;
-				break;
-			}
-		if (a->probing && ++a->probed >= PROBE_MESSAGES)
+		/* the direction's bytes so far, for the framed probes */
+		int d = m->dir;
+		bool fits = !m->truncated && m->stored <= APP_PROBE_BYTES - a->plen[d];
+		if (fits && a->pbuf[d] == NULL && (a->pbuf[d] = malloc(APP_PROBE_BYTES)) == NULL)
+			fits = false;
+		if (fits && m->stored > 0) {
+			memcpy(a->pbuf[d] + a->plen[d], m->payload, m->stored);
+			a->plen[d] += m->stored;
+		}
+		joined = *m;
+		joined.payload = a->pbuf[d];
+		joined.stored = joined.length = a->plen[d];
+		const struct app_decoder *pick = NULL;
+		for (size_t i = 0; pick == NULL && app_decoders[i] != NULL; i++) {
+			const struct app_decoder *dd = app_decoders[i];
+			if (dd->probe != NULL && (dd->framed ? fits && dd->probe(&joined) : dd->probe(m)))
+				pick = dd;
+		}
+		if (pick != NULL) {
+			if (!start(a, pick, APP_BY_PROBE))
+				a->probing = false;
+			else if (pick->framed)
+				m = &joined; /* decoded from the direction's first byte */
+		} else if (++a->probed >= PROBE_MESSAGES) {
 			a->probing = false;
+		}
+		if (!a->probing || a->dec != NULL) {
+			if (m != &joined) {
+				free(a->pbuf[0]);
+				free(a->pbuf[1]);
+				a->pbuf[0] = a->pbuf[1] = NULL;
+			}
+		}
 		if (a->dec == NULL)
 			return NULL;
 	}
@@ -358,6 +398,11 @@ const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_
 	a->dec->message(a->st, m, out);
 	pair_units(a, out, m->dir, seq, ts);
 	info_summary(out);
+	if (m == &joined) {
+		/* the units point into what was joined: it lives in the decoder's
+		 * copy (held bytes) or only for this call; freed at the next */
+		a->joined_done = true;
+	}
 	return &out->info;
 }
 

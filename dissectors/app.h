@@ -40,6 +40,7 @@
 #define APP_ARENA 256
 #define APP_TEXT 65536       /* decoded text per message (app_text) */
 #define APP_KV 512           /* name/value pairs per message (app_kvs) */
+#define APP_PROBE_BYTES 512  /* a direction's first bytes a framed probe sees */
 #define APP_PAIRS_MAX 4096    /* requests waiting per connection */
 #define APP_HOLD_MAX (1024u * 1024)  /* bytes of a unit held across messages (a capbuf) */
 
@@ -135,8 +136,12 @@ struct app_decoder {
 	const char *const *subprotocols;  /* Sec-WebSocket-Protocol values that choose it */
 	/* The upgrade's path and query choose it (may be NULL). */
 	bool (*by_path)(const char *path);
-	/* A connection's first data message looks like this protocol. */
+	/* A connection's first data message looks like this protocol. For a
+	 * framed protocol (units framed across messages: MQTT, STOMP) the
+	 * probe sees, as one message, the direction's first messages joined
+	 * (up to APP_PROBE_BYTES), and a decoder it picks is handed them so. */
 	bool (*probe)(const struct ws_msg_info *m);
+	bool framed;
 	void *(*new)(const char *path);   /* the upgrade's path (may be NULL) */
 	void (*free)(void *st);
 	uint64_t (*mem)(const void *st);

@@ -89,9 +89,10 @@ static bool probe(const struct ws_msg_info *m)
 	if (m->opcode != WS_OP_BINARY || n < 2 || p[0] != 0x10)
 		return false;
 	int h = remaining_length(p, n, &len);
-	if (h <= 0 || n < (size_t)h + 8)
+	if (h <= 0)
 		return false;
-	return (memcmp(p + h, "\x00\x04MQTT", 6) == 0) || (memcmp(p + h, "\x00\x06MQIsdp", 8) == 0);
+	return (n >= (size_t)h + 6 && memcmp(p + h, "\x00\x04MQTT", 6) == 0) ||
+	       (n >= (size_t)h + 8 && memcmp(p + h, "\x00\x06MQIsdp", 8) == 0);
 }
 
 /* ---- fields ---- */
@@ -600,6 +601,18 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 		decode(s, o, dir, p, n);
 		return;
 	}
+	/* the held packet's size, once its fixed header is whole: bytes are
+	 * only added until it is reached, so each is copied once */
+	uint32_t len;
+	int h = remaining_length(s->hold[dir].p, s->hold[dir].len, &len);
+	if (h > 0 && s->hold[dir].len + n < (size_t)h + len) {
+		if (!capbuf_add(&s->hold[dir], p, n, APP_HOLD_MAX)) {
+			app_warn(o, WARN_APP_STATE_LIMIT, "MQTT packet over %u bytes held: dropped", APP_HOLD_MAX);
+			capbuf_free(&s->hold[dir]);
+		}
+		o->info.partial = true;
+		return;
+	}
 	size_t hn;
 	uint8_t *held = capbuf_take(&s->hold[dir], &hn);
 	struct capbuf all = { 0 };
@@ -618,6 +631,7 @@ const struct app_decoder app_mqtt = {
 	.name = "mqtt",
 	.subprotocols = subprotocols,
 	.probe = probe,
+	.framed = true,
 	.new = st_new,
 	.free = st_free,
 	.mem = st_mem,

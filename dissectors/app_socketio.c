@@ -144,7 +144,9 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		struct jsonr_span k, first;
 		size_t pos = 0;
 		if (data.type != JSONR_ARRAY || !jsonr_next(data, &pos, &k, &first) || first.type != JSONR_STRING) {
-			app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array starting with the event name", sio_types[t]);
+			if (data.type != JSONR_NONE || !has_data)
+				app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array starting with the event name",
+					 sio_types[t]);
 		} else {
 			jsonr_str(first, event, sizeof(event));
 			app_json(u, "event", first.p, first.n);

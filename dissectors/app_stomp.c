@@ -32,6 +32,7 @@
 static const char *const subprotocols[] = { "v12.stomp", "v11.stomp", "v10.stomp", "stomp", NULL };
 
 #define MAX_HEADERS 64
+#define HEAD_MAX 65536u  /* a frame's command and headers */
 
 struct stomp_cmd {
 	const char *name;
@@ -50,6 +51,12 @@ struct stomp {
 	bool skipping[2];        /* a frame over the cap: skipped to its NUL */
 	struct capbuf keep;      /* the last message joined to what was held
 	                            (its units point into it) */
+	/* how far the held frame has been looked at, so that each byte is
+	 * looked at once however finely the frame is cut: */
+	size_t scan[2];          /* the next byte to look at */
+	uint8_t eol[2];          /* 1 after LF, 2 after LF CR */
+	size_t body[2];          /* where its body starts (0: headers not whole) */
+	uint64_t need[2];        /* bytes the frame needs (content-length), or 0 */
 	int version;             /* 10, 11, 12 (from CONNECTED), 0 unknown */
 	bool connected;
 };
@@ -257,6 +264,11 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 		cur_skip(c, (size_t)blen);
 	}
 	bool nul_ok = cur_u8(c) == 0;
+	if (!nul_ok) {
+		/* the frame goes on past its content-length: up to its NUL */
+		const uint8_t *nul = cur_left(c) ? memchr(cur_ptr(c), 0, cur_left(c)) : NULL;
+		cur_skip(c, nul != NULL ? (size_t)(nul - cur_ptr(c)) + 1 : cur_left(c));
+	}
 	/* the frame is whole: report it */
 	struct app_unit *u = app_unit(o, cmd != NULL ? cmd->name : "UNKNOWN");
 	if (!nul_ok)
@@ -405,6 +417,73 @@ static void decode(struct stomp *s, struct app_out *o, int dir, const uint8_t *p
 	}
 }
 
+/* What is held now is a new frame's start: looked at from its first byte. */
+static void held_fresh(struct stomp *s, int dir)
+{
+	s->scan[dir] = 0;
+	s->eol[dir] = 0;
+	s->body[dir] = 0;
+	s->need[dir] = 0;
+}
+
+/* The held frame's content-length, from its header block [0, end). */
+static uint64_t held_length(const uint8_t *p, size_t end)
+{
+	static const char name[] = "\ncontent-length:";
+	size_t k = sizeof(name) - 1;
+	for (size_t i = 0; i + k <= end; i++) {
+		if (memcmp(p + i, name, k) != 0)
+			continue;
+		uint64_t v = 0;
+		size_t j = i + k, digits = 0;
+		while (j < end && p[j] >= '0' && p[j] <= '9' && digits < 19) {
+			v = v * 10 + (uint64_t)(p[j++] - '0');
+			digits++;
+		}
+		return digits > 0 ? v : 0;
+	}
+	return 0;
+}
+
+/*
+ * Whether the held frame can be whole once p[0..n) is added: its header
+ * block's end (a blank line), then its content-length's worth of body or
+ * a NUL. Only the bytes not looked at before are looked at.
+ */
+static bool may_complete(struct stomp *s, int dir, const uint8_t *p, size_t n)
+{
+	const struct capbuf *h = &s->hold[dir];
+	size_t total = h->len + n;
+	for (size_t i = s->scan[dir]; i < total; i++) {
+		uint8_t c = i < h->len ? h->p[i] : p[i - h->len];
+		if (s->body[dir] == 0) {
+			if (c == '\n' && s->eol[dir] != 0) {
+				/* the blank line: the body starts after it */
+				s->body[dir] = i + 1;
+				if (i + 1 <= h->len)
+					s->need[dir] = held_length(h->p, i + 1);
+				else
+					s->need[dir] = 0; /* headers in the new bytes: decode will see */
+				if (s->need[dir] > 0)
+					s->need[dir] += i + 2; /* the body, and its NUL */
+				s->scan[dir] = i + 1;
+				if (i + 1 > h->len || s->need[dir] == 0)
+					continue;
+				return total >= s->need[dir];
+			}
+			s->eol[dir] = c == '\n' ? 1 : c == '\r' && s->eol[dir] == 1 ? 2 : 0;
+		} else if (s->need[dir] > 0) {
+			s->scan[dir] = total;
+			return total >= s->need[dir];
+		} else if (c == 0) {
+			return true;
+		}
+		s->scan[dir] = i + 1;
+	}
+	/* a frame whose headers came in the new bytes is decoded to see */
+	return s->body[dir] > h->len;
+}
+
 static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 {
 	struct stomp *s = st;
@@ -427,10 +506,24 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 		s->skipping[dir] = false;
 		size_t k = (size_t)(nul - m->payload) + 1;
 		decode(s, o, dir, m->payload + k, m->stored - k);
+		held_fresh(s, dir);
 		return;
 	}
 	if (s->hold[dir].len == 0) {
 		decode(s, o, dir, m->payload, m->stored);
+		held_fresh(s, dir);
+		return;
+	}
+	if (!may_complete(s, dir, m->payload, m->stored)) {
+		if (!capbuf_add(&s->hold[dir], m->payload, m->stored, APP_HOLD_MAX) ||
+		    (s->body[dir] == 0 && s->hold[dir].len > HEAD_MAX)) {
+			app_warn(o, WARN_APP_STATE_LIMIT, "STOMP frame over %u bytes%s: skipped to its end",
+				 s->body[dir] == 0 ? HEAD_MAX : APP_HOLD_MAX, s->body[dir] == 0 ? " of headers" : "");
+			capbuf_free(&s->hold[dir]);
+			held_fresh(s, dir);
+			s->skipping[dir] = true;
+		}
+		o->info.partial = true;
 		return;
 	}
 	/* a frame begun in earlier messages: decoded from what was held */
@@ -449,12 +542,14 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	/* units point into it: it is kept until the next message */
 	s->keep = all;
 	decode(s, o, dir, s->keep.p, s->keep.len);
+	held_fresh(s, dir);
 }
 
 const struct app_decoder app_stomp = {
 	.name = "stomp",
 	.subprotocols = subprotocols,
 	.probe = probe,
+	.framed = true,
 	.new = st_new,
 	.free = st_free,
 	.mem = st_mem,

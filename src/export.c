@@ -219,7 +219,7 @@ static void app_ref(struct export *x, const char *k, uint64_t seq, int dir, cons
 	if (op != NULL)
 		json_str(j, "op", op);
 	if (subject != NULL && subject[0] != '\0')
-		json_utf8(j, "subject", (const uint8_t *)subject, strlen(subject));
+		json_strn(j, "subject", (const uint8_t *)subject, strlen(subject));
 	if (ts != NULL)
 		json_ts(j, "ts", ts->sec, ts->nsec, x->digits);
 	json_obj_end(j);
@@ -233,15 +233,15 @@ static void app_object(struct export *x, const struct ws_msg_info *m)
 	int dec = x->digits > 6 ? 9 : 6;
 	json_obj_begin(j, "app");
 	json_str(j, "proto", ai->proto);
-	json_utf8(j, "summary", (const uint8_t *)ai->summary, strlen(ai->summary));
+	json_strn(j, "summary", (const uint8_t *)ai->summary, strlen(ai->summary));
 	json_arr_begin(j, "units");
 	for (unsigned i = 0; i < ai->n; i++) {
 		const struct app_unit *u = &ai->u[i];
 		json_elem_begin(j);
 		json_str(j, "op", u->op);
-		json_utf8(j, "summary", (const uint8_t *)u->summary, strlen(u->summary));
+		json_strn(j, "summary", (const uint8_t *)u->summary, strlen(u->summary));
 		if (u->subject[0] != '\0')
-			json_utf8(j, "subject", (const uint8_t *)u->subject, strlen(u->subject));
+			json_strn(j, "subject", (const uint8_t *)u->subject, strlen(u->subject));
 		if (u->nf > 0) {
 			json_obj_begin(j, "fields");
 			for (unsigned k = 0; k < u->nf; k++)

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __GLIBC__
@@ -9,6 +10,7 @@
 #endif
 
 #include "export.h"
+#include "app.h"
 #include "model.h"
 #include "utf8.h"
 #include "util.h"
@@ -138,7 +140,7 @@ static uint64_t data_mem(const struct ui_msg *g)
 
 static uint64_t row_mem(const struct ui_msg *g)
 {
-	return data_mem(g) + str_mem(g->warn);
+	return data_mem(g) + str_mem(g->warn) + str_mem(g->app);
 }
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
@@ -158,9 +160,11 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 	free(g->data);
 	free(g->fr);
 	free(g->warn);
+	free(g->app);
 	g->data = NULL;
 	g->fr = NULL;
 	g->warn = NULL;
+	g->app = NULL;
 }
 
 static void conn_free(struct ui_model *m, struct ui_conn *c)
@@ -228,6 +232,20 @@ void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out)
 const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i)
 {
 	return i < c->len ? &c->ring[(c->head + i) % c->cap] : NULL;
+}
+
+long ui_conn_find_msgno(const struct ui_conn *c, uint64_t msgno)
+{
+	for (size_t i = c->len; i-- > 0; ) {
+		const struct ui_msg *g = &c->ring[(c->head + i) % c->cap];
+		if (g->kind != UI_ROW_MSG)
+			continue;
+		if (g->msgno == msgno)
+			return (long)i;
+		if (g->msgno < msgno)
+			break;
+	}
+	return -1;
 }
 
 static struct ui_conn *find(const struct ui_model *m, uint64_t id)
@@ -745,6 +763,174 @@ static void on_gap(struct ui_model *m, const struct ev *ev)
 	enforce_budget(m);
 }
 
+/* ---- what a message means ---- */
+
+#define APP_TEXT_MAX 4096
+
+struct tbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void tb_put(struct tbuf *b, const void *s, size_t n)
+{
+	if (b->p == NULL || n > b->cap - 1 - b->len)
+		n = b->p == NULL ? 0 : b->cap - 1 - b->len;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void tb_printf(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void tb_printf(struct tbuf *b, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	if (k > 0)
+		tb_put(b, tmp, (size_t)k < sizeof(tmp) ? (size_t)k : sizeof(tmp) - 1);
+}
+
+/* Wire bytes, at most max of them, on one line: LF and CR written \n \r
+ * (the view makes every other byte safe). With json, the whitespace
+ * between tokens is dropped. */
+static void tb_wire(struct tbuf *b, const uint8_t *p, size_t n, size_t max, bool json)
+{
+	bool in_str = false, esc = false;
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < max; i++) {
+		uint8_t c = p[i];
+		if (json) {
+			if (!in_str && (c == ' ' || c == '\t' || c == '\n' || c == '\r'))
+				continue;
+			if (in_str && !esc && c == '"')
+				in_str = false;
+			else if (!in_str && c == '"')
+				in_str = true;
+			esc = in_str && !esc && c == '\\';
+		}
+		if (c == '\n' || c == '\r') {
+			tb_put(b, c == '\n' ? "\\n" : "\\r", 2);
+		} else {
+			tb_put(b, &c, 1);
+		}
+		k++;
+	}
+	if (k == max && n > max)
+		tb_put(b, "\xe2\x80\xa6", 3); /* … */
+}
+
+static const char *proto_label(const char *proto)
+{
+	if (strcmp(proto, "stomp") == 0) return "STOMP";
+	if (strcmp(proto, "socketio") == 0) return "SIO";
+	if (strcmp(proto, "mqtt") == 0) return "MQTT";
+	if (strcmp(proto, "jsonrpc") == 0) return "RPC";
+	return "GQL";
+}
+
+static void tb_latency(struct tbuf *b, double s)
+{
+	if (s < 0.001)
+		tb_printf(b, "%.0f us", s * 1e6);
+	else if (s < 1)
+		tb_printf(b, "%.1f ms", s * 1e3);
+	else
+		tb_printf(b, "%.3f s", s);
+}
+
+static char *app_lines(const struct app_info *ai)
+{
+	static const char hexd[] = "0123456789abcdef";
+	struct tbuf b = { malloc(APP_TEXT_MAX), 0, APP_TEXT_MAX };
+	if (b.p == NULL)
+		return NULL;
+	b.p[0] = '\0';
+	tb_printf(&b, "%s ", proto_label(ai->proto));
+	tb_wire(&b, (const uint8_t *)ai->summary, strlen(ai->summary), 200, false);
+	for (unsigned i = 0; i < ai->n && i < 16; i++) {
+		const struct app_unit *u = &ai->u[i];
+		if (ai->n > 1) {
+			/* several units: each its line, then its fields */
+			size_t ol = strlen(u->op);
+			bool named = strncmp(u->summary, u->op, ol) == 0;
+			tb_printf(&b, "\n%s%s", named ? "" : u->op, named ? "" : ": ");
+			tb_wire(&b, (const uint8_t *)u->summary, strlen(u->summary), 200, false);
+		}
+		if (u->answered) {
+			tb_printf(&b, "\n  %s to message %llu (%s", u->completes ? "answers" : "one answer",
+				  (unsigned long long)u->req_seq, u->req_op ? u->req_op : "?");
+			if (u->req_subject[0] != '\0') {
+				tb_put(&b, " ", 1);
+				tb_wire(&b, (const uint8_t *)u->req_subject, strlen(u->req_subject), 80, false);
+			}
+			tb_put(&b, ") after ", 8);
+			tb_latency(&b, u->latency);
+		}
+		for (unsigned k = 0; k < u->nf; k++) {
+			const struct app_field *f = &u->f[k];
+			tb_printf(&b, "\n  %s: ", f->name);
+			switch (f->type) {
+			case APP_F_STR:
+				tb_wire(&b, f->p, f->n, 300, false);
+				break;
+			case APP_F_JSON:
+				tb_wire(&b, f->p, f->n, 300, true);
+				break;
+			case APP_F_INT:
+				tb_printf(&b, "%lld", (long long)f->i);
+				break;
+			case APP_F_BOOL:
+				tb_put(&b, f->i ? "true" : "false", f->i ? 4 : 5);
+				break;
+			case APP_F_BYTES: {
+				tb_printf(&b, "%zu bytes", f->n);
+				if (f->n > 0)
+					tb_put(&b, " ", 1);
+				for (size_t j = 0; j < f->n && j < 32; j++) {
+					char h[2] = { hexd[f->p[j] >> 4], hexd[f->p[j] & 15] };
+					tb_put(&b, h, 2);
+				}
+				if (f->n > 32)
+					tb_put(&b, "\xe2\x80\xa6", 3);
+				break;
+			}
+			case APP_F_KV:
+				for (size_t j = 0; j < f->nkv && b.len < APP_TEXT_MAX - 64; j++) {
+					tb_put(&b, j ? ", " : "", j ? 2 : 0);
+					tb_wire(&b, f->kv[j].k, f->kv[j].kn, 80, false);
+					tb_put(&b, "=", 1);
+					tb_wire(&b, f->kv[j].v, f->kv[j].vn, 120, false);
+				}
+				break;
+			}
+		}
+	}
+	if (ai->n > 16 || ai->more > 0)
+		tb_printf(&b, "\n%llu more units", (unsigned long long)(ai->n - (ai->n > 16 ? 16 : ai->n) + ai->more));
+	char *out = realloc(b.p, b.len + 1);
+	return out != NULL ? out : b.p;
+}
+
+/* The row of message msgno in c, or NULL (dropped). From the newest
+ * back: an answer's request is usually near. */
+static struct ui_msg *row_of_msgno(struct ui_conn *c, uint64_t msgno)
+{
+	for (size_t i = c->len; i-- > 0; ) {
+		struct ui_msg *g = &c->ring[(c->head + i) % c->cap];
+		if (g->kind != UI_ROW_MSG)
+			continue;
+		if (g->msgno == msgno)
+			return g;
+		if (g->msgno < msgno)
+			break;
+	}
+	return NULL;
+}
+
 static void on_msg(struct ui_model *m, const struct ev *ev)
 {
 	const struct ws_msg_info *mi = ev->u.msg;
@@ -820,6 +1006,22 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	take_frames(m, c, g, d);
 	g->warn = c->pw[d]; /* already counted */
 	c->pw[d] = NULL;
+	if (mi->app != NULL) {
+		g->app = app_lines(mi->app);
+		mem_add(m, str_mem(g->app));
+		for (unsigned i = 0; i < mi->app->n; i++) {
+			const struct app_unit *u = &mi->app->u[i];
+			if (!u->answered)
+				continue;
+			if (g->reply_to == 0) {
+				g->reply_to = u->req_seq;
+				g->latency = u->latency;
+			}
+			struct ui_msg *rq = row_of_msgno(c, u->req_seq);
+			if (rq != NULL && rq->answer == 0)
+				rq->answer = msgno;
+		}
+	}
 	hook_row(m, c, g);
 	if (g->data != NULL)
 		queue_release(m, c->id, g->seq);

@@ -86,6 +86,13 @@ struct ui_msg {
 	struct ui_frame *fr;  /* the frames that made it (first UI_MAX_FRAMES) */
 	uint32_t nfr;
 	char *warn;           /* warnings about it, one per line; NULL if none */
+	/* what it means (a message decoder ran: app.h), or NULL: the first
+	 * line "PROTO summary", then the units and their fields, one per line
+	 * (bytes from the wire as they came, line breaks written \n) */
+	char *app;
+	uint64_t reply_to;    /* the request it answers (its msgno), or 0 */
+	uint64_t answer;      /* its first answer's msgno, or 0 */
+	double latency;       /* seconds since reply_to */
 };
 
 struct ui_conn {
@@ -181,6 +188,8 @@ void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out);
 size_t ui_conn_nmsgs(const struct ui_conn *c);
 /* i = 0 is the oldest row kept. */
 const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i);
+/* The index of message msgno's row in c, or -1 (dropped). */
+long ui_conn_find_msgno(const struct ui_conn *c, uint64_t msgno);
 
 /* How the connection stands or ended, for the list: "open", "closing 1000
  * client", "close 1000 both", "close 1000/1001", "close 4001 client, fin",

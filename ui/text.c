@@ -587,10 +587,29 @@ static void layout_hex(struct ui_text *t, const uint8_t *p, size_t n, int width)
 	}
 }
 
+/* What the message means, above its payload: the decoder's lines. */
+static void layout_app(struct ui_text *t, const struct ui_msg *g)
+{
+	const char *p = g->app;
+	for (int line = 0; *p; line++) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		enum ui_attr a = line == 0 ? UI_A_KEY : strncmp(p, "  answers ", 10) == 0 ||
+			strncmp(p, "  one answer ", 13) == 0 ? UI_A_DIM : UI_A_NORMAL;
+		ui_text_put_untrusted(t, a, (const uint8_t *)p, l, false);
+		ui_text_newline(t);
+		p += l + (e ? 1 : 0);
+	}
+	ui_text_put(t, UI_A_DIM, "payload:");
+	ui_text_newline(t);
+}
+
 void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, enum ui_text_mode mode,
 			unsigned tsflags)
 {
 	ui_text_reset(t, width, tsflags);
+	if (g->kind == UI_ROW_MSG && g->app != NULL && mode != UI_TM_HEX)
+		layout_app(t, g);
 	if (g->kind == UI_ROW_WARN) {
 		ui_text_put(t, UI_A_WARN, warn_name((enum warn_code)g->code));
 		ui_text_put(t, UI_A_WARN, ": ");
@@ -658,6 +677,17 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 	if (g->kind == UI_ROW_WARN) {
 		ui_text_putf(x, UI_A_NORMAL, "warning %s: ", warn_name((enum warn_code)g->code));
 		plain = true;
+	} else if (g->kind == UI_ROW_MSG && g->app != NULL) {
+		/* decoded: its one line, and on an answer the time it took */
+		const char *e = strchr(g->app, '\n');
+		size_t l = e ? (size_t)(e - g->app) : strlen(g->app);
+		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app, l, false);
+		if (g->reply_to != 0) {
+			char lat[32];
+			ui_fmt_latency(g->latency, lat, sizeof(lat));
+			ui_text_putf(x, UI_A_DIM, "  \xe2\x86\xa9 #%llu %s", (unsigned long long)g->reply_to, lat);
+		}
+		return;
 	} else if (g->kind == UI_ROW_MSG && !g->released && !g->gap && p != NULL && shows_as_text(g)) {
 		if (g->opcode == WS_OP_CLOSE) {
 			if (g->close_code >= 0)
@@ -676,6 +706,16 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 	char buf[1024];
 	ui_row_preview(g, tsflags, buf, sizeof(buf), max_cols < 300 ? max_cols : 300);
 	ui_text_put(x, g->kind == UI_ROW_MSG ? UI_A_NORMAL : UI_A_WARN, buf);
+}
+
+void ui_fmt_latency(double s, char *buf, size_t len)
+{
+	if (s < 0.001)
+		snprintf(buf, len, "%.0f us", s * 1e6);
+	else if (s < 1)
+		snprintf(buf, len, "%.1f ms", s * 1e3);
+	else
+		snprintf(buf, len, "%.3f s", s);
 }
 
 /* ---- previews ---- */

@@ -89,7 +89,10 @@ void ui_text_set_indent(struct ui_text *t, int cols);
  * case-insensitive), or -1. A match split by wrapping is not found. */
 long ui_text_find(const struct ui_text *t, size_t from, const char *needle);
 
-/* Lays out the payload of message g (t is reset first). */
+/* A latency for people: "850 us", "12.3 ms", "1.204 s". */
+void ui_fmt_latency(double s, char *buf, size_t len);
+/* Lays out the payload of message g (t is reset first); a decoded
+ * message's meaning (struct ui_msg's app) comes first, but in hex mode. */
 void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, enum ui_text_mode mode,
 			unsigned tsflags);
 

@@ -729,6 +729,51 @@ static int k_follow(struct tui *t)
 	return R_REDRAW;
 }
 
+/* From a request to its (first) answer, from an answer to its request. */
+static int k_answer(struct tui *t)
+{
+	if (t->scr != SCR_MSGS && t->scr != SCR_DETAIL)
+		return R_NONE;
+	refresh_vis(t);
+	const struct ui_conn *c = cur_conn(t);
+	const struct ui_msg *g = vis_msg(t, t->ml.sel);
+	if (c == NULL || g == NULL || g->kind != UI_ROW_MSG) {
+		set_note(t, true, "no message selected");
+		return R_REDRAW;
+	}
+	uint64_t to = g->reply_to != 0 ? g->reply_to : g->answer;
+	if (to == 0) {
+		set_note(t, true, "%s", g->app == NULL ? "not decoded: no request or answer to go to (see --decode-sub)" :
+				   "no request or answer of this message in the capture");
+		return R_REDRAW;
+	}
+	long i = ui_conn_find_msgno(c, to);
+	if (i < 0) {
+		set_note(t, true, "message %llu is no longer held (see --history)", (unsigned long long)to);
+		return R_REDRAW;
+	}
+	uint64_t seq = ui_conn_msg(c, (size_t)i)->seq;
+	long lo = 0, hi = t->nvis;
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+		if (t->vis[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= t->nvis || t->vis[lo] != seq) {
+		set_note(t, true, "message %llu does not pass the filter", (unsigned long long)to);
+		return R_REDRAW;
+	}
+	t->follow = false;
+	ui_list_select(&t->ml, lo, rows());
+	t->dl.top = 0;
+	t->hoff = 0;
+	set_note(t, false, "%s message %llu (a: back)", g->reply_to != 0 ? "its request:" : "its answer:",
+		 (unsigned long long)to);
+	return R_REDRAW;
+}
+
 static const struct key {
 	int key;
 	int (*fn)(struct tui *);
@@ -764,6 +809,7 @@ static const struct key {
 	{ 's', k_save, "s", "save the message's payload to a file (raw bytes)" },
 	{ 'w', k_wrap, "w", "message: wrap long lines / cut them (then Left/Right scroll)" },
 	{ 'x', k_hex, "x", "message: auto / text / hex" },
+	{ 'a', k_answer, "a", "decoded message: go to its answer, or to the request it answers" },
 	{ 't', k_time, "t", "times: local (the date in the title) / UTC / since the connection's start" },
 	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
 	{ 'F', k_follow, "F", "follow: keep the newest message in view" },

@@ -33,6 +33,9 @@ WSCOPE_FUZZ_KEYLOG. Reads captures with tests/gen/pcaptool.py; Python 3
 standard library only. Output is deterministic.
 """
 import argparse
+import base64
+import json
+import gzip
 import hashlib
 import os
 import re
@@ -43,7 +46,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "gen"))
 import pcaptool  # noqa: E402
 
-TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json", "tui")
+TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json", "tui", "app")
 HTTP_SEP = b"\xff\x00\xff\x00"
 CHUNK_MAX = 0x3FFF
 METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
@@ -382,6 +385,38 @@ def main(argv=None):
                      b"\x7f\xfe" + chunks(events[k:], limit // 2) + b"\x7f\xfd")
     for name, data in json_handmade():
         seed("json", name, data)
+    # app: the subprotocol samples' messages as their endpoints logged them
+    # sending, per connection, for the decoder of the sample and for the
+    # probe (byte 0: the decoder's place in app_decoders[], 6: the probe)
+    order = {"mqtt-mosquitto": 0, "stomp-rabbitmq": 1, "sio": 2, "graphql-ws": 3, "jsonrpc": 5}
+    for n in names:
+        if not n.endswith(".endpoints.jsonl.gz") or n[:-len(".endpoints.jsonl.gz")] not in order:
+            continue
+        base = n[:-len(".endpoints.jsonl.gz")]
+        per = {}
+        with gzip.open(os.path.join(a.samples, n), "rt") as f:
+            for line in f:
+                r = json.loads(line)
+                if r["kind"] != "msg" or r["opcode"] not in ("text", "binary"):
+                    continue
+                # what was sent; a broker's side from what its peer received
+                if r["side"] == ("client" if r["dir"] == "c2s" else "server") or base in ("mqtt-mosquitto", "stomp-rabbitmq"):
+                    if base in ("mqtt-mosquitto", "stomp-rabbitmq") and r["side"] != "client":
+                        continue
+                    if base not in ("mqtt-mosquitto", "stomp-rabbitmq") and r["role"] != "sent":
+                        continue
+                    per.setdefault(r["conn"], []).append(r)
+        for conn, recs in sorted(per.items()):
+            body = b""
+            for r in recs:
+                p = base64.b64decode(r["b64"])
+                h = (1 if r["dir"] == "s2c" else 0) | (2 if r["opcode"] == "binary" else 0)
+                item = bytes([h, len(p) >> 8 & 255, len(p) & 255]) + p[:65535]
+                if len(body) + len(item) + 1 > limit:
+                    break
+                body += item
+            seed("app", "%s-%d" % (base, conn), bytes([order[base] | 8]) + body)
+            seed("app", "%s-%d-probe" % (base, conn), bytes([6 | 8 | 16]) + body)
     for t in TARGETS:
         print("mkseeds: %s: %d seeds" % (t, counts[t]))
     return 0

@@ -16,7 +16,7 @@ WSCOPE_FUZZ_KEYLOG="$tmp/all.keys"
 export WSCOPE_FUZZ_KEYLOG
 
 fail=0
-for t in pcap http ws tls keylog reasm json tui; do
+for t in pcap http ws tls keylog reasm json tui app; do
 	bin="$build/tests/fuzz/replay_$t"
 	dir="$top/tests/fuzz/regress/$t"
 	if [ ! -x "$bin" ]; then

@@ -8,7 +8,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 30)
-#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog reasm json tui)
+#   FUZZ_TARGETS   which targets (default: pcap http ws tls keylog reasm json tui app)
 #   FUZZ_SEED      libFuzzer's random seed (default 0: a new one each run);
 #                  tools/test.sh fixes it so that CI explores the same way
 #                  each time and a clean run here predicts a clean run there
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 seconds=${FUZZ_SECONDS:-30}
 seed=${FUZZ_SEED:-0}
-targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json tui"}
+targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json tui app"}
 build=${FUZZ_BUILD:-$top/build-fuzz}
 export CC=${CC:-clang}
 

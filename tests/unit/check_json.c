@@ -80,6 +80,10 @@ static size_t ref_escape(const uint8_t *s, size_t n, char *o)
 			k += (size_t)snprintf(o + k, 7, "\\u%04x", s[i + 1]); /* C1 */
 			i += 2;
 			continue;
+		} else if (c == 0xe2 && i + 2 < n && s[i + 1] == 0x80 && (s[i + 2] == 0xa8 || s[i + 2] == 0xa9)) {
+			k += (size_t)snprintf(o + k, 7, "\\u%04x", 0x2000 + (s[i + 2] - 0x80)); /* U+2028/9 */
+			i += 3;
+			continue;
 		} else {
 			size_t len = 1;
 			while (len <= 4 && i + len <= n && !utf8_valid(s + i, len))

@@ -18,6 +18,7 @@ int main(void)
 	srunner_add_suite(sr, suite_termsafe());
 	srunner_add_suite(sr, suite_json());
 	srunner_add_suite(sr, suite_keylog());
+	srunner_add_suite(sr, suite_app());
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -15,5 +15,6 @@ Suite *suite_ui(void);
 Suite *suite_termsafe(void);
 Suite *suite_json(void);
 Suite *suite_keylog(void);
+Suite *suite_app(void);
 
 #endif

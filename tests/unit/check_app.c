@@ -1,0 +1,410 @@
+/*
+ * check_app.c - the message decoders (dissectors/app*.c) on their own:
+ * each protocol's malformations warn and decoding goes on, units split
+ * across messages or packed into one, the pairing and its latency, and
+ * the JSON reader they share (src/jsonr.c).
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "jsonr.h"
+#include "suites.h"
+
+struct drv {
+	struct app_conn *a;
+	struct app_out out;
+	uint64_t seq;
+	struct wts ts;
+	char warns[1024];
+};
+
+static void drv_init(struct drv *d, const char *decoder, const char *path)
+{
+	memset(d, 0, sizeof(*d));
+	d->a = app_conn_new(decoder ? app_decoder_by_name(decoder) : NULL, NULL, path, true, true);
+	ck_assert_ptr_nonnull(d->a);
+	d->ts.sec = 1000;
+}
+
+/* One message; its warnings' codes are appended to d->warns. */
+static const struct app_info *msg(struct drv *d, int dir, enum ws_opcode op, const void *p, size_t n)
+{
+	struct ws_msg_info m;
+	memset(&m, 0, sizeof(m));
+	m.dir = dir;
+	m.opcode = op;
+	m.payload = p;
+	m.stored = n;
+	m.length = n;
+	m.utf8_ok = true;
+	m.close_code = -1;
+	d->ts.nsec += 1000000; /* 1 ms apart */
+	const struct app_info *ai = app_conn_message(d->a, &m, ++d->seq, d->ts, &d->out);
+	for (unsigned i = 0; ai != NULL && i < ai->nw; i++) {
+		size_t k = strlen(d->warns);
+		snprintf(d->warns + k, sizeof(d->warns) - k, "%s%s", k ? " " : "", warn_name(ai->w[i].code));
+	}
+	return ai;
+}
+
+static const struct app_info *text(struct drv *d, int dir, const char *s)
+{
+	return msg(d, dir, WS_OP_TEXT, s, strlen(s));
+}
+
+static const struct app_field *field(const struct app_unit *u, const char *name)
+{
+	for (unsigned i = 0; i < u->nf; i++)
+		if (strcmp(u->f[i].name, name) == 0)
+			return &u->f[i];
+	ck_abort_msg("no field %s", name);
+	return NULL;
+}
+
+static const char *op0(const struct app_info *ai) { return ai != NULL && ai->n > 0 ? ai->u[0].op : "-"; }
+
+START_TEST(jsonrpc_pairs_and_malformations)
+{
+	struct drv d;
+	drv_init(&d, NULL, "/");
+	/* chosen by its first message */
+	const struct app_info *ai = text(&d, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"sum\",\"params\":[1,2],\"id\":1}");
+	ck_assert_ptr_nonnull(ai);
+	ck_assert_str_eq(ai->proto, "jsonrpc");
+	ck_assert_str_eq(op0(ai), "request");
+	ck_assert_str_eq(ai->u[0].subject, "sum");
+	ck_assert_str_eq(ai->summary, "call sum id 1");
+	/* a string id "1" is another request than 1 */
+	ai = text(&d, 1, "{\"jsonrpc\":\"2.0\",\"result\":3,\"id\":\"1\"}");
+	ck_assert(!ai->u[0].answered);
+	ai = text(&d, 1, "{\"jsonrpc\":\"2.0\",\"result\":3,\"id\":1}");
+	ck_assert(ai->u[0].answered && ai->u[0].completes);
+	ck_assert_uint_eq(ai->u[0].req_seq, 1);
+	ck_assert(ai->u[0].latency > 0.0019 && ai->u[0].latency < 0.0021); /* messages 1 and 3 */
+	ck_assert_str_eq(d.warns, "reply_without_request");
+	d.warns[0] = '\0';
+	/* a batch: two calls and a notification; answered out of order */
+	ai = text(&d, 0, "[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":7},{\"jsonrpc\":\"2.0\",\"method\":\"n\"},"
+			 "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":8}]");
+	ck_assert_uint_eq(ai->n, 3);
+	ck_assert_str_eq(ai->u[1].op, "notification");
+	ck_assert_str_eq(ai->summary, "batch of 3: call a id 7 (+2 more)");
+	ai = text(&d, 1, "[{\"jsonrpc\":\"2.0\",\"result\":null,\"id\":8},{\"jsonrpc\":\"2.0\",\"error\":"
+			 "{\"code\":-32601,\"message\":\"Method not found\"},\"id\":7}]");
+	ck_assert(ai->u[0].answered && ai->u[1].answered);
+	ck_assert_str_eq(ai->u[1].op, "error");
+	ck_assert_str_eq(ai->u[1].req_op, "request");
+	ck_assert_str_eq(ai->u[1].summary, "error -32601 Method not found id 7");
+	ck_assert_uint_eq(app_conn_unanswered(d.a), 0);
+	ck_assert_str_eq(d.warns, "");
+	/* malformations: each a warning, decoding goes on */
+	text(&d, 0, "{not json");
+	text(&d, 0, "[]");
+	text(&d, 0, "{\"jsonrpc\":\"3.0\",\"method\":\"x\",\"id\":2}");
+	text(&d, 0, "{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":3}");
+	text(&d, 1, "{\"jsonrpc\":\"2.0\",\"result\":1,\"error\":{\"code\":1,\"message\":\"m\"},\"id\":2}");
+	text(&d, 1, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":\"x\"},\"id\":3}");
+	text(&d, 0, "{\"jsonrpc\":\"2.0\",\"id\":9}");
+	text(&d, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":3,\"id\":{}}");
+	ck_assert_str_eq(d.warns, "jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed "
+				  "jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed "
+				  "jsonrpc_malformed");
+	/* 1.0: a null id is a notification; result and error both present */
+	d.warns[0] = '\0';
+	ai = text(&d, 0, "{\"method\":\"echo\",\"params\":[\"hi\"],\"id\":null}");
+	ck_assert_str_eq(op0(ai), "notification");
+	text(&d, 0, "{\"method\":\"echo\",\"params\":[\"hi\"],\"id\":\"r1\"}");
+	ai = text(&d, 1, "{\"result\":\"hi\",\"error\":null,\"id\":\"r1\"}");
+	ck_assert_str_eq(op0(ai), "result");
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "");
+	app_conn_free(d.a);
+}
+END_TEST
+
+START_TEST(graphql_operations_and_malformations)
+{
+	struct drv d;
+	drv_init(&d, "graphql-ws", "/graphql");
+	const struct app_info *ai = text(&d, 0, "{\"type\":\"connection_init\"}");
+	ck_assert_str_eq(op0(ai), "connection_init");
+	ai = text(&d, 1, "{\"type\":\"connection_ack\"}");
+	ck_assert(ai->u[0].answered);
+	/* the operation named operationName, past comments, strings and other
+	 * definitions */
+	ai = text(&d, 0, "{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{\"operationName\":\"B\",\"query\":"
+			 "\"# query Z\\nquery A { x(s: \\\"mutation C {\\\") } fragment F on T { y } "
+			 "mutation B($v: Int) { add(v: $v) }\"}}");
+	ck_assert_str_eq(ai->u[0].subject, "mutation B");
+	ck_assert_str_eq(ai->summary, "subscribe 1 mutation B");
+	ai = text(&d, 0, "{\"id\":\"2\",\"type\":\"subscribe\",\"payload\":{\"query\":\"{ hello }\"}}");
+	ck_assert_str_eq(ai->u[0].subject, "query (anonymous)");
+	/* next, next, complete: the first answer, then the end */
+	ai = text(&d, 1, "{\"id\":\"2\",\"type\":\"next\",\"payload\":{\"data\":{\"hello\":\"a\"}}}");
+	ck_assert(ai->u[0].answered && ai->u[0].first_answer && !ai->u[0].completes);
+	ai = text(&d, 1, "{\"id\":\"2\",\"type\":\"next\",\"payload\":{\"data\":{\"hello\":\"b\"}}}");
+	ck_assert(ai->u[0].answered && !ai->u[0].first_answer);
+	ai = text(&d, 1, "{\"id\":\"2\",\"type\":\"complete\"}");
+	ck_assert(ai->u[0].completes);
+	/* the client withdraws 1: not unanswered, and a late complete pairs */
+	text(&d, 0, "{\"id\":\"1\",\"type\":\"complete\"}");
+	ck_assert_uint_eq(app_conn_unanswered(d.a), 0);
+	ai = text(&d, 1, "{\"id\":\"1\",\"type\":\"complete\"}");
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "");
+	/* malformations */
+	text(&d, 0, "[1]");
+	text(&d, 0, "{\"type\":\"nosuch\"}");
+	text(&d, 1, "{\"type\":\"subscribe\",\"id\":\"3\",\"payload\":{\"query\":\"{a}\"}}"); /* from the server */
+	text(&d, 0, "{\"type\":\"subscribe\",\"payload\":{\"query\":\"{a}\"}}");                /* no id */
+	text(&d, 0, "{\"type\":\"subscribe\",\"id\":\"4\",\"payload\":{}}");                   /* no query */
+	text(&d, 0, "{\"type\":\"subscribe\",\"id\":5,\"payload\":{\"query\":\"{a}\"}}");       /* id not a string */
+	ck_assert_str_eq(d.warns, "graphql_malformed graphql_malformed graphql_malformed graphql_malformed "
+				  "graphql_malformed graphql_malformed");
+	app_conn_free(d.a);
+
+	/* the legacy protocol: chosen by its subprotocol */
+	struct app_conn *a = app_conn_new(NULL, "graphql-ws", "/", true, true);
+	enum app_choice why;
+	ck_assert_str_eq(app_conn_decoder(a, &why)->name, "subscriptions-transport-ws");
+	ck_assert_int_eq(why, APP_BY_SUBPROTOCOL);
+	app_conn_free(a);
+}
+END_TEST
+
+START_TEST(stomp_framing_and_malformations)
+{
+	struct drv d;
+	drv_init(&d, "stomp", "/ws");
+	text(&d, 0, "CONNECT\naccept-version:1.2\nhost:/\n\n");
+	ck_assert_int_eq(d.out.info.n, 0); /* no NUL yet: held */
+	const struct app_info *ai = msg(&d, 0, WS_OP_TEXT, "\0", 1);
+	ck_assert_str_eq(op0(ai), "CONNECT");
+	ai = text(&d, 1, "CONNECTED\nversion:1.2\n\n");
+	ai = msg(&d, 1, WS_OP_TEXT, "\0\n", 2);
+	ck_assert(ai->u[0].answered);
+	/* two frames in one message; a body with a NUL sized by content-length;
+	 * escapes undone in 1.2 */
+	static const char two[] = "SEND\ndestination:/q/a\nx:a\\cb\\nc\\\\d\nreceipt:r1\n\nhi\0"
+				  "SEND\ndestination:/q/b\ncontent-length:3\n\na\0b\0\n";
+	ai = msg(&d, 0, WS_OP_TEXT, two, sizeof(two) - 1);
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_str_eq(ai->u[0].subject, "/q/a");
+	ck_assert_str_eq(ai->u[1].summary, "SEND /q/b 3 B");
+	const struct app_field *h = field(&ai->u[0], "headers");
+	ck_assert_uint_eq(h->kv[1].vn, 7);
+	ck_assert_mem_eq(h->kv[1].v, "a:b\nc\\d", 7);
+	ck_assert_uint_eq(field(&ai->u[1], "body")->n, 3);
+	ai = text(&d, 1, "RECEIPT\nreceipt-id:r1\n\n");
+	ck_assert(ai->partial);
+	ai = msg(&d, 1, WS_OP_TEXT, "\0", 1);
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(ai->u[0].req_subject, "/q/a");
+	/* a heart-beat */
+	ai = text(&d, 0, "\n");
+	ck_assert_str_eq(op0(ai), "heartbeat");
+	/* SUBSCRIBE, MESSAGEs for it, the ack pairing, UNSUBSCRIBE */
+	static const char sub[] = "SUBSCRIBE\nid:s0\ndestination:/t\nack:client-individual\n\n\0";
+	msg(&d, 0, WS_OP_TEXT, sub, sizeof(sub) - 1);
+	static const char m1[] = "MESSAGE\nsubscription:s0\nmessage-id:1\ndestination:/t\nack:k1\n\nx\0";
+	ai = msg(&d, 1, WS_OP_TEXT, m1, sizeof(m1) - 1);
+	ck_assert(ai->u[0].answered && !ai->u[0].completes);
+	static const char ack[] = "ACK\nid:k1\n\n\0";
+	ai = msg(&d, 0, WS_OP_TEXT, ack, sizeof(ack) - 1);
+	ck_assert(ai->u[0].answered && ai->u[0].completes);
+	static const char unsub[] = "UNSUBSCRIBE\nid:s0\n\n\0";
+	msg(&d, 0, WS_OP_TEXT, unsub, sizeof(unsub) - 1);
+	ck_assert_uint_eq(app_conn_unanswered(d.a), 0);
+	ck_assert_str_eq(d.warns, "");
+	/* malformations, one frame each */
+	static const char bad[] = "SEND\ndestination:/q\nno colon here\n\n\0"
+				  "SEND\ndestination:/q\nx:\\t\n\n\0"
+				  "SEND\ndestination:/q\ncontent-length:zz\n\nb\0"
+				  "SEND\ndestination:/q\ncontent-length:1\n\nab\0"
+				  "FROB\n\n\0"
+				  "MESSAGE\ndestination:/q\n\n\0"
+				  "SEND\n\n\0";
+	ai = msg(&d, 0, WS_OP_TEXT, bad, sizeof(bad) - 1);
+	ck_assert_uint_eq(ai->n, 7);
+	ck_assert_str_eq(d.warns, "stomp_malformed stomp_malformed stomp_malformed stomp_malformed");
+	ck_assert_uint_eq(ai->nw_more, 3); /* past APP_WARNS: counted */
+	app_conn_free(d.a);
+}
+END_TEST
+
+static const struct app_info *bin(struct drv *d, int dir, const void *p, size_t n)
+{
+	return msg(d, dir, WS_OP_BINARY, p, n);
+}
+
+START_TEST(mqtt_packets_split_packed_and_malformed)
+{
+	struct drv d;
+	drv_init(&d, NULL, "/mqtt");
+	static const uint8_t connect[] = { 0x10, 0x10, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 60, 0, 4, 'c', 'l', 'i',
+					   'd' };
+	/* split at every byte: the CONNECT comes out with its last one */
+	const struct app_info *ai = NULL;
+	for (size_t i = 0; i < sizeof(connect); i++) {
+		ai = bin(&d, 0, connect + i, 1);
+		/* the probe needs the protocol name: 8 bytes */
+		ck_assert((ai != NULL) == (i >= 7));
+	}
+	ck_assert_str_eq(op0(ai), "CONNECT");
+	ck_assert_str_eq(ai->summary, "CONNECT 3.1.1 client clid keepalive 60");
+	static const uint8_t connack[] = { 0x20, 0x02, 0, 0 };
+	ai = bin(&d, 1, connack, sizeof(connack));
+	ck_assert(ai->u[0].answered);
+	/* PUBLISH QoS 1 and QoS 2 packed into one message */
+	static const uint8_t pubs[] = { 0x32, 0x08, 0, 3, 'a', '/', 'b', 0, 5, 'X',
+					0x34, 0x07, 0, 1, 'c', 0, 6, 'Y', 'Z' };
+	ai = bin(&d, 0, pubs, sizeof(pubs));
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_str_eq(ai->u[0].summary, "PUBLISH a/b qos1 id 5 1 B");
+	ck_assert_str_eq(ai->u[1].subject, "c");
+	static const uint8_t acks[] = { 0x40, 0x02, 0, 5, 0x50, 0x02, 0, 6 };
+	ai = bin(&d, 1, acks, sizeof(acks));
+	ck_assert(ai->u[0].answered && ai->u[1].answered);
+	static const uint8_t rel[] = { 0x62, 0x02, 0, 6 }, comp[] = { 0x70, 0x02, 0, 6 };
+	bin(&d, 0, rel, sizeof(rel));
+	ai = bin(&d, 1, comp, sizeof(comp));
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(ai->u[0].req_op, "PUBREL");
+	ck_assert_uint_eq(app_conn_unanswered(d.a), 0);
+	ck_assert_str_eq(d.warns, "");
+	/* malformations */
+	static const uint8_t bad_rel[] = { 0x60, 0x02, 0, 7 };                   /* PUBREL flags 0 */
+	static const uint8_t qos3[] = { 0x36, 0x05, 0, 1, 't', 0, 1 };          /* QoS 3 */
+	static const uint8_t wild[] = { 0x30, 0x03, 0, 1, '#' };                 /* wildcard topic */
+	static const uint8_t nofilter[] = { 0x82, 0x02, 0, 9 };                  /* SUBSCRIBE, no filter */
+	static const uint8_t shortc[] = { 0x10, 0x03, 0, 4, 'M' };               /* CONNECT cut short */
+	static const uint8_t fromsrv[] = { 0xC0, 0x00 };                         /* PINGREQ from server */
+	bin(&d, 0, bad_rel, sizeof(bad_rel));
+	bin(&d, 0, qos3, sizeof(qos3));
+	bin(&d, 0, wild, sizeof(wild));
+	bin(&d, 0, nofilter, sizeof(nofilter));
+	bin(&d, 0, shortc, sizeof(shortc));
+	bin(&d, 1, fromsrv, sizeof(fromsrv));
+	ck_assert_str_eq(d.warns, "mqtt_malformed mqtt_malformed mqtt_malformed mqtt_malformed mqtt_malformed "
+				  "mqtt_malformed");
+	/* a remaining length of five bytes: the direction stops */
+	d.warns[0] = '\0';
+	static const uint8_t five[] = { 0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 };
+	bin(&d, 0, five, sizeof(five));
+	ck_assert_str_eq(d.warns, "mqtt_malformed");
+	ai = bin(&d, 0, pubs, sizeof(pubs));
+	ck_assert_uint_eq(ai->n, 0);
+	app_conn_free(d.a);
+
+	/* MQTT 5: properties, and an unknown one */
+	drv_init(&d, "mqtt", "/");
+	static const uint8_t c5[] = { 0x10, 0x0F, 0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 10, 0, 0, 2, 'i', 'd' };
+	ai = bin(&d, 0, c5 + 0, sizeof(c5) - 0);
+	ck_assert_str_eq(ai->u[0].summary, "CONNECT 5.0 client id keepalive 10");
+	static const uint8_t p5[] = { 0x30, 0x0C, 0, 1, 't', 0x07, 0x26, 0, 1, 'k', 0, 1, 'v', 'P' };
+	ai = bin(&d, 0, p5, sizeof(p5));
+	ck_assert_mem_eq(field(&ai->u[0], "properties")->kv[0].v, "k=v", 3);
+	ck_assert_mem_eq(field(&ai->u[0], "properties")->kv[0].k, "user_property", 13);
+	static const uint8_t unknown[] = { 0x30, 0x06, 0, 1, 't', 0x02, 0x7F, 0 };
+	bin(&d, 0, unknown, sizeof(unknown));
+	ck_assert_str_eq(d.warns, "mqtt_malformed mqtt_malformed");
+	app_conn_free(d.a);
+}
+END_TEST
+
+START_TEST(socketio_packets_and_malformations)
+{
+	struct drv d;
+	drv_init(&d, NULL, "/socket.io/?EIO=4&transport=websocket");
+	enum app_choice why;
+	ck_assert_str_eq(app_conn_decoder(d.a, &why)->name, "socketio");
+	ck_assert_int_eq(why, APP_BY_PATH);
+	const struct app_info *ai = text(&d, 0, "2probe");
+	ck_assert_str_eq(ai->summary, "EIO ping probe");
+	ai = text(&d, 1, "3probe");
+	ck_assert(ai->u[0].answered);
+	text(&d, 0, "5");
+	ai = text(&d, 0, "42/chat,7[\"msg\",{\"a\":1}]");
+	ck_assert_str_eq(ai->summary, "event \"msg\" /chat ack 7");
+	ck_assert_str_eq(ai->u[0].subject, "/chat msg");
+	/* an ack of the same id in another namespace is not its answer */
+	ai = text(&d, 1, "437[1]");
+	ck_assert(!ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "reply_without_request");
+	d.warns[0] = '\0';
+	ai = text(&d, 1, "43/chat,7[1]");
+	ck_assert(ai->u[0].answered);
+	/* a binary event and its attachments */
+	ai = text(&d, 0, "452-[\"up\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
+	ck_assert_str_eq(op0(ai), "BINARY_EVENT");
+	ai = bin(&d, 0, "\x01\x02", 2);
+	ck_assert_str_eq(ai->summary, "attachment 1/2 of event \"up\" +2 binary");
+	ai = bin(&d, 0, "\x03", 1);
+	ck_assert_str_eq(op0(ai), "attachment");
+	ck_assert_str_eq(d.warns, "");
+	/* malformations */
+	text(&d, 0, "");
+	text(&d, 0, "9x");
+	text(&d, 0, "42{\"not\":\"an array\"}");
+	text(&d, 0, "45[\"x\"]");
+	text(&d, 0, "42[\"x\",]");
+	text(&d, 0, "451-[\"up\",{\"_placeholder\":true,\"num\":0}]");
+	text(&d, 0, "42[\"too early\"]");
+	ck_assert_str_eq(d.warns, "socketio_malformed socketio_malformed socketio_malformed socketio_malformed "
+				  "socketio_malformed socketio_malformed");
+	app_conn_free(d.a);
+}
+END_TEST
+
+START_TEST(jsonr_reads_strictly)
+{
+	struct jsonr_span v, m;
+	const char *ok = " {\"a\":[1,-0.5e3,\"\\u00e9\\ud83d\\ude00\",true,null],\"b\":{}} ";
+	ck_assert(jsonr_whole((const uint8_t *)ok, strlen(ok), &v));
+	ck_assert_int_eq(v.type, JSONR_OBJECT);
+	ck_assert(jsonr_member(v, "a", &m));
+	ck_assert_uint_eq(jsonr_count(m), 5);
+	size_t pos = 0;
+	struct jsonr_span k, e;
+	jsonr_next(m, &pos, &k, &e);
+	jsonr_next(m, &pos, &k, &e);
+	jsonr_next(m, &pos, &k, &e);
+	char buf[16];
+	ck_assert_uint_eq(jsonr_str(e, buf, sizeof(buf)), 6);
+	ck_assert_str_eq(buf, "\xc3\xa9\xf0\x9f\x98\x80");
+	/* cut on a character boundary */
+	ck_assert_uint_eq(jsonr_str(e, buf, 4), 6);
+	ck_assert_str_eq(buf, "\xc3\xa9");
+	static const char *const bad[] = {
+		"", "01", "1.", "-", "\"\\x\"", "\"\\ud800\"", "\"\\udc00\"", "\"a\x01\"", "\"\xc3\"", "[1,]",
+		"{\"a\"1}", "{\"a\":1,}", "tru", "nul", "[1 2]", "\"\xed\xa0\x80\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(!jsonr_whole((const uint8_t *)bad[i], strlen(bad[i]), &v), "accepted %s", bad[i]);
+	/* nesting past the limit */
+	char deep[200];
+	memset(deep, '[', sizeof(deep));
+	ck_assert(!jsonr_whole((const uint8_t *)deep, sizeof(deep), &v));
+	int64_t x;
+	ck_assert(jsonr_whole((const uint8_t *)"-9223372036854775808", 20, &v) && jsonr_int(v, &x) && x == INT64_MIN);
+	ck_assert(jsonr_whole((const uint8_t *)"9223372036854775808", 19, &v) && !jsonr_int(v, &x));
+}
+END_TEST
+
+Suite *suite_app(void)
+{
+	Suite *s = suite_create("app");
+	TCase *tc = tcase_create("app");
+	tcase_add_test(tc, jsonrpc_pairs_and_malformations);
+	tcase_add_test(tc, graphql_operations_and_malformations);
+	tcase_add_test(tc, stomp_framing_and_malformations);
+	tcase_add_test(tc, mqtt_packets_split_packed_and_malformed);
+	tcase_add_test(tc, socketio_packets_and_malformations);
+	tcase_add_test(tc, jsonr_reads_strictly);
+	suite_add_tcase(s, tc);
+	return s;
+}
