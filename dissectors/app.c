@@ -490,6 +490,10 @@ static struct app_field *field(struct app_unit *u, const char *name, enum app_ft
 
 void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
+	if (p == NULL) { /* nothing: never a NULL to copy from */
+		p = (const uint8_t *)"";
+		n = 0;
+	}
 	struct app_field *f = field(u, name, APP_F_STR);
 	if (f != NULL) {
 		f->p = p;
@@ -527,6 +531,10 @@ void app_bool(struct app_unit *u, const char *name, bool v)
 
 void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
+	if (p == NULL) { /* nothing: never a NULL to copy from */
+		p = (const uint8_t *)"";
+		n = 0;
+	}
 	struct app_field *f = field(u, name, APP_F_JSON);
 	if (f != NULL) {
 		f->p = p;
@@ -536,6 +544,10 @@ void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 
 void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
+	if (p == NULL) { /* nothing: never a NULL to copy from */
+		p = (const uint8_t *)"";
+		n = 0;
+	}
 	struct app_field *f = field(u, name, APP_F_BYTES);
 	if (f != NULL) {
 		f->p = p;

@@ -101,7 +101,15 @@ static bool utf8_str(struct cur *c, const uint8_t **p, uint16_t *n)
 {
 	*n = cur_be16(c);
 	*p = cur_bytes(c, *n);
-	return *p != NULL || *n == 0;
+	if (*p == NULL || *n == 0) {
+		/* never NULL: callers copy from it */
+		bool ok = *p != NULL || (*n == 0 && cur_ok(c));
+		*p = (const uint8_t *)"";
+		if (!ok)
+			*n = 0;
+		return ok;
+	}
+	return true;
 }
 
 static uint32_t varint(struct cur *c)

@@ -48,8 +48,23 @@ struct dirstats {
 	bool any;
 };
 
+/* Requests of one operation ("PUBLISH sensors/t") and the time to their
+ * first answer. */
+#define MAX_OPS 256
+struct opstats {
+	const char *proto;
+	char label[UI_PM_LABEL];
+	uint64_t asked, answered;
+	struct samples lat;                   /* ns */
+};
+
 struct cstats {
 	uint64_t id;
+	struct opstats *ops;
+	size_t nops, capops;
+	uint64_t ops_other;                   /* past MAX_OPS: counted only */
+	const char *app;
+	uint64_t unanswered;
 	char client[ENDPOINT_STRLEN], server[ENDPOINT_STRLEN];
 	char *url;                            /* ws://host/path, owned */
 	const char *why;                      /* never HTTP/1.1: why (static), or NULL */
@@ -94,6 +109,9 @@ static void cs_free(struct cstats *c)
 		samples_free(&c->d[d].sizes);
 		samples_free(&c->d[d].rtt);
 	}
+	for (size_t i = 0; i < c->nops; i++)
+		samples_free(&c->ops[i].lat);
+	free(c->ops);
 	free(c->url);
 }
 
@@ -290,6 +308,55 @@ static int64_t ping_pong(struct stats *s, struct dirstats *ds, struct dirstats *
 	return -1;
 }
 
+static struct opstats *op_of(struct stats *s, struct cstats *x, const char *proto, const char *label)
+{
+	for (size_t i = 0; i < x->nops; i++)
+		if (x->ops[i].proto == proto && strcmp(x->ops[i].label, label) == 0)
+			return &x->ops[i];
+	if (x->nops == MAX_OPS) {
+		x->ops_other++;
+		return NULL;
+	}
+	if (x->nops == x->capops) {
+		size_t cap = x->capops ? x->capops * 2 : 8;
+		struct opstats *n = realloc(x->ops, cap * sizeof(*n));
+		if (n == NULL)
+			return NULL;
+		s->mem += (cap - x->capops) * sizeof(*n);
+		x->ops = n;
+		x->capops = cap;
+	}
+	struct opstats *o = &x->ops[x->nops++];
+	memset(o, 0, sizeof(*o));
+	o->proto = proto;
+	snprintf(o->label, sizeof(o->label), "%s", label);
+	return o;
+}
+
+static void count_pairs(struct stats *s, struct cstats *x, const struct ui_msg *g)
+{
+	for (unsigned i = 0; i < g->npm; i++) {
+		const struct ui_pairmark *p = &g->pm[i];
+		struct opstats *o = op_of(s, x, p->proto, p->label);
+		struct opstats *a = op_of(s, &s->all, p->proto, p->label);
+		if (p->answer) {
+			if (o != NULL) {
+				o->answered++;
+				sample_add(s, &o->lat, p->latency_ns);
+			}
+			if (a != NULL) {
+				a->answered++;
+				sample_add(s, &a->lat, p->latency_ns);
+			}
+		} else {
+			if (o != NULL)
+				o->asked++;
+			if (a != NULL)
+				a->asked++;
+		}
+	}
+}
+
 void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 {
 	struct cstats *x = find(s, c->id);
@@ -300,6 +367,8 @@ void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 	case UI_ROW_MSG:
 		count_msg(s, &x->d[d], g);
 		count_msg(s, &s->all.d[d], g);
+		if (g->npm > 0)
+			count_pairs(s, x, g);
 		int64_t rtt = ping_pong(s, &x->d[d], &x->d[!d], g);
 		if (g->opcode == WS_OP_PING)
 			s->all.d[d].pings++;
@@ -335,6 +404,11 @@ void stats_end(struct stats *s, const struct ui_conn *c)
 		return;
 	x->ended = true;
 	x->end = c->end_ts;
+	x->app = c->app;
+	x->unanswered = c->unanswered;
+	s->all.unanswered += c->unanswered;
+	if (c->app != NULL)
+		s->all.app = c->app;
 	snprintf(x->end_reason, sizeof(x->end_reason), "%s", c->end_reason);
 	for (int d = 0; d < 2; d++)
 		if (c->close_code[d] >= 0)
@@ -418,6 +492,15 @@ static void put_safe(FILE *out, const char *s, unsigned tsflags, int max_cols)
 	char buf[1024];
 	ts_render((const uint8_t *)s, strlen(s), tsflags | TS_BACKSLASH, buf, sizeof(buf), max_cols, NULL);
 	fputs(buf, out);
+}
+
+/* As put_safe; returns the columns written. */
+static int put_safe_cols(FILE *out, const char *s, unsigned tsflags, int max_cols)
+{
+	char buf[1024];
+	ts_render((const uint8_t *)s, strlen(s), tsflags | TS_BACKSLASH, buf, sizeof(buf), max_cols, NULL);
+	fputs(buf, out);
+	return ts_width(buf, strlen(buf));
 }
 
 static void fmt_size(char *b, size_t n, uint64_t v)
@@ -506,6 +589,45 @@ static void text_tail(FILE *out, struct cstats *c)
 		fputc('\n', out);
 }
 
+static int cmp_ops(const void *a, const void *b)
+{
+	const struct opstats *x = a, *y = b;
+	int c = strcmp(x->proto, y->proto);
+	return c != 0 ? c : strcmp(x->label, y->label);
+}
+
+/* Requests by operation and the time to their first answer. */
+static void text_ops(FILE *out, struct cstats *c, unsigned tsflags)
+{
+	if (c->nops == 0 && c->unanswered == 0)
+		return;
+	qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
+	fprintf(out, "  %-44s %8s %8s %9s %9s %9s %9s\n", "requests by operation", "asked", "answered", "p50",
+		"p90", "p99", "max");
+	for (size_t i = 0; i < c->nops; i++) {
+		struct opstats *o = &c->ops[i];
+		char lab[UI_PM_LABEL + 24];
+		snprintf(lab, sizeof(lab), "%s %s", o->proto, o->label);
+		fputs("  ", out);
+		int w = put_safe_cols(out, lab, tsflags, 44);
+		fprintf(out, "%*s %8llu %8llu", 44 - w, "", (unsigned long long)o->asked, (unsigned long long)o->answered);
+		if (o->lat.n > 0) {
+			sort_samples(&o->lat);
+			char p50[24], p90[24], p99[24], mx[24];
+			fmt_ms(p50, sizeof(p50), pct(&o->lat, 0.5));
+			fmt_ms(p90, sizeof(p90), pct(&o->lat, 0.9));
+			fmt_ms(p99, sizeof(p99), pct(&o->lat, 0.99));
+			fmt_ms(mx, sizeof(mx), o->lat.max);
+			fprintf(out, " %9s %9s %9s %9s%s", p50, p90, p99, mx, o->lat.seen > o->lat.n ? " *" : "");
+		}
+		fputc('\n', out);
+	}
+	if (c->ops_other > 0)
+		fprintf(out, "  (%llu more requests or answers of other operations, past %d)\n",
+			(unsigned long long)c->ops_other, MAX_OPS);
+	fprintf(out, "  unanswered at the end: %llu\n", (unsigned long long)c->unanswered);
+}
+
 static void text_header(FILE *out)
 {
 	fprintf(out, "  %-8s %7s %8s %6s %6s %5s %5s %5s %7s %7s %7s %7s  %-17s %9s %6s\n", "", "msgs", "bytes", "text",
@@ -550,6 +672,7 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 		text_dir(out, &c->d[0], lc, secs);
 		text_dir(out, &c->d[1], ls, secs);
 		text_tail(out, c);
+		text_ops(out, c, tsflags);
 	}
 	/* all connections */
 	fprintf(out, "all %zu connection%s", s->n, s->n == 1 ? "" : "s");
@@ -565,6 +688,7 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 	text_dir(out, &s->all.d[0], lc, all);
 	text_dir(out, &s->all.d[1], ls, all);
 	text_tail(out, &s->all);
+	text_ops(out, &s->all, tsflags);
 }
 
 /* ---- NDJSON ---- */
@@ -628,6 +752,36 @@ static void json_dir(struct json *j, const char *k, struct dirstats *d, double s
 	json_obj_end(j);
 }
 
+static void json_ops(struct json *j, struct cstats *c)
+{
+	if (c->nops == 0 && c->app == NULL)
+		return;
+	qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
+	json_arr_begin(j, "operations");
+	for (size_t i = 0; i < c->nops; i++) {
+		struct opstats *o = &c->ops[i];
+		json_elem_begin(j);
+		json_str(j, "proto", o->proto);
+		json_strn(j, "op", (const uint8_t *)o->label, strlen(o->label));
+		json_u64(j, "requests", o->asked);
+		json_u64(j, "answered", o->answered);
+		if (o->lat.n > 0) {
+			sort_samples(&o->lat);
+			json_obj_begin(j, "latency");
+			json_decimal(j, "p50", (double)pct(&o->lat, 0.5) / 1e9, 6);
+			json_decimal(j, "p90", (double)pct(&o->lat, 0.9) / 1e9, 6);
+			json_decimal(j, "p99", (double)pct(&o->lat, 0.99) / 1e9, 6);
+			json_decimal(j, "max", (double)o->lat.max / 1e9, 6);
+			if (o->lat.seen > o->lat.n)
+				json_bool(j, "sampled", true);
+			json_obj_end(j);
+		}
+		json_elem_end(j);
+	}
+	json_arr_end(j);
+	json_u64(j, "unanswered", c->unanswered);
+}
+
 static void json_warnings(struct json *j, const struct cstats *c)
 {
 	json_obj_begin(j, "warnings");
@@ -660,6 +814,7 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 		}
 		json_dir(j, "c2s", &c->d[0], secs);
 		json_dir(j, "s2c", &c->d[1], secs);
+		json_ops(j, c);
 		json_warnings(j, c);
 		json_end(j);
 	}
@@ -676,6 +831,7 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 	json_decimal(j, "duration", all, 6);
 	json_dir(j, "c2s", &s->all.d[0], all);
 	json_dir(j, "s2c", &s->all.d[1], all);
+	json_ops(j, &s->all);
 	json_warnings(j, &s->all);
 	json_end(j);
 }

@@ -140,7 +140,8 @@ static uint64_t data_mem(const struct ui_msg *g)
 
 static uint64_t row_mem(const struct ui_msg *g)
 {
-	return data_mem(g) + str_mem(g->warn) + str_mem(g->app);
+	return data_mem(g) + str_mem(g->warn) + str_mem(g->app) +
+	       (g->pm != NULL ? g->npm * sizeof(*g->pm) + MALLOC_OVERHEAD : 0);
 }
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
@@ -161,10 +162,13 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 	free(g->fr);
 	free(g->warn);
 	free(g->app);
+	free(g->pm);
 	g->data = NULL;
 	g->fr = NULL;
 	g->warn = NULL;
 	g->app = NULL;
+	g->pm = NULL;
+	g->npm = 0;
 }
 
 static void conn_free(struct ui_model *m, struct ui_conn *c)
@@ -915,6 +919,54 @@ static char *app_lines(const struct app_info *ai)
 	return out != NULL ? out : b.p;
 }
 
+static void mark_label(struct ui_pairmark *p, const char *op, const char *subject)
+{
+	size_t ol = strlen(op), sl = strlen(subject);
+	if (ol > UI_PM_LABEL - 1)
+		ol = UI_PM_LABEL - 1;
+	memcpy(p->label, op, ol);
+	size_t k = ol;
+	if (sl > 0 && k + 1 < UI_PM_LABEL) {
+		p->label[k++] = ' ';
+		size_t c = sl < UI_PM_LABEL - 1 - k ? sl : UI_PM_LABEL - 1 - k;
+		while (c > 0 && c < sl && ((unsigned char)subject[c] & 0xC0) == 0x80)
+			c--;
+		memcpy(p->label + k, subject, c);
+		k += c;
+	}
+	p->label[k] = '\0';
+}
+
+/* The requests a message makes and the first answers it gives. */
+static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_info *ai)
+{
+	struct ui_pairmark pm[UI_PM_MAX];
+	unsigned n = 0;
+	for (unsigned i = 0; i < ai->n && n < UI_PM_MAX; i++) {
+		const struct app_unit *u = &ai->u[i];
+		bool asks = false;
+		for (unsigned k = 0; k < u->nkeys; k++)
+			asks |= u->keys[k].role == APP_ASK;
+		if (asks) {
+			pm[n].answer = false;
+			pm[n].latency_ns = 0;
+			pm[n].proto = ai->proto;
+			mark_label(&pm[n++], u->op, u->subject);
+		}
+		if (u->answered && u->first_answer && n < UI_PM_MAX) {
+			pm[n].answer = true;
+			pm[n].latency_ns = u->latency > 0 ? (uint64_t)(u->latency * 1e9 + 0.5) : 0;
+			pm[n].proto = ai->proto;
+			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject);
+		}
+	}
+	if (n == 0 || (g->pm = malloc(n * sizeof(*pm))) == NULL)
+		return;
+	memcpy(g->pm, pm, n * sizeof(*pm));
+	g->npm = (uint8_t)n;
+	mem_add(m, n * sizeof(*pm) + MALLOC_OVERHEAD);
+}
+
 /* The row of message msgno in c, or NULL (dropped). From the newest
  * back: an answer's request is usually near. */
 static struct ui_msg *row_of_msgno(struct ui_conn *c, uint64_t msgno)
@@ -1009,6 +1061,7 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	if (mi->app != NULL) {
 		g->app = app_lines(mi->app);
 		mem_add(m, str_mem(g->app));
+		pair_marks(m, g, mi->app);
 		for (unsigned i = 0; i < mi->app->n; i++) {
 			const struct app_unit *u = &mi->app->u[i];
 			if (!u->answered)
@@ -1038,6 +1091,8 @@ static void on_end(struct ui_model *m, const struct ev *ev)
 	c->last_ts = ev->ts;
 	c->end_ts = ev->ts;
 	snprintf(c->end_reason, sizeof(c->end_reason), "%s", e->reason ? e->reason : "?");
+	c->app = e->app;
+	c->unanswered = e->unanswered;
 	for (int d = 0; d < 2; d++)
 		if (e->close_code[d] >= 0)
 			c->close_code[d] = e->close_code[d];

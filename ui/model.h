@@ -65,6 +65,17 @@ enum ui_row_kind {
 	UI_ROW_LOSS,    /* bytes of one direction never captured (length) */
 };
 
+/* A request a message makes, or the first answer to one it gives: the
+ * request's operation ("PUBLISH sensors/t", "request sum"). */
+#define UI_PM_LABEL 80
+#define UI_PM_MAX 8
+struct ui_pairmark {
+	bool answer;
+	uint64_t latency_ns;  /* answers */
+	const char *proto;    /* static */
+	char label[UI_PM_LABEL];
+};
+
 struct ui_msg {
 	struct wts ts;
 	uint64_t pkt, first_pkt;
@@ -90,6 +101,9 @@ struct ui_msg {
 	 * line "PROTO summary", then the units and their fields, one per line
 	 * (bytes from the wire as they came, line breaks written \n) */
 	char *app;
+	/* its requests and first answers, for statistics by operation */
+	struct ui_pairmark *pm;
+	uint8_t npm;
 	uint64_t reply_to;    /* the request it answers (its msgno), or 0 */
 	uint64_t answer;      /* its first answer's msgno, or 0 */
 	double latency;       /* seconds since reply_to */
@@ -121,6 +135,8 @@ struct ui_conn {
 	bool shown;           /* a writer that streams it wrote its connection */
 	/* the end (state UI_CLOSED) */
 	char end_reason[16];  /* "close", "fin", "rst", "eof", "timeout", "evicted" */
+	const char *app;      /* the message decoder that ran (static), or NULL */
+	uint64_t unanswered;  /* its requests never answered, at the end */
 	struct wts end_ts;
 	bool flow_ended;      /* its TCP flow ended (also for a connection that
 	                         never became WebSocket: no key, rejected) */

@@ -138,6 +138,41 @@ def graphql_check(w, u):
     return None
 
 
+def graphql_pairs(sent):
+    """Completed pairs: an operation ended by the server's complete or
+    error, connection_init by its ack or error, a ping by its pong."""
+    asks, out = {}, []
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            m = r["msg"]
+            if m["type"] in ("subscribe", "start"):
+                asks[(conn, d, "op " + m["id"])] = True
+            elif m["type"] == "connection_init":
+                asks[(conn, d, "init")] = True
+            elif m["type"] == "ping":
+                asks.setdefault((conn, d, "ping"), 0)
+                asks[(conn, d, "ping")] += 1
+    for (conn, d), recs in sent.items():
+        other = "c2s" if d == "s2c" else "s2c"
+        for r in recs:
+            m = r["msg"]
+            key = None
+            if d == "s2c" and m["type"] in ("complete", "error") and "id" in m:
+                key = (conn, other, "op " + m["id"])
+            elif m["type"] in ("connection_ack", "connection_error"):
+                key = (conn, other, "init")
+            elif m["type"] == "pong":
+                key = (conn, other, "ping")
+            if key is None or not asks.get(key):
+                continue
+            if key[2] == "ping":
+                asks[key] -= 1
+            else:
+                asks[key] = False
+            out.append(key)
+    return out
+
+
 MQTT_OPS = {"connect": "CONNECT", "connack": "CONNACK", "publish": "PUBLISH", "puback": "PUBACK",
             "pubrec": "PUBREC", "pubrel": "PUBREL", "pubcomp": "PUBCOMP", "subscribe": "SUBSCRIBE",
             "suback": "SUBACK", "unsubscribe": "UNSUBSCRIBE", "unsuback": "UNSUBACK", "pingreq": "PINGREQ",
@@ -347,7 +382,7 @@ def stomp_pairs(sent):
 
 PROTOS = {
     "jsonrpc": (jsonrpc_units, jsonrpc_check, jsonrpc_pairs),
-    "graphql-ws": (graphql_units, graphql_check, None),
+    "graphql-ws": (graphql_units, graphql_check, graphql_pairs),
     "mqtt-mosquitto": (mqtt_units, mqtt_check, mqtt_pairs),
     "sio": (sio_units, sio_check, sio_pairs),
     "stomp-rabbitmq": (stomp_units, stomp_check, stomp_pairs),
