@@ -446,6 +446,46 @@ def check_sample(e2e, name):
              "%d differ, first %s" % (len(bad_lat), bad_lat[:1]))
 
 
+def nearest_rank(vals, q):
+    v = sorted(vals)
+    import math
+    r = max(1, min(len(v), math.ceil(q * len(v) - 1e-9)))
+    return v[r - 1]
+
+
+def test_stats(e2e, name):
+    """--stats by operation: where every answer is the only one (MQTT,
+    JSON-RPC), the answered counts and latency percentiles are those of
+    the pair records of the same run."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    rc, recs, bad, se = e2e.wscope_json(pcap, ["--stats"])
+    by = {}
+    for p in recs:
+        if p["type"] == "pair":
+            label = p["request"]["op"] + (" " + p["request"]["subject"] if p["request"].get("subject") else "")
+            by.setdefault((p["proto"], label), []).append(p["latency"])
+    allrec = [r for r in recs if r["type"] == "stats" and r["conn"] is None]
+    ops = allrec[0].get("operations", []) if allrec else []
+    errors = []
+    got = {(o["proto"], o["op"]): o for o in ops}
+    for k, lats in by.items():
+        o = got.get(k)
+        if o is None:
+            errors.append("%s: not in the stats" % (k,))
+            continue
+        if o["answered"] != len(lats):
+            errors.append("%s: %d answered, %d pairs" % (k, o["answered"], len(lats)))
+            continue
+        for q, key in ((0.5, "p50"), (0.9, "p90"), (0.99, "p99"), (1.0, "max")):
+            if abs(o["latency"][key] - nearest_rank(lats, q)) > 1.5e-6:
+                errors.append("%s %s %s, pairs say %s" % (k, key, o["latency"][key], nearest_rank(lats, q)))
+    unans = allrec[0].get("unanswered") if allrec else None
+    ends = sum(r.get("unanswered", 0) for r in recs if r["type"] == "end")
+    e2e.case("%s --stats: %d operations, answered counts and p50/p90/p99/max as the pair records of the same "
+             "run; unanswered %s as the end records say" % (name, len(by), unans),
+             rc == 0 and not errors and by and unans == ends, "; ".join(errors[:4]) or se[-200:])
+
+
 def test_options(e2e):
     pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
     rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
@@ -465,4 +505,6 @@ def test_options(e2e):
 def run(e2e):
     for name in ("jsonrpc", "graphql-ws", "mqtt-mosquitto", "sio", "stomp-rabbitmq"):
         check_sample(e2e, name)
+    for name in ("mqtt-mosquitto", "jsonrpc"):
+        test_stats(e2e, name)
     test_options(e2e)
