@@ -1785,6 +1785,7 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 		mi.first_pkt = g->first_pkt;
 		mi.last_pkt = g->pkt;
 		mi.close_code = g->close_code;
+		mi.seq = g->msgno;
 		if (g->opcode == WS_OP_CLOSE) {
 			mi.close_reason = g->data;
 			mi.close_reason_len = g->stored;
