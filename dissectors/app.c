@@ -595,3 +595,20 @@ struct app_kv *app_kvs(struct app_out *o, size_t n)
 	o->nkv += n;
 	return p;
 }
+
+bool app_has(const uint8_t *p, size_t n, const char *t)
+{
+	size_t k = strlen(t);
+	if (k == 0 || n < k)
+		return k == 0;
+	for (size_t i = 0; i <= n - k;) {
+		const uint8_t *q = memchr(p + i, (unsigned char)t[0], n - k + 1 - i);
+		if (q == NULL)
+			return false;
+		i = (size_t)(q - p);
+		if (memcmp(q, t, k) == 0)
+			return true;
+		i++;
+	}
+	return false;
+}

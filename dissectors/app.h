@@ -196,6 +196,8 @@ void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n);
 void app_warn(struct app_out *o, enum warn_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Whether p[0..n) holds text t (for cheap probes before a parse). */
+bool app_has(const uint8_t *p, size_t n, const char *t);
 /* n bytes of the message's text room, or NULL when it is used up. */
 uint8_t *app_text(struct app_out *o, size_t n);
 /* n name/value pairs, or NULL when they are used up. */

@@ -191,7 +191,10 @@ static const struct kind *kind_of(const struct kind *k, struct jsonr_span type)
 static bool probe_with(const struct ws_msg_info *m, const struct kind *kinds, const char *first)
 {
 	struct jsonr_span v, t;
-	if (m->opcode != WS_OP_TEXT || m->truncated || !jsonr_whole(m->payload, m->stored, &v))
+	if (m->opcode != WS_OP_TEXT || m->truncated || m->stored < 2 || m->payload[0] != '{' ||
+	    !app_has(m->payload, m->stored, first))
+		return false;
+	if (!jsonr_whole(m->payload, m->stored, &v))
 		return false;
 	return jsonr_member(v, "type", &t) && jsonr_str_eq(t, first) && kind_of(kinds, t) != NULL;
 }

@@ -40,10 +40,21 @@ static bool looks_like(struct jsonr_span o)
 	       (has(o, "result") && has(o, "error") && has(o, "id"));
 }
 
+static bool has_text(const struct ws_msg_info *m, const char *t)
+{
+	return app_has(m->payload, m->stored, t);
+}
+
 static bool probe(const struct ws_msg_info *m)
 {
 	struct jsonr_span v, e;
-	if (m->opcode != WS_OP_TEXT || m->truncated || !jsonr_whole(m->payload, m->stored, &v))
+	/* cheap tests first: the probe sees every connection's first messages */
+	if (m->opcode != WS_OP_TEXT || m->truncated || m->stored < 2 || (m->payload[0] != '{' && m->payload[0] != '['))
+		return false;
+	if (!has_text(m, "\"jsonrpc\"") && !(has_text(m, "\"id\"") && (has_text(m, "\"method\"") ||
+										 has_text(m, "\"result\""))))
+		return false;
+	if (!jsonr_whole(m->payload, m->stored, &v))
 		return false;
 	if (v.type == JSONR_ARRAY) {
 		size_t pos = 0;
