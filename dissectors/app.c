@@ -27,8 +27,16 @@ const struct app_decoder *const app_decoders[] = {
 const struct app_decoder *app_decoder_by_name(const char *name)
 {
 	for (size_t i = 0; app_decoders[i] != NULL; i++)
-		if (strcmp(app_decoders[i]->name, name) == 0)
+		if (http_ascii_ieq(app_decoders[i]->name, name))
 			return app_decoders[i];
+	/* a subprotocol's name, or a common spelling */
+	for (size_t i = 0; app_decoders[i] != NULL; i++)
+		for (size_t k = 0; app_decoders[i]->subprotocols != NULL && app_decoders[i]->subprotocols[k] != NULL; k++)
+			if (http_ascii_ieq(app_decoders[i]->subprotocols[k], name) &&
+			    strcmp(app_decoders[i]->subprotocols[k], "graphql-ws") != 0)
+				return app_decoders[i];
+	if (http_ascii_ieq(name, "socket.io") || http_ascii_ieq(name, "engine.io"))
+		return app_decoder_by_name("socketio");
 	return NULL;
 }
 
@@ -57,6 +65,7 @@ struct pending {
 	int dir;
 	char key[APP_KEY_LEN];
 	const char *op;
+	const char *to;
 	char subject[APP_SUBJECT];
 	uint64_t seq;
 	struct wts ts;
@@ -164,6 +173,23 @@ const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_ch
 	return a != NULL ? a->dec : NULL;
 }
 
+const struct app_info *app_conn_end(struct app_conn *a, struct app_out *out)
+{
+	if (a == NULL || a->dec == NULL || a->dec->held == NULL)
+		return NULL;
+	memset(&out->info, 0, sizeof(out->info));
+	out->info.proto = a->dec->name;
+	out->info.u = out->units;
+	for (int d = 0; d < 2; d++) {
+		uint64_t h = a->dec->held(a->st, d);
+		if (h > 0)
+			app_warn(out, WARN_APP_STATE_LIMIT, "the %s ended inside a %s unit: %llu bytes of it never finished "
+				 "(is the connection %s?)", d == 0 ? "client's direction" : "server's direction",
+				 a->dec->name, (unsigned long long)h, a->dec->name);
+	}
+	return out->info.nw > 0 ? &out->info : NULL;
+}
+
 uint64_t app_conn_unanswered(const struct app_conn *a)
 {
 	uint64_t k = 0;
@@ -227,15 +253,13 @@ static void unlink_pending(struct app_conn *a, struct pending *p)
 	free(p);
 }
 
-static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u, const char *key, int dir,
+static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u, const struct app_key *key, int dir,
 		uint64_t seq, struct wts ts)
 {
 	if (a->bucket == NULL && (a->bucket = calloc(PAIR_BUCKETS, sizeof(*a->bucket))) == NULL)
 		return;
-	uint32_t h = key_hash(dir, key);
-	struct pending *p = find(a, dir, key, h);
-	if (p != NULL)
-		unlink_pending(a, p); /* the key is reused: the newer request wins */
+	uint32_t h = key_hash(dir, key->key);
+	struct pending *p;
 	if (a->npending >= APP_PAIRS_MAX) {
 		if (a->dropped++ == 0)
 			app_warn(o, WARN_APP_STATE_LIMIT, "more than %u requests waiting for answers: the oldest are forgotten",
@@ -247,13 +271,18 @@ static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u,
 		return;
 	p->hash = h;
 	p->dir = dir;
-	snprintf(p->key, sizeof(p->key), "%s", key);
+	snprintf(p->key, sizeof(p->key), "%s", key->key);
 	p->op = u->op;
+	p->to = key->to;
 	memcpy(p->subject, u->subject, sizeof(p->subject));
 	p->seq = seq;
 	p->ts = ts;
-	p->next = a->bucket[h % PAIR_BUCKETS];
-	a->bucket[h % PAIR_BUCKETS] = p;
+	/* at the end of its bucket: requests that share a key (a reused id,
+	 * two pings) are answered oldest first */
+	struct pending **pp = &a->bucket[h % PAIR_BUCKETS];
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = p;
 	p->older = a->newest;
 	if (a->newest != NULL)
 		a->newest->newer = p;
@@ -275,7 +304,7 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 		for (unsigned k = 0; k < u->nkeys; k++) {
 			const struct app_key *key = &u->keys[k];
 			if (key->role == APP_ASK) {
-				ask(a, o, u, key->key, dir, seq, ts);
+				ask(a, o, u, key, dir, seq, ts);
 				continue;
 			}
 			int req_dir = key->role == APP_CANCEL ? dir : !dir;
@@ -300,6 +329,7 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 				u->req_dir = p->dir;
 				u->req_ts = p->ts;
 				u->req_op = p->op;
+				u->req_to = p->to;
 				memcpy(u->req_subject, p->subject, sizeof(u->req_subject));
 				u->latency = seconds_between(p->ts, ts);
 				u->completes = key->role == APP_ANSWER_END;
@@ -316,8 +346,8 @@ static void info_summary(struct app_out *o)
 	struct app_info *in = &o->info;
 	in->summary[0] = '\0';
 	if (in->n == 0) {
-		if (in->partial)
-			snprintf(in->summary, sizeof(in->summary), "(part of a unit: decoded with its last part)");
+		snprintf(in->summary, sizeof(in->summary), "%s", in->partial ? "(part of a unit: decoded with its last part)" :
+			 "(no unit: an empty message)");
 		return;
 	}
 	uint64_t more = in->n - 1 + in->more;
@@ -396,6 +426,11 @@ const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_
 	out->info.proto = a->dec->name;
 	out->info.u = out->units;
 	a->dec->message(a->st, m, out);
+	if (out->info.more > 0)
+		app_warn(out, WARN_APP_STATE_LIMIT, "%llu units past the first %d of this message: counted, not decoded or "
+			 "paired", (unsigned long long)out->info.more, APP_UNITS);
+	if (m->truncated || m->gap)
+		a->from_start = false; /* a request may be in what was not seen */
 	pair_units(a, out, m->dir, seq, ts);
 	info_summary(out);
 	if (m == &joined) {
@@ -421,6 +456,7 @@ struct app_unit *app_unit(struct app_out *o, const char *op)
 	u->arena_len = 0;
 	u->answered = u->first_answer = u->completes = false;
 	u->req_op = NULL;
+	u->req_to = NULL;
 	return u;
 }
 
@@ -465,12 +501,26 @@ void app_subject_add(struct app_unit *u, const uint8_t *p, size_t n)
 	add_text(u->subject, sizeof(u->subject), p, n);
 }
 
+void app_key_to(struct app_unit *u, const char *to, const char *fmt, ...)
+{
+	if (u == NULL || u->nkeys == APP_KEYS)
+		return;
+	struct app_key *k = &u->keys[u->nkeys++];
+	k->role = APP_ASK;
+	k->to = to;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(k->key, sizeof(k->key), fmt, ap);
+	va_end(ap);
+}
+
 void app_key(struct app_unit *u, enum app_role role, const char *fmt, ...)
 {
 	if (u == NULL || u->nkeys == APP_KEYS)
 		return;
 	struct app_key *k = &u->keys[u->nkeys++];
 	k->role = role;
+	k->to = NULL;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(k->key, sizeof(k->key), fmt, ap);

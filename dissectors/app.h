@@ -77,6 +77,8 @@ enum app_role {
 
 struct app_key {
 	enum app_role role;
+	const char *to;                   /* APP_ASK: the answer it expects
+	                                     (static, for statistics), or NULL */
 	char key[APP_KEY_LEN];
 };
 
@@ -98,6 +100,7 @@ struct app_unit {
 	int req_dir;
 	struct wts req_ts;
 	const char *req_op;
+	const char *req_to;               /* the answer the request's key expected */
 	char req_subject[APP_SUBJECT];
 	double latency;                   /* seconds from the request */
 };
@@ -146,6 +149,8 @@ struct app_decoder {
 	void (*free)(void *st);
 	uint64_t (*mem)(const void *st);
 	void (*message)(void *st, const struct ws_msg_info *m, struct app_out *out);
+	/* Bytes of an unfinished unit held for direction dir (may be NULL). */
+	uint64_t (*held)(const void *st, int dir);
 };
 
 /* The decoders, in the order the probe tries them; NULL-terminated. */
@@ -172,6 +177,9 @@ const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_ch
  * it carries, paired; NULL if no decoder (yet). Valid until the next call. */
 const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
 					struct wts ts, struct app_out *out);
+/* The connection ended: a warning (in out, for each direction with one)
+ * for a unit that never finished; NULL when there is none. */
+const struct app_info *app_conn_end(struct app_conn *a, struct app_out *out);
 /* Requests still waiting for an answer. */
 uint64_t app_conn_unanswered(const struct app_conn *a);
 uint64_t app_conn_mem(const struct app_conn *a);
@@ -186,6 +194,9 @@ void app_summary_add(struct app_unit *u, const uint8_t *p, size_t n);
 void app_subject(struct app_unit *u, const uint8_t *p, size_t n);
 void app_subject_add(struct app_unit *u, const uint8_t *p, size_t n);
 void app_key(struct app_unit *u, enum app_role role, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* As app_key(APP_ASK), naming the answer expected ("RECEIPT"): a unit that
+ * asks for two things (a SUBSCRIBE with a receipt) is timed twice apart. */
+void app_key_to(struct app_unit *u, const char *to, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 /* As app_str, the text copied into the unit (cut at a character when
  * the unit's APP_ARENA bytes are used up). */

@@ -252,7 +252,7 @@ static void decode(const struct ws_msg_info *m, struct app_out *o, bool legacy)
 		app_json(u, "id", id.p, id.n);
 	}
 	app_summary(u, "%s", k->type);
-	if (has_id) {
+	if (has_id && ids[0] != '\0') {
 		app_summary(u, " ");
 		app_summary_add(u, (const uint8_t *)ids, strlen(ids));
 	}
@@ -294,7 +294,7 @@ static void decode(const struct ws_msg_info *m, struct app_out *o, bool legacy)
 		struct jsonr_span errs;
 		if ((strcmp(k->type, "next") == 0 || strcmp(k->type, "data") == 0) &&
 		    jsonr_member(payload, "errors", &errs))
-			app_summary(u, " (%zu errors)", jsonr_count(errs));
+			app_summary(u, " (%zu error%s)", jsonr_count(errs), jsonr_count(errs) == 1 ? "" : "s");
 	}
 	/* pairing */
 	if (op_msg && has_id) {

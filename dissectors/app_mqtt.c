@@ -56,6 +56,12 @@ static void st_free(void *p)
 	free(s);
 }
 
+static uint64_t st_held(const void *p, int dir)
+{
+	const struct mqtt *s = p;
+	return s->hold[dir].len;
+}
+
 static uint64_t st_mem(const void *p)
 {
 	const struct mqtt *s = p;
@@ -321,7 +327,10 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 		if (!cur_ok(&c))
 			break;
 		app_str(u, "client_id", cid, cn);
-		app_summary(u, " %s client ", level == 5 ? "5.0" : level == 4 ? "3.1.1" : "3.1");
+		if (level == 5 || level == 4 || level == 3)
+			app_summary(u, " %s client ", level == 5 ? "5.0" : level == 4 ? "3.1.1" : "3.1");
+		else
+			app_summary(u, " level %u client ", level);
 		app_summary_add(u, cid, cn);
 		app_summary(u, " keepalive %u", keepalive);
 		if (cf & 0x04) { /* will */
@@ -350,7 +359,6 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 			const uint8_t *pw = cur_bytes(&c, pn);
 			app_bytes(u, "password", pw, pw != NULL ? pn : 0);
 		}
-		app_subject(u, (const uint8_t *)"connect", 7);
 		app_key(u, APP_ASK, "connect");
 		break;
 	}
@@ -553,8 +561,10 @@ static void decode(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 		uint32_t len = 0;
 		int h = remaining_length(p + at, n - at, &len);
 		if (h < 0) {
-			app_warn(o, WARN_MQTT_MALFORMED, "remaining length over 4 bytes: the rest of the direction is not decoded");
-			s->skip[dir] = UINT64_MAX;
+			/* where the next packet starts is lost: the next
+			 * message is taken to start one (brokers send one
+			 * packet per message) */
+			app_warn(o, WARN_MQTT_MALFORMED, "remaining length over 4 bytes: the rest of the message is not decoded");
 			return;
 		}
 		if (h == 0 || n - at - (size_t)h < len) {
@@ -594,8 +604,6 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 		return;
 	}
 	if (s->skip[dir] > 0) {
-		if (s->skip[dir] == UINT64_MAX)
-			return;
 		uint64_t k = s->skip[dir] < n ? s->skip[dir] : n;
 		s->skip[dir] -= k;
 		p += k;
@@ -644,4 +652,5 @@ const struct app_decoder app_mqtt = {
 	.free = st_free,
 	.mem = st_mem,
 	.message = message,
+	.held = st_held,
 };

@@ -78,6 +78,12 @@ static void st_free(void *p)
 	free(s);
 }
 
+static uint64_t st_held(const void *p, int dir)
+{
+	const struct stomp *s = p;
+	return s->hold[dir].len;
+}
+
 static uint64_t st_mem(const void *p)
 {
 	const struct stomp *s = p;
@@ -360,20 +366,20 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 		app_json(u, "json", js.p, js.n);
 	/* pairing */
 	if (receipt != NULL && dir == 0)
-		app_key(u, APP_ASK, "receipt %.*s", (int)receipt->vn, (const char *)receipt->v);
+		app_key_to(u, "RECEIPT", "receipt %.*s", (int)receipt->vn, (const char *)receipt->v);
 	if (strcmp(name, "CONNECT") == 0 || strcmp(name, "STOMP") == 0) {
 		app_key(u, APP_ASK, "connect");
 	} else if (strcmp(name, "CONNECTED") == 0) {
 		app_key(u, APP_ANSWER_END, "connect");
 	} else if (strcmp(name, "SUBSCRIBE") == 0 && id != NULL) {
-		app_key(u, APP_ASK, "sub %.*s", (int)id->vn, (const char *)id->v);
+		app_key_to(u, "MESSAGE", "sub %.*s", (int)id->vn, (const char *)id->v);
 	} else if (strcmp(name, "UNSUBSCRIBE") == 0 && id != NULL) {
 		app_key(u, APP_CANCEL, "sub %.*s", (int)id->vn, (const char *)id->v);
 	} else if (strcmp(name, "MESSAGE") == 0) {
 		if (sub != NULL)
 			app_key(u, APP_ANSWER, "sub %.*s", (int)sub->vn, (const char *)sub->v);
 		if (ack != NULL)
-			app_key(u, APP_ASK, "ack %.*s", (int)ack->vn, (const char *)ack->v);
+			app_key_to(u, "ACK", "ack %.*s", (int)ack->vn, (const char *)ack->v);
 	} else if ((strcmp(name, "ACK") == 0 || strcmp(name, "NACK") == 0) && id != NULL && s->version == 12) {
 		app_key(u, APP_ANSWER_END, "ack %.*s", (int)id->vn, (const char *)id->v);
 	} else if (strcmp(name, "RECEIPT") == 0 && receipt_id != NULL) {
@@ -554,4 +560,5 @@ const struct app_decoder app_stomp = {
 	.free = st_free,
 	.mem = st_mem,
 	.message = message,
+	.held = st_held,
 };

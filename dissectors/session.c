@@ -342,7 +342,7 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 	}
 	if (!l->o.app_off && !w->tls_listing && ((resp != NULL && resp->status == 101) || (rq == NULL && resp == NULL && w->tls == NULL))) {
 		const struct app_decoder *forced = l->o.app_force;
-		for (int i = 0; forced == NULL && i < l->o.n_app_port; i++)
+		for (int i = l->o.n_app_port; forced == NULL && i-- > 0; ) /* the last given wins */
 			if (l->o.app_port[i].port == c->server.port)
 				forced = l->o.app_port[i].dec;
 		app_conn_free(w->app);
@@ -853,6 +853,9 @@ static void app_close(void *app, const struct app_flow *af, enum end_reason r)
 			e.close_code[o] = code;
 		}
 		bool closed = w->phase == PH_WS && seen[0] && seen[1];
+		const struct app_info *left = app_conn_end(w->app, &l->app_out);
+		for (unsigned i = 0; left != NULL && i < left->nw; i++)
+			core_warn_conn(l->core, left->w[i].code, af, w->conn.id, -1, "%s", left->w[i].msg);
 		const struct app_decoder *d = app_conn_decoder(w->app, NULL);
 		e.app = d != NULL ? d->name : NULL;
 		e.unanswered = app_conn_unanswered(w->app);

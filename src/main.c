@@ -239,7 +239,7 @@ static void usage(FILE *f)
 "                           negotiated subprotocol, the path, or the first messages\n"
 "      --subprotocol PORT=NAME\n"
 "                           decode connections to server port PORT as NAME\n"
-"                           (repeatable; before --decode-sub NAME)\n"
+"                           (repeatable; --decode-sub NAME, if given, wins)\n"
 "      --max-payload BYTES  payload bytes kept per message (default %u); longer\n"
 "                           messages are marked truncated, length stays exact\n"
 "      --max-inflate BYTES  inflated bytes per compressed message before it is\n"

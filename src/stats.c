@@ -602,15 +602,26 @@ static void text_ops(FILE *out, struct cstats *c, unsigned tsflags)
 	if (c->nops == 0 && c->unanswered == 0)
 		return;
 	qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
-	fprintf(out, "  %-44s %8s %8s %9s %9s %9s %9s\n", "requests by operation", "asked", "answered", "p50",
+	/* the widest name sets the column (up to 80) */
+	int lw = 21;
+	for (size_t i = 0; i < c->nops; i++) {
+		char lab[UI_PM_LABEL + 40];
+		snprintf(lab, sizeof(lab), "%s %s", c->ops[i].proto, c->ops[i].label);
+		char tmp[1024];
+		int cols = 0;
+		ts_render((const uint8_t *)lab, strlen(lab), tsflags | TS_BACKSLASH, tmp, sizeof(tmp), 80, &cols);
+		if (cols > lw)
+			lw = cols;
+	}
+	fprintf(out, "  %-*s %8s %8s %9s %9s %9s %9s\n", lw, "requests by operation", "asked", "answered", "p50",
 		"p90", "p99", "max");
 	for (size_t i = 0; i < c->nops; i++) {
 		struct opstats *o = &c->ops[i];
-		char lab[UI_PM_LABEL + 24];
+		char lab[UI_PM_LABEL + 40];
 		snprintf(lab, sizeof(lab), "%s %s", o->proto, o->label);
 		fputs("  ", out);
-		int w = put_safe_cols(out, lab, tsflags, 44);
-		fprintf(out, "%*s %8llu %8llu", 44 - w, "", (unsigned long long)o->asked, (unsigned long long)o->answered);
+		int w = put_safe_cols(out, lab, tsflags, 80);
+		fprintf(out, "%*s %8llu %8llu", lw - w, "", (unsigned long long)o->asked, (unsigned long long)o->answered);
 		if (o->lat.n > 0) {
 			sort_samples(&o->lat);
 			char p50[24], p90[24], p99[24], mx[24];

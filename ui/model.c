@@ -919,8 +919,13 @@ static char *app_lines(const struct app_info *ai)
 	return out != NULL ? out : b.p;
 }
 
-static void mark_label(struct ui_pairmark *p, const char *op, const char *subject)
+static void mark_label(struct ui_pairmark *p, const char *op, const char *subject, const char *to)
 {
+	char sub2[APP_SUBJECT + 24];
+	if (to != NULL) {
+		snprintf(sub2, sizeof(sub2), "%s%s\xe2\x86\x92 %s", subject, subject[0] ? " " : "", to);
+		subject = sub2;
+	}
 	size_t ol = strlen(op), sl = strlen(subject);
 	if (ol > UI_PM_LABEL - 1)
 		ol = UI_PM_LABEL - 1;
@@ -944,20 +949,18 @@ static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_in
 	unsigned n = 0;
 	for (unsigned i = 0; i < ai->n && n < UI_PM_MAX; i++) {
 		const struct app_unit *u = &ai->u[i];
-		bool asks = false;
-		for (unsigned k = 0; k < u->nkeys; k++)
-			asks |= u->keys[k].role == APP_ASK;
-		if (asks) {
-			pm[n].answer = false;
-			pm[n].latency_ns = 0;
-			pm[n].proto = ai->proto;
-			mark_label(&pm[n++], u->op, u->subject);
-		}
+		for (unsigned k = 0; k < u->nkeys && n < UI_PM_MAX; k++)
+			if (u->keys[k].role == APP_ASK) {
+				pm[n].answer = false;
+				pm[n].latency_ns = 0;
+				pm[n].proto = ai->proto;
+				mark_label(&pm[n++], u->op, u->subject, u->keys[k].to);
+			}
 		if (u->answered && u->first_answer && n < UI_PM_MAX) {
 			pm[n].answer = true;
 			pm[n].latency_ns = u->latency > 0 ? (uint64_t)(u->latency * 1e9 + 0.5) : 0;
 			pm[n].proto = ai->proto;
-			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject);
+			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject, u->req_to);
 		}
 	}
 	if (n == 0 || (g->pm = malloc(n * sizeof(*pm))) == NULL)
@@ -1059,6 +1062,8 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	g->warn = c->pw[d]; /* already counted */
 	c->pw[d] = NULL;
 	if (mi->app != NULL) {
+		if (c->app == NULL)
+			c->app = mi->app->proto; /* static: the decoder's name */
 		g->app = app_lines(mi->app);
 		mem_add(m, str_mem(g->app));
 		pair_marks(m, g, mi->app);
@@ -1069,6 +1074,7 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 			if (g->reply_to == 0) {
 				g->reply_to = u->req_seq;
 				g->latency = u->latency;
+				g->first_answer = u->first_answer;
 			}
 			struct ui_msg *rq = row_of_msgno(c, u->req_seq);
 			if (rq != NULL && rq->answer == 0)
@@ -1091,7 +1097,8 @@ static void on_end(struct ui_model *m, const struct ev *ev)
 	c->last_ts = ev->ts;
 	c->end_ts = ev->ts;
 	snprintf(c->end_reason, sizeof(c->end_reason), "%s", e->reason ? e->reason : "?");
-	c->app = e->app;
+	if (e->app != NULL)
+		c->app = e->app;
 	c->unanswered = e->unanswered;
 	for (int d = 0; d < 2; d++)
 		if (e->close_code[d] >= 0)
@@ -1596,7 +1603,9 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 		buf[nl + 1 + k] = '\0';
 		return text_match(f, (const uint8_t *)buf, nl + 1 + k);
 	}
-	return m->data != NULL && text_match(f, m->data, m->stored);
+	/* the payload, or what the decoder made of it */
+	return (m->data != NULL && text_match(f, m->data, m->stored)) ||
+	       (m->app != NULL && text_match(f, (const uint8_t *)m->app, strlen(m->app)));
 }
 
 bool ui_filter_match_conn_fields(const struct ui_filter *f, const struct ui_conn *c)

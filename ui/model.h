@@ -107,6 +107,8 @@ struct ui_msg {
 	uint64_t reply_to;    /* the request it answers (its msgno), or 0 */
 	uint64_t answer;      /* its first answer's msgno, or 0 */
 	double latency;       /* seconds since reply_to */
+	bool first_answer;    /* the first answer to reply_to (latency is then
+	                         its time to answer) */
 };
 
 struct ui_conn {

@@ -681,12 +681,19 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 		/* decoded: its one line, and on an answer the time it took */
 		const char *e = strchr(g->app, '\n');
 		size_t l = e ? (size_t)(e - g->app) : strlen(g->app);
-		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app, l, false);
+		const char *sp = memchr(g->app, ' ', l);
+		size_t pl = sp != NULL ? (size_t)(sp - g->app) + 1 : 0;
+		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app, pl, false);
 		if (g->reply_to != 0) {
-			char lat[32];
-			ui_fmt_latency(g->latency, lat, sizeof(lat));
-			ui_text_putf(x, UI_A_DIM, "  \xe2\x86\xa9 #%llu %s", (unsigned long long)g->reply_to, lat);
+			/* first, so that a narrow screen still shows it: the
+			 * request (#msgno) and, on its first answer, the time */
+			char lat[32] = "";
+			if (g->first_answer)
+				ui_fmt_latency(g->latency, lat, sizeof(lat));
+			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9#%llu%s%s ", (unsigned long long)g->reply_to, lat[0] ? " " : "",
+				     lat);
 		}
+		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app + pl, l - pl, false);
 		return;
 	} else if (g->kind == UI_ROW_MSG && !g->released && !g->gap && p != NULL && shows_as_text(g)) {
 		if (g->opcode == WS_OP_CLOSE) {

@@ -743,8 +743,9 @@ static int k_answer(struct tui *t)
 	}
 	uint64_t to = g->reply_to != 0 ? g->reply_to : g->answer;
 	if (to == 0) {
-		set_note(t, true, "%s", g->app == NULL ? "not decoded: no request or answer to go to (see --decode-sub)" :
-				   "no request or answer of this message in the capture");
+		set_note(t, true, "%s", g->app != NULL ? "no request or answer of this message in the capture" :
+				   c->app != NULL ? "this message is not decoded (a control frame): no request or answer" :
+				   "not decoded: no request or answer to go to (see --decode-sub)");
 		return R_REDRAW;
 	}
 	long i = ui_conn_find_msgno(c, to);
@@ -1223,7 +1224,7 @@ static void draw_conns(struct tui *t)
 		o = 0;
 		cell(line, sizeof(line), &o, id, w.id, false, fl);
 		cell(line, sizeof(line), &o, hp, w.hp, false, fl);
-		cell(line, sizeof(line), &o, c->subprotocol, w.proto, false, fl);
+		cell(line, sizeof(line), &o, c->subprotocol != NULL ? c->subprotocol : c->app, w.proto, false, fl);
 		cell(line, sizeof(line), &o, st, w.state, false, fl);
 		cell(line, sizeof(line), &o, n0, w.n, true, fl);
 		cell(line, sizeof(line), &o, n1, w.n, true, fl);
@@ -1584,6 +1585,12 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		info_str(x, "User-Agent", ci->user_agent);
 		info_str(x, "subprotocol asked", ci->proto_asked);
 		info_str(x, "subprotocol chosen", ci->proto_chosen);
+		if (c->app != NULL)
+			info_fmt(x, "messages decoded as", "%s (chosen by its %s)%s", c->app,
+				 ci->app_by != NULL ? ci->app_by : "first messages",
+				 c->state == UI_CLOSED ? "" : "");
+		if (c->app != NULL && c->state == UI_CLOSED)
+			info_fmt(x, "requests unanswered", "%llu", (unsigned long long)c->unanswered);
 		info_str(x, "extensions asked", ci->ext_asked);
 		info_str(x, "extensions accepted", ci->ext_chosen);
 		if (c->status == 101)

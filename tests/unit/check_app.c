@@ -113,6 +113,26 @@ START_TEST(jsonrpc_pairs_and_malformations)
 	ck_assert_str_eq(d.warns, "jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed "
 				  "jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed jsonrpc_malformed "
 				  "jsonrpc_malformed");
+	/* a reused id: the oldest request is answered first */
+	d.warns[0] = '\0';
+	text(&d, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":70}");
+	uint64_t first = d.seq;
+	text(&d, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":70}");
+	ai = text(&d, 1, "{\"jsonrpc\":\"2.0\",\"result\":1,\"id\":70}");
+	ck_assert_uint_eq(ai->u[0].req_seq, first);
+	ai = text(&d, 1, "{\"jsonrpc\":\"2.0\",\"result\":2,\"id\":70}");
+	ck_assert_uint_eq(ai->u[0].req_seq, first + 1);
+	ck_assert_str_eq(d.warns, "");
+	/* a batch past APP_UNITS: the rest counted, with a warning */
+	char big[8192];
+	size_t k = (size_t)snprintf(big, sizeof(big), "[");
+	for (int i = 0; i < 70; i++)
+		k += (size_t)snprintf(big + k, sizeof(big) - k, "%s{\"jsonrpc\":\"2.0\",\"method\":\"m\"}", i ? "," : "");
+	snprintf(big + k, sizeof(big) - k, "]");
+	ai = text(&d, 0, big);
+	ck_assert_uint_eq(ai->n, APP_UNITS);
+	ck_assert_uint_eq(ai->more, 70 - APP_UNITS);
+	ck_assert_str_eq(d.warns, "app_state_limit");
 	/* 1.0: a null id is a notification; result and error both present */
 	d.warns[0] = '\0';
 	ai = text(&d, 0, "{\"method\":\"echo\",\"params\":[\"hi\"],\"id\":null}");
@@ -291,13 +311,33 @@ START_TEST(mqtt_packets_split_packed_and_malformed)
 	bin(&d, 1, fromsrv, sizeof(fromsrv));
 	ck_assert_str_eq(d.warns, "mqtt_malformed mqtt_malformed mqtt_malformed mqtt_malformed mqtt_malformed "
 				  "mqtt_malformed");
-	/* a remaining length of five bytes: the direction stops */
+	/* a remaining length of five bytes: the rest of that message is lost,
+	 * the next message is decoded again */
 	d.warns[0] = '\0';
 	static const uint8_t five[] = { 0x30, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 };
 	bin(&d, 0, five, sizeof(five));
 	ck_assert_str_eq(d.warns, "mqtt_malformed");
 	ai = bin(&d, 0, pubs, sizeof(pubs));
-	ck_assert_uint_eq(ai->n, 0);
+	ck_assert_uint_eq(ai->n, 2);
+	/* two pings at once: answered oldest first, no false warning */
+	d.warns[0] = '\0';
+	static const uint8_t pings[] = { 0xC0, 0x00, 0xC0, 0x00 }, pong[] = { 0xD0, 0x00 };
+	const struct app_info *p1 = bin(&d, 0, pings, sizeof(pings));
+	uint64_t ping_seq = d.seq;
+	(void)p1;
+	ai = bin(&d, 1, pong, sizeof(pong));
+	ck_assert(ai->u[0].answered);
+	ck_assert_uint_eq(ai->u[0].req_seq, ping_seq);
+	ai = bin(&d, 1, pong, sizeof(pong));
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "");
+	/* a packet left unfinished at the end is said */
+	static const uint8_t half[] = { 0x30, 0x10, 0, 1 };
+	bin(&d, 0, half, sizeof(half));
+	const struct app_info *end = app_conn_end(d.a, &d.out);
+	ck_assert_ptr_nonnull(end);
+	ck_assert_uint_eq(end->nw, 1);
+	ck_assert_int_eq(end->w[0].code, WARN_APP_STATE_LIMIT);
 	app_conn_free(d.a);
 
 	/* MQTT 5: properties, and an unknown one */
