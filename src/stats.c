@@ -601,7 +601,8 @@ static void text_ops(FILE *out, struct cstats *c, unsigned tsflags)
 {
 	if (c->nops == 0 && c->unanswered == 0)
 		return;
-	qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
+	if (c->nops > 1)
+		qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
 	/* the widest name sets the column (up to 80) */
 	int lw = 21;
 	for (size_t i = 0; i < c->nops; i++) {
@@ -767,7 +768,8 @@ static void json_ops(struct json *j, struct cstats *c)
 {
 	if (c->nops == 0 && c->app == NULL)
 		return;
-	qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
+	if (c->nops > 1)
+		qsort(c->ops, c->nops, sizeof(*c->ops), cmp_ops);
 	json_arr_begin(j, "operations");
 	for (size_t i = 0; i < c->nops; i++) {
 		struct opstats *o = &c->ops[i];
