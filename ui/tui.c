@@ -1586,9 +1586,10 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		info_str(x, "subprotocol asked", ci->proto_asked);
 		info_str(x, "subprotocol chosen", ci->proto_chosen);
 		if (c->app != NULL)
-			info_fmt(x, "messages decoded as", "%s (chosen by its %s)%s", c->app,
-				 ci->app_by != NULL ? ci->app_by : "first messages",
-				 c->state == UI_CLOSED ? "" : "");
+			info_fmt(x, "messages decoded as", "%s (chosen by %s)", c->app,
+				 ci->app_by == NULL ? "its first messages" :
+				 strcmp(ci->app_by, "option") == 0 ? "an option" :
+				 strcmp(ci->app_by, "path") == 0 ? "its path" : "its subprotocol");
 		if (c->app != NULL && c->state == UI_CLOSED)
 			info_fmt(x, "requests unanswered", "%llu", (unsigned long long)c->unanswered);
 		info_str(x, "extensions asked", ci->ext_asked);
