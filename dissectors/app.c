@@ -425,7 +425,18 @@ const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_
 	out->text_len = out->nkv = 0;
 	out->info.proto = a->dec->name;
 	out->info.u = out->units;
-	a->dec->message(a->st, m, out);
+	if (m->truncated || m->gap) {
+		/* not kept whole: not decoded, and framing starts again */
+		struct app_unit *u = app_unit(out, "cut");
+		if (u != NULL)
+			app_summary(u, "%s", m->gap ? "(bytes not captured: not decoded)" :
+				    "(payload not kept whole: not decoded)");
+		out->info.partial = true;
+		if (a->dec->lost != NULL)
+			a->dec->lost(a->st, m->dir);
+	} else {
+		a->dec->message(a->st, m, out);
+	}
 	if (out->info.more > 0)
 		app_warn(out, WARN_APP_STATE_LIMIT, "%llu units past the first %d of this message: counted, not decoded or "
 			 "paired", (unsigned long long)out->info.more, APP_UNITS);

@@ -151,6 +151,10 @@ struct app_decoder {
 	void (*message)(void *st, const struct ws_msg_info *m, struct app_out *out);
 	/* Bytes of an unfinished unit held for direction dir (may be NULL). */
 	uint64_t (*held)(const void *st, int dir);
+	/* A message of direction dir was not kept whole (--max-payload, a
+	 * gap): it is not decoded, and what was held across messages is no
+	 * longer of use (may be NULL). */
+	void (*lost)(void *st, int dir);
 };
 
 /* The decoders, in the order the probe tries them; NULL-terminated. */

@@ -209,13 +209,6 @@ static void decode(const struct ws_msg_info *m, struct app_out *o, bool legacy)
 	struct jsonr_span v, t, id, payload;
 	const struct kind *kinds = legacy ? kinds_legacy : kinds_new;
 	enum warn_code wc = WARN_GQL_MALFORMED;
-	if (m->truncated) {
-		struct app_unit *u = app_unit(o, "cut");
-		if (u != NULL)
-			app_summary(u, "(payload not kept whole: not decoded)");
-		o->info.partial = true;
-		return;
-	}
 	if (!jsonr_whole(m->payload, m->stored, &v) || v.type != JSONR_OBJECT) {
 		struct app_unit *u = app_unit(o, "invalid");
 		if (u != NULL)

@@ -202,13 +202,6 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 {
 	(void)st;
 	struct jsonr_span v;
-	if (m->truncated) {
-		struct app_unit *u = app_unit(o, "cut");
-		if (u != NULL)
-			app_summary(u, "(payload not kept whole: not decoded)");
-		o->info.partial = true;
-		return;
-	}
 	if (!jsonr_whole(m->payload, m->stored, &v)) {
 		struct app_unit *u = app_unit(o, "invalid");
 		if (u != NULL)

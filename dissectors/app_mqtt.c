@@ -62,6 +62,13 @@ static uint64_t st_held(const void *p, int dir)
 	return s->hold[dir].len;
 }
 
+static void st_lost(void *p, int dir)
+{
+	struct mqtt *s = p;
+	capbuf_clear(&s->hold[dir]);
+	s->skip[dir] = 0;
+}
+
 static uint64_t st_mem(const void *p)
 {
 	const struct mqtt *s = p;
@@ -594,15 +601,6 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	const uint8_t *p = m->payload;
 	size_t n = m->stored;
 	capbuf_free(&s->keep);
-	if (m->truncated) {
-		capbuf_clear(&s->hold[dir]);
-		s->skip[dir] = 0;
-		struct app_unit *u = app_unit(o, "cut");
-		if (u != NULL)
-			app_summary(u, "(payload not kept whole: not decoded)");
-		o->info.partial = true;
-		return;
-	}
 	if (s->skip[dir] > 0) {
 		uint64_t k = s->skip[dir] < n ? s->skip[dir] : n;
 		s->skip[dir] -= k;
@@ -653,4 +651,5 @@ const struct app_decoder app_mqtt = {
 	.mem = st_mem,
 	.message = message,
 	.held = st_held,
+	.lost = st_lost,
 };

@@ -200,13 +200,6 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	int dir = m->dir;
 	const uint8_t *p = m->payload;
 	size_t n = m->stored;
-	if (m->truncated) {
-		struct app_unit *u = app_unit(o, "cut");
-		if (u != NULL)
-			app_summary(u, "(payload not kept whole: not decoded)");
-		o->info.partial = true;
-		return;
-	}
 	if (m->opcode == WS_OP_BINARY) {
 		/* an attachment of the last binary packet, or a binary message */
 		const uint8_t *b = p;

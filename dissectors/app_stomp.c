@@ -84,6 +84,16 @@ static uint64_t st_held(const void *p, int dir)
 	return s->hold[dir].len;
 }
 
+static void held_fresh(struct stomp *s, int dir);
+
+static void st_lost(void *p, int dir)
+{
+	struct stomp *s = p;
+	capbuf_clear(&s->hold[dir]);
+	held_fresh(s, dir);
+	s->skipping[dir] = false;
+}
+
 static uint64_t st_mem(const void *p)
 {
 	const struct stomp *s = p;
@@ -495,15 +505,6 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	struct stomp *s = st;
 	int dir = m->dir;
 	capbuf_free(&s->keep);
-	if (m->truncated) {
-		/* the rest of the message is not kept: framing cannot go on */
-		capbuf_clear(&s->hold[dir]);
-		struct app_unit *u = app_unit(o, "cut");
-		if (u != NULL)
-			app_summary(u, "(payload not kept whole: not decoded)");
-		o->info.partial = true;
-		return;
-	}
 	if (s->skipping[dir]) {
 		/* a frame too big to hold: skipped to its NUL */
 		const uint8_t *nul = m->stored ? memchr(m->payload, 0, m->stored) : NULL;
@@ -561,4 +562,5 @@ const struct app_decoder app_stomp = {
 	.mem = st_mem,
 	.message = message,
 	.held = st_held,
+	.lost = st_lost,
 };

@@ -240,6 +240,23 @@ START_TEST(stomp_framing_and_malformations)
 	msg(&d, 0, WS_OP_TEXT, unsub, sizeof(unsub) - 1);
 	ck_assert_uint_eq(app_conn_unanswered(d.a), 0);
 	ck_assert_str_eq(d.warns, "");
+	/* a message cut by --max-payload: not decoded, what was held dropped,
+	 * the next message decoded from its start */
+	text(&d, 0, "SEND\ndestination:/q\n\nbeg");
+	struct ws_msg_info cut;
+	memset(&cut, 0, sizeof(cut));
+	cut.opcode = WS_OP_TEXT;
+	cut.payload = (const uint8_t *)"in";
+	cut.stored = 2;
+	cut.length = 5000;
+	cut.truncated = true;
+	cut.close_code = -1;
+	ai = app_conn_message(d.a, &cut, ++d.seq, d.ts, &d.out);
+	ck_assert_str_eq(op0(ai), "cut");
+	ck_assert(ai->partial);
+	static const char after[] = "SEND\ndestination:/q/c\n\nok\0";
+	ai = msg(&d, 0, WS_OP_TEXT, after, sizeof(after) - 1);
+	ck_assert_str_eq(ai->u[0].subject, "/q/c");
 	/* malformations, one frame each */
 	static const char bad[] = "SEND\ndestination:/q\nno colon here\n\n\0"
 				  "SEND\ndestination:/q\nx:\\t\n\n\0"
