@@ -57,6 +57,9 @@ const char *app_choice_name(enum app_choice c)
 	return "none";
 }
 
+static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t seq, struct wts ts);
+static void info_summary(struct app_out *o);
+
 /* A request waiting for its answers. */
 struct pending {
 	struct pending *next;              /* in its bucket */
@@ -171,6 +174,24 @@ const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_ch
 	if (why != NULL)
 		*why = a != NULL && a->dec != NULL ? a->why : APP_BY_NONE;
 	return a != NULL ? a->dec : NULL;
+}
+
+const struct app_info *app_conn_payload(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
+					struct wts ts, struct app_out *out)
+{
+	if (a == NULL || a->dec == NULL || a->dec->payload == NULL)
+		return NULL;
+	memset(&out->info, 0, sizeof(out->info));
+	out->text_len = out->nkv = 0;
+	out->info.proto = a->dec->name;
+	out->info.u = out->units;
+	a->dec->payload(a->st, m, out);
+	if (out->info.more > 0)
+		app_warn(out, WARN_APP_STATE_LIMIT, "%llu units past the first %d of this body: counted, not decoded or "
+			 "paired", (unsigned long long)out->info.more, APP_UNITS);
+	pair_units(a, out, m->dir, seq, ts);
+	info_summary(out);
+	return &out->info;
 }
 
 const struct app_info *app_conn_end(struct app_conn *a, struct app_out *out)

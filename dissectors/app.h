@@ -149,6 +149,8 @@ struct app_decoder {
 	void (*free)(void *st);
 	uint64_t (*mem)(const void *st);
 	void (*message)(void *st, const struct ws_msg_info *m, struct app_out *out);
+	/* A long-polling body: several packets in one (may be NULL). */
+	void (*payload)(void *st, const struct ws_msg_info *m, struct app_out *out);
 	/* Bytes of an unfinished unit held for direction dir (may be NULL). */
 	uint64_t (*held)(const void *st, int dir);
 	/* A message of direction dir was not kept whole (--max-payload, a
@@ -180,6 +182,11 @@ const struct app_decoder *app_conn_decoder(const struct app_conn *a, enum app_ch
 /* A message of the connection (seq and ts are the message's): the units
  * it carries, paired; NULL if no decoder (yet). Valid until the next call. */
 const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
+					struct wts ts, struct app_out *out);
+/* A long-polling body of the session (m as a message of its direction):
+ * its packets, paired within the session. NULL when the decoder does not
+ * read such bodies. */
+const struct app_info *app_conn_payload(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,
 					struct wts ts, struct app_out *out);
 /* The connection ended: a warning (in out, for each direction with one)
  * for a unit that never finished; NULL when there is none. */

@@ -194,13 +194,10 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 	}
 }
 
-static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
+/* One Engine.IO packet: text, or binary (b, n: as it came). */
+static void packet(struct sio *s, struct app_out *o, int dir, const uint8_t *p, size_t n, bool binary)
 {
-	struct sio *s = st;
-	int dir = m->dir;
-	const uint8_t *p = m->payload;
-	size_t n = m->stored;
-	if (m->opcode == WS_OP_BINARY) {
+	if (binary) {
 		/* an attachment of the last binary packet, or a binary message */
 		const uint8_t *b = p;
 		size_t bn = n;
@@ -265,6 +262,89 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	}
 }
 
+static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
+{
+	packet(st, o, m->dir, m->payload, m->stored, m->opcode == WS_OP_BINARY);
+}
+
+static int b64val(uint8_t c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
+/* Base64 (with its padding) into the message's text room; NULL if it is
+ * not base64 or there is no room. */
+static const uint8_t *unbase64(struct app_out *o, const uint8_t *p, size_t n, size_t *len)
+{
+	while (n > 0 && p[n - 1] == '=')
+		n--;
+	uint8_t *d = app_text(o, n / 4 * 3 + 3);
+	if (d == NULL)
+		return NULL;
+	size_t k = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64val(p[i]);
+		if (v < 0)
+			return NULL;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			d[k++] = (uint8_t)(acc >> bits);
+		}
+	}
+	*len = k;
+	return d;
+}
+
+/*
+ * A long-polling body (Engine.IO v4): packets joined by the record
+ * separator 0x1E; a binary one is "b" and its base64. v3's length-prefixed
+ * framing is not read.
+ */
+static void payload(void *st, const struct ws_msg_info *m, struct app_out *o)
+{
+	struct sio *s = st;
+	const uint8_t *p = m->payload;
+	size_t n = m->stored;
+	if (s->eio == 3) {
+		struct app_unit *u = app_unit(o, "payload");
+		if (u != NULL)
+			app_summary(u, "Engine.IO v3 polling payload (%zu B): not decoded", n);
+		return;
+	}
+	if (n == 0)
+		return;
+	size_t at = 0;
+	for (;;) {
+		const uint8_t *sep = memchr(p + at, 0x1e, n - at);
+		size_t end = sep != NULL ? (size_t)(sep - p) : n;
+		const uint8_t *q = p + at;
+		size_t qn = end - at;
+		if (qn > 0 && q[0] == 'b') {
+			size_t bl = 0;
+			const uint8_t *b = unbase64(o, q + 1, qn - 1, &bl);
+			if (b == NULL)
+				app_warn(o, WARN_SIO_MALFORMED, "binary packet that is not base64");
+			else
+				packet(s, o, m->dir, b, bl, true);
+		} else {
+			packet(s, o, m->dir, q, qn, false);
+		}
+		if (sep == NULL)
+			break;
+		at = end + 1;
+	}
+}
+
 const struct app_decoder app_socketio = {
 	.name = "socketio",
 	.by_path = by_path,
@@ -273,4 +353,5 @@ const struct app_decoder app_socketio = {
 	.free = st_free,
 	.mem = st_mem,
 	.message = message,
+	.payload = payload,
 };

@@ -56,6 +56,12 @@ struct hs {
 	struct piece work[MAX_PIECES];
 	unsigned nwork;
 	struct hs_req up_req;         /* the request an upgrade answered */
+	/* a long-polling response being received: its request, its body */
+	bool polling;
+	int poll_dir;
+	int poll_status;
+	struct hs_req poll_req;
+	struct capbuf poll_body;
 	uint8_t *kept;                /* the piece an upgrade's rest points into */
 };
 
@@ -69,6 +75,7 @@ static void req_free(struct hs_req *r)
 	free(r->proto);
 	free(r->ext);
 	free(r->raw);
+	capbuf_free(&r->body);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -109,6 +116,8 @@ void hs_free(struct hs *h)
 	http_parser_free(h->hp[1]);
 	queue_free(h);
 	req_free(&h->up_req);
+	req_free(&h->poll_req);
+	capbuf_free(&h->poll_body);
 	capbuf_free(&h->pending);
 	capbuf_free(&h->early);
 	free(h->kept);
@@ -127,7 +136,7 @@ static uint64_t str_mem(const char *x)
 static uint64_t req_mem(const struct hs_req *r)
 {
 	return heap_cost(r->raw_len) + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
-	       str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext);
+	       str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext) + capbuf_mem(&r->body);
 }
 
 uint64_t hs_mem(const struct hs *h)
@@ -140,7 +149,7 @@ uint64_t hs_mem(const struct hs *h)
 		for (unsigned i = 0; i < h->qlen; i++)
 			m += req_mem(&h->q[(h->qhead + i) % MAX_PIPELINE]);
 	}
-	m += req_mem(&h->up_req);
+	m += req_mem(&h->up_req) + req_mem(&h->poll_req) + capbuf_mem(&h->poll_body);
 	m += http_parser_mem(h->hp[0]) + http_parser_mem(h->hp[1]);
 	return m;
 }
@@ -207,6 +216,13 @@ static void on_request(struct hs *h, int dir, const struct http_head *hd)
 	r->pkt = h->cb->pkt(h->user);
 	bool up = hd->upgrade != NULL && http_list_has(hd->upgrade, "websocket");
 	r->h2c = hd->upgrade != NULL && http_list_has(hd->upgrade, "h2c");
+	/* Engine.IO long-polling (Socket.IO's first transport): its bodies
+	 * are its messages */
+	r->poll = h->cb->poll != NULL && !up && hd->target != NULL && strstr(hd->target, "EIO=") != NULL &&
+		  strstr(hd->target, "transport=polling") != NULL;
+	if (r->poll)
+		r->path = str_dup_opt(hd->target);
+	http_body_sink(h->hp[dir], r->poll ? &r->body : NULL, LIM_POLL_BODY);
 	if (up) {
 		r->upgrade = http_list_has(hd->connection, "upgrade") && hd->ws_key != NULL &&
 			     strcmp(hd->method, "GET") == 0;
@@ -242,6 +258,31 @@ static void on_request(struct hs *h, int dir, const struct http_head *hd)
 	 * hold them until the answer says which. */
 	if (up)
 		h->await_upgrade = true;
+}
+
+/* A long-polling exchange is complete (or ends as it is): handed over. */
+static void poll_emit(struct hs *h)
+{
+	struct hs_poll x;
+	memset(&x, 0, sizeof(x));
+	if (h->client_dir >= 0 && h->hp[h->client_dir] != NULL) {
+		h->poll_req.body_cut |= http_body_cut(h->hp[h->client_dir]);
+		http_body_sink(h->hp[h->client_dir], NULL, 0);
+	}
+	x.req = &h->poll_req;
+	x.status = h->poll_status;
+	x.resp_dir = h->poll_dir;
+	x.body = h->poll_body.p;
+	x.body_len = h->poll_body.len;
+	x.body_cut = h->hp[h->poll_dir] != NULL && http_body_cut(h->hp[h->poll_dir]);
+	x.ts = h->cb->ts(h->user);
+	x.pkt = h->cb->pkt(h->user);
+	if (h->hp[h->poll_dir] != NULL)
+		http_body_sink(h->hp[h->poll_dir], NULL, 0);
+	h->polling = false;
+	h->cb->poll(h->user, &x);
+	req_free(&h->poll_req);
+	capbuf_free(&h->poll_body);
 }
 
 enum resp_next {
@@ -288,9 +329,26 @@ static enum resp_next on_response(struct hs *h, int dir, const struct http_head 
 		give_up(h, dir, "response with an invalid body length", true);
 		return RESP_STOP;
 	}
+	bool poll = r != NULL && r->poll;
+	if (poll) {
+		/* a long-polling exchange: its request moves out of the queue,
+		 * and its response's body is kept */
+		if (h->polling)
+			poll_emit(h); /* the last one's body never ended: as it is */
+		h->poll_req = *r;
+		memset(r, 0, sizeof(*r));
+		if (h->client_dir >= 0 && h->hp[h->client_dir] != NULL)
+			http_body_sink(h->hp[h->client_dir], &h->poll_req.body, LIM_POLL_BODY);
+		h->polling = true;
+		h->poll_dir = dir;
+		h->poll_status = hd->status;
+	}
+	http_body_sink(h->hp[dir], poll ? &h->poll_body : NULL, LIM_POLL_BODY);
 	http_set_body(h->hp[dir], kind, len);
 	if (r != NULL)
 		pop_request(h);
+	if (poll && kind == HTTP_BODY_NONE)
+		poll_emit(h);
 	if (was_upgrade && h->await_upgrade) {
 		/* The client's held bytes are HTTP after all. */
 		h->await_upgrade = false;
@@ -401,6 +459,8 @@ static enum step step(struct hs *h, struct piece *pc, struct hs_upgrade *up)
 			break;
 		}
 		h->any_data[dir] = true;
+		if (r == HTTP_BODY_DONE && h->polling && dir == h->poll_dir)
+			poll_emit(h);
 		if (r != HTTP_HEAD)
 			continue;
 		const struct http_head *hd = http_head(h->hp[dir]);
@@ -494,6 +554,8 @@ enum hs_result hs_feed(struct hs *h, int dir, const uint8_t *p, size_t n, struct
 
 void hs_end(struct hs *h)
 {
+	if (h->polling)
+		poll_emit(h); /* a body until the close, or cut short */
 	if (h->off || h->early_dir < 0)
 		return;
 	/* the request never came: the response is parsed on its own */

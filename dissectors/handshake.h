@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capbuf.h"
 #include "event.h"
 #include "http.h"
 
@@ -38,6 +39,23 @@ struct hs_req {
 	bool raw_cut;
 	struct wts ts;             /* when it was sent */
 	uint64_t pkt;
+	/* an Engine.IO long-polling request (path holds its target): */
+	bool poll;
+	struct capbuf body;        /* its body (LIM_POLL_BODY) */
+	bool body_cut;
+};
+
+/* An Engine.IO long-polling exchange, answered (any status). */
+struct hs_poll {
+	const struct hs_req *req;         /* method, path (the target), ts, pkt, body */
+	const struct http_head *resp;     /* NULL when the response head is gone (at the end) */
+	int status;
+	int resp_dir;
+	const uint8_t *body;              /* the response's body */
+	size_t body_len;
+	bool body_cut;
+	struct wts ts;                    /* when the response ended */
+	uint64_t pkt;
 };
 
 struct hs_cbs {
@@ -45,6 +63,9 @@ struct hs_cbs {
 	 * reported as a connection with its status, then HTTP goes on. */
 	void (*refused)(void *user, const struct hs_req *rq, const struct http_head *resp, int resp_dir);
 	void (*warn)(void *user, int dir, enum warn_code code, const char *msg);
+	/* An Engine.IO long-polling exchange with its bodies (may be NULL:
+	 * bodies are then not kept). */
+	void (*poll)(void *user, const struct hs_poll *x);
 	uint64_t (*pkt)(void *user);      /* the packet being processed */
 	struct wts (*ts)(void *user);     /* its time */
 };

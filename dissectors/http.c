@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "heap.h"
+#include "capbuf.h"
 #include "http.h"
 #include "limits.h"
 
@@ -51,6 +52,10 @@ struct http_parser {
 	const char *err;
 	bool too_long;
 	bool seen_lf;          /* the head's first line is complete */
+	struct capbuf *sink;   /* the current body's bytes go here (decoded
+	                          from chunks), up to sink_max; or NULL */
+	size_t sink_max;
+	bool sink_cut;         /* the body was longer than sink_max */
 };
 
 bool http_ascii_ieq(const char *a, const char *b)
@@ -392,6 +397,28 @@ bool http_body_of(const struct http_head *h, const char *req_method,
 	return true;
 }
 
+void http_body_sink(struct http_parser *hp, struct capbuf *sink, size_t max)
+{
+	hp->sink = sink;
+	hp->sink_max = max;
+	hp->sink_cut = false;
+}
+
+bool http_body_cut(const struct http_parser *hp) { return hp->sink_cut; }
+
+/* Body bytes to the sink, if there is one. */
+static void sink_add(struct http_parser *hp, const uint8_t *p, size_t n)
+{
+	if (hp->sink == NULL || n == 0)
+		return;
+	size_t room = hp->sink_max > hp->sink->len ? hp->sink_max - hp->sink->len : 0;
+	size_t k = n < room ? n : room;
+	if (k < n)
+		hp->sink_cut = true;
+	if (k > 0 && !capbuf_add(hp->sink, p, k, hp->sink_max))
+		hp->sink_cut = true;
+}
+
 void http_set_body(struct http_parser *hp, enum http_body kind, uint64_t len)
 {
 	if (hp->st != S_AFTER_HEAD)
@@ -504,6 +531,7 @@ enum http_result http_feed(struct http_parser *hp, const uint8_t *p, size_t n,
 			break;
 		case S_BODY_LEN: {
 			uint64_t k = n - i < hp->remaining ? n - i : hp->remaining;
+			sink_add(hp, p + i, (size_t)k);
 			i += (size_t)k;
 			hp->remaining -= k;
 			if (hp->remaining == 0) {
@@ -552,6 +580,7 @@ enum http_result http_feed(struct http_parser *hp, const uint8_t *p, size_t n,
 			break;
 		case S_CHUNK_DATA: {
 			uint64_t k = n - i < hp->remaining ? n - i : hp->remaining;
+			sink_add(hp, p + i, (size_t)k);
 			i += (size_t)k;
 			hp->remaining -= k;
 			if (hp->remaining == 0) {
@@ -589,6 +618,7 @@ enum http_result http_feed(struct http_parser *hp, const uint8_t *p, size_t n,
 			hp->len = 0;
 			break;
 		case S_UNTIL_CLOSE:
+			sink_add(hp, p + i, n - i);
 			i = n;
 			break;
 		case S_ERROR:

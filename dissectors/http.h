@@ -72,6 +72,14 @@ void http_set_body(struct http_parser *hp, enum http_body kind, uint64_t len);
 bool http_body_of(const struct http_head *h, const char *req_method,
 		  enum http_body *kind, uint64_t *len);
 
+/* The body of the message whose head was just returned (call before
+ * http_set_body) goes into sink, up to max bytes, chunked coding undone;
+ * NULL stops it. The caller owns the buffer. */
+struct capbuf;
+void http_body_sink(struct http_parser *hp, struct capbuf *sink, size_t max);
+/* The sunk body was longer than its max. */
+bool http_body_cut(const struct http_parser *hp);
+
 /* True between messages: the next byte would start a new head. */
 bool http_at_start(const struct http_parser *hp);
 

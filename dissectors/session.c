@@ -23,6 +23,7 @@
 #include "handshake.h"
 #include "heap.h"
 #include "http.h"
+#include "jsonr.h"
 #include "limits.h"
 #include "session.h"
 #include "tls.h"
@@ -50,6 +51,9 @@ struct ws_layer {
 	uint8_t scratch[WS_MSGS_SCRATCH]; /* lent to ws_msg.c: bytes unmasked on their way on */
 	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
 	struct app_out app_out;    /* a message's decoded units, while it is handled */
+	struct app_out app_out2;   /* a polling request's, beside its response's */
+	struct sio_session *sio;   /* SIO_SESSIONS, at the first polling exchange */
+	uint64_t sio_clock;
 	struct ws_flow *waiting;   /* TLS connections waiting for their keys */
 	size_t held_total;         /* bytes they hold, together */
 	uint64_t poll_round;
@@ -264,6 +268,8 @@ static bool accept_matches(const char *key, const char *accept)
 	return al == strlen((char *)b64) && memcmp(b64, accept, al) == 0;
 }
 
+static bool query_param(const char *target, const char *name, char *buf, size_t cap);
+
 static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		     const struct hs_req *rq, const struct http_head *resp, int server_dir)
 {
@@ -352,6 +358,13 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		if (d != NULL) {
 			c->app = d->name;
 			c->app_by = app_choice_name(why);
+		}
+		char sid[64];
+		if (d != NULL && strcmp(d->name, "socketio") == 0 && c->path != NULL &&
+		    query_param(c->path, "sid", sid, sizeof(sid))) {
+			free(w->strs[9]);
+			w->strs[9] = str_dup_opt(sid);
+			c->sid = w->strs[9];
 		}
 	}
 	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
@@ -525,7 +538,145 @@ static void hs_warn(void *user, int dir, enum warn_code code, const char *msg)
 	core_warn_conn(w->l->core, code, &w->af, 0, dir, "%s", msg);
 }
 
-static const struct hs_cbs hs_callbacks = { hs_refused, hs_warn, wsm_pkt, wsm_ts };
+/* ---- Engine.IO long-polling: a Socket.IO session before WebSocket ---- */
+
+/* The sessions' decoding state, by sid: a session's exchanges may come on
+ * several TCP connections. At most SIO_SESSIONS, the least recently used
+ * forgotten. */
+#define SIO_SESSIONS 256
+
+struct sio_session {
+	char sid[64];
+	struct app_conn *app;
+	uint64_t seq;                 /* bodies numbered in the session */
+	uint64_t used;                /* when last used (a counter) */
+};
+
+/* The query parameter name's value in target, into buf (cut). */
+static bool query_param(const char *target, const char *name, char *buf, size_t cap)
+{
+	const char *q = strchr(target, '?');
+	size_t nl = strlen(name);
+	for (const char *p = q; p != NULL; p = strchr(p + 1, '&')) {
+		if (strncmp(p + 1, name, nl) == 0 && p[1 + nl] == '=') {
+			const char *v = p + 2 + nl;
+			size_t k = strcspn(v, "&#");
+			if (k >= cap)
+				k = cap - 1;
+			memcpy(buf, v, k);
+			buf[k] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The sid of an open packet at the start of a v4 polling body. */
+static bool open_sid(const uint8_t *p, size_t n, char *buf, size_t cap)
+{
+	const uint8_t *sep = n > 0 ? memchr(p, 0x1e, n) : NULL;
+	size_t k = sep != NULL ? (size_t)(sep - p) : n;
+	struct jsonr_span v, sid;
+	if (k < 2 || p[0] != '0' || !jsonr_whole(p + 1, k - 1, &v) || !jsonr_member(v, "sid", &sid) ||
+	    sid.type != JSONR_STRING)
+		return false;
+	jsonr_str(sid, buf, cap);
+	return buf[0] != '\0';
+}
+
+static struct sio_session *sio_session(struct ws_layer *l, const char *sid, const char *target)
+{
+	struct sio_session *free_slot = NULL, *oldest = NULL;
+	if (l->sio == NULL && (l->sio = calloc(SIO_SESSIONS, sizeof(*l->sio))) == NULL)
+		return NULL;
+	for (int i = 0; i < SIO_SESSIONS; i++) {
+		struct sio_session *s = &l->sio[i];
+		if (s->app != NULL && strcmp(s->sid, sid) == 0) {
+			s->used = ++l->sio_clock;
+			return s;
+		}
+		if (s->app == NULL && free_slot == NULL)
+			free_slot = s;
+		if (s->app != NULL && (oldest == NULL || s->used < oldest->used))
+			oldest = s;
+	}
+	struct sio_session *s = free_slot != NULL ? free_slot : oldest;
+	if (s == NULL)
+		return NULL;
+	app_conn_free(s->app);
+	memset(s, 0, sizeof(*s));
+	s->app = app_conn_new(app_decoder_by_name("socketio"), NULL, target, false, true);
+	if (s->app == NULL)
+		return NULL;
+	snprintf(s->sid, sizeof(s->sid), "%s", sid);
+	s->used = ++l->sio_clock;
+	return s;
+}
+
+static void hs_poll(void *user, const struct hs_poll *x)
+{
+	struct ws_flow *w = user;
+	struct ws_layer *l = w->l;
+	const struct hs_req *rq = x->req;
+	const char *target = rq->path != NULL ? rq->path : "";
+	int server = x->resp_dir, client = !server;
+	struct poll_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.client = w->af.fi->ep[client];
+	pi.server = w->af.fi->ep[server];
+	pi.method = rq->method;
+	pi.target = target;
+	pi.status = x->status;
+	char eio[8] = "", sid[64] = "";
+	pi.eio = query_param(target, "EIO", eio, sizeof(eio)) ? atoi(eio) : 0;
+	pi.req_ts = rq->ts;
+	pi.req_pkt = rq->pkt;
+	pi.req_body = rq->body.p;
+	pi.req_len = rq->body.len;
+	pi.req_cut = rq->body_cut;
+	pi.resp_body = x->body;
+	pi.resp_len = x->body_len;
+	pi.resp_cut = x->body_cut;
+	if (query_param(target, "sid", sid, sizeof(sid)) ||
+	    (x->status == 200 && open_sid(x->body, x->body_len, sid, sizeof(sid))))
+		pi.sid = sid;
+	struct sio_session *s = pi.sid != NULL && !l->o.app_off ? sio_session(l, sid, target) : NULL;
+	if (s != NULL && x->status == 200) {
+		/* each body a message of its direction, numbered in the session */
+		struct ws_msg_info m;
+		memset(&m, 0, sizeof(m));
+		m.opcode = WS_OP_TEXT;
+		m.close_code = -1;
+		/* the client's packets are POSTed, the server's are GET answers
+		 * (a POST's answer is "ok") */
+		bool post = strcmp(rq->method, "POST") == 0;
+		if (post && pi.req_len > 0) {
+			m.dir = 0;
+			m.payload = pi.req_body;
+			m.stored = m.length = pi.req_len;
+			pi.req_seq = ++s->seq;
+			pi.req_app = app_conn_payload(s->app, &m, pi.req_seq, rq->ts, &l->app_out2);
+		}
+		if (!post && pi.resp_len > 0) {
+			m.dir = 1;
+			m.payload = pi.resp_body;
+			m.stored = m.length = pi.resp_len;
+			pi.resp_seq = ++s->seq;
+			pi.resp_app = app_conn_payload(s->app, &m, pi.resp_seq, x->ts, &l->app_out);
+		}
+	}
+	l->st.polls++;
+	struct ev ev = { .type = EV_POLL };
+	ev.u.poll = &pi;
+	core_emit(l->core, &ev, &w->af, -1);
+	for (int k = 0; k < 2; k++) {
+		const struct app_info *ai = k == 0 ? pi.req_app : pi.resp_app;
+		for (unsigned i = 0; ai != NULL && i < ai->nw; i++)
+			core_warn_conn(l->core, ai->w[i].code, &w->af, 0, k == 0 ? client : server, "%s", ai->w[i].msg);
+	}
+}
+
+static const struct hs_cbs hs_callbacks = { hs_refused, hs_warn, hs_poll, wsm_pkt, wsm_ts };
 
 /* A direction's first bytes are not HTTP: WebSocket without its
  * handshake (--decode-as PORT, or frames the probe recognises), else the
@@ -891,7 +1042,13 @@ struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)
 
 uint64_t ws_layer_mem(const struct ws_layer *l)
 {
-	return heap_cost(sizeof(*l));
+	uint64_t m = heap_cost(sizeof(*l));
+	if (l->sio != NULL) {
+		m += heap_cost(SIO_SESSIONS * sizeof(*l->sio));
+		for (int i = 0; i < SIO_SESSIONS; i++)
+			m += app_conn_mem(l->sio[i].app);
+	}
+	return m;
 }
 
 void ws_layer_set_keylog(struct ws_layer *l, struct keylog *kl)
@@ -901,5 +1058,10 @@ void ws_layer_set_keylog(struct ws_layer *l, struct keylog *kl)
 
 void ws_layer_free(struct ws_layer *l)
 {
+	if (l == NULL)
+		return;
+	for (int i = 0; l->sio != NULL && i < SIO_SESSIONS; i++)
+		app_conn_free(l->sio[i].app);
+	free(l->sio);
 	free(l);
 }

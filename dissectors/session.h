@@ -51,6 +51,7 @@ struct ws_stats {
 	uint64_t no_handshake;     /* flows found to be WebSocket by their frames */
 	uint64_t tls_waited;       /* TLS connections that waited for secrets */
 	uint64_t tls_late;         /* ... and were decrypted when they came */
+	uint64_t polls;            /* Engine.IO long-polling exchanges */
 };
 
 struct ws_layer;

@@ -96,6 +96,7 @@ enum ev_type {
 	EV_WS_FRAME,     /* one WebSocket frame (header and payload seen) */
 	EV_WS_MSG,       /* one WebSocket message (data or control) */
 	EV_WS_END,       /* a WebSocket connection ended */
+	EV_POLL,         /* an Engine.IO long-polling exchange (Socket.IO) */
 };
 
 enum ws_opcode {
@@ -127,6 +128,8 @@ struct ws_conn_info {
 	bool decode_as;            /* forced by --decode-as, no handshake seen */
 	const char *app, *app_by;  /* the message decoder chosen at the upgrade
 	                              and why (app.h), or NULL */
+	const char *sid;           /* Socket.IO: the Engine.IO session (the
+	                              path's sid), which long-polling began */
 	/* The request and response heads as captured (start line to the blank
 	 * line, at most LIM_HANDSHAKE_KEEP bytes each; *_cut when longer);
 	 * NULL when not seen. */
@@ -182,6 +185,23 @@ struct ws_frame_info {
 	uint64_t pkt;              /* packet holding the frame's first byte */
 };
 
+/* An Engine.IO long-polling exchange: one HTTP request and its response,
+ * whose bodies carry a session's packets before it moves to WebSocket. */
+struct poll_info {
+	struct endpoint client, server;
+	const char *method, *target;  /* as sent */
+	const char *sid;              /* the session, or NULL when not found */
+	int eio;                      /* Engine.IO version, from the target */
+	int status;
+	struct wts req_ts;            /* the request's last header byte */
+	uint64_t req_pkt;
+	const uint8_t *req_body, *resp_body;
+	size_t req_len, resp_len;
+	bool req_cut, resp_cut;       /* bodies past LIM_POLL_BODY */
+	uint64_t req_seq, resp_seq;   /* each body's number in the session */
+	const struct app_info *req_app, *resp_app; /* decoded, or NULL */
+};
+
 struct ws_end_info {
 	uint64_t conn;
 	const char *reason;        /* "close", "fin", "rst", "eof", "timeout", "evicted" */
@@ -228,6 +248,7 @@ struct ev {
 		const struct ws_msg_info *msg;
 		const struct ws_frame_info *frame;
 		const struct ws_end_info *wsend;
+		const struct poll_info *poll;
 	} u;
 };
 

@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "json.h"
 #include "redact.h"
+#include "utf8.h"
 
 struct export {
 	struct json *j;
@@ -151,6 +152,8 @@ static void conn_record(struct export *x, const struct ev *ev)
 		json_str(j, "app", c->app);
 		json_str(j, "app_by", c->app_by);
 	}
+	if (c->sid != NULL)
+		json_strn(j, "sid", (const uint8_t *)c->sid, strlen(c->sid));
 	json_end(j);
 }
 
@@ -225,10 +228,10 @@ static void app_ref(struct export *x, const char *k, uint64_t seq, int dir, cons
 	json_obj_end(j);
 }
 
-/* The message's "app" object: the units it carries, decoded and paired. */
-static void app_object(struct export *x, const struct ws_msg_info *m)
+/* The "app" object: the units a message or a body carries, decoded and
+ * paired (with_reply: the first answer's reply_to and latency beside it). */
+static void app_object(struct export *x, const struct app_info *ai, bool with_reply)
 {
-	const struct app_info *ai = m->app;
 	struct json *j = x->j;
 	int dec = x->digits > 6 ? 9 : 6;
 	json_obj_begin(j, "app");
@@ -260,7 +263,7 @@ static void app_object(struct export *x, const struct ws_msg_info *m)
 	if (ai->partial)
 		json_bool(j, "partial", true);
 	json_obj_end(j);
-	for (unsigned i = 0; i < ai->n; i++)
+	for (unsigned i = 0; with_reply && i < ai->n; i++)
 		if (ai->u[i].answered) {
 			json_u64(j, "reply_to", ai->u[i].req_seq);
 			json_decimal(j, "latency", ai->u[i].latency, dec);
@@ -268,11 +271,11 @@ static void app_object(struct export *x, const struct ws_msg_info *m)
 		}
 }
 
-/* A "pair" record for each request whose answer this message completes. */
-static void pair_records(struct export *x, const struct ev *ev)
+/* A "pair" record for each request whose answer a message (of conn) or
+ * a long-polling body (of session sid) completes. */
+static void pair_records(struct export *x, const struct app_info *ai, uint64_t conn, const char *sid,
+			 uint64_t seq, int dir, struct wts ts)
 {
-	const struct ws_msg_info *m = ev->u.msg;
-	const struct app_info *ai = m->app;
 	struct json *j = x->j;
 	for (unsigned i = 0; i < ai->n; i++) {
 		const struct app_unit *u = &ai->u[i];
@@ -280,11 +283,14 @@ static void pair_records(struct export *x, const struct ev *ev)
 			continue;
 		json_begin(j);
 		json_str(j, "type", "pair");
-		json_u64(j, "conn", m->conn);
-		json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+		if (sid != NULL)
+			json_strn(j, "sid", (const uint8_t *)sid, strlen(sid));
+		else
+			json_u64(j, "conn", conn);
+		json_ts(j, "ts", ts.sec, ts.nsec, x->digits);
 		json_str(j, "proto", ai->proto);
 		app_ref(x, "request", u->req_seq, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
-		app_ref(x, "reply", m->seq, m->dir, u->op, NULL, &ev->ts);
+		app_ref(x, "reply", seq, dir, u->op, NULL, &ts);
 		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
 		json_end(j);
 	}
@@ -342,10 +348,61 @@ static void msg_record(struct export *x, const struct ev *ev)
 		json_base64(j, "data", m->payload, m->stored);
 	}
 	if (m->app != NULL)
-		app_object(x, m);
+		app_object(x, m->app, true);
 	json_end(j);
 	if (m->app != NULL)
-		pair_records(x, ev);
+		pair_records(x, m->app, m->conn, NULL, m->seq, m->dir, ev->ts);
+}
+
+/* One side of a long-polling exchange: its body and what it carries. */
+static void poll_body(struct export *x, const char *k, const uint8_t *p, size_t n, bool cut, uint64_t seq,
+		      const struct app_info *ai)
+{
+	struct json *j = x->j;
+	json_obj_begin(j, k);
+	json_u64(j, "length", n);
+	if (seq != 0)
+		json_u64(j, "seq", seq);
+	if (utf8_valid(p, n))
+		json_utf8(j, "body", p, n);
+	else
+		json_base64(j, "body_data", p, n);
+	if (cut)
+		json_bool(j, "truncated", true);
+	if (ai != NULL)
+		app_object(x, ai, true);
+	json_obj_end(j);
+}
+
+static void poll_record(struct export *x, const struct ev *ev)
+{
+	const struct poll_info *pi = ev->u.poll;
+	struct json *j = x->j;
+	json_begin(j);
+	json_str(j, "type", "poll");
+	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
+	if (ev->flow != NULL)
+		json_u64(j, "flow", ev->flow->id);
+	endpoint(j, "client", &pi->client);
+	endpoint(j, "server", &pi->server);
+	if (pi->sid != NULL)
+		json_strn(j, "sid", (const uint8_t *)pi->sid, strlen(pi->sid));
+	else
+		json_null(j, "sid");
+	json_u64(j, "eio", (uint64_t)(pi->eio > 0 ? pi->eio : 0));
+	json_strn(j, "method", (const uint8_t *)pi->method, strlen(pi->method));
+	json_strn(j, "target", (const uint8_t *)pi->target, strlen(pi->target));
+	json_u64(j, "status", (uint64_t)(pi->status > 0 ? pi->status : 0));
+	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
+	json_u64(j, "request_packet", pi->req_pkt);
+	json_u64(j, "packet", ev->pkt);
+	poll_body(x, "request", pi->req_body, pi->req_len, pi->req_cut, pi->req_seq, pi->req_app);
+	poll_body(x, "response", pi->resp_body, pi->resp_len, pi->resp_cut, pi->resp_seq, pi->resp_app);
+	json_end(j);
+	if (pi->req_app != NULL)
+		pair_records(x, pi->req_app, 0, pi->sid, pi->req_seq, 0, pi->req_ts);
+	if (pi->resp_app != NULL)
+		pair_records(x, pi->resp_app, 0, pi->sid, pi->resp_seq, 1, ev->ts);
 }
 
 static void frame_record(struct export *x, const struct ev *ev)
@@ -439,6 +496,9 @@ static void export_record(struct export *x, const struct ev *ev)
 		break;
 	case EV_WS_END:
 		end_record(x, ev);
+		break;
+	case EV_POLL:
+		poll_record(x, ev);
 		break;
 	case EV_WARNING:
 		warning_record(x, ev);

@@ -44,6 +44,9 @@
 #define LIM_HTTP_LINE                4096u
 /* Bytes a client may send after an Upgrade request before the answer. */
 #define LIM_HTTP_PENDING             (64u * 1024)
+/* Body bytes kept of an Engine.IO long-polling request or response (its
+ * default maxPayload is 1e6 bytes). */
+#define LIM_POLL_BODY                (1024u * 1024)
 
 /* WebSocket: payload bytes kept per message (flag --max-payload), and
  * inflated bytes per message before it counts as a decompression bomb

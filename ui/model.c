@@ -468,6 +468,7 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->info.cipher = dup_counted(m, ci->cipher);
 	c->info.sni = dup_counted(m, ci->sni);
 	c->info.alpn = dup_counted(m, ci->alpn);
+	c->info.sid = NULL; /* the flow's: not kept (the path has it) */
 	c->info.req_head = dup_bytes_counted(m, ci->req_head, ci->req_head_len);
 	c->info.req_head_len = c->info.req_head ? ci->req_head_len : 0;
 	c->info.resp_head = dup_bytes_counted(m, ci->resp_head, ci->resp_head_len);

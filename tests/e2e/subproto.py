@@ -43,7 +43,7 @@ def wscope_units(e2e, pcap, extra=()):
             msgs[(r["conn"], r["seq"])] = r
             for u in r.get("app", {}).get("units", []):
                 units.setdefault((r["conn"], r["dir"]), []).append((r, u))
-        elif r["type"] == "pair":
+        elif r["type"] == "pair" and "conn" in r:
             pairs.append(r)
     warns = [r for r in recs if r["type"] == "warning"]
     return rc, bad, byep, units, pairs, msgs, warns, recs
@@ -486,6 +486,81 @@ def test_stats(e2e, name):
              rc == 0 and not errors and by and unans == ends, "; ".join(errors[:4]) or se[-200:])
 
 
+def test_polling(e2e):
+    """Socket.IO's long-polling part: every exchange the endpoints logged,
+    and every Engine.IO packet in the bodies, as their libraries built or
+    parsed them; pairs within the session."""
+    name = "sio"
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    log = os.path.join(e2e.TOP, "samples", name + ".endpoints.jsonl.gz")
+    conns, ex, units = {}, [], {}
+    with e2e.open_log(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "conn":
+                conns[r["conn"]] = r
+            elif r["kind"] == "http_exchange" and r["side"] == "server":
+                ex.append(r)
+            elif r["kind"] == "app" and r.get("transport") == "polling" and r["role"] == "sent":
+                units.setdefault((r["conn"], r["dir"]), []).append(r)
+    rc, recs, bad, se = e2e.wscope_json(pcap)
+    polls = [r for r in recs if r["type"] == "poll"]
+    byport = {c["client"]["port"]: k for k, c in conns.items()}
+    ex.sort(key=lambda r: r["t_req"])
+    errors = []
+    if len(polls) != len(ex):
+        errors.append("%d poll records, the server logged %d exchanges" % (len(polls), len(ex)))
+    for p, w in zip(polls, ex):
+        if (p["method"], p["target"], p["status"]) != (w["method"], w["target"], w["status"]):
+            errors.append("poll %s %s %s, logged %s %s %s" % (p["method"], p["target"], p["status"],
+                                                            w["method"], w["target"], w["status"]))
+            break
+        if b64(w["req_body_b64"]) != p["request"].get("body", "").encode() or \
+                b64(w["resp_body_b64"]) != p["response"].get("body", "").encode():
+            errors.append("poll %s %s: bodies differ" % (p["method"], p["target"]))
+            break
+    e2e.case("sio long-polling: %d exchanges, method, target, status and both bodies as the server logged them"
+             % len(polls), rc == 0 and not errors and polls, "; ".join(errors[:3]))
+    got = {}
+    for p in polls:
+        k = byport.get(p["client"]["port"])
+        for side, d in (("request", "c2s"), ("response", "s2c")):
+            for u in p[side].get("app", {}).get("units", []):
+                got.setdefault((k, d), []).append(u)
+    errors, n = [], 0
+    for key, want in sorted(units.items()):
+        have = got.get(key, [])
+        if len(have) != len(want):
+            errors.append("conn %s %s: %d packets, logged %d" % (key[0], key[1], len(have), len(want)))
+        for i, (w, u) in enumerate(zip(want, have)):
+            n += 1
+            why = sio_check(w, u)
+            if why:
+                errors.append("conn %s %s packet %d: %s" % (key[0], key[1], i + 1, why))
+                break
+    e2e.case("sio long-polling: %d Engine.IO packets in the bodies, as the libraries logged them" % n,
+             not errors and n > 0, "; ".join(errors[:3]))
+    # pairs in the session: an event's ack, a namespace's CONNECT
+    sp = [r for r in recs if r["type"] == "pair" and "sid" in r]
+    want = 0
+    asks = {}
+    for key, recs_ in units.items():
+        for r in recs_:
+            s = r.get("sio")
+            if s and key[1] == "c2s" and (s["type"] == "CONNECT" or (s["type"] == "EVENT" and s.get("id") is not None)):
+                asks[(s["type"], s["nsp"], s.get("id"))] = True
+    for key, recs_ in units.items():
+        for r in recs_:
+            s = r.get("sio")
+            if s and key[1] == "s2c":
+                if s["type"] in ("CONNECT", "CONNECT_ERROR") and asks.pop(("CONNECT", s["nsp"], None), None):
+                    want += 1
+                if s["type"] == "ACK" and asks.pop(("EVENT", s["nsp"], s["id"]), None):
+                    want += 1
+    e2e.case("sio long-polling: %d pairs in the session (CONNECT answered, acks), as the logs show" % len(sp),
+             len(sp) == want and want > 0, "%d pairs, expected %d" % (len(sp), want))
+
+
 def test_options(e2e):
     pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
     rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
@@ -507,4 +582,5 @@ def run(e2e):
         check_sample(e2e, name)
     for name in ("mqtt-mosquitto", "jsonrpc"):
         test_stats(e2e, name)
+    test_polling(e2e)
     test_options(e2e)

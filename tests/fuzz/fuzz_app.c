@@ -9,8 +9,9 @@
  *              probe with a Socket.IO v3 path); bit 3: the handshake was
  *              seen (answers to no request warn); bit 4: redact the output
  *   then messages, each: a byte (bit 0 direction, bit 1 binary, bit 2
- *   the payload was cut by --max-payload), a 2-byte big-endian length L,
- *   and L bytes (cut to what is left).
+ *   the payload was cut by --max-payload, bit 3 a long-polling body:
+ *   app_conn_payload), a 2-byte big-endian length L, and L bytes (cut to
+ *   what is left).
  *
  * Each message is decoded, then written as its NDJSON record with
  * export_event. Checked: a decoder never reports more units than
@@ -96,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.frames = 1;
 		m.seq = ++seq;
 		ts.nsec = (uint32_t)((ts.nsec + 1000u * h) % 1000000000u);
-		m.app = app_conn_message(a, &m, m.seq, ts, &out);
+		m.app = h & 8 ? app_conn_payload(a, &m, m.seq, ts, &out) : app_conn_message(a, &m, m.seq, ts, &out);
 		if (m.app != NULL) {
 			FUZZ_CHECK(m.app->n <= APP_UNITS, "units within APP_UNITS");
 			FUZZ_CHECK(memchr(m.app->summary, 0, sizeof(m.app->summary)) != NULL, "summary has its NUL");

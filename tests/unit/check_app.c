@@ -403,6 +403,23 @@ START_TEST(socketio_packets_and_malformations)
 	ai = bin(&d, 0, "\x03", 1);
 	ck_assert_str_eq(op0(ai), "attachment");
 	ck_assert_str_eq(d.warns, "");
+	/* a long-polling body: packets joined by 0x1E, a binary one in base64 */
+	static const char body[] = "451-[\"up\",{\"_placeholder\":true,\"num\":0}]\x1e" "bAQID\x1e" "2";
+	struct ws_msg_info pm;
+	memset(&pm, 0, sizeof(pm));
+	pm.opcode = WS_OP_TEXT;
+	pm.payload = (const uint8_t *)body;
+	pm.stored = pm.length = sizeof(body) - 1;
+	pm.close_code = -1;
+	ai = app_conn_payload(d.a, &pm, ++d.seq, d.ts, &d.out);
+	ck_assert_uint_eq(ai->n, 3);
+	ck_assert_str_eq(ai->u[0].op, "BINARY_EVENT");
+	ck_assert_str_eq(ai->u[1].op, "attachment");
+	ck_assert_uint_eq(field(&ai->u[1], "data")->n, 3);
+	ck_assert_mem_eq(field(&ai->u[1], "data")->p, "\x01\x02\x03", 3);
+	ck_assert_str_eq(ai->u[2].op, "ping");
+	ck_assert_uint_eq(ai->nw, 1); /* a ping from the client in v4 */
+	ck_assert_int_eq(ai->w[0].code, WARN_SIO_MALFORMED);
 	/* malformations */
 	text(&d, 0, "");
 	text(&d, 0, "9x");

@@ -1167,9 +1167,18 @@ static void hs_t_warn(void *user, int dir, enum warn_code code, const char *msg)
 	hsl(user, b);
 }
 
+static void hs_t_poll(void *user, const struct hs_poll *x)
+{
+	char b[256];
+	snprintf(b, sizeof(b), "[poll %s %s %d req '%.*s' resp '%.*s'%s]", x->req->method, x->req->path, x->status,
+		 (int)x->req->body.len, x->req->body.p ? (const char *)x->req->body.p : "", (int)x->body_len,
+		 x->body ? (const char *)x->body : "", x->body_cut ? " cut" : "");
+	hsl(user, b);
+}
+
 static uint64_t hs_t_pkt(void *user) { (void)user; return 7; }
 static struct wts hs_t_ts(void *user) { (void)user; struct wts t = { 100, 0 }; return t; }
-static const struct hs_cbs hs_t_cbs = { hs_t_refused, hs_t_warn, hs_t_pkt, hs_t_ts };
+static const struct hs_cbs hs_t_cbs = { hs_t_refused, hs_t_warn, hs_t_poll, hs_t_pkt, hs_t_ts };
 
 #define UPGRADE_REQ(path) "GET " path " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" \
 	"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -1273,6 +1282,22 @@ START_TEST(handshake_without_the_core)
 	ck_assert_int_eq(hs_t_feed(h, 0, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n", &up), HS_MORE);
 	ck_assert_int_eq(hs_t_feed(h, 1, UPGRADE_101, &up), HS_UPGRADED);
 	ck_assert_str_eq(g.out, "<0 upgrade_incomplete><1 upgrade_incomplete>");
+	hs_free(h);
+
+	/* Engine.IO long-polling: the bodies of both sides, chunked coding
+	 * undone, handed over when the response ends; other requests not */
+	memset(&g, 0, sizeof(g));
+	h = hs_new(&hs_t_cbs, &g);
+	ck_assert_int_eq(hs_t_feed(h, 0, "POST /socket.io/?EIO=4&transport=polling&sid=S HTTP/1.1\r\nHost: x\r\n"
+				   "Content-Length: 2\r\n\r\n40", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 0, "GET /socket.io/?EIO=4&transport=polling&sid=S HTTP/1.1\r\nHost: x\r\n\r\n"
+				   "GET /other HTTP/1.1\r\nHost: x\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n40{\r\n"
+				   "2\r\n}\x1e\r\n1\r\n2\r\n0\r\n\r\n", &up), HS_MORE);
+	ck_assert_int_eq(hs_t_feed(h, 1, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", &up), HS_MORE);
+	ck_assert_str_eq(g.out, "[poll POST /socket.io/?EIO=4&transport=polling&sid=S 200 req '40' resp 'ok']"
+				"[poll GET /socket.io/?EIO=4&transport=polling&sid=S 200 req '' resp '40{}\x1e" "2']");
 	hs_free(h);
 
 	/* more than 32 requests unanswered: off, with a warning */
