@@ -430,6 +430,9 @@ static void print_summary(const struct app *a, const struct core_stats *s,
 	if (w->h2_connections > 0)
 		fprintf(stderr, ", %llu HTTP/2 connection%s (not dissected)", (unsigned long long)w->h2_connections,
 			w->h2_connections == 1 ? "" : "s");
+	if (w->polls > 0)
+		fprintf(stderr, ", %llu Engine.IO long-polling exchange%s", (unsigned long long)w->polls,
+			w->polls == 1 ? "" : "s");
 	if (w->tls_waited > 0)
 		fprintf(stderr, ", %llu TLS connection%s waited for %s secrets (%llu decrypted when they came)",
 			(unsigned long long)w->tls_waited, w->tls_waited == 1 ? "" : "s",
