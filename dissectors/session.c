@@ -628,7 +628,8 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	pi.target = target;
 	pi.status = x->status;
 	char eio[8] = "", sid[64] = "";
-	pi.eio = query_param(target, "EIO", eio, sizeof(eio)) ? atoi(eio) : 0;
+	if (query_param(target, "EIO", eio, sizeof(eio)) && eio[0] >= '1' && eio[0] <= '9' && eio[1] == '\0')
+		pi.eio = eio[0] - '0';
 	pi.req_ts = rq->ts;
 	pi.req_pkt = rq->pkt;
 	pi.req_body = rq->body.p;

@@ -236,6 +236,20 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 		json_base64(j, NULL, p, n);
 	free(red);
 	json_i64(j, NULL, g->opcode == WS_OP_CLOSE ? g->close_code : -1);
+	/* what it means: the decoder's line, the request it answers, and on
+	 * the first answer the time it took (s), else -1 */
+	if (g->app != NULL) {
+		const char *e = strchr(g->app, '\n');
+		json_strn(j, NULL, (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+	} else {
+		json_null(j, NULL);
+	}
+	json_u64(j, NULL, g->reply_to);
+	if (g->reply_to != 0 && g->first_answer)
+		json_decimal(j, NULL, g->latency, 6);
+	else
+		json_i64(j, NULL, -1);
+	json_u64(j, NULL, g->msgno); /* its number, as reply_to counts */
 	json_arr_end(j);
 }
 

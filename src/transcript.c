@@ -12,6 +12,7 @@
 #include "redact.h"
 #include "termsafe.h"
 #include "text.h"
+#include "text.h"
 #include "transcript.h"
 #include "utf8.h"
 
@@ -390,6 +391,26 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 	if (t->len == before)
 		trim_padding(t);
 	emit(t);
+	if (g->app != NULL) {
+		/* what it means, on a line of its own: "=" and the decoder's
+		 * line; on an answer, the request and, first time, its time */
+		put_time(t, g->ts);
+		put_id(t, c);
+		put(t, "=   ");
+		const char *e = strchr(g->app, '\n');
+		size_t l = e != NULL ? (size_t)(e - g->app) : strlen(g->app);
+		char tail[48] = "";
+		if (g->reply_to != 0) {
+			char lat[32] = "";
+			if (g->first_answer)
+				ui_fmt_latency(g->latency, lat, sizeof(lat));
+			snprintf(tail, sizeof(tail), "  reply to message %llu%s%s", (unsigned long long)g->reply_to,
+				 lat[0] ? " after " : "", lat);
+		}
+		put_untrusted(t, (const uint8_t *)g->app, l, preview_cols(t) - (int)strlen(tail), false);
+		put(t, tail);
+		emit(t);
+	}
 }
 
 void transcript_row(struct transcript *t, const struct ui_conn *c, const struct ui_msg *g)

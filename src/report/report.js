@@ -326,7 +326,7 @@
   /* The rows of the sequence view: messages, warnings and losses by time. */
   function seqRows(c) {
     var rows = [];
-    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: i + 1 }); });
+    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: m[11] || i + 1 }); });
     c.w.forEach(function (w) { rows.push({ t: w[0], k: 'w', w: w }); });
     c.l.forEach(function (l) { rows.push({ t: l[0], k: 'l', l: l }); });
     rows.sort(function (a, b) { return a.t - b.t || (a.k === 'm' ? 1 : -1); });
@@ -356,6 +356,13 @@
     card.dataset.n = r.n;
     var meta = el('div', 'meta');
     meta.appendChild(el('b', '', '#' + r.n + ' ' + (OPS[m[2]] || ('opcode ' + m[2]))));
+    if (m[8] !== null && m[8] !== undefined) {
+      /* decoded: the protocol's line, and the request it answers */
+      meta.appendChild(document.createTextNode('  '));
+      meta.appendChild(el('span', 'app', m[8]));
+      if (m[9] > 0)
+        meta.appendChild(el('span', 'reply', '  \u21a9 #' + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
+    }
     var info = '  +' + fmtDur(m[0]) + '  ' + m[3] + ' B';
     if (m[5] & F_COMPRESSED) info += ' (' + m[4] + ' B compressed)';
     if (m[2] === 8 && m[7] >= 0) info += '  ' + closeText(m[7]);

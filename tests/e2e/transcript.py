@@ -24,6 +24,8 @@ MSG = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(\u2192|\u2190|->
 OPEN = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(open|rejected|tls|other) +(\S+) "
                   r"(?:\u2192|->) (\S+)  (.*)$")
 END = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +end +(.*)$")
+# what a decoded message means, on the line after it
+APP = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +=   (.*)$")
 ROW = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(!|(?:\u2192|\u2190|->|<-) +loss) ")
 ELLIPSIS = "\u2026"
 
@@ -40,6 +42,10 @@ def parse(text):
                          "dir": "c2s" if m.group(3) in ("\u2192", "->") else "s2c",
                          "opcode": m.group(4), "length": int(m.group(5)), "z": rest[2:14].strip(),
                          "preview": rest[16:]})
+            continue
+        m = APP.match(line)
+        if m and msgs and msgs[-1]["conn"] == int(m.group(2)) and "app" not in msgs[-1]:
+            msgs[-1]["app"] = m.group(3)
             continue
         if ROW.match(line):
             continue
@@ -142,6 +148,22 @@ def check_sample(e2e, pcap, log):
                 errors.append("line %s #%d %d B vs NDJSON %s conn %d %d B" % (g["ts"], g["conn"], g["length"],
                                                                            r["ts"], r["conn"], r["length"]))
                 break
+            # a decoded message: its line says what the NDJSON's app says
+            if ("app" in r) != ("app" in g):
+                errors.append("#%d %s: decoded line %r, NDJSON app %r" % (g["conn"], g["ts"], g.get("app"),
+                                                                        r.get("app", {}).get("summary")))
+                break
+            if "app" in r:
+                summ = r["app"]["summary"]
+                shown = g["app"].split(" ", 1)[1] if " " in g["app"] else ""
+                shown = shown.split("  reply to message ")[0]
+                if plain(summ) and not (shown == summ or (shown.endswith(ELLIPSIS) and summ.startswith(shown[:-1]))):
+                    errors.append("#%d %s: decoded line %r, NDJSON summary %r" % (g["conn"], g["ts"], shown, summ))
+                    break
+                if "reply_to" in r and "reply to message %d" % r["reply_to"] not in g["app"]:
+                    errors.append("#%d %s: decoded line %r lacks reply to %d" % (g["conn"], g["ts"], g["app"],
+                                                                               r["reply_to"]))
+                    break
             want_z = "z %d B" % r["wire_length"] if r.get("compressed") and not r.get("inflate_failed") else ""
             if r.get("compressed") and g["z"] != want_z:
                 errors.append("#%d %s: compressed column %r, NDJSON wire_length %s" % (
