@@ -694,6 +694,12 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 				     lat);
 		}
 		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app + pl, l - pl, false);
+		/* a request nothing has answered (yet) */
+		bool asks = false;
+		for (unsigned i = 0; i < g->npm; i++)
+			asks |= !g->pm[i].answer;
+		if (asks && g->answer == 0)
+			ui_text_put(x, UI_A_DIM, "  (no answer)");
 		return;
 	} else if (g->kind == UI_ROW_MSG && !g->released && !g->gap && p != NULL && shows_as_text(g)) {
 		if (g->opcode == WS_OP_CLOSE) {
