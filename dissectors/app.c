@@ -367,8 +367,12 @@ static void info_summary(struct app_out *o)
 	struct app_info *in = &o->info;
 	in->summary[0] = '\0';
 	if (in->n == 0) {
-		snprintf(in->summary, sizeof(in->summary), "%s", in->partial ? "(part of a unit: decoded with its last part)" :
-			 "(no unit: an empty message)");
+		if (in->partial && in->partial_what[0] != '\0')
+			snprintf(in->summary, sizeof(in->summary), "(part of %s: decoded with its last part)",
+				 in->partial_what);
+		else
+			snprintf(in->summary, sizeof(in->summary), "%s", in->partial ?
+				 "(part of a unit: decoded with its last part)" : "(no unit: an empty message)");
 		return;
 	}
 	uint64_t more = in->n - 1 + in->more;

@@ -116,6 +116,8 @@ struct app_info {
 	unsigned n;                       /* units in u */
 	uint64_t more;                    /* units past APP_UNITS, counted only */
 	bool partial;                     /* the message ends inside a unit (held) */
+	char partial_what[64];            /* what that unit is, when the decoder
+	                                     can tell ("PUBLISH, 120 of 5030 B") */
 	char summary[APP_SUMMARY];        /* the message in one line */
 	struct app_warn w[APP_WARNS];
 	unsigned nw;

@@ -32,7 +32,15 @@ static const char *const type_names[16] = {
 	"SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT", "AUTH",
 };
 
+/* Topic aliases one direction set (MQTT 5), the first ALIASES of them. */
+#define ALIASES 64
+struct alias {
+	uint16_t n;
+	char topic[96];
+};
+
 struct mqtt {
+	struct alias *alias[2];  /* ALIASES each, at the first alias */
 	struct capbuf hold[2];   /* a packet not yet whole, per direction */
 	uint64_t skip[2];        /* bytes of a packet too big to hold, to skip */
 	struct capbuf keep;      /* the last message joined to what was held */
@@ -53,6 +61,8 @@ static void st_free(void *p)
 	capbuf_free(&s->hold[0]);
 	capbuf_free(&s->hold[1]);
 	capbuf_free(&s->keep);
+	free(s->alias[0]);
+	free(s->alias[1]);
 	free(s);
 }
 
@@ -72,7 +82,35 @@ static void st_lost(void *p, int dir)
 static uint64_t st_mem(const void *p)
 {
 	const struct mqtt *s = p;
-	return heap_cost(sizeof(*s)) + capbuf_mem(&s->hold[0]) + capbuf_mem(&s->hold[1]) + capbuf_mem(&s->keep);
+	return heap_cost(sizeof(*s)) + capbuf_mem(&s->hold[0]) + capbuf_mem(&s->hold[1]) + capbuf_mem(&s->keep) +
+	       (s->alias[0] != NULL ? heap_cost(ALIASES * sizeof(struct alias)) : 0) +
+	       (s->alias[1] != NULL ? heap_cost(ALIASES * sizeof(struct alias)) : 0);
+}
+
+static void alias_set(struct mqtt *s, int dir, uint32_t n, const uint8_t *t, size_t tn)
+{
+	if (n > 65535 || (s->alias[dir] == NULL && (s->alias[dir] = calloc(ALIASES, sizeof(struct alias))) == NULL))
+		return;
+	struct alias *a = s->alias[dir], *slot = NULL;
+	for (int i = 0; i < ALIASES && slot == NULL; i++)
+		if (a[i].n == n || a[i].n == 0)
+			slot = &a[i];
+	if (slot == NULL)
+		slot = &a[n % ALIASES]; /* full: one is forgotten */
+	size_t k = tn < sizeof(slot->topic) - 1 ? tn : sizeof(slot->topic) - 1;
+	while (k < tn && k > 0 && (t[k] & 0xC0) == 0x80)
+		k--;
+	slot->n = (uint16_t)n;
+	memcpy(slot->topic, t, k);
+	slot->topic[k] = '\0';
+}
+
+static const char *alias_get(const struct mqtt *s, int dir, uint32_t n)
+{
+	for (int i = 0; s->alias[dir] != NULL && i < ALIASES; i++)
+		if (s->alias[dir][i].n == n && n != 0)
+			return s->alias[dir][i].topic;
+	return NULL;
 }
 
 /* The remaining length (§2.1.4): 1-4 bytes. 0 = more bytes needed, -1 =
@@ -411,6 +449,24 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 			app_warn(o, WARN_MQTT_MALFORMED, "PUBLISH topic is not UTF-8");
 		if (tn == 0 && alias == 0)
 			app_warn(o, WARN_MQTT_MALFORMED, "PUBLISH with an empty topic and no alias");
+		/* MQTT 5 topic aliases (§3.3.2.3.4), per direction: a topic with
+		 * an alias sets it, an empty topic with one uses it */
+		const uint8_t *shown = topic;
+		size_t shown_n = tn;
+		if (alias > 0 && tn > 0) {
+			alias_set(s, dir, alias, topic, tn);
+		} else if (alias > 0) {
+			const char *t = alias_get(s, dir, alias);
+			if (t != NULL) {
+				shown = (const uint8_t *)t;
+				shown_n = strlen(t);
+				app_str_copy(u, "alias_topic", shown, shown_n);
+			} else {
+				app_warn(o, WARN_MQTT_MALFORMED, "PUBLISH with topic alias %u, never set", (unsigned)alias);
+			}
+		}
+		if (alias > 0)
+			app_int(u, "topic_alias", alias);
 		app_str(u, "topic", topic, tn);
 		app_int(u, "qos", qos);
 		app_bool(u, "retain", retain);
@@ -421,10 +477,10 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 		const uint8_t *payload = cur_bytes(&c, pl);
 		app_bytes(u, "payload", payload, pl);
 		app_summary(u, " ");
-		if (tn > 0)
-			topic_text(u, topic, tn);
-		else
-			app_summary(u, "(alias %u)", (unsigned)alias);
+		if (shown_n > 0)
+			topic_text(u, shown, shown_n);
+		if (tn == 0 && alias > 0)
+			app_summary(u, "%s(alias %u)", shown_n > 0 ? " " : "", (unsigned)alias);
 		app_summary(u, " qos%u", qos);
 		if (qos > 0)
 			app_summary(u, " id %u", pid);
@@ -433,7 +489,7 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 		if (dup)
 			app_summary(u, " dup");
 		app_summary(u, " %zu B", pl);
-		app_subject(u, topic, tn);
+		app_subject(u, shown, shown_n);
 		if (qos == 1)
 			app_key(u, APP_ASK, "puback %u", pid);
 		else if (qos == 2)
@@ -561,6 +617,21 @@ static void packet(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 		app_warn(o, WARN_MQTT_MALFORMED, "%s with %zu bytes after its fields", type_names[type], cur_left(&c));
 }
 
+/* What the held bytes are: "a PUBLISH, 120 of 5030 B". */
+static void name_partial(const struct mqtt *s, struct app_out *o, int dir)
+{
+	const struct capbuf *h = &s->hold[dir];
+	if (h->len == 0)
+		return;
+	uint32_t len;
+	int hl = remaining_length(h->p, h->len, &len);
+	if (hl > 0)
+		snprintf(o->info.partial_what, sizeof(o->info.partial_what), "a %s, %zu of %llu B",
+			 type_names[h->p[0] >> 4], h->len, (unsigned long long)len + (unsigned long long)hl);
+	else
+		snprintf(o->info.partial_what, sizeof(o->info.partial_what), "a %s", type_names[h->p[0] >> 4]);
+}
+
 static void decode(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p, size_t n)
 {
 	size_t at = 0;
@@ -587,6 +658,7 @@ static void decode(struct mqtt *s, struct app_out *o, int dir, const uint8_t *p,
 			}
 			capbuf_add(&s->hold[dir], p + at, n - at, APP_HOLD_MAX);
 			o->info.partial = true;
+			name_partial(s, o, dir);
 			return;
 		}
 		packet(s, o, dir, p + at, (size_t)h + len, h);
@@ -625,6 +697,7 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 			capbuf_free(&s->hold[dir]);
 		}
 		o->info.partial = true;
+		name_partial(s, o, dir);
 		return;
 	}
 	size_t hn;

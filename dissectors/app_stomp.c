@@ -403,6 +403,22 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 	return true;
 }
 
+/* What the held frame is: "a SEND frame, 4096 B so far". */
+static void name_partial(const struct stomp *s, struct app_out *o, int dir)
+{
+	const struct capbuf *h = &s->hold[dir];
+	if (h->len == 0)
+		return;
+	size_t k = 0;
+	while (k < h->len && k < 16 && h->p[k] >= 'A' && h->p[k] <= 'Z')
+		k++;
+	if (k > 0 && k < h->len && (h->p[k] == '\n' || h->p[k] == '\r'))
+		snprintf(o->info.partial_what, sizeof(o->info.partial_what), "a %.*s frame, %zu B so far", (int)k,
+			 (const char *)h->p, h->len);
+	else
+		snprintf(o->info.partial_what, sizeof(o->info.partial_what), "a frame, %zu B so far", h->len);
+}
+
 static void decode(struct stomp *s, struct app_out *o, int dir, const uint8_t *p, size_t n)
 {
 	struct cur c = cur_make(p, n);
@@ -423,6 +439,7 @@ static void decode(struct stomp *s, struct app_out *o, int dir, const uint8_t *p
 				s->skipping[dir] = true;
 			}
 			o->info.partial = true;
+			name_partial(s, o, dir);
 			break;
 		}
 	}
@@ -531,6 +548,7 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 			s->skipping[dir] = true;
 		}
 		o->info.partial = true;
+		name_partial(s, o, dir);
 		return;
 	}
 	/* a frame begun in earlier messages: decoded from what was held */

@@ -366,6 +366,13 @@ START_TEST(mqtt_packets_split_packed_and_malformed)
 	ai = bin(&d, 0, p5, sizeof(p5));
 	ck_assert_mem_eq(field(&ai->u[0], "properties")->kv[0].v, "k=v", 3);
 	ck_assert_mem_eq(field(&ai->u[0], "properties")->kv[0].k, "user_property", 13);
+	/* a topic alias: set with its topic, then used with an empty one */
+	static const uint8_t set_alias[] = { 0x30, 0x0A, 0, 3, 'a', '/', 'b', 0x03, 0x23, 0, 7, 'X' };
+	static const uint8_t use_alias[] = { 0x30, 0x07, 0, 0, 0x03, 0x23, 0, 7, 'Y' };
+	bin(&d, 0, set_alias, sizeof(set_alias));
+	ai = bin(&d, 0, use_alias, sizeof(use_alias));
+	ck_assert_str_eq(ai->u[0].subject, "a/b");
+	ck_assert_str_eq(ai->u[0].summary, "PUBLISH a/b (alias 7) qos0 1 B");
 	static const uint8_t unknown[] = { 0x30, 0x06, 0, 1, 't', 0x02, 0x7F, 0 };
 	bin(&d, 0, unknown, sizeof(unknown));
 	ck_assert_str_eq(d.warns, "mqtt_malformed mqtt_malformed");
