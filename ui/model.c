@@ -138,15 +138,23 @@ static uint64_t data_mem(const struct ui_msg *g)
 	return (g->data ? g->stored + MALLOC_OVERHEAD : 0) + (g->fr ? g->nfr * sizeof(*g->fr) + MALLOC_OVERHEAD : 0);
 }
 
+static uint64_t appx_mem(const struct ui_msg *g)
+{
+	return g->appx != NULL ? g->appx_len + MALLOC_OVERHEAD : 0;
+}
+
 static uint64_t row_mem(const struct ui_msg *g)
 {
-	return data_mem(g) + str_mem(g->warn) + str_mem(g->app) +
+	return data_mem(g) + str_mem(g->warn) + str_mem(g->app) + appx_mem(g) +
 	       (g->pm != NULL ? g->npm * sizeof(*g->pm) + MALLOC_OVERHEAD : 0);
 }
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
 {
-	mem_sub(m, data_mem(g));
+	mem_sub(m, data_mem(g) + appx_mem(g));
+	free(g->appx);
+	g->appx = NULL;
+	g->appx_len = 0;
 	free(g->data);
 	free(g->fr);
 	g->data = NULL;
@@ -162,11 +170,14 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 	free(g->fr);
 	free(g->warn);
 	free(g->app);
+	free(g->appx);
 	free(g->pm);
 	g->data = NULL;
 	g->fr = NULL;
 	g->warn = NULL;
 	g->app = NULL;
+	g->appx = NULL;
+	g->appx_len = 0;
 	g->pm = NULL;
 	g->npm = 0;
 }
@@ -971,6 +982,223 @@ static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_in
 	mem_add(m, n * sizeof(*pm) + MALLOC_OVERHEAD);
 }
 
+/* ---- the decoded units, packed ----
+ * Pointers to static strings (ops, field names) are kept as they are;
+ * text and bytes are copied. */
+
+struct pk {
+	uint8_t *p;
+	size_t len, cap;
+	bool failed;
+};
+
+static void pk_put(struct pk *b, const void *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (n > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 256;
+		while (cap - b->len < n)
+			cap *= 2;
+		uint8_t *np = realloc(b->p, cap);
+		if (np == NULL) {
+			b->failed = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void pk_bytes(struct pk *b, const void *s, size_t n)
+{
+	uint64_t k = n;
+	pk_put(b, &k, sizeof(k));
+	pk_put(b, s, n);
+}
+
+static void pk_str(struct pk *b, const char *s)
+{
+	pk_bytes(b, s, s != NULL ? strlen(s) : 0);
+}
+
+static uint8_t *app_pack(const struct app_info *ai, size_t *len)
+{
+	struct pk b = { NULL, 0, 0, false };
+	pk_put(&b, &ai->proto, sizeof(ai->proto));
+	pk_put(&b, &ai->n, sizeof(ai->n));
+	pk_put(&b, &ai->more, sizeof(ai->more));
+	pk_put(&b, &ai->partial, sizeof(ai->partial));
+	pk_str(&b, ai->summary);
+	for (unsigned i = 0; i < ai->n; i++) {
+		const struct app_unit *u = &ai->u[i];
+		pk_put(&b, &u->op, sizeof(u->op));
+		pk_str(&b, u->summary);
+		pk_str(&b, u->subject);
+		pk_put(&b, &u->answered, sizeof(u->answered));
+		pk_put(&b, &u->first_answer, sizeof(u->first_answer));
+		pk_put(&b, &u->completes, sizeof(u->completes));
+		pk_put(&b, &u->req_seq, sizeof(u->req_seq));
+		pk_put(&b, &u->req_dir, sizeof(u->req_dir));
+		pk_put(&b, &u->req_ts, sizeof(u->req_ts));
+		pk_put(&b, &u->req_op, sizeof(u->req_op));
+		pk_put(&b, &u->req_to, sizeof(u->req_to));
+		pk_str(&b, u->req_subject);
+		pk_put(&b, &u->latency, sizeof(u->latency));
+		pk_put(&b, &u->nf, sizeof(u->nf));
+		for (unsigned k = 0; k < u->nf; k++) {
+			const struct app_field *f = &u->f[k];
+			pk_put(&b, &f->name, sizeof(f->name));
+			pk_put(&b, &f->type, sizeof(f->type));
+			pk_put(&b, &f->i, sizeof(f->i));
+			if (f->type == APP_F_KV) {
+				uint64_t n = f->nkv;
+				pk_put(&b, &n, sizeof(n));
+				for (size_t j = 0; j < f->nkv; j++) {
+					pk_bytes(&b, f->kv[j].k, f->kv[j].kn);
+					pk_bytes(&b, f->kv[j].v, f->kv[j].vn);
+				}
+			} else {
+				pk_bytes(&b, f->p, f->n);
+			}
+		}
+	}
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}
+
+/* Reads what app_pack wrote (this process's own bytes, so no checks of
+ * the format beyond its length). */
+struct upk {
+	const uint8_t *p;
+	size_t left;
+	bool bad;
+};
+
+static void upk_get(struct upk *r, void *d, size_t n)
+{
+	if (r->bad || n > r->left) {
+		r->bad = true;
+		memset(d, 0, n);
+		return;
+	}
+	memcpy(d, r->p, n);
+	r->p += n;
+	r->left -= n;
+}
+
+static const uint8_t *upk_bytes(struct upk *r, size_t *n)
+{
+	uint64_t k = 0;
+	upk_get(r, &k, sizeof(k));
+	if (r->bad || k > r->left) {
+		r->bad = true;
+		*n = 0;
+		return (const uint8_t *)"";
+	}
+	const uint8_t *p = r->p;
+	r->p += k;
+	r->left -= (size_t)k;
+	*n = (size_t)k;
+	return p;
+}
+
+static void upk_str(struct upk *r, char *d, size_t cap)
+{
+	size_t n;
+	const uint8_t *p = upk_bytes(r, &n);
+	if (n > cap - 1)
+		n = cap - 1;
+	memcpy(d, p, n);
+	d[n] = '\0';
+}
+
+void ui_app_free(struct ui_app *x)
+{
+	if (x == NULL)
+		return;
+	for (unsigned i = 0; i < x->info.n; i++)
+		for (unsigned k = 0; k < x->units[i].nf; k++)
+			if (x->units[i].f[k].type == APP_F_KV)
+				free((void *)x->units[i].f[k].kv);
+	free(x->units);
+	free(x);
+}
+
+struct ui_app *ui_app_unpack(const struct ui_msg *g)
+{
+	if (g->appx == NULL)
+		return NULL;
+	struct ui_app *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	struct upk r = { g->appx, g->appx_len, false };
+	upk_get(&r, &x->info.proto, sizeof(x->info.proto));
+	upk_get(&r, &x->info.n, sizeof(x->info.n));
+	upk_get(&r, &x->info.more, sizeof(x->info.more));
+	upk_get(&r, &x->info.partial, sizeof(x->info.partial));
+	upk_str(&r, x->info.summary, sizeof(x->info.summary));
+	if (x->info.n > APP_UNITS || (x->info.n > 0 && (x->units = calloc(x->info.n, sizeof(*x->units))) == NULL)) {
+		free(x);
+		return NULL;
+	}
+	x->info.u = x->units;
+	for (unsigned i = 0; i < x->info.n && !r.bad; i++) {
+		struct app_unit *u = &x->units[i];
+		upk_get(&r, &u->op, sizeof(u->op));
+		upk_str(&r, u->summary, sizeof(u->summary));
+		upk_str(&r, u->subject, sizeof(u->subject));
+		upk_get(&r, &u->answered, sizeof(u->answered));
+		upk_get(&r, &u->first_answer, sizeof(u->first_answer));
+		upk_get(&r, &u->completes, sizeof(u->completes));
+		upk_get(&r, &u->req_seq, sizeof(u->req_seq));
+		upk_get(&r, &u->req_dir, sizeof(u->req_dir));
+		upk_get(&r, &u->req_ts, sizeof(u->req_ts));
+		upk_get(&r, &u->req_op, sizeof(u->req_op));
+		upk_get(&r, &u->req_to, sizeof(u->req_to));
+		upk_str(&r, u->req_subject, sizeof(u->req_subject));
+		upk_get(&r, &u->latency, sizeof(u->latency));
+		upk_get(&r, &u->nf, sizeof(u->nf));
+		if (u->nf > APP_FIELDS)
+			r.bad = true;
+		for (unsigned k = 0; k < u->nf && !r.bad; k++) {
+			struct app_field *f = &u->f[k];
+			upk_get(&r, &f->name, sizeof(f->name));
+			upk_get(&r, &f->type, sizeof(f->type));
+			upk_get(&r, &f->i, sizeof(f->i));
+			if (f->type == APP_F_KV) {
+				uint64_t n = 0;
+				upk_get(&r, &n, sizeof(n));
+				struct app_kv *kv = n > 0 && n <= APP_KV ? calloc((size_t)n, sizeof(*kv)) : NULL;
+				if (n > 0 && kv == NULL) {
+					r.bad = true;
+					break;
+				}
+				for (uint64_t j = 0; j < n; j++) {
+					kv[j].k = upk_bytes(&r, &kv[j].kn);
+					kv[j].v = upk_bytes(&r, &kv[j].vn);
+				}
+				f->kv = kv;
+				f->nkv = (size_t)n;
+			} else {
+				f->p = upk_bytes(&r, &f->n);
+			}
+		}
+	}
+	if (r.bad) {
+		ui_app_free(x);
+		return NULL;
+	}
+	return x;
+}
+
 /* The row of message msgno in c, or NULL (dropped). From the newest
  * back: an answer's request is usually near. */
 static struct ui_msg *row_of_msgno(struct ui_conn *c, uint64_t msgno)
@@ -1067,6 +1295,8 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 			c->app = mi->app->proto; /* static: the decoder's name */
 		g->app = app_lines(mi->app);
 		mem_add(m, str_mem(g->app));
+		g->appx = app_pack(mi->app, &g->appx_len);
+		mem_add(m, appx_mem(g));
 		pair_marks(m, g, mi->app);
 		for (unsigned i = 0; i < mi->app->n; i++) {
 			const struct app_unit *u = &mi->app->u[i];
@@ -1803,6 +2033,8 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 			mi.payload = g->data;
 			mi.stored = g->stored;
 		}
+		struct ui_app *ua = ui_app_unpack(g);
+		mi.app = ua != NULL ? &ua->info : NULL;
 		struct ev me = { .type = EV_WS_MSG };
 		me.ts = g->ts;
 		me.pkt = g->pkt;
@@ -1810,6 +2042,7 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 		me.dir = -1;
 		me.flow = &fi;
 		export_event(x, &me);
+		ui_app_free(ua);
 		return true;
 	}
 	if (g->kind == UI_ROW_LOSS && g->code != GAP_SNAPLEN) {

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "app.h"
 #include "event.h"
 
 struct ui_model_opts {
@@ -101,6 +102,11 @@ struct ui_msg {
 	 * line "PROTO summary", then the units and their fields, one per line
 	 * (bytes from the wire as they came, line breaks written \n) */
 	char *app;
+	/* the decoded units themselves, packed (ui_app_unpack), for the
+	 * writers that read the model (NDJSON export, --filter): released
+	 * with the payload */
+	uint8_t *appx;
+	size_t appx_len;
 	/* its requests and first answers, for statistics by operation */
 	struct ui_pairmark *pm;
 	uint8_t npm;
@@ -206,6 +212,14 @@ void ui_model_mem(const struct ui_model *m, struct ui_model_mem *out);
 size_t ui_conn_nmsgs(const struct ui_conn *c);
 /* i = 0 is the oldest row kept. */
 const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i);
+/* A row's decoded units, unpacked (NULL when there are none, or released);
+ * the struct app_info is x->info, valid until ui_app_free(x). */
+struct ui_app {
+	struct app_info info;
+	struct app_unit *units;
+};
+struct ui_app *ui_app_unpack(const struct ui_msg *g);
+void ui_app_free(struct ui_app *x);
 /* The index of message msgno's row in c, or -1 (dropped). */
 long ui_conn_find_msgno(const struct ui_conn *c, uint64_t msgno);
 

@@ -561,6 +561,21 @@ def test_polling(e2e):
              len(sp) == want and want > 0, "%d pairs, expected %d" % (len(sp), want))
 
 
+def test_filtered(e2e, name):
+    """--filter writes from the model: its message and pair records must be
+    the unfiltered ones, decoded units included."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    rc, full, bad, se = e2e.wscope_json(pcap)
+    rc2, part, bad2, se2 = e2e.wscope_json(pcap, ["--filter", "conn:1"])
+    want = [r for r in full if r["type"] in ("message", "pair") and r.get("conn") == 1]
+    got = [r for r in part if r["type"] in ("message", "pair")]
+    n_app = sum(1 for r in got if "app" in r)
+    diff = [(a, b) for a, b in zip(got, want) if a != b]
+    e2e.case("%s --filter conn:1 --json: its %d message and pair records (%d decoded) equal the unfiltered ones"
+             % (name, len(got), n_app), rc == 0 and rc2 == 0 and len(got) == len(want) and not diff and n_app > 0,
+             "%d vs %d records; first difference %s" % (len(got), len(want), diff[:1]))
+
+
 def test_options(e2e):
     pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
     rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
@@ -583,4 +598,6 @@ def run(e2e):
     for name in ("mqtt-mosquitto", "jsonrpc"):
         test_stats(e2e, name)
     test_polling(e2e)
+    for name in ("stomp-rabbitmq", "mqtt-mosquitto", "jsonrpc"):
+        test_filtered(e2e, name)
     test_options(e2e)
