@@ -574,17 +574,19 @@ static struct app_field *field(struct app_unit *u, const char *name, enum app_ft
 	return f;
 }
 
+/* A field of bytes (text, JSON, binary) that p[0..n) holds. */
+static void span_field(struct app_unit *u, const char *name, enum app_ftype t, const uint8_t *p, size_t n)
+{
+	struct app_field *f = field(u, name, t);
+	if (f != NULL) {
+		f->p = p != NULL ? p : (const uint8_t *)""; /* never a NULL to copy from */
+		f->n = p != NULL ? n : 0;
+	}
+}
+
 void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
-	if (p == NULL) { /* nothing: never a NULL to copy from */
-		p = (const uint8_t *)"";
-		n = 0;
-	}
-	struct app_field *f = field(u, name, APP_F_STR);
-	if (f != NULL) {
-		f->p = p;
-		f->n = n;
-	}
+	span_field(u, name, APP_F_STR, p, n);
 }
 
 void app_str_copy(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
@@ -617,28 +619,12 @@ void app_bool(struct app_unit *u, const char *name, bool v)
 
 void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
-	if (p == NULL) { /* nothing: never a NULL to copy from */
-		p = (const uint8_t *)"";
-		n = 0;
-	}
-	struct app_field *f = field(u, name, APP_F_JSON);
-	if (f != NULL) {
-		f->p = p;
-		f->n = n;
-	}
+	span_field(u, name, APP_F_JSON, p, n);
 }
 
 void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
-	if (p == NULL) { /* nothing: never a NULL to copy from */
-		p = (const uint8_t *)"";
-		n = 0;
-	}
-	struct app_field *f = field(u, name, APP_F_BYTES);
-	if (f != NULL) {
-		f->p = p;
-		f->n = n;
-	}
+	span_field(u, name, APP_F_BYTES, p, n);
 }
 
 void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n)

@@ -11,6 +11,7 @@
 
 #include "export.h"
 #include "app.h"
+#include "capbuf.h"
 #include "model.h"
 #include "utf8.h"
 #include "util.h"
@@ -986,92 +987,74 @@ static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_in
  * Pointers to static strings (ops, field names) are kept as they are;
  * text and bytes are copied. */
 
-struct pk {
-	uint8_t *p;
-	size_t len, cap;
-	bool failed;
-};
-
-static void pk_put(struct pk *b, const void *s, size_t n)
+/* Appends to the packed copy (a capbuf: the project's growable buffer). */
+static void pk_put(struct capbuf *b, bool *failed, const void *s, size_t n)
 {
-	if (b->failed)
-		return;
-	if (n > b->cap - b->len) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap - b->len < n)
-			cap *= 2;
-		uint8_t *np = realloc(b->p, cap);
-		if (np == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, s, n);
-	b->len += n;
+	if (!*failed && !capbuf_add(b, s, n, SIZE_MAX))
+		*failed = true;
 }
 
-static void pk_bytes(struct pk *b, const void *s, size_t n)
+static void pk_bytes(struct capbuf *b, bool *failed, const void *s, size_t n)
 {
 	uint64_t k = n;
-	pk_put(b, &k, sizeof(k));
-	pk_put(b, s, n);
+	pk_put(b, failed, &k, sizeof(k));
+	pk_put(b, failed, s, n);
 }
 
-static void pk_str(struct pk *b, const char *s)
+static void pk_str(struct capbuf *b, bool *failed, const char *s)
 {
-	pk_bytes(b, s, s != NULL ? strlen(s) : 0);
+	pk_bytes(b, failed, s, s != NULL ? strlen(s) : 0);
 }
 
 static uint8_t *app_pack(const struct app_info *ai, size_t *len)
 {
-	struct pk b = { NULL, 0, 0, false };
-	pk_put(&b, &ai->proto, sizeof(ai->proto));
-	pk_put(&b, &ai->n, sizeof(ai->n));
-	pk_put(&b, &ai->more, sizeof(ai->more));
-	pk_put(&b, &ai->partial, sizeof(ai->partial));
-	pk_str(&b, ai->summary);
+	struct capbuf b = { 0 };
+	bool failed = false;
+	pk_put(&b, &failed, &ai->proto, sizeof(ai->proto));
+	pk_put(&b, &failed, &ai->n, sizeof(ai->n));
+	pk_put(&b, &failed, &ai->more, sizeof(ai->more));
+	pk_put(&b, &failed, &ai->partial, sizeof(ai->partial));
+	pk_str(&b, &failed, ai->summary);
 	for (unsigned i = 0; i < ai->n; i++) {
 		const struct app_unit *u = &ai->u[i];
-		pk_put(&b, &u->op, sizeof(u->op));
-		pk_str(&b, u->summary);
-		pk_str(&b, u->subject);
-		pk_put(&b, &u->answered, sizeof(u->answered));
-		pk_put(&b, &u->first_answer, sizeof(u->first_answer));
-		pk_put(&b, &u->completes, sizeof(u->completes));
-		pk_put(&b, &u->req_seq, sizeof(u->req_seq));
-		pk_put(&b, &u->req_dir, sizeof(u->req_dir));
-		pk_put(&b, &u->req_ts, sizeof(u->req_ts));
-		pk_put(&b, &u->req_op, sizeof(u->req_op));
-		pk_put(&b, &u->req_to, sizeof(u->req_to));
-		pk_str(&b, u->req_subject);
-		pk_put(&b, &u->latency, sizeof(u->latency));
-		pk_put(&b, &u->nf, sizeof(u->nf));
+		pk_put(&b, &failed, &u->op, sizeof(u->op));
+		pk_str(&b, &failed, u->summary);
+		pk_str(&b, &failed, u->subject);
+		pk_put(&b, &failed, &u->answered, sizeof(u->answered));
+		pk_put(&b, &failed, &u->first_answer, sizeof(u->first_answer));
+		pk_put(&b, &failed, &u->completes, sizeof(u->completes));
+		pk_put(&b, &failed, &u->req_seq, sizeof(u->req_seq));
+		pk_put(&b, &failed, &u->req_dir, sizeof(u->req_dir));
+		pk_put(&b, &failed, &u->req_ts, sizeof(u->req_ts));
+		pk_put(&b, &failed, &u->req_op, sizeof(u->req_op));
+		pk_put(&b, &failed, &u->req_to, sizeof(u->req_to));
+		pk_str(&b, &failed, u->req_subject);
+		pk_put(&b, &failed, &u->latency, sizeof(u->latency));
+		pk_put(&b, &failed, &u->nf, sizeof(u->nf));
 		for (unsigned k = 0; k < u->nf; k++) {
 			const struct app_field *f = &u->f[k];
-			pk_put(&b, &f->name, sizeof(f->name));
-			pk_put(&b, &f->type, sizeof(f->type));
-			pk_put(&b, &f->i, sizeof(f->i));
+			pk_put(&b, &failed, &f->name, sizeof(f->name));
+			pk_put(&b, &failed, &f->type, sizeof(f->type));
+			pk_put(&b, &failed, &f->i, sizeof(f->i));
 			if (f->type == APP_F_KV) {
 				uint64_t n = f->nkv;
-				pk_put(&b, &n, sizeof(n));
+				pk_put(&b, &failed, &n, sizeof(n));
 				for (size_t j = 0; j < f->nkv; j++) {
-					pk_bytes(&b, f->kv[j].k, f->kv[j].kn);
-					pk_bytes(&b, f->kv[j].v, f->kv[j].vn);
+					pk_bytes(&b, &failed, f->kv[j].k, f->kv[j].kn);
+					pk_bytes(&b, &failed, f->kv[j].v, f->kv[j].vn);
 				}
 			} else {
-				pk_bytes(&b, f->p, f->n);
+				pk_bytes(&b, &failed, f->p, f->n);
 			}
 		}
 	}
-	if (b.failed) {
-		free(b.p);
+	if (failed) {
+		capbuf_free(&b);
 		return NULL;
 	}
-	*len = b.len;
-	return b.p;
+	uint8_t *p = capbuf_take(&b, len);
+	uint8_t *fit = *len > 0 ? realloc(p, *len) : NULL; /* held for long: no slack (its charge is its length) */
+	return fit != NULL ? fit : p;
 }
 
 /* Reads what app_pack wrote (this process's own bytes, so no checks of
