@@ -270,6 +270,28 @@ static bool accept_matches(const char *key, const char *accept)
 
 static bool query_param(const char *target, const char *name, char *buf, size_t cap);
 
+/* The sessions' decoding state, by sid: a session's exchanges may come on
+ * several TCP connections. At most SIO_SESSIONS, the least recently used
+ * forgotten. */
+#define SIO_SESSIONS 256
+
+struct sio_session {
+	uint64_t id;                  /* numbered with the connections; 0: slot free */
+	char sid[64];
+	struct app_conn *app;         /* NULL when messages are not decoded */
+	uint64_t seq;                 /* bodies numbered in the session */
+	uint64_t used;                /* when last used (a counter) */
+};
+
+static struct sio_session *sio_find(struct ws_layer *l, const char *sid)
+{
+	for (int i = 0; l->sio != NULL && i < SIO_SESSIONS; i++)
+		if (l->sio[i].id != 0 && strcmp(l->sio[i].sid, sid) == 0)
+			return &l->sio[i];
+	return NULL;
+}
+
+
 static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_flow *w,
 		     const struct hs_req *rq, const struct http_head *resp, int server_dir)
 {
@@ -359,13 +381,15 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 			c->app = d->name;
 			c->app_by = app_choice_name(why);
 		}
-		char sid[64];
-		if (d != NULL && strcmp(d->name, "socketio") == 0 && c->path != NULL &&
-		    query_param(c->path, "sid", sid, sizeof(sid))) {
-			free(w->strs[9]);
-			w->strs[9] = str_dup_opt(sid);
-			c->sid = w->strs[9];
-		}
+	}
+	char sid[64];
+	if (c->path != NULL && strstr(c->path, "EIO=") != NULL && query_param(c->path, "sid", sid, sizeof(sid))) {
+		/* the Engine.IO session it upgrades (a long-polling one seen) */
+		free(w->strs[9]);
+		w->strs[9] = str_dup_opt(sid);
+		c->sid = w->strs[9];
+		struct sio_session *s = sio_find(l, sid);
+		c->session = s != NULL ? s->id : 0;
 	}
 	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
 	if (rq == NULL && resp == NULL && w->tls != NULL && !w->tls_listing &&
@@ -540,18 +564,6 @@ static void hs_warn(void *user, int dir, enum warn_code code, const char *msg)
 
 /* ---- Engine.IO long-polling: a Socket.IO session before WebSocket ---- */
 
-/* The sessions' decoding state, by sid: a session's exchanges may come on
- * several TCP connections. At most SIO_SESSIONS, the least recently used
- * forgotten. */
-#define SIO_SESSIONS 256
-
-struct sio_session {
-	char sid[64];
-	struct app_conn *app;
-	uint64_t seq;                 /* bodies numbered in the session */
-	uint64_t used;                /* when last used (a counter) */
-};
-
 /* The query parameter name's value in target, into buf (cut). */
 static bool query_param(const char *target, const char *name, char *buf, size_t cap)
 {
@@ -584,6 +596,7 @@ static bool open_sid(const uint8_t *p, size_t n, char *buf, size_t cap)
 	return buf[0] != '\0';
 }
 
+/* The session sid, found or begun (an id of its own, as a connection's). */
 static struct sio_session *sio_session(struct ws_layer *l, const char *sid, const char *target)
 {
 	struct sio_session *free_slot = NULL, *oldest = NULL;
@@ -591,13 +604,13 @@ static struct sio_session *sio_session(struct ws_layer *l, const char *sid, cons
 		return NULL;
 	for (int i = 0; i < SIO_SESSIONS; i++) {
 		struct sio_session *s = &l->sio[i];
-		if (s->app != NULL && strcmp(s->sid, sid) == 0) {
+		if (s->id != 0 && strcmp(s->sid, sid) == 0) {
 			s->used = ++l->sio_clock;
 			return s;
 		}
-		if (s->app == NULL && free_slot == NULL)
+		if (s->id == 0 && free_slot == NULL)
 			free_slot = s;
-		if (s->app != NULL && (oldest == NULL || s->used < oldest->used))
+		if (s->id != 0 && (oldest == NULL || s->used < oldest->used))
 			oldest = s;
 	}
 	struct sio_session *s = free_slot != NULL ? free_slot : oldest;
@@ -605,9 +618,9 @@ static struct sio_session *sio_session(struct ws_layer *l, const char *sid, cons
 		return NULL;
 	app_conn_free(s->app);
 	memset(s, 0, sizeof(*s));
-	s->app = app_conn_new(app_decoder_by_name("socketio"), NULL, target, false, true);
-	if (s->app == NULL)
-		return NULL;
+	if (!l->o.app_off)
+		s->app = app_conn_new(app_decoder_by_name("socketio"), NULL, target, false, true);
+	s->id = ++l->next_conn;
 	snprintf(s->sid, sizeof(s->sid), "%s", sid);
 	s->used = ++l->sio_clock;
 	return s;
@@ -641,8 +654,10 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	if (query_param(target, "sid", sid, sizeof(sid)) ||
 	    (x->status == 200 && open_sid(x->body, x->body_len, sid, sizeof(sid))))
 		pi.sid = sid;
-	struct sio_session *s = pi.sid != NULL && !l->o.app_off ? sio_session(l, sid, target) : NULL;
-	if (s != NULL && x->status == 200) {
+	struct sio_session *s = pi.sid != NULL ? sio_session(l, sid, target) : NULL;
+	if (s != NULL)
+		pi.session = s->id;
+	if (s != NULL && s->app != NULL && x->status == 200) {
 		/* each body a message of its direction, numbered in the session */
 		struct ws_msg_info m;
 		memset(&m, 0, sizeof(m));
@@ -673,7 +688,8 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	for (int k = 0; k < 2; k++) {
 		const struct app_info *ai = k == 0 ? pi.req_app : pi.resp_app;
 		for (unsigned i = 0; ai != NULL && i < ai->nw; i++)
-			core_warn_conn(l->core, ai->w[i].code, &w->af, 0, k == 0 ? client : server, "%s", ai->w[i].msg);
+			core_warn_conn(l->core, ai->w[i].code, &w->af, pi.session, k == 0 ? client : server, "%s",
+				       ai->w[i].msg);
 	}
 }
 

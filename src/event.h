@@ -130,6 +130,8 @@ struct ws_conn_info {
 	                              and why (app.h), or NULL */
 	const char *sid;           /* Socket.IO: the Engine.IO session (the
 	                              path's sid), which long-polling began */
+	uint64_t session;          /* that session's id (struct poll_info),
+	                              when its long-polling was seen; else 0 */
 	/* The request and response heads as captured (start line to the blank
 	 * line, at most LIM_HANDSHAKE_KEEP bytes each; *_cut when longer);
 	 * NULL when not seen. */
@@ -191,6 +193,8 @@ struct poll_info {
 	struct endpoint client, server;
 	const char *method, *target;  /* as sent */
 	const char *sid;              /* the session, or NULL when not found */
+	uint64_t session;             /* its id, numbered with the WebSocket
+	                                 connections (0 without a sid) */
 	int eio;                      /* Engine.IO version, from the target */
 	int status;
 	struct wts req_ts;            /* the request's last header byte */
@@ -198,6 +202,9 @@ struct poll_info {
 	const uint8_t *req_body, *resp_body;
 	size_t req_len, resp_len;
 	bool req_cut, resp_cut;       /* bodies past LIM_POLL_BODY */
+	uint64_t req_total, resp_total; /* when more than req_len / resp_len:
+	                                 the body's length, of which the first
+	                                 bytes are given (0: all given) */
 	uint64_t req_seq, resp_seq;   /* each body's number in the session */
 	const struct app_info *req_app, *resp_app; /* decoded, or NULL */
 };

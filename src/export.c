@@ -154,6 +154,8 @@ static void conn_record(struct export *x, const struct ev *ev)
 	}
 	if (c->sid != NULL)
 		json_strn(j, "sid", (const uint8_t *)c->sid, strlen(c->sid));
+	if (c->session != 0)
+		json_u64(j, "session", c->session);
 	json_end(j);
 }
 
@@ -283,10 +285,12 @@ static void pair_records(struct export *x, const struct app_info *ai, uint64_t c
 			continue;
 		json_begin(j);
 		json_str(j, "type", "pair");
-		if (sid != NULL)
+		if (sid != NULL) {
+			json_u64(j, "session", conn);
 			json_strn(j, "sid", (const uint8_t *)sid, strlen(sid));
-		else
+		} else {
 			json_u64(j, "conn", conn);
+		}
 		json_ts(j, "ts", ts.sec, ts.nsec, x->digits);
 		json_str(j, "proto", ai->proto);
 		app_ref(x, "request", u->req_seq, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
@@ -355,19 +359,19 @@ static void msg_record(struct export *x, const struct ev *ev)
 }
 
 /* One side of a long-polling exchange: its body and what it carries. */
-static void poll_body(struct export *x, const char *k, const uint8_t *p, size_t n, bool cut, uint64_t seq,
-		      const struct app_info *ai)
+static void poll_body(struct export *x, const char *k, const uint8_t *p, size_t n, uint64_t total, bool cut,
+		      uint64_t seq, const struct app_info *ai)
 {
 	struct json *j = x->j;
 	json_obj_begin(j, k);
-	json_u64(j, "length", n);
+	json_u64(j, "length", total > n ? total : n);
 	if (seq != 0)
 		json_u64(j, "seq", seq);
 	if (utf8_valid(p, n))
 		json_utf8(j, "body", p, n);
 	else
 		json_base64(j, "body_data", p, n);
-	if (cut)
+	if (cut || total > n)
 		json_bool(j, "truncated", true);
 	if (ai != NULL)
 		app_object(x, ai, true);
@@ -385,10 +389,12 @@ static void poll_record(struct export *x, const struct ev *ev)
 		json_u64(j, "flow", ev->flow->id);
 	endpoint(j, "client", &pi->client);
 	endpoint(j, "server", &pi->server);
-	if (pi->sid != NULL)
+	if (pi->sid != NULL) {
+		json_u64(j, "session", pi->session);
 		json_strn(j, "sid", (const uint8_t *)pi->sid, strlen(pi->sid));
-	else
+	} else {
 		json_null(j, "sid");
+	}
 	json_u64(j, "eio", (uint64_t)(pi->eio > 0 ? pi->eio : 0));
 	json_strn(j, "method", (const uint8_t *)pi->method, strlen(pi->method));
 	json_strn(j, "target", (const uint8_t *)pi->target, strlen(pi->target));
@@ -396,13 +402,13 @@ static void poll_record(struct export *x, const struct ev *ev)
 	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
 	json_u64(j, "request_packet", pi->req_pkt);
 	json_u64(j, "packet", ev->pkt);
-	poll_body(x, "request", pi->req_body, pi->req_len, pi->req_cut, pi->req_seq, pi->req_app);
-	poll_body(x, "response", pi->resp_body, pi->resp_len, pi->resp_cut, pi->resp_seq, pi->resp_app);
+	poll_body(x, "request", pi->req_body, pi->req_len, pi->req_total, pi->req_cut, pi->req_seq, pi->req_app);
+	poll_body(x, "response", pi->resp_body, pi->resp_len, pi->resp_total, pi->resp_cut, pi->resp_seq, pi->resp_app);
 	json_end(j);
 	if (pi->req_app != NULL)
-		pair_records(x, pi->req_app, 0, pi->sid, pi->req_seq, 0, pi->req_ts);
+		pair_records(x, pi->req_app, pi->session, pi->sid, pi->req_seq, 0, pi->req_ts);
 	if (pi->resp_app != NULL)
-		pair_records(x, pi->resp_app, 0, pi->sid, pi->resp_seq, 1, ev->ts);
+		pair_records(x, pi->resp_app, pi->session, pi->sid, pi->resp_seq, 1, ev->ts);
 }
 
 static void frame_record(struct export *x, const struct ev *ev)

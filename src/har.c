@@ -308,13 +308,169 @@ static void message(struct har *h, const struct ui_msg *g)
 	}
 	if (g->compressed)
 		json_u64(j, "_wireLength", g->wire_length);
+	if (g->app != NULL) {
+		/* what it means (Chrome has no field for it: ours) */
+		const char *e = strchr(g->app, '\n');
+		json_strn(j, "_app", (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+		if (g->reply_to != 0) {
+			json_u64(j, "_replyTo", g->reply_to);
+			json_decimal(j, "_latency", g->latency, 6);
+		}
+		json_u64(j, "_seq", g->msgno);
+	}
 	json_elem_end(j);
 }
 
 /* ---- entries ---- */
 
+static void app_fields(struct json *j, const struct ui_msg *g);
+
+/* A body of a long-polling exchange: text as it is, else base64. */
+static void poll_text(struct json *j, const uint8_t *p, size_t n, bool base64_field)
+{
+	if (p == NULL)
+		p = (const uint8_t *)"", n = 0;
+	if (utf8_valid(p, n)) {
+		json_utf8(j, "text", p, n);
+	} else {
+		json_base64(j, "text", p, n);
+		json_str(j, base64_field ? "encoding" : "_encoding", "base64");
+	}
+}
+
+/* A Socket.IO long-polling exchange: an XHR entry of its own, as DevTools
+ * shows one (its headers were not kept). */
+static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_msg *g)
+{
+	const struct ui_poll *x = g->poll;
+	struct json *j = h->j;
+	bool post = g->dir == 0;
+	const uint8_t *req = post ? g->data : x->other, *resp = post ? x->other : g->data;
+	size_t reqn = post ? g->stored : x->other_stored, respn = post ? x->other_stored : g->stored;
+	uint64_t reql = post ? g->length : x->other_len, respl = post ? x->other_len : g->length;
+	char *shown = NULL;
+	const char *tgt = x->target != NULL ? x->target : "/";
+	if (redacting(h)) {
+		size_t count;
+		bool failed;
+		shown = redact_target(h->o.redact, tgt, &count, &failed);
+		if (failed)
+			tgt = "/";
+		h->redactions += count;
+	}
+	if (shown != NULL)
+		tgt = shown;
+	char iso[64], ip[ENDPOINT_STRLEN], hp[ENDPOINT_STRLEN];
+	iso_time(x->req_ts, iso, sizeof(iso));
+	int64_t wait_ns = wts_diff_ns(x->resp_ts, x->req_ts);
+	double wait_ms = wait_ns > 0 ? (double)wait_ns / 1e6 : 0;
+	endpoint_ip_str(&x->server, ip, sizeof(ip));
+	const char *host = c->host != NULL ? c->host : endpoint_str(&x->server, hp, sizeof(hp));
+	json_elem_begin(j);
+	json_obj_begin(j, "_initiator");
+	json_str(j, "type", "other");
+	json_obj_end(j);
+	json_null(j, "_priority");
+	json_str(j, "_resourceType", "xhr");
+	json_obj_begin(j, "cache");
+	json_obj_end(j);
+	char conn[24];
+	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)x->flow_id);
+	json_str(j, "connection", conn);
+	json_str(j, "startedDateTime", iso);
+	json_decimal(j, "time", wait_ms, 3);
+	json_obj_begin(j, "request");
+	json_str(j, "method", x->method);
+	size_t ul = strlen(host) + strlen(tgt) + 16;
+	char *url = malloc(ul);
+	if (url != NULL)
+		snprintf(url, ul, "%s://%s%s", c->tls ? "https" : "http", host, tgt);
+	json_str(j, "url", url != NULL ? url : "http:///");
+	free(url);
+	json_str(j, "httpVersion", "HTTP/1.1");
+	json_arr_begin(j, "headers");
+	json_arr_end(j);
+	json_arr_begin(j, "cookies");
+	json_arr_end(j);
+	query_string(h, tgt);
+	json_i64(j, "headersSize", -1);
+	json_u64(j, "bodySize", reql);
+	if (post) {
+		json_obj_begin(j, "postData");
+		json_str(j, "mimeType", "text/plain;charset=UTF-8");
+		poll_text(j, req, reqn, false);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+	json_obj_begin(j, "response");
+	json_u64(j, "status", (uint64_t)(x->status > 0 ? x->status : 0));
+	json_str(j, "statusText", x->status == 200 ? "OK" : "");
+	json_str(j, "httpVersion", "HTTP/1.1");
+	json_arr_begin(j, "headers");
+	json_arr_end(j);
+	json_arr_begin(j, "cookies");
+	json_arr_end(j);
+	json_obj_begin(j, "content");
+	json_u64(j, "size", respl);
+	json_str(j, "mimeType", "text/plain; charset=UTF-8");
+	poll_text(j, resp, respn, true);
+	json_obj_end(j);
+	json_str(j, "redirectURL", "");
+	json_i64(j, "headersSize", -1);
+	json_u64(j, "bodySize", respl);
+	json_obj_end(j);
+	json_str(j, "serverIPAddress", ip);
+	json_obj_begin(j, "timings");
+	json_i64(j, "blocked", -1);
+	json_i64(j, "dns", -1);
+	json_i64(j, "ssl", -1);
+	json_i64(j, "connect", -1);
+	json_u64(j, "send", 0);
+	json_decimal(j, "wait", wait_ms, 3);
+	json_u64(j, "receive", 0);
+	json_obj_end(j);
+	json_obj_begin(j, "_wscope");
+	json_u64(j, "session", c->polling ? c->id : c->info.session);
+	if (c->info.sid != NULL)
+		json_str(j, "sid", c->info.sid);
+	if (g->msgno != 0)
+		json_u64(j, "seq", g->msgno);
+	app_fields(j, g);
+	if (g->truncated || g->released)
+		json_bool(j, "truncated", true);
+	json_obj_end(j);
+	json_elem_end(j);
+	h->entries++;
+	free(shown);
+}
+
+/* The decoder's line, the request answered and the time to it. */
+static void app_fields(struct json *j, const struct ui_msg *g)
+{
+	if (g->app == NULL)
+		return;
+	const char *e = strchr(g->app, '\n');
+	json_strn(j, "app", (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+	if (g->reply_to != 0) {
+		json_u64(j, "reply_to", g->reply_to);
+		json_decimal(j, "latency", g->latency, 6);
+	}
+}
+
 void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 {
+	/* a Socket.IO session: its long-polling exchanges first */
+	for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+		const struct ui_msg *g = ui_conn_msg(c, i);
+		if (g->kind != UI_ROW_POLL || g->poll == NULL)
+			continue;
+		if (f != NULL && ui_filter_active(f) && !ui_filter_match(f, c, g))
+			continue;
+		start(h);
+		poll_entry(h, c, g);
+	}
+	if (c->polling)
+		return;
 	/* never an HTTP/1.1 handshake (TLS without its key, HTTP/2): no entry
 	 * (the state says it only until the connection ends) */
 	if (c->status == 0 && !c->info.decode_as) {

@@ -250,12 +250,21 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 	else
 		json_i64(j, NULL, -1);
 	json_u64(j, NULL, g->msgno); /* its number, as reply_to counts */
+	/* a long-polling body: the exchange ("GET 200"; numbers count the
+	 * session's bodies), else null */
+	if (g->kind == UI_ROW_POLL && g->poll != NULL) {
+		char ex[32];
+		snprintf(ex, sizeof(ex), "%s %d", g->poll->method, g->poll->status);
+		json_str(j, NULL, ex);
+	} else {
+		json_null(j, NULL);
+	}
 	json_arr_end(j);
 }
 
 void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *f)
 {
-	if (c->status == 0 && !c->info.decode_as && !c->tls)
+	if (c->status == 0 && !c->info.decode_as && !c->tls && !c->polling)
 		return; /* never spoke HTTP/1.1 and not TLS: nothing to show */
 	start(h);
 	struct json *j = h->j;
@@ -279,7 +288,9 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 		const char *p = shown != NULL ? shown : path;
 		/* a connection that never spoke HTTP/1.1 says why instead */
 		const char *why = NULL;
-		if (c->status == 0 && !ci->decode_as)
+		if (c->polling)
+			why = "Socket.IO session on HTTP long-polling";
+		else if (c->status == 0 && !ci->decode_as)
 			why = ci->alpn != NULL && strcmp(ci->alpn, "h2") == 0 ? "HTTP/2 over TLS: not dissected" :
 			      c->tls && !c->decrypted ? "TLS, not decrypted (no key for it)" : "not a WebSocket connection";
 		const char *sni = c->sni != NULL ? c->sni : "";
@@ -323,14 +334,20 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 	json_i64(j, NULL, c->close_code[0]);
 	json_i64(j, NULL, c->close_code[1]);
 	json_arr_end(j);
+	/* a session on long-polling: its packet bodies */
 	json_arr_begin(j, "counts");
-	json_u64(j, NULL, c->msgs[0]);
-	json_u64(j, NULL, c->msgs[1]);
+	json_u64(j, NULL, c->polling ? c->poll_bodies[0] : c->msgs[0]);
+	json_u64(j, NULL, c->polling ? c->poll_bodies[1] : c->msgs[1]);
 	json_arr_end(j);
 	json_arr_begin(j, "bytes");
-	json_u64(j, NULL, c->bytes[0]);
-	json_u64(j, NULL, c->bytes[1]);
+	json_u64(j, NULL, c->polling ? c->poll_bytes[0] : c->bytes[0]);
+	json_u64(j, NULL, c->polling ? c->poll_bytes[1] : c->bytes[1]);
 	json_arr_end(j);
+	if (ci->sid != NULL)
+		json_str(j, "sid", ci->sid);
+	json_u64(j, "polls", c->polls);
+	if (ci->session != 0)
+		json_u64(j, "session", ci->session);
 	json_arr_begin(j, "lost");
 	json_u64(j, NULL, c->lost[0]);
 	json_u64(j, NULL, c->lost[1]);
@@ -340,7 +357,8 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 	json_arr_begin(j, "m");
 	for (size_t i = 0; i < nm; i++) {
 		const struct ui_msg *g = ui_conn_msg(c, i);
-		if (g->kind == UI_ROW_MSG && (f == NULL || !ui_filter_active(f) || ui_filter_match(f, c, g)))
+		if ((g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL) &&
+		    (f == NULL || !ui_filter_active(f) || ui_filter_match(f, c, g)))
 			message(h, c, g);
 	}
 	json_arr_end(j);

@@ -726,6 +726,8 @@ static bool file_pump_fn(void *user)
 		if (lp->status == CAPTURE_CORRUPT)
 			core_warn(a->core, WARN_CAPTURE_CORRUPT, NULL, -1, "%s", a->err);
 		core_finish(a->core); /* the ends of the connections still open */
+		if (a->model != NULL)
+			ui_model_finish(a->model); /* and of the sessions on long-polling */
 	}
 	return true;
 }

@@ -186,6 +186,7 @@ void reports_event(struct reports *r, const struct ev *ev)
 
 void reports_finish(struct reports *r)
 {
+	ui_model_finish(r->model); /* the sessions still on long-polling end */
 	if (r->text != NULL)
 		transcript_finish(r->text, r->filtered ? "no connection or message passed the filter" :
 					   "no WebSocket connection in this capture");

@@ -75,12 +75,18 @@ struct cstats {
 	struct wts start, end;
 	struct dirstats d[2];
 	uint32_t warnings[WARN__COUNT];
+	/* Socket.IO long-polling: the session's own entry (session set), or
+	 * the connection that upgraded one (and exchanges after it) */
+	bool session;
+	uint64_t upgraded_to;                 /* the session's WebSocket connection */
+	uint64_t polls, poll_bodies[2], poll_bytes[2];
 };
 
 struct stats {
 	struct cstats **c;
 	size_t n, cap;
 	struct cstats all;                    /* every connection together */
+	uint64_t sessions;                    /* of them, Socket.IO sessions */
 	uint64_t ends[8];                     /* by end reason (names below) */
 	uint64_t codes_other;
 	uint64_t mem;
@@ -204,16 +210,29 @@ void stats_conn(struct stats *s, const struct ui_conn *c)
 		return;
 	s->mem += heap_cost(sizeof(*x));
 	x->id = c->id;
+	x->session = c->polling;
+	if (c->info.session != 0) {
+		/* the WebSocket upgrade of a session on long-polling */
+		struct cstats *ps = find(s, c->info.session);
+		if (ps != NULL && ps->session && !ps->ended) {
+			ps->ended = true;
+			ps->upgraded_to = c->id;
+			ps->end = c->conn_ts;
+			snprintf(ps->end_reason, sizeof(ps->end_reason), "upgraded");
+		}
+	}
+	if (c->polling)
+		s->sessions++;
 	memcpy(x->client, c->client, sizeof(x->client));
 	memcpy(x->server, c->server, sizeof(x->server));
 	x->status = c->status;
 	x->close_code[0] = x->close_code[1] = -1;
 	x->start = c->first_ts;
 	x->end = c->conn_ts;
-	if (c->status == 0 && !c->info.decode_as)
+	if (c->status == 0 && !c->info.decode_as && !c->polling)
 		x->why = c->info.alpn != NULL && strcmp(c->info.alpn, "h2") == 0 ? "HTTP/2 over TLS: not dissected" :
 			 c->tls && !c->decrypted ? "TLS, not decrypted (no key for it)" : "not a WebSocket connection";
-	if (c->host != NULL || c->path != NULL) {
+	if (!c->polling && (c->host != NULL || c->path != NULL)) {
 		const char *h = c->host ? c->host : "?", *p = c->path ? c->path : "";
 		size_t hl = strnlen(h, 200), pl = strnlen(p, 400);
 		x->url = malloc(6 + hl + pl + 1);
@@ -392,6 +411,17 @@ void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 			s->all.warnings[g->code]++;
 		}
 		break;
+	case UI_ROW_POLL:
+		for (struct cstats *y = x; y != NULL; y = y == x ? &s->all : NULL) {
+			y->polls++;
+			y->poll_bodies[d]++;
+			y->poll_bytes[d] += g->length;
+		}
+		if (g->npm > 0)
+			count_pairs(s, x, g);
+		if (wts_diff_ns(g->ts, x->end) > 0 && x->session)
+			x->end = g->ts;
+		break;
 	default:
 		break;
 	}
@@ -413,6 +443,8 @@ void stats_end(struct stats *s, const struct ui_conn *c)
 	for (int d = 0; d < 2; d++)
 		if (c->close_code[d] >= 0)
 			x->close_code[d] = c->close_code[d];
+	if (x->session)
+		return; /* the ends count WebSocket connections */
 	size_t k = 0;
 	while (k < 6 && strcmp(end_names[k], x->end_reason) != 0)
 		k++;
@@ -640,6 +672,17 @@ static void text_ops(FILE *out, struct cstats *c, unsigned tsflags)
 	fprintf(out, "  unanswered at the end: %llu\n", (unsigned long long)c->unanswered);
 }
 
+/* Socket.IO long-polling exchanges, and the packet bodies they carried. */
+static void text_polls(FILE *out, const struct cstats *c)
+{
+	if (c->polls == 0)
+		return;
+	fprintf(out, "  long-polling: %llu exchange%s; packet bodies: %llu client to server (%llu B), %llu server to "
+		"client (%llu B)\n", (unsigned long long)c->polls, c->polls == 1 ? "" : "s",
+		(unsigned long long)c->poll_bodies[0], (unsigned long long)c->poll_bytes[0],
+		(unsigned long long)c->poll_bodies[1], (unsigned long long)c->poll_bytes[1]);
+}
+
 static void text_header(FILE *out)
 {
 	fprintf(out, "  %-8s %7s %8s %6s %6s %5s %5s %5s %7s %7s %7s %7s  %-17s %9s %6s\n", "", "msgs", "bytes", "text",
@@ -662,6 +705,18 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 		struct cstats *c = s->c[i];
 		double secs = duration(c);
 		fprintf(out, "#%llu  %s %s %s  ", (unsigned long long)c->id, c->client, ar, c->server);
+		if (c->session) {
+			fprintf(out, "Socket.IO session on HTTP long-polling  %.3f s", secs);
+			if (c->upgraded_to != 0)
+				fprintf(out, ", upgraded: #%llu\n", (unsigned long long)c->upgraded_to);
+			else if (c->ended)
+				fprintf(out, ", never upgraded, ended: %s\n", c->end_reason);
+			else
+				fputs(", on long-polling at the end\n", out);
+			text_polls(out, c);
+			text_ops(out, c, tsflags);
+			continue;
+		}
 		if (c->why != NULL) {
 			fprintf(out, "%s  %.3f s", c->why, secs);
 		} else {
@@ -684,10 +739,14 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 		text_dir(out, &c->d[0], lc, secs);
 		text_dir(out, &c->d[1], ls, secs);
 		text_tail(out, c);
+		text_polls(out, c);
 		text_ops(out, c, tsflags);
 	}
 	/* all connections */
-	fprintf(out, "all %zu connection%s", s->n, s->n == 1 ? "" : "s");
+	fprintf(out, "all %zu connection%s", s->n - s->sessions, s->n - s->sessions == 1 ? "" : "s");
+	if (s->sessions > 0)
+		fprintf(out, " and %llu Socket.IO session%s on long-polling", (unsigned long long)s->sessions,
+			s->sessions == 1 ? "" : "s");
 	bool first = true;
 	for (size_t k = 0; k < 7; k++)
 		if (s->ends[k] > 0) {
@@ -700,6 +759,7 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 	text_dir(out, &s->all.d[0], lc, all);
 	text_dir(out, &s->all.d[1], ls, all);
 	text_tail(out, &s->all);
+	text_polls(out, &s->all);
 	text_ops(out, &s->all, tsflags);
 }
 
@@ -804,6 +864,21 @@ static void json_warnings(struct json *j, const struct cstats *c)
 	json_obj_end(j);
 }
 
+static void json_polls(struct json *j, const struct cstats *c)
+{
+	if (c->polls == 0)
+		return;
+	json_obj_begin(j, "polling");
+	json_u64(j, "exchanges", c->polls);
+	for (int d = 0; d < 2; d++) {
+		json_obj_begin(j, d == 0 ? "c2s" : "s2c");
+		json_u64(j, "bodies", c->poll_bodies[d]);
+		json_u64(j, "bytes", c->poll_bytes[d]);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+}
+
 void stats_write_ndjson(struct stats *s, struct export *x)
 {
 	struct json *j = export_json(x);
@@ -825,8 +900,15 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 			else
 				json_null(j, k);
 		}
-		json_dir(j, "c2s", &c->d[0], secs);
-		json_dir(j, "s2c", &c->d[1], secs);
+		if (c->session) {
+			json_bool(j, "session", true);
+			if (c->upgraded_to != 0)
+				json_u64(j, "upgraded_to", c->upgraded_to);
+		} else {
+			json_dir(j, "c2s", &c->d[0], secs);
+			json_dir(j, "s2c", &c->d[1], secs);
+		}
+		json_polls(j, c);
 		json_ops(j, c);
 		json_warnings(j, c);
 		json_end(j);
@@ -834,7 +916,9 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 	json_begin(j);
 	json_str(j, "type", "stats");
 	json_null(j, "conn");
-	json_u64(j, "connections", s->n);
+	json_u64(j, "connections", s->n - s->sessions);
+	if (s->sessions > 0)
+		json_u64(j, "sessions", s->sessions);
 	json_obj_begin(j, "ends");
 	for (size_t k = 0; k < 7; k++)
 		if (s->ends[k] > 0)
@@ -844,6 +928,7 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 	json_decimal(j, "duration", all, 6);
 	json_dir(j, "c2s", &s->all.d[0], all);
 	json_dir(j, "s2c", &s->all.d[1], all);
+	json_polls(j, &s->all);
 	json_ops(j, &s->all);
 	json_warnings(j, &s->all);
 	json_end(j);

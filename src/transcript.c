@@ -222,7 +222,7 @@ void transcript_conn(struct transcript *t, const struct ui_conn *c)
 {
 	put_time(t, c->conn_ts);
 	put_id(t, c);
-	const char *what = c->state == UI_REJECTED ? "rejected" :
+	const char *what = c->polling ? "polling" : c->state == UI_REJECTED ? "rejected" :
 			   c->state != UI_HIDDEN ? "open" : c->tls ? "tls" : "other";
 	putf(t, "%-8s ", what);
 	put(t, c->client);
@@ -230,6 +230,13 @@ void transcript_conn(struct transcript *t, const struct ui_conn *c)
 	put(t, c->server);
 	put(t, "  ");
 	const struct ws_conn_info *ci = &c->info;
+	if (c->polling) {
+		put(t, "Socket.IO session ");
+		put_str_untrusted(t, ci->sid != NULL ? ci->sid : "?", 64);
+		put(t, " on HTTP long-polling");
+		emit(t);
+		return;
+	}
 	if (c->state == UI_HIDDEN) {
 		if (ci->alpn != NULL && strcmp(ci->alpn, "h2") == 0)
 			put(t, "HTTP/2 over TLS: not dissected");
@@ -273,6 +280,8 @@ void transcript_conn(struct transcript *t, const struct ui_conn *c)
 		put(t, "  ");
 		put_str_untrusted(t, c->tls_version != NULL ? c->tls_version : "TLS", 20);
 	}
+	if (ci->session != 0)
+		putf(t, "  upgrades session #%llu", (unsigned long long)ci->session);
 	emit(t);
 }
 
@@ -312,9 +321,15 @@ void transcript_end(struct transcript *t, const struct ui_conn *c)
 	}
 	put(t, "ended: ");
 	put(t, c->end_reason[0] != '\0' ? c->end_reason : "?");
-	if (c->state == UI_CLOSED || c->msgs[0] + c->msgs[1] > 0)
+	if (c->polling)
+		putf(t, "; %llu long-polling exchange%s, never upgraded", (unsigned long long)c->polls,
+		     c->polls == 1 ? "" : "s");
+	else if (c->state == UI_CLOSED || c->msgs[0] + c->msgs[1] > 0)
 		putf(t, "; %llu message%s %s, %llu %s", (unsigned long long)c->msgs[0], c->msgs[0] == 1 ? "" : "s",
 		     arrow_bare(t, 0), (unsigned long long)c->msgs[1], arrow_bare(t, 1));
+	if (!c->polling && c->polls > 0)
+		putf(t, "; %llu long-polling exchange%s", (unsigned long long)c->polls,
+		     c->polls == 1 ? "" : "s");
 	if (c->lost[0] + c->lost[1] > 0)
 		putf(t, "; %llu bytes lost", (unsigned long long)(c->lost[0] + c->lost[1]));
 	double secs = (double)wts_diff_ns(c->end_ts, c->first_ts) / 1e9;
@@ -330,10 +345,12 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 	put_time(t, g->ts);
 	put_id(t, c);
 	put(t, arrow(t, g->dir));
-	putf(t, "  %-7s", ws_opcode_name(g->opcode));
+	putf(t, "  %-7s", g->kind == UI_ROW_POLL ? "poll" : ws_opcode_name(g->opcode));
 	putf(t, "%9llu B", (unsigned long long)g->length);
 	char z[48] = "";
-	if (g->compressed && g->inflate_failed)
+	if (g->kind == UI_ROW_POLL && g->poll != NULL)
+		snprintf(z, sizeof(z), "%s %d", g->poll->method, g->poll->status);
+	else if (g->compressed && g->inflate_failed)
 		snprintf(z, sizeof(z), "z %llu B, not inflated", (unsigned long long)g->wire_length);
 	else if (g->compressed)
 		snprintf(z, sizeof(z), "z %llu B", (unsigned long long)g->wire_length);
@@ -404,8 +421,8 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			snprintf(tail, sizeof(tail), "  reply to message %llu%s%s", (unsigned long long)g->reply_to,
-				 lat[0] ? " after " : "", lat);
+			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s", g->kind == UI_ROW_POLL ? "poll" : "message",
+				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat);
 		}
 		put_untrusted(t, (const uint8_t *)g->app, l, preview_cols(t) - (int)strlen(tail), false);
 		put(t, tail);
@@ -415,7 +432,7 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 
 void transcript_row(struct transcript *t, const struct ui_conn *c, const struct ui_msg *g)
 {
-	if (g->kind == UI_ROW_MSG) {
+	if (g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL) {
 		msg_row(t, c, g);
 		return;
 	}

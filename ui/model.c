@@ -52,6 +52,9 @@ struct ui_model {
 	size_t rq_len;
 	struct ui_model_hooks hooks;
 	void *hooks_user;
+	/* Socket.IO sessions taken over by their WebSocket connection */
+	struct { uint64_t from, to; } succ[64];
+	unsigned nsucc;
 };
 
 void ui_model_set_hooks(struct ui_model *m, const struct ui_model_hooks *h, void *user)
@@ -144,10 +147,16 @@ static uint64_t appx_mem(const struct ui_msg *g)
 	return g->appx != NULL ? g->appx_len + MALLOC_OVERHEAD : 0;
 }
 
+static uint64_t poll_mem(const struct ui_poll *x)
+{
+	return x == NULL ? 0 : sizeof(*x) + MALLOC_OVERHEAD + str_mem(x->target) +
+			       (x->other != NULL ? x->other_stored + MALLOC_OVERHEAD : 0);
+}
+
 static uint64_t row_mem(const struct ui_msg *g)
 {
 	return data_mem(g) + str_mem(g->warn) + str_mem(g->app) + appx_mem(g) +
-	       (g->pm != NULL ? g->npm * sizeof(*g->pm) + MALLOC_OVERHEAD : 0);
+	       (g->pm != NULL ? g->npm * sizeof(*g->pm) + MALLOC_OVERHEAD : 0) + poll_mem(g->poll);
 }
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
@@ -173,6 +182,12 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 	free(g->app);
 	free(g->appx);
 	free(g->pm);
+	if (g->poll != NULL) {
+		free(g->poll->target);
+		free(g->poll->other);
+		free(g->poll);
+		g->poll = NULL;
+	}
 	g->data = NULL;
 	g->fr = NULL;
 	g->warn = NULL;
@@ -199,7 +214,7 @@ static void conn_free(struct ui_model *m, struct ui_conn *c)
 	const char *s[] = { c->info.host, c->info.path, c->info.origin, c->info.user_agent,
 			    c->info.proto_asked, c->info.proto_chosen, c->info.ext_asked,
 			    c->info.ext_chosen, c->info.reason, c->info.tls_version, c->info.cipher,
-			    c->info.sni, c->info.alpn };
+			    c->info.sni, c->info.alpn, c->info.sid };
 	for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
 		mem_sub(m, str_mem(s[i]));
 		free((char *)s[i]);
@@ -252,9 +267,14 @@ const struct ui_msg *ui_conn_msg(const struct ui_conn *c, size_t i)
 
 long ui_conn_find_msgno(const struct ui_conn *c, uint64_t msgno)
 {
+	return ui_conn_find_row(c, UI_ROW_MSG, msgno);
+}
+
+long ui_conn_find_row(const struct ui_conn *c, enum ui_row_kind kind, uint64_t msgno)
+{
 	for (size_t i = c->len; i-- > 0; ) {
 		const struct ui_msg *g = &c->ring[(c->head + i) % c->cap];
-		if (g->kind != UI_ROW_MSG)
+		if (g->kind != kind || g->msgno == 0)
 			continue;
 		if (g->msgno == msgno)
 			return (long)i;
@@ -449,6 +469,8 @@ static const uint8_t *dup_bytes_counted(struct ui_model *m, const uint8_t *p, si
 	return d;
 }
 
+static void take_session(struct ui_model *m, struct ui_conn *s, struct ui_conn *c);
+
 static void on_conn(struct ui_model *m, const struct ev *ev)
 {
 	const struct ws_conn_info *ci = ev->u.conn;
@@ -480,7 +502,7 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->info.cipher = dup_counted(m, ci->cipher);
 	c->info.sni = dup_counted(m, ci->sni);
 	c->info.alpn = dup_counted(m, ci->alpn);
-	c->info.sid = NULL; /* the flow's: not kept (the path has it) */
+	c->info.sid = dup_counted(m, ci->sid);
 	c->info.req_head = dup_bytes_counted(m, ci->req_head, ci->req_head_len);
 	c->info.req_head_len = c->info.req_head ? ci->req_head_len : 0;
 	c->info.resp_head = dup_bytes_counted(m, ci->resp_head, ci->resp_head_len);
@@ -510,6 +532,9 @@ static void on_conn(struct ui_model *m, const struct ev *ev)
 	c->last_ts = ev->ts;
 	m->conns[m->n++] = c;
 	m->version++;
+	struct ui_conn *s = ci->session != 0 ? find(m, ci->session) : NULL;
+	if (s != NULL && s->polling)
+		take_session(m, s, c);
 	if (m->hooks.conn != NULL)
 		m->hooks.conn(m->hooks_user, c);
 }
@@ -646,9 +671,13 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
  * waits for the next message of its direction (the message detail lists
  * the warnings about it).
  */
+static struct ui_conn *session_conn(struct ui_model *m, uint64_t id);
+
 static void on_warning(struct ui_model *m, const struct ev *ev)
 {
 	struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
+	if (c == NULL && ev->u.warn.conn != 0)
+		c = session_conn(m, ev->u.warn.conn); /* a session's, upgraded since */
 	if (c == NULL) {
 		/* a connection the model dropped, or a TCP flow's (its loss has
 		 * its own rows): not about the capture as a whole */
@@ -685,6 +714,8 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 		}
 		hook_row(m, c, g);
 	}
+	if (c->polling)
+		return; /* no message of its own to come: its row says it */
 	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
 	const char *name = warn_name(ev->u.warn.code);
 	size_t add = strlen(name) + ml + 4;
@@ -722,7 +753,7 @@ static void ended(struct ui_model *m, size_t i)
 static struct ui_conn *conn_of_flow(struct ui_model *m, uint64_t id)
 {
 	for (size_t i = m->n; i-- > 0; )
-		if (m->conns[i]->flow_id == id)
+		if (m->conns[i]->flow_id == id && !m->conns[i]->polling)
 			return m->conns[i];
 	return NULL;
 }
@@ -738,8 +769,8 @@ static void on_flow_close(struct ui_model *m, const struct ev *ev)
 		return;
 	for (size_t i = m->n; i-- > 0; ) {
 		struct ui_conn *c = m->conns[i];
-		if (c->flow_id != ev->flow->id || c->flow_ended)
-			continue;
+		if (c->flow_id != ev->flow->id || c->flow_ended || c->polling)
+			continue; /* a session outlives its TCP connections */
 		c->flow_ended = true;
 		if (c->end_reason[0] == '\0') {
 			snprintf(c->end_reason, sizeof(c->end_reason), "%s", end_reason_name(ev->u.end.reason));
@@ -859,7 +890,7 @@ static void tb_latency(struct tbuf *b, double s)
 		tb_printf(b, "%.3f s", s);
 }
 
-static char *app_lines(const struct app_info *ai)
+static char *app_lines(const struct app_info *ai, const char *what)
 {
 	static const char hexd[] = "0123456789abcdef";
 	struct tbuf b = { malloc(APP_TEXT_MAX), 0, APP_TEXT_MAX };
@@ -878,7 +909,7 @@ static char *app_lines(const struct app_info *ai)
 			tb_wire(&b, (const uint8_t *)u->summary, strlen(u->summary), 200, false);
 		}
 		if (u->answered) {
-			tb_printf(&b, "\n  %s to message %llu (%s", u->completes ? "answers" : "one answer",
+			tb_printf(&b, "\n  %s to %s %llu (%s", u->completes ? "answers" : "one answer", what,
 				  (unsigned long long)u->req_seq, u->req_op ? u->req_op : "?");
 			if (u->req_subject[0] != '\0') {
 				tb_put(&b, " ", 1);
@@ -1184,18 +1215,64 @@ struct ui_app *ui_app_unpack(const struct ui_msg *g)
 
 /* The row of message msgno in c, or NULL (dropped). From the newest
  * back: an answer's request is usually near. */
-static struct ui_msg *row_of_msgno(struct ui_conn *c, uint64_t msgno)
+static struct ui_msg *row_of_msgno(struct ui_conn *c, enum ui_row_kind kind, uint64_t msgno)
 {
-	for (size_t i = c->len; i-- > 0; ) {
-		struct ui_msg *g = &c->ring[(c->head + i) % c->cap];
-		if (g->kind != UI_ROW_MSG)
+	long i = ui_conn_find_row(c, kind, msgno);
+	return i >= 0 ? &c->ring[(c->head + (size_t)i) % c->cap] : NULL;
+}
+
+/* What the decoder made of row g (a message, or a long-polling body). */
+static void take_app(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, const struct app_info *ai)
+{
+	if (c->app == NULL)
+		c->app = ai->proto; /* static: the decoder's name */
+	g->app = app_lines(ai, g->kind == UI_ROW_POLL ? "long-polling body" : "message");
+	mem_add(m, str_mem(g->app));
+	g->appx = app_pack(ai, &g->appx_len);
+	mem_add(m, appx_mem(g));
+	pair_marks(m, g, ai);
+	for (unsigned i = 0; i < ai->n; i++) {
+		const struct app_unit *u = &ai->u[i];
+		if (!u->answered)
 			continue;
-		if (g->msgno == msgno)
-			return g;
-		if (g->msgno < msgno)
-			break;
+		if (g->reply_to == 0) {
+			g->reply_to = u->req_seq;
+			g->latency = u->latency;
+			g->first_answer = u->first_answer;
+		}
+		struct ui_msg *rq = row_of_msgno(c, (enum ui_row_kind)g->kind, u->req_seq);
+		if (rq != NULL && rq->answer == 0)
+			rq->answer = g->msgno;
 	}
-	return NULL;
+}
+
+/* Keeps the first bytes of a payload in g->data, as the options allow: a
+ * text cut short ends on a whole character. */
+static void keep_data(struct ui_model *m, struct ui_msg *g, const uint8_t *src, size_t have, bool text)
+{
+	/* Why: one message may not take more than an eighth of the budget,
+	 * so that the history around it stays */
+	size_t n = have;
+	if (n > m->o.keep_bytes)
+		n = m->o.keep_bytes;
+	if (n > m->o.budget / 8)
+		n = (size_t)(m->o.budget / 8);
+	if (n < have && text) {
+		/* so that what is kept (and exported) is still valid UTF-8 */
+		size_t whole = 0;
+		utf8_valid_prefix(src, n, &whole);
+		n = whole;
+	}
+	g->truncated = g->truncated || n < have;
+	if (n > 0 && src != NULL) {
+		g->data = malloc(n + 1);
+		if (g->data != NULL) {
+			memcpy(g->data, src, n);
+			g->data[n] = '\0'; /* see struct ui_msg: a NUL after data */
+			g->stored = n;
+			mem_add(m, n + MALLOC_OVERHEAD);
+		}
+	}
 }
 
 static void on_msg(struct ui_model *m, const struct ev *ev)
@@ -1246,59 +1323,201 @@ static void on_msg(struct ui_model *m, const struct ev *ev)
 	g->utf8_ok = mi->utf8_ok;
 	g->bomb = mi->bomb;
 	g->close_code = mi->close_code;
-	/* Why: one message may not take more than an eighth of the budget,
-	 * so that the history around it stays */
-	size_t n = have;
-	if (n > m->o.keep_bytes)
-		n = m->o.keep_bytes;
-	if (n > m->o.budget / 8)
-		n = (size_t)(m->o.budget / 8);
-	if (n < have && mi->utf8_ok && (mi->opcode == WS_OP_TEXT || mi->opcode == WS_OP_CLOSE)) {
-		/* a text cut short ends on a whole character, so that what is
-		 * kept (and exported) is still valid UTF-8 */
-		size_t whole = 0;
-		utf8_valid_prefix(src, n, &whole);
-		n = whole;
-	}
-	g->truncated = mi->truncated || n < have;
-	if (n > 0 && src != NULL) {
-		g->data = malloc(n + 1);
-		if (g->data != NULL) {
-			memcpy(g->data, src, n);
-			g->data[n] = '\0'; /* see struct ui_msg: a NUL after data */
-			g->stored = n;
-			mem_add(m, n + MALLOC_OVERHEAD);
-		}
-	}
+	g->truncated = mi->truncated;
+	keep_data(m, g, src, have, mi->utf8_ok && (mi->opcode == WS_OP_TEXT || mi->opcode == WS_OP_CLOSE));
 	take_frames(m, c, g, d);
 	g->warn = c->pw[d]; /* already counted */
 	c->pw[d] = NULL;
-	if (mi->app != NULL) {
-		if (c->app == NULL)
-			c->app = mi->app->proto; /* static: the decoder's name */
-		g->app = app_lines(mi->app);
-		mem_add(m, str_mem(g->app));
-		g->appx = app_pack(mi->app, &g->appx_len);
-		mem_add(m, appx_mem(g));
-		pair_marks(m, g, mi->app);
-		for (unsigned i = 0; i < mi->app->n; i++) {
-			const struct app_unit *u = &mi->app->u[i];
-			if (!u->answered)
-				continue;
-			if (g->reply_to == 0) {
-				g->reply_to = u->req_seq;
-				g->latency = u->latency;
-				g->first_answer = u->first_answer;
-			}
-			struct ui_msg *rq = row_of_msgno(c, u->req_seq);
-			if (rq != NULL && rq->answer == 0)
-				rq->answer = msgno;
-		}
-	}
+	if (mi->app != NULL)
+		take_app(m, c, g, mi->app);
 	hook_row(m, c, g);
 	if (g->data != NULL)
 		queue_release(m, c->id, g->seq);
 	enforce_budget(m);
+}
+
+/* ---- Socket.IO sessions on long-polling ---- */
+
+/* The entry a session's exchanges go to: the session's own, or the
+ * WebSocket connection that took it over. */
+static struct ui_conn *session_conn(struct ui_model *m, uint64_t id)
+{
+	struct ui_conn *c = find(m, id);
+	if (c != NULL)
+		return c->polling ? c : NULL;
+	for (size_t i = m->n; i-- > 0; )
+		if (m->conns[i]->info.session == id)
+			return m->conns[i];
+	return NULL;
+}
+
+static struct ui_conn *new_session(struct ui_model *m, const struct ev *ev, const struct poll_info *pi)
+{
+	if (m->n > 0 && m->conns[m->n - 1]->id > pi->session)
+		return NULL; /* ids only grow: a session dropped from the list stays out */
+	if (!room_for_conn(m))
+		return NULL;
+	struct ui_conn *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mem_add(m, sizeof(*c) + MALLOC_OVERHEAD);
+	c->id = c->info.id = pi->session;
+	c->flow_id = c->info.flow_id = ev->flow != NULL ? ev->flow->id : 0;
+	c->client_ep = c->info.client = pi->client;
+	c->server_ep = c->info.server = pi->server;
+	endpoint_str(&pi->client, c->client, sizeof(c->client));
+	endpoint_str(&pi->server, c->server, sizeof(c->server));
+	c->info.sid = dup_counted(m, pi->sid);
+	c->info.path = dup_counted(m, pi->target);
+	c->path = c->info.path;
+	c->info.req_ts = pi->req_ts;
+	c->info.req_pkt = pi->req_pkt;
+	c->polling = true;
+	c->state = UI_POLLING;
+	c->close_code[0] = c->close_code[1] = -1;
+	c->client_rdir = -1;
+	c->conn_ts = pi->req_ts;
+	c->conn_pkt = pi->req_pkt;
+	c->first_ts = pi->req_ts;
+	c->last_ts = ev->ts;
+	m->conns[m->n++] = c;
+	m->version++;
+	if (m->hooks.conn != NULL)
+		m->hooks.conn(m->hooks_user, c);
+	return c;
+}
+
+/* An exchange: one row, for the body that carries the session's packets. */
+static void on_poll(struct ui_model *m, const struct ev *ev)
+{
+	const struct poll_info *pi = ev->u.poll;
+	if (pi->session == 0 || pi->sid == NULL)
+		return;
+	struct ui_conn *c = session_conn(m, pi->session);
+	if (c == NULL && (c = new_session(m, ev, pi)) == NULL)
+		return;
+	bool post = strcmp(pi->method, "POST") == 0;
+	int d = post ? 0 : 1;
+	const uint8_t *body = post ? pi->req_body : pi->resp_body;
+	size_t blen = post ? pi->req_len : pi->resp_len;
+	const uint8_t *other = post ? pi->resp_body : pi->req_body;
+	size_t olen = post ? pi->resp_len : pi->req_len;
+	struct ui_poll *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return;
+	struct ui_msg *g = new_row(m, c);
+	if (g == NULL) {
+		free(x);
+		return;
+	}
+	snprintf(x->method, sizeof(x->method), "%s", pi->method);
+	x->status = pi->status;
+	x->eio = pi->eio;
+	x->target = str_dup_opt(pi->target);
+	x->client = pi->client;
+	x->server = pi->server;
+	x->flow_id = ev->flow != NULL ? ev->flow->id : 0;
+	x->req_ts = pi->req_ts;
+	x->resp_ts = ev->ts;
+	x->req_pkt = pi->req_pkt;
+	x->resp_pkt = ev->pkt;
+	x->cut[0] = pi->req_cut;
+	x->cut[1] = pi->resp_cut;
+	x->other_len = olen;
+	size_t ok = olen < m->o.keep_bytes ? olen : m->o.keep_bytes;
+	if (ok > 0 && other != NULL && (x->other = malloc(ok)) != NULL) {
+		memcpy(x->other, other, ok);
+		x->other_stored = ok;
+	}
+	g->poll = x;
+	mem_add(m, poll_mem(x));
+	c->polls++;
+	c->poll_bodies[d]++;
+	c->poll_bytes[d] += blen;
+	c->last_ts = ev->ts;
+	g->kind = UI_ROW_POLL;
+	g->ts = post ? pi->req_ts : ev->ts;
+	g->pkt = g->first_pkt = post ? pi->req_pkt : ev->pkt;
+	g->msgno = post ? pi->req_seq : pi->resp_seq;
+	g->dir = (uint8_t)d;
+	g->utf8_ok = utf8_valid(body, blen);
+	g->opcode = g->utf8_ok ? WS_OP_TEXT : WS_OP_BINARY;
+	g->length = g->wire_length = blen;
+	g->close_code = -1;
+	g->truncated = post ? pi->req_cut : pi->resp_cut;
+	keep_data(m, g, body, blen, g->utf8_ok);
+	const struct app_info *ai = post ? pi->req_app : pi->resp_app;
+	if (ai != NULL)
+		take_app(m, c, g, ai);
+	hook_row(m, c, g);
+	if (g->data != NULL)
+		queue_release(m, c->id, g->seq);
+	enforce_budget(m);
+}
+
+/* Connection c (just listed, no rows yet) is the WebSocket upgrade of
+ * session s: it takes the session's rows, and the session's entry goes. */
+static void take_session(struct ui_model *m, struct ui_conn *s, struct ui_conn *c)
+{
+	c->ring = s->ring;
+	c->cap = s->cap;
+	c->head = s->head;
+	c->len = s->len;
+	c->next_seq = s->next_seq;
+	s->ring = NULL;
+	s->cap = s->len = s->head = 0;
+	c->dropped = s->dropped;
+	c->released = s->released;
+	c->warnings += s->warnings;
+	c->polls = s->polls;
+	for (int d = 0; d < 2; d++) {
+		c->poll_bodies[d] = s->poll_bodies[d];
+		c->poll_bytes[d] = s->poll_bytes[d];
+	}
+	if (c->app == NULL)
+		c->app = s->app;
+	if (wts_diff_ns(s->first_ts, c->first_ts) < 0)
+		c->first_ts = s->first_ts;
+	/* the payloads the budget may release, now under c's id (the
+	 * session's entries in the queue find nothing and are skipped) */
+	for (size_t i = 0; i < c->len; i++) {
+		const struct ui_msg *g = ui_conn_msg(c, i);
+		if (g->data != NULL && !g->released)
+			queue_release(m, c->id, g->seq);
+	}
+	m->succ[m->nsucc++ % 64].from = s->id;
+	m->succ[(m->nsucc - 1) % 64].to = c->id;
+	for (size_t i = 0; i < m->n; i++)
+		if (m->conns[i] == s) {
+			memmove(m->conns + i, m->conns + i + 1, (m->n - i - 1) * sizeof(*m->conns));
+			m->n--;
+			break;
+		}
+	conn_free(m, s);
+	m->version++;
+}
+
+uint64_t ui_model_successor(const struct ui_model *m, uint64_t id)
+{
+	unsigned n = m->nsucc < 64 ? m->nsucc : 64;
+	for (unsigned i = 0; i < n; i++)
+		if (m->succ[i].from == id)
+			return m->succ[i].to;
+	return 0;
+}
+
+void ui_model_finish(struct ui_model *m)
+{
+	for (size_t i = m->n; i-- > 0; ) {
+		struct ui_conn *c = m->conns[i];
+		if (!c->polling || c->state != UI_POLLING)
+			continue;
+		c->state = UI_CLOSED;
+		snprintf(c->end_reason, sizeof(c->end_reason), "eof");
+		c->end_ts = c->last_ts;
+		m->version++;
+		ended(m, i);
+	}
 }
 
 static void on_end(struct ui_model *m, const struct ev *ev)
@@ -1333,6 +1552,9 @@ void ui_model_event(struct ui_model *m, const struct ev *ev)
 		break;
 	case EV_WS_MSG:
 		on_msg(m, ev);
+		break;
+	case EV_POLL:
+		on_poll(m, ev);
 		break;
 	case EV_WS_END:
 		on_end(m, ev);
@@ -1381,8 +1603,15 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)
 		snprintf(buf, len, "%s%s%s", c->tls && !c->decrypted ? "no key" : "not ws",
 			 c->end_reason[0] ? ", " : "", c->end_reason);
 		return;
+	case UI_POLLING:
+		snprintf(buf, len, "polling");
+		return;
 	case UI_CLOSED:
 		break;
+	}
+	if (c->polling) {
+		snprintf(buf, len, "polling, %s", c->end_reason[0] ? c->end_reason : "ended");
+		return;
 	}
 	bool both = strcmp(c->end_reason, "close") == 0; /* a close frame each way */
 	if (both) {
@@ -1586,6 +1815,9 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
 				used = true;
 			} else if (word_is(w, wl, "loss") || word_is(w, wl, "lost")) {
 				f->rows |= 1u << UI_ROW_LOSS;
+				used = true;
+			} else if (word_is(w, wl, "poll") || word_is(w, wl, "polling")) {
+				f->rows |= 1u << UI_ROW_POLL;
 				used = true;
 			}
 			for (unsigned k = 0; !used && k < 16; k++)
@@ -1791,6 +2023,8 @@ bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const s
 	if (f->opcodes != 0 || f->rows != 0) {
 		bool ok = m->kind == UI_ROW_MSG ? (f->opcodes & (1u << m->opcode)) != 0
 						: (f->rows & (1u << m->kind)) != 0;
+		if (m->kind == UI_ROW_POLL && (f->opcodes & (1u << m->opcode)) != 0)
+			ok = true; /* its packets' text, as a message's */
 		if (!ok)
 			return false;
 	}
@@ -1875,6 +2109,8 @@ void ui_filter_describe(const struct ui_filter *f, char *buf, size_t len)
 		ADD("warning ");
 	if ((f->rows & (1u << UI_ROW_LOSS)) != 0)
 		ADD("loss ");
+	if ((f->rows & (1u << UI_ROW_POLL)) != 0)
+		ADD("poll ");
 	if (f->host[0]) ADD("host:%s ", f->host);
 	if (f->path[0]) ADD("path:%s ", f->path);
 	if (f->proto[0]) ADD("proto:%s ", f->proto);
@@ -1954,6 +2190,8 @@ static void conn_flow_info(const struct ui_conn *c, struct flow_info *fi)
 
 void ui_export_conn_record(struct export *x, const struct ui_conn *c)
 {
+	if (c->polling)
+		return; /* a session on long-polling: its exchanges say it all */
 	struct flow_info fi;
 	conn_flow_info(c, &fi);
 	struct ev ev = { .type = EV_WS_CONN };
@@ -1963,6 +2201,64 @@ void ui_export_conn_record(struct export *x, const struct ui_conn *c)
 	ev.dir = -1;
 	ev.flow = &fi;
 	export_event(x, &ev);
+}
+
+/* A long-polling row: the "poll" record (and "pair" records) of --json. */
+static void export_poll(struct export *x, const struct ui_conn *c, const struct ui_msg *g)
+{
+	const struct ui_poll *p = g->poll;
+	struct poll_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.client = p->client;
+	pi.server = p->server;
+	pi.method = p->method;
+	pi.target = p->target != NULL ? p->target : "";
+	pi.sid = c->info.sid;
+	pi.session = c->polling ? c->id : c->info.session;
+	pi.eio = p->eio;
+	pi.status = p->status;
+	pi.req_ts = p->req_ts;
+	pi.req_pkt = p->req_pkt;
+	bool post = g->dir == 0;
+	struct ui_app *ua = ui_app_unpack(g);
+	const uint8_t *body = g->data != NULL ? g->data : (const uint8_t *)"";
+	uint64_t total = g->released ? g->length : (g->stored < g->length ? g->length : 0);
+	if (post) {
+		pi.req_body = body;
+		pi.req_len = g->stored;
+		pi.req_total = total;
+		pi.req_cut = p->cut[0];
+		pi.req_seq = g->msgno;
+		pi.req_app = ua != NULL ? &ua->info : NULL;
+		pi.resp_body = p->other != NULL ? p->other : (const uint8_t *)"";
+		pi.resp_len = p->other_stored;
+		pi.resp_total = p->other_stored < p->other_len ? p->other_len : 0;
+		pi.resp_cut = p->cut[1];
+	} else {
+		pi.resp_body = body;
+		pi.resp_len = g->stored;
+		pi.resp_total = total;
+		pi.resp_cut = p->cut[1];
+		pi.resp_seq = g->msgno;
+		pi.resp_app = ua != NULL ? &ua->info : NULL;
+		pi.req_body = p->other != NULL ? p->other : (const uint8_t *)"";
+		pi.req_len = p->other_stored;
+		pi.req_total = p->other_stored < p->other_len ? p->other_len : 0;
+		pi.req_cut = p->cut[0];
+	}
+	struct flow_info fi;
+	memset(&fi, 0, sizeof(fi));
+	fi.id = p->flow_id;
+	fi.ep[0] = p->client;
+	fi.ep[1] = p->server;
+	struct ev pe = { .type = EV_POLL };
+	pe.ts = p->resp_ts;
+	pe.pkt = p->resp_pkt;
+	pe.u.poll = &pi;
+	pe.dir = -1;
+	pe.flow = &fi;
+	export_event(x, &pe);
+	ui_app_free(ua);
 }
 
 bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_msg *g, bool frames)
@@ -2028,6 +2324,10 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 		ui_app_free(ua);
 		return true;
 	}
+	if (g->kind == UI_ROW_POLL && g->poll != NULL) {
+		export_poll(x, c, g);
+		return false;
+	}
 	if (g->kind == UI_ROW_LOSS && g->code != GAP_SNAPLEN) {
 		/* the warning --json has for it, said as the core says it
 		 * (flow-level: no connection) */
@@ -2064,7 +2364,7 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 
 void ui_export_end(struct export *x, const struct ui_conn *c)
 {
-	if (c->state != UI_CLOSED || c->end_reason[0] == '\0')
+	if (c->state != UI_CLOSED || c->end_reason[0] == '\0' || c->polling)
 		return;
 	struct flow_info fi;
 	conn_flow_info(c, &fi);

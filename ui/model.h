@@ -47,6 +47,8 @@ enum ui_conn_state {
 	UI_CLOSED,      /* the TCP connection ended (see end_reason) */
 	UI_REJECTED,    /* the upgrade was refused (403, ...) */
 	UI_HIDDEN,      /* TLS not decrypted, or not HTTP/1.1 WebSocket */
+	UI_POLLING,     /* a Socket.IO session on HTTP long-polling, not (yet)
+	                   upgraded to WebSocket */
 };
 
 struct ui_frame {
@@ -64,6 +66,26 @@ enum ui_row_kind {
 	UI_ROW_MSG,     /* a WebSocket message */
 	UI_ROW_WARN,    /* a warning about the connection (data: its text) */
 	UI_ROW_LOSS,    /* bytes of one direction never captured (length) */
+	UI_ROW_POLL,    /* an Engine.IO long-polling exchange (poll: its HTTP
+	                   side): data is the body that carries packets (a
+	                   POST's request, else the response), dir its
+	                   direction, msgno its number in the session (0: none) */
+};
+
+/* A long-polling exchange, as the core told it (struct poll_info). */
+struct ui_poll {
+	char method[8];
+	int status, eio;
+	char *target;         /* as sent */
+	struct endpoint client, server;
+	uint64_t flow_id;
+	struct wts req_ts, resp_ts;
+	uint64_t req_pkt, resp_pkt;
+	bool cut[2];          /* the request's / response's body was cut by the
+	                         core (LIM_POLL_BODY) */
+	uint8_t *other;       /* the other body ("ok", or empty): its first
+	                         other_stored bytes of other_len */
+	size_t other_len, other_stored;
 };
 
 /* A request a message makes, or the first answer to one it gives: the
@@ -115,6 +137,7 @@ struct ui_msg {
 	double latency;       /* seconds since reply_to */
 	bool first_answer;    /* the first answer to reply_to (latency is then
 	                         its time to answer) */
+	struct ui_poll *poll; /* UI_ROW_POLL: the exchange */
 };
 
 struct ui_conn {
@@ -126,6 +149,14 @@ struct ui_conn {
 	struct ws_conn_info info;
 	struct wts conn_ts;   /* of the handshake answer */
 	uint64_t conn_pkt;
+	/* A Socket.IO session: polling is set while the entry is the session
+	 * itself (long-polling, no WebSocket yet; id is the session's, and
+	 * info.sid its sid). When its WebSocket upgrade comes, that connection
+	 * takes the session's rows (its info.session is the session's id) and
+	 * the session's entry goes (ui_model_successor). */
+	bool polling;
+	uint64_t polls;       /* long-polling exchanges, in its rows */
+	uint64_t poll_bodies[2], poll_bytes[2]; /* packet bodies c2s, s2c */
 	/* shortcuts into info */
 	const char *host, *path, *subprotocol, *extensions, *sni, *tls_version;
 	int status;
@@ -189,7 +220,7 @@ uint64_t ui_model_capture_warnings(const struct ui_model *m, const char **first,
 void ui_model_free(struct ui_model *m);
 
 /* Takes one event (EV_WS_CONN, EV_WS_MSG, EV_WS_FRAME, EV_WS_END,
- * EV_WARNING, EV_FLOW_GAP, EV_FLOW_CLOSE; others are ignored). */
+ * EV_POLL, EV_WARNING, EV_FLOW_GAP, EV_FLOW_CLOSE; others are ignored). */
 void ui_model_event(struct ui_model *m, const struct ev *ev);
 
 size_t ui_model_nconns(const struct ui_model *m);
@@ -222,6 +253,15 @@ struct ui_app *ui_app_unpack(const struct ui_msg *g);
 void ui_app_free(struct ui_app *x);
 /* The index of message msgno's row in c, or -1 (dropped). */
 long ui_conn_find_msgno(const struct ui_conn *c, uint64_t msgno);
+/* The same among the rows of one kind (UI_ROW_POLL: by the session's
+ * body number). */
+long ui_conn_find_row(const struct ui_conn *c, enum ui_row_kind kind, uint64_t msgno);
+/* A Socket.IO session entry that its WebSocket connection took over: that
+ * connection's id (the latest 64 are remembered), else 0. */
+uint64_t ui_model_successor(const struct ui_model *m, uint64_t id);
+/* The input is over: a Socket.IO session still on long-polling ends
+ * (reason "eof"), its end hook called. */
+void ui_model_finish(struct ui_model *m);
 
 /* How the connection stands or ended, for the list: "open", "closing 1000
  * client", "close 1000 both", "close 1000/1001", "close 4001 client, fin",
@@ -235,7 +275,8 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len);
  * order, all of which must match:
  *   c2s s2c                      direction (messages)
  *   text binary ping pong close continuation  opcodes (any of them)
- *   warning loss                 those rows (any of them, with opcodes)
+ *   warning loss poll            those rows (any of them, with opcodes;
+ *                                poll: Socket.IO long-polling exchanges)
  *   conn:N                       connection id
  *   host:S path:S proto:S addr:S state:S   connection fields (substring)
  *   after:SEC before:SEC         time since the connection's start

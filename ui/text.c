@@ -608,7 +608,8 @@ void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, en
 			unsigned tsflags)
 {
 	ui_text_reset(t, width, tsflags);
-	if (g->kind == UI_ROW_MSG && g->app != NULL && mode != UI_TM_HEX)
+	bool msg = g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL;
+	if (msg && g->app != NULL && mode != UI_TM_HEX)
 		layout_app(t, g);
 	if (g->kind == UI_ROW_WARN) {
 		ui_text_put(t, UI_A_WARN, warn_name((enum warn_code)g->code));
@@ -640,7 +641,7 @@ void ui_text_layout_msg(struct ui_text *t, const struct ui_msg *g, int width, en
 		ui_text_put(t, UI_A_DIM, "(empty)");
 		return;
 	}
-	bool text = g->kind == UI_ROW_MSG && shows_as_text(g);
+	bool text = msg && shows_as_text(g);
 	if (mode == UI_TM_HEX || (mode == UI_TM_AUTO && !text)) {
 		t->hex = true;
 		layout_hex(t, p, n, width);
@@ -677,7 +678,7 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 	if (g->kind == UI_ROW_WARN) {
 		ui_text_putf(x, UI_A_NORMAL, "warning %s: ", warn_name((enum warn_code)g->code));
 		plain = true;
-	} else if (g->kind == UI_ROW_MSG && g->app != NULL) {
+	} else if ((g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL) && g->app != NULL) {
 		/* decoded: its one line, and on an answer the time it took */
 		const char *e = strchr(g->app, '\n');
 		size_t l = e ? (size_t)(e - g->app) : strlen(g->app);
@@ -690,7 +691,8 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9#%llu%s%s ", (unsigned long long)g->reply_to, lat[0] ? " " : "",
+			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s ", g->kind == UI_ROW_POLL ? "poll " : "#",
+				     (unsigned long long)g->reply_to, lat[0] ? " " : "",
 				     lat);
 		}
 		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app + pl, l - pl, false);
@@ -701,7 +703,8 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 		if (asks && g->answer == 0)
 			ui_text_put(x, UI_A_DIM, "  (no answer)");
 		return;
-	} else if (g->kind == UI_ROW_MSG && !g->released && !g->gap && p != NULL && shows_as_text(g)) {
+	} else if ((g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL) && !g->released && !g->gap && p != NULL &&
+		   shows_as_text(g)) {
 		if (g->opcode == WS_OP_CLOSE) {
 			if (g->close_code >= 0)
 				ui_text_putf(x, UI_A_NORMAL, "%d %s%s", g->close_code, ui_close_code_meaning(g->close_code),
@@ -718,7 +721,7 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 	}
 	char buf[1024];
 	ui_row_preview(g, tsflags, buf, sizeof(buf), max_cols < 300 ? max_cols : 300);
-	ui_text_put(x, g->kind == UI_ROW_MSG ? UI_A_NORMAL : UI_A_WARN, buf);
+	ui_text_put(x, g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL ? UI_A_NORMAL : UI_A_WARN, buf);
 }
 
 void ui_fmt_latency(double s, char *buf, size_t len)

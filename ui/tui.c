@@ -123,7 +123,17 @@ static void set_note(struct tui *t, bool err, const char *fmt, ...)
 
 static const struct ui_conn *cur_conn(const struct tui *t)
 {
-	return t->cur_id ? ui_model_find(t->m, t->cur_id) : NULL;
+	if (t->cur_id == 0)
+		return NULL;
+	const struct ui_conn *c = ui_model_find(t->m, t->cur_id);
+	uint64_t next = c == NULL ? ui_model_successor(t->m, t->cur_id) : 0;
+	if (next != 0) {
+		/* a Socket.IO session upgraded: its WebSocket connection has
+		 * its rows now, and the reader goes on there */
+		((struct tui *)t)->cur_id = next;
+		c = ui_model_find(t->m, next);
+	}
+	return c;
 }
 
 static void refresh_cvis(struct tui *t)
@@ -652,12 +662,13 @@ static int k_save(struct tui *t)
 		set_note(t, true, "no message selected");
 		return R_REDRAW;
 	}
-	if (g->kind != UI_ROW_MSG || g->data == NULL) {
+	if ((g->kind != UI_ROW_MSG && g->kind != UI_ROW_POLL) || g->data == NULL) {
 		set_note(t, true, "this row has no payload to save%s", g->released ? " (released: memory cap)" : "");
 		return R_REDRAW;
 	}
 	char what[64], name[PATH_LEN];
-	snprintf(what, sizeof(what), "conn%llu-msg%llu", (unsigned long long)t->cur_id, (unsigned long long)g->msgno);
+	snprintf(what, sizeof(what), "conn%llu-%s%llu", (unsigned long long)t->cur_id,
+		 g->kind == UI_ROW_POLL ? "poll" : "msg", (unsigned long long)g->msgno);
 	bool text = g->opcode == WS_OP_TEXT && g->utf8_ok && !g->inflate_failed;
 	default_name(t, name, sizeof(name), what, text ? (ui_looks_like_json(g->data, g->stored) ? "json" : "txt") : "bin");
 	if (t->o->save_note != NULL && t->o->save_note[0] != '\0')
@@ -737,10 +748,11 @@ static int k_answer(struct tui *t)
 	refresh_vis(t);
 	const struct ui_conn *c = cur_conn(t);
 	const struct ui_msg *g = vis_msg(t, t->ml.sel);
-	if (c == NULL || g == NULL || g->kind != UI_ROW_MSG) {
+	if (c == NULL || g == NULL || (g->kind != UI_ROW_MSG && g->kind != UI_ROW_POLL)) {
 		set_note(t, true, "no message selected");
 		return R_REDRAW;
 	}
+	const char *what = g->kind == UI_ROW_POLL ? "long-polling body" : "message";
 	uint64_t to = g->reply_to != 0 ? g->reply_to : g->answer;
 	if (to == 0) {
 		set_note(t, true, "%s", g->app != NULL ? "no request or answer of this message in the capture" :
@@ -748,9 +760,9 @@ static int k_answer(struct tui *t)
 				   "not decoded: no request or answer to go to (see --decode-sub)");
 		return R_REDRAW;
 	}
-	long i = ui_conn_find_msgno(c, to);
+	long i = ui_conn_find_row(c, (enum ui_row_kind)g->kind, to);
 	if (i < 0) {
-		set_note(t, true, "message %llu is no longer held (see --history)", (unsigned long long)to);
+		set_note(t, true, "%s %llu is no longer held (see --history)", what, (unsigned long long)to);
 		return R_REDRAW;
 	}
 	uint64_t seq = ui_conn_msg(c, (size_t)i)->seq;
@@ -763,14 +775,14 @@ static int k_answer(struct tui *t)
 			hi = mid;
 	}
 	if (lo >= t->nvis || t->vis[lo] != seq) {
-		set_note(t, true, "message %llu does not pass the filter", (unsigned long long)to);
+		set_note(t, true, "%s %llu does not pass the filter", what, (unsigned long long)to);
 		return R_REDRAW;
 	}
 	t->follow = false;
 	ui_list_select(&t->ml, lo, rows());
 	t->dl.top = 0;
 	t->hoff = 0;
-	set_note(t, false, "%s message %llu (a: back)", g->reply_to != 0 ? "its request:" : "its answer:",
+	set_note(t, false, "%s %s %llu (a: back)", g->reply_to != 0 ? "its request:" : "its answer:", what,
 		 (unsigned long long)to);
 	return R_REDRAW;
 }
@@ -1206,20 +1218,26 @@ static void draw_conns(struct tui *t)
 		bool active = t->src != NULL && t->src->live && wts_diff_ns(t->now, c->last_ts) < 2000000000ll &&
 			      c->state != UI_CLOSED;
 		snprintf(id, sizeof(id), "%s%llu", active ? "*" : " ", (unsigned long long)c->id);
-		snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
+		if (c->polling)
+			snprintf(hp, sizeof(hp), "(long-polling) %s", c->path ? c->path : "");
+		else
+			snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
 		ui_conn_state_str(c, st, sizeof(st));
-		snprintf(n0, sizeof(n0), "%llu", (unsigned long long)c->msgs[0]);
-		snprintf(n1, sizeof(n1), "%llu", (unsigned long long)c->msgs[1]);
-		human(c->bytes[0], b0, sizeof(b0));
-		human(c->bytes[1], b1, sizeof(b1));
+		/* a session on long-polling: its packet bodies */
+		const uint64_t *nm = c->polling ? c->poll_bodies : c->msgs, *nb = c->polling ? c->poll_bytes : c->bytes;
+		snprintf(n0, sizeof(n0), "%llu", (unsigned long long)nm[0]);
+		snprintf(n1, sizeof(n1), "%llu", (unsigned long long)nm[1]);
+		human(nb[0], b0, sizeof(b0));
+		human(nb[1], b1, sizeof(b1));
 		bool lost = c->lost[0] + c->lost[1] > 0;
 		if (lost) {
 			char lb[16];
 			human(c->lost[0] + c->lost[1], lb, sizeof(lb));
 			snprintf(note, sizeof(note), "LOST %sB", lb);
 		} else {
-			snprintf(note, sizeof(note), "%s%s%s", c->tls ? (c->decrypted ? "tls " : "tls no key ") : "",
-				 c->deflate ? "deflate " : "", c->warnings ? "warn" : "");
+			snprintf(note, sizeof(note), "%s%s%s%s", c->tls ? (c->decrypted ? "tls " : "tls no key ") : "",
+				 c->deflate ? "deflate " : "", c->polls > 0 && !c->polling ? "polled " : "",
+				 c->warnings ? "warn" : "");
 		}
 		o = 0;
 		cell(line, sizeof(line), &o, id, w.id, false, fl);
@@ -1287,10 +1305,11 @@ static void draw_msgs(struct tui *t)
 		char tbuf[48], len[24];
 		fmt_time(t, c, g->ts, tbuf, sizeof(tbuf));
 		int pair = g->dir ? C_S2C : C_C2S;
-		if (g->kind == UI_ROW_MSG) {
+		bool msg = g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL;
+		if (msg) {
 			snprintf(len, sizeof(len), "%llu", (unsigned long long)g->length);
 			snprintf(line, sizeof(line), " %s %s %-6s %8s%s ", tbuf, g->dir ? "<-" : "->",
-				 ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ");
+				 g->kind == UI_ROW_POLL ? "poll" : ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ");
 		} else {
 			pair = C_WARN;
 			snprintf(line, sizeof(line), " %s %s ", tbuf, g->dir ? "<-" : "->");
@@ -1302,7 +1321,7 @@ static void draw_msgs(struct tui *t)
 		if (sel)
 			attron(A_REVERSE);
 		else
-			set_attr(t, pair, g->kind == UI_ROW_MSG ? A_NORMAL : A_BOLD);
+			set_attr(t, pair, msg ? A_NORMAL : A_BOLD);
 		if (sel)
 			for (int x = 0; x < COLS; x++)
 				mvaddch(r + 1, x, ' ');
@@ -1311,7 +1330,7 @@ static void draw_msgs(struct tui *t)
 		if (sel)
 			attroff(A_REVERSE);
 		else
-			clear_attr(t, pair, g->kind == UI_ROW_MSG ? A_NORMAL : A_BOLD);
+			clear_attr(t, pair, msg ? A_NORMAL : A_BOLD);
 	}
 	if (t->nvis == 0)
 		put_line(2, 2, ui_conn_nmsgs(c) == 0 ? "no messages (yet)" : "no row passes the filter (f, then Enter on an empty line, clears it)");
@@ -1376,6 +1395,8 @@ static int detail_head_lines(const struct ui_msg *g)
 			n += w < 4 ? w : 4;
 		}
 	}
+	if (g->kind == UI_ROW_POLL && g->poll != NULL)
+		n += 2; /* the request line, the exchange */
 	return n + 1; /* a blank line */
 }
 
@@ -1408,6 +1429,11 @@ static void draw_detail(struct tui *t)
 			 ws_opcode_name(g->opcode), (unsigned long long)g->length,
 			 g->compressed ? " (compressed)" : "", g->frames, g->frames == 1 ? "" : "s", tbuf, date,
 			 g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
+	else if (g->kind == UI_ROW_POLL && g->poll != NULL)
+		snprintf(line, sizeof(line), " long-polling body %llu%s of %s %llu: %s, %s %d, %llu bytes, %s%s%s%s",
+			 (unsigned long long)g->msgno, shown, c->polling ? "session" : "conn", (unsigned long long)c->id,
+			 g->dir ? "s2c" : "c2s", g->poll->method, g->poll->status, (unsigned long long)g->length, tbuf,
+			 date, g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
 	else
 		snprintf(line, sizeof(line), " %s%s of conn %llu, %s, packet %llu, %s%s",
 			 g->kind == UI_ROW_WARN ? "warning" : "lost bytes", shown, (unsigned long long)c->id,
@@ -1458,6 +1484,22 @@ static void draw_detail(struct tui *t)
 			}
 			clear_attr(t, C_WARN, A_BOLD);
 		}
+	}
+	if (g->kind == UI_ROW_POLL && g->poll != NULL) {
+		const struct ui_poll *p = g->poll;
+		char tgt[800], other[200], wait[32];
+		ts_render((const uint8_t *)(p->target ? p->target : ""), p->target ? strlen(p->target) : 0, t->tsflags,
+			  tgt, sizeof(tgt), COLS - 12, NULL);
+		snprintf(line, sizeof(line), " %s %s  (Engine.IO v%d)", p->method, tgt, p->eio);
+		put_line(y++, 0, line);
+		ui_fmt_latency((double)wts_diff_ns(p->resp_ts, p->req_ts) / 1e9, wait, sizeof(wait));
+		if (p->other_len > 0)
+			ts_render(p->other, p->other_stored, t->tsflags, other, sizeof(other), 40, NULL);
+		snprintf(line, sizeof(line), " request packet %llu, answer %d in packet %llu after %s; TCP flow %llu; %s %s%s%s",
+			 (unsigned long long)p->req_pkt, p->status, (unsigned long long)p->resp_pkt, wait,
+			 (unsigned long long)p->flow_id, g->dir ? "request body" : "answer", p->other_len > 0 ? "\"" : "empty",
+			 p->other_len > 0 ? other : "", p->other_len > 0 ? "\"" : "");
+		put_line(y++, 0, line);
 	}
 	y++;
 	refresh_body(t);
@@ -1563,10 +1605,31 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 			info_str(x, k, "none");
 		}
 	}
+	if (c->polling || ci->sid != NULL) {
+		ui_text_newline(x);
+		ui_text_put(x, UI_A_WARN, "Socket.IO session");
+		ui_text_newline(x);
+		info_str(x, "sid (Engine.IO)", ci->sid);
+		if (c->polling)
+			info_str(x, "transport", "HTTP long-polling, not upgraded to WebSocket");
+		else if (ci->session != 0)
+			info_fmt(x, "transport", "HTTP long-polling (session %llu), then this WebSocket",
+				 (unsigned long long)ci->session);
+		else
+			info_str(x, "transport", "WebSocket (no long-polling of it was captured)");
+		if (c->polls > 0)
+			info_fmt(x, "long-polling", "%llu exchange%s; packet bodies %llu c2s (%llu B), %llu s2c (%llu B)",
+				 (unsigned long long)c->polls, c->polls == 1 ? "" : "s",
+				 (unsigned long long)c->poll_bodies[0], (unsigned long long)c->poll_bytes[0],
+				 (unsigned long long)c->poll_bodies[1], (unsigned long long)c->poll_bytes[1]);
+	}
 	ui_text_newline(x);
 	ui_text_put(x, UI_A_WARN, "Handshake");
 	ui_text_newline(x);
-	if (ci->decode_as) {
+	if (c->polling) {
+		info_str(x, "handshake", "none: HTTP long-polling (each exchange is a row, poll)");
+		info_str(x, "first request", ci->path);
+	} else if (ci->decode_as) {
 		info_str(x, "handshake", "not captured (--decode-as)");
 	} else if (c->state == UI_HIDDEN) {
 		info_str(x, "handshake", ci->tls && !ci->decrypted ? "not visible: the TLS traffic was not decrypted"

@@ -118,6 +118,7 @@
     var s = document.getElementById('summary');
     var msgs = [0, 0], bytes = [0, 0], lost = 0, warns = 0, first = null, last = null;
     conns.forEach(function (c) {
+      if (c.status === 0 && c.polls > 0) return; /* a session on long-polling: no WebSocket messages */
       msgs[0] += c.counts[0]; msgs[1] += c.counts[1];
       bytes[0] += c.bytes[0]; bytes[1] += c.bytes[1];
       lost += c.lost[0] + c.lost[1];
@@ -326,7 +327,7 @@
   /* The rows of the sequence view: messages, warnings and losses by time. */
   function seqRows(c) {
     var rows = [];
-    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: m[11] || i + 1 }); });
+    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: m[12] ? 'p' + m[11] : (m[11] || i + 1) }); });
     c.w.forEach(function (w) { rows.push({ t: w[0], k: 'w', w: w }); });
     c.l.forEach(function (l) { rows.push({ t: l[0], k: 'l', l: l }); });
     rows.sort(function (a, b) { return a.t - b.t || (a.k === 'm' ? 1 : -1); });
@@ -355,13 +356,13 @@
     var card = el('div', 'msg ' + (m[1] === 0 ? 'c2s' : 's2c'));
     card.dataset.n = r.n;
     var meta = el('div', 'meta');
-    meta.appendChild(el('b', '', '#' + r.n + ' ' + (OPS[m[2]] || ('opcode ' + m[2]))));
+    meta.appendChild(el('b', '', '#' + r.n + ' ' + (m[12] ? 'long-polling ' + m[12] : (OPS[m[2]] || ('opcode ' + m[2])))));
     if (m[8] !== null && m[8] !== undefined) {
       /* decoded: the protocol's line, and the request it answers */
       meta.appendChild(document.createTextNode('  '));
       meta.appendChild(el('span', 'app', m[8]));
       if (m[9] > 0)
-        meta.appendChild(el('span', 'reply', '  \u21a9 #' + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
+        meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[12] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
     }
     var info = '  +' + fmtDur(m[0]) + '  ' + m[3] + ' B';
     if (m[5] & F_COMPRESSED) info += ' (' + m[4] + ' B compressed)';
@@ -390,7 +391,9 @@
     var c = sel;
     var h = el('h2', '', 'Connection #' + c.id + ': ' + c.client + ' \u2192 ' + c.server);
     box.appendChild(h);
-    box.appendChild(el('div', 'url', c.url + (c.proto ? '  (subprotocol ' + c.proto + ')' : '')));
+    box.appendChild(el('div', 'url', c.url + (c.proto ? '  (subprotocol ' + c.proto + ')' : '') +
+      (c.sid ? '  Socket.IO session ' + c.sid + (c.session ? ', began on long-polling (#' + c.session + ')' : '') +
+       (c.polls ? ', ' + c.polls + ' long-polling exchange' + (c.polls === 1 ? '' : 's') + ' (#p rows)' : '') : '')));
     var rows = seqRows(c);
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
     if (page >= pages) page = pages - 1;

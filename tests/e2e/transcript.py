@@ -26,26 +26,45 @@ OPEN = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(open|rejected|t
 END = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +end +(.*)$")
 # what a decoded message means, on the line after it
 APP = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +=   (.*)$")
+# a Socket.IO long-polling exchange: the body carrying packets, and the
+# session's line (its id is the session's)
+POLL = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(\u2192|\u2190|->|<-) +poll +(\d+) B  "
+                  r"([A-Z]+) (\d+) +")
+SESSION = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +polling +(\S+) (?:\u2192|->) (\S+)  "
+                     r"Socket\.IO session (\S+) on HTTP long-polling$")
 ROW = re.compile(r"^(\d\d:\d\d:\d\d\.(?:\d{9}|\d{6}))  #(\d+) +(!|(?:\u2192|\u2190|->|<-) +loss) ")
 ELLIPSIS = "\u2026"
 
 
-def parse(text):
+def parse(text, polls=None, sessions=None):
     conns, msgs, ends, other = {}, [], {}, []
+    last = None
     for line in text.splitlines():
         if line.startswith("#"):
+            continue
+        m = POLL.match(line) if polls is not None else None
+        if m:
+            last = {"ts": m.group(1), "conn": int(m.group(2)),
+                    "dir": "c2s" if m.group(3) in ("\u2192", "->") else "s2c", "length": int(m.group(4)),
+                    "method": m.group(5), "status": int(m.group(6)), "preview": line[m.end():]}
+            polls.append(last)
+            continue
+        m = SESSION.match(line) if sessions is not None else None
+        if m:
+            sessions[int(m.group(2))] = {"client": m.group(3), "server": m.group(4), "sid": m.group(5)}
+            continue
+        m = APP.match(line)
+        if m and last is not None and last["conn"] == int(m.group(2)) and "app" not in last:
+            last["app"] = m.group(3)
             continue
         m = MSG.match(line)
         if m:
             rest = line[m.end():]
-            msgs.append({"ts": m.group(1), "conn": int(m.group(2)),
-                         "dir": "c2s" if m.group(3) in ("\u2192", "->") else "s2c",
-                         "opcode": m.group(4), "length": int(m.group(5)), "z": rest[2:14].strip(),
-                         "preview": rest[16:]})
-            continue
-        m = APP.match(line)
-        if m and msgs and msgs[-1]["conn"] == int(m.group(2)) and "app" not in msgs[-1]:
-            msgs[-1]["app"] = m.group(3)
+            last = {"ts": m.group(1), "conn": int(m.group(2)),
+                    "dir": "c2s" if m.group(3) in ("\u2192", "->") else "s2c",
+                    "opcode": m.group(4), "length": int(m.group(5)), "z": rest[2:14].strip(),
+                    "preview": rest[16:]}
+            msgs.append(last)
             continue
         if ROW.match(line):
             continue
@@ -90,9 +109,11 @@ def check_sample(e2e, pcap, log):
         text = f.read()
     with open(jpath, encoding="utf-8") as f:
         recs = [json.loads(x) for x in f]
-    conns, msgs, ends, other = parse(text)
+    polls, sessions = [], {}
+    conns, msgs, ends, other = parse(text, polls, sessions)
     lconns, sent = e2e.endpoint_sent(log)
     errors = []
+    check_polls(recs, polls, sessions, errors)
     if other:
         errors.append("unparsed lines: %r" % other[:3])
     byep = {(c["client"], c["server"]): i for i, c in conns.items()}
@@ -172,6 +193,47 @@ def check_sample(e2e, pcap, log):
     e2e.case("%s: --text has a line per message, each as the endpoint sent it (%d: opcode, length, text "
              "preview, close codes), at the NDJSON's time, in the same pass as --json" % (name, nmsg),
              not errors, "; ".join(errors[:4]))
+
+
+def check_polls(recs, polls, sessions, errors):
+    """Each long-polling exchange of the NDJSON (same pass) has its line:
+    the body carrying packets, its method and status, under the session's
+    id until its WebSocket connection (which names the session) began."""
+    jp = [r for r in recs if r["type"] == "poll" and r.get("session")]
+    if len(jp) != len(polls):
+        errors.append("%d long-polling lines, %d NDJSON poll records" % (len(polls), len(jp)))
+        return
+    upgraded = {}  # session -> its WebSocket connection, from when it began
+    order = [r for r in recs if r["type"] in ("poll", "connection")]
+    for r in order:
+        if r["type"] == "connection":
+            if r.get("session"):
+                upgraded[r["session"]] = r["id"]
+            continue
+        if not r.get("session"):
+            continue
+        g = polls.pop(0)
+        post = r["method"] == "POST"
+        body = r["request"] if post else r["response"]
+        want_conn = upgraded.get(r["session"], r["session"])
+        why = None
+        if (g["method"], g["status"], g["length"], g["dir"]) != (r["method"], r["status"], body["length"],
+                                                               "c2s" if post else "s2c"):
+            why = "%s %d %d B %s" % (g["method"], g["status"], g["length"], g["dir"])
+        elif g["conn"] != want_conn:
+            why = "under #%d, not #%d" % (g["conn"], want_conn)
+        elif want_conn == r["session"] and sessions.get(want_conn, {}).get("sid") != r["sid"]:
+            why = "session line %r, sid %s" % (sessions.get(want_conn), r["sid"])
+        elif plain(body.get("body", "")) and not (g["preview"] == body["body"] or (
+                g["preview"].endswith(ELLIPSIS) and body["body"].startswith(g["preview"][:-1]))):
+            why = "preview %r of %r" % (g["preview"][:40], body.get("body", "")[:40])
+        elif ("app" in body) != ("app" in g) or ("app" in body and body["app"]["summary"] not in g["app"]):
+            why = "decoded line %r, NDJSON %r" % (g.get("app"), body.get("app", {}).get("summary"))
+        elif "reply_to" in body and "reply to poll %d" % body["reply_to"] not in g["app"]:
+            why = "decoded line %r lacks reply to poll %d" % (g["app"], body["reply_to"])
+        if why is not None:
+            errors.append("poll %s %s: %s" % (r["method"], r["target"][-30:], why))
+            return
 
 
 class _Wrap:
