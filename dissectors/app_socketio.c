@@ -28,6 +28,9 @@
 static const char *const eio_types[] = { "open", "close", "ping", "pong", "message", "upgrade", "noop" };
 static const char *const sio_types[] = { "CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
 					 "BINARY_ACK" };
+/* Socket.IO v2 (over Engine.IO v3) calls type 4 ERROR */
+static const char *const sio_types_v2[] = { "CONNECT", "DISCONNECT", "EVENT", "ACK", "ERROR", "BINARY_EVENT",
+					    "BINARY_ACK" };
 
 struct sio {
 	int eio;                 /* 3 or 4 */
@@ -94,7 +97,8 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		return;
 	}
 	i++;
-	struct app_unit *u = app_unit(o, sio_types[t]);
+	const char *const *types = s->eio == 3 ? sio_types_v2 : sio_types;
+	struct app_unit *u = app_unit(o, types[t]);
 	if (u == NULL)
 		return;
 	unsigned long attachments = 0;
@@ -104,7 +108,7 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		while (i < n && p[i] >= '0' && p[i] <= '9' && i - d < 6)
 			attachments = attachments * 10 + (unsigned long)(p[i++] - '0');
 		if (i == d || i >= n || p[i] != '-') {
-			app_warn(o, WARN_SIO_MALFORMED, "%s without its attachment count", sio_types[t]);
+			app_warn(o, WARN_SIO_MALFORMED, "%s without its attachment count", types[t]);
 		} else {
 			i++;
 		}
@@ -130,7 +134,7 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 	struct jsonr_span data = { NULL, 0, JSONR_NONE };
 	bool has_data = i < n;
 	if (has_data && !jsonr_whole(p + i, n - i, &data))
-		app_warn(o, WARN_SIO_MALFORMED, "%s data is not JSON", sio_types[t]);
+		app_warn(o, WARN_SIO_MALFORMED, "%s data is not JSON", types[t]);
 	app_str(u, "namespace", nsp, nspn);
 	if (has_id)
 		app_int(u, "ack_id", (int64_t)id);
@@ -146,7 +150,7 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		if (data.type != JSONR_ARRAY || !jsonr_next(data, &pos, &k, &first) || first.type != JSONR_STRING) {
 			if (data.type != JSONR_NONE || !has_data)
 				app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array starting with the event name",
-					 sio_types[t]);
+					 types[t]);
 		} else {
 			jsonr_str(first, event, sizeof(event));
 			app_json(u, "event", first.p, first.n);
@@ -159,11 +163,11 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 	} else if (t == 3 || t == 6) {
 		app_summary(u, "ack");
 		if (!has_id)
-			app_warn(o, WARN_SIO_MALFORMED, "%s without an ack id", sio_types[t]);
+			app_warn(o, WARN_SIO_MALFORMED, "%s without an ack id", types[t]);
 		if (data.type != JSONR_NONE && data.type != JSONR_ARRAY)
-			app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array", sio_types[t]);
+			app_warn(o, WARN_SIO_MALFORMED, "%s data is not an array", types[t]);
 	} else {
-		app_summary(u, "%s", sio_types[t]);
+		app_summary(u, "%s", types[t]);
 		if (!root) {
 			app_summary(u, " ");
 			app_summary_add(u, nsp, nspn);
@@ -181,10 +185,21 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		app_key(u, APP_ASK, "ack %.*s %llu", (int)(nspn < 40 ? nspn : 40), (const char *)nsp, id);
 	else if (has_id && (t == 3 || t == 6))
 		app_key(u, APP_ANSWER_END, "ack %.*s %llu", (int)(nspn < 40 ? nspn : 40), (const char *)nsp, id);
+	/* a namespace's CONNECT is answered by its CONNECT or error; v2 asks
+	 * with the namespace's query ("/admin?token=..."), and connects "/"
+	 * unasked */
+	size_t kn = nspn;
+	for (size_t q = 0; q < nspn; q++)
+		if (nsp[q] == '?') {
+			kn = q;
+			break;
+		}
+	if (kn > 40)
+		kn = 40;
 	if (t == 0 && dir == 0)
-		app_key(u, APP_ASK, "connect %.*s", (int)(nspn < 40 ? nspn : 40), (const char *)nsp);
-	else if ((t == 0 || t == 4) && dir == 1)
-		app_key(u, APP_ANSWER_END, "connect %.*s", (int)(nspn < 40 ? nspn : 40), (const char *)nsp);
+		app_key(u, APP_ASK, "connect %.*s", (int)kn, (const char *)nsp);
+	else if ((t == 0 || t == 4) && dir == 1 && !(s->eio == 3 && root && t == 0))
+		app_key(u, APP_ANSWER_END, "connect %.*s", (int)kn, (const char *)nsp);
 	if (binary && attachments > 0) {
 		if (s->pending[dir] > 0)
 			app_warn(o, WARN_SIO_MALFORMED, "a binary packet before the %u attachments of the last one",
@@ -194,30 +209,34 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 	}
 }
 
+/* A binary packet's data (its v3 type byte gone): an attachment of the
+ * last binary packet, or a binary message. */
+static void binary_packet(struct sio *s, struct app_out *o, int dir, const uint8_t *b, size_t bn)
+{
+	struct app_unit *u = app_unit(o, s->pending[dir] > 0 ? "attachment" : "binary");
+	if (u == NULL)
+		return;
+	app_bytes(u, "data", b, bn);
+	if (s->pending[dir] > 0) {
+		app_summary(u, "attachment %u/%u of ", s->total[dir] - s->pending[dir] + 1, s->total[dir]);
+		app_summary_add(u, (const uint8_t *)s->of[dir], strlen(s->of[dir]));
+		s->pending[dir]--;
+	} else {
+		app_summary(u, "binary message %zu B", bn);
+	}
+}
+
 /* One Engine.IO packet: text, or binary (b, n: as it came). */
 static void packet(struct sio *s, struct app_out *o, int dir, const uint8_t *p, size_t n, bool binary)
 {
 	if (binary) {
-		/* an attachment of the last binary packet, or a binary message */
-		const uint8_t *b = p;
-		size_t bn = n;
-		if (s->eio == 3 && bn > 0) {
-			if (b[0] != 4)
+		if (s->eio == 3 && n > 0) {
+			if (p[0] != 4)
 				app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 binary message without its type byte");
-			b++;
-			bn--;
+			p++;
+			n--;
 		}
-		struct app_unit *u = app_unit(o, s->pending[dir] > 0 ? "attachment" : "binary");
-		if (u == NULL)
-			return;
-		app_bytes(u, "data", b, bn);
-		if (s->pending[dir] > 0) {
-			app_summary(u, "attachment %u/%u of ", s->total[dir] - s->pending[dir] + 1, s->total[dir]);
-			app_summary_add(u, (const uint8_t *)s->of[dir], strlen(s->of[dir]));
-			s->pending[dir]--;
-		} else {
-			app_summary(u, "binary message %zu B", bn);
-		}
+		binary_packet(s, o, dir, p, n);
 		return;
 	}
 	if (s->pending[dir] > 0) {
@@ -305,40 +324,118 @@ static const uint8_t *unbase64(struct app_out *o, const uint8_t *p, size_t n, si
 	return d;
 }
 
+/* A packet of a polling body, text: "b" and base64 is binary (v3 puts
+ * the packet type between them: "b4"). */
+static void body_packet(struct sio *s, struct app_out *o, int dir, const uint8_t *q, size_t qn)
+{
+	if (qn == 0 || q[0] != 'b') {
+		packet(s, o, dir, q, qn, false);
+		return;
+	}
+	q++;
+	qn--;
+	if (s->eio == 3) {
+		if (qn == 0 || *q != '4')
+			app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 base64 packet that is not a message (b4)");
+		if (qn > 0) {
+			q++;
+			qn--;
+		}
+	}
+	size_t bl = 0;
+	const uint8_t *b = unbase64(o, q, qn, &bl);
+	if (b == NULL)
+		app_warn(o, WARN_SIO_MALFORMED, "binary packet that is not base64");
+	else
+		binary_packet(s, o, dir, b, bl);
+}
+
+/* Bytes from p holding k UTF-16 code units of UTF-8 text (a JavaScript
+ * string's length): 0 when there are not that many whole characters. */
+static size_t utf16_span(const uint8_t *p, size_t n, uint64_t k)
+{
+	size_t i = 0;
+	while (k > 0) {
+		if (i >= n)
+			return 0;
+		uint8_t c = p[i];
+		size_t cl = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
+		unsigned units = cl == 4 ? 2 : 1;
+		if (cl > n - i || units > k)
+			return 0;
+		i += cl;
+		k -= units;
+	}
+	return i;
+}
+
 /*
- * A long-polling body (Engine.IO v4): packets joined by the record
- * separator 0x1E; a binary one is "b" and its base64. v3's length-prefixed
- * framing is not read.
+ * Engine.IO v3 payloads. As text, each packet is its length (in UTF-16
+ * code units, as JavaScript counts a string), ':' and the packet. As
+ * binary (XHR2 clients), each is a byte 0 (text) or 1 (binary), its length
+ * in bytes as digit bytes 0..9, 0xFF, and the packet (a binary one starts
+ * with its type byte).
+ */
+static void payload_v3(struct sio *s, struct app_out *o, int dir, const uint8_t *p, size_t n)
+{
+	size_t at = 0;
+	bool bin = n > 0 && (p[0] == 0 || p[0] == 1);
+	while (at < n) {
+		bool is_bin = false;
+		if (bin) {
+			if (p[at] > 1) {
+				app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 binary payload: packet kind %u at byte %zu",
+					 p[at], at);
+				return;
+			}
+			is_bin = p[at++] == 1;
+		}
+		uint64_t len = 0;
+		size_t digits = 0;
+		while (at < n && (bin ? p[at] <= 9 : p[at] >= '0' && p[at] <= '9') && digits < 12) {
+			len = len * 10 + (bin ? p[at] : p[at] - '0');
+			at++;
+			digits++;
+		}
+		if (digits == 0 || digits == 12 || at >= n || p[at] != (bin ? 0xFF : ':')) {
+			app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 payload: no packet length at byte %zu", at);
+			return;
+		}
+		at++;
+		size_t span = bin ? (len <= n - at ? (size_t)len : 0) : utf16_span(p + at, n - at, len);
+		if (span == 0 && len > 0) {
+			app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 payload: a packet of %llu %s, %zu bytes left",
+				 (unsigned long long)len, bin ? "bytes" : "characters", n - at);
+			return;
+		}
+		if (is_bin)
+			packet(s, o, dir, p + at, span, true);
+		else
+			body_packet(s, o, dir, p + at, span);
+		at += span;
+	}
+}
+
+/*
+ * A long-polling body. Engine.IO v4: packets joined by the record
+ * separator 0x1E; a binary one is "b" and its base64. v3: payload_v3.
  */
 static void payload(void *st, const struct ws_msg_info *m, struct app_out *o)
 {
 	struct sio *s = st;
 	const uint8_t *p = m->payload;
 	size_t n = m->stored;
-	if (s->eio == 3) {
-		struct app_unit *u = app_unit(o, "payload");
-		if (u != NULL)
-			app_summary(u, "Engine.IO v3 polling payload (%zu B): not decoded", n);
-		return;
-	}
 	if (n == 0)
 		return;
+	if (s->eio == 3) {
+		payload_v3(s, o, m->dir, p, n);
+		return;
+	}
 	size_t at = 0;
 	for (;;) {
 		const uint8_t *sep = memchr(p + at, 0x1e, n - at);
 		size_t end = sep != NULL ? (size_t)(sep - p) : n;
-		const uint8_t *q = p + at;
-		size_t qn = end - at;
-		if (qn > 0 && q[0] == 'b') {
-			size_t bl = 0;
-			const uint8_t *b = unbase64(o, q + 1, qn - 1, &bl);
-			if (b == NULL)
-				app_warn(o, WARN_SIO_MALFORMED, "binary packet that is not base64");
-			else
-				packet(s, o, m->dir, b, bl, true);
-		} else {
-			packet(s, o, m->dir, q, qn, false);
-		}
+		body_packet(s, o, m->dir, p + at, end - at);
 		if (sep == NULL)
 			break;
 		at = end + 1;

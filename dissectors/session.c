@@ -583,13 +583,35 @@ static bool query_param(const char *target, const char *name, char *buf, size_t 
 	return false;
 }
 
-/* The sid of an open packet at the start of a v4 polling body. */
+/* The sid of the open packet a polling body starts with: v4 "0{...}"
+ * up to 0x1E, v3 "<length>:0{...}" as text or "\0<digits>\xff0{...}"
+ * as binary. */
 static bool open_sid(const uint8_t *p, size_t n, char *buf, size_t cap)
 {
-	const uint8_t *sep = n > 0 ? memchr(p, 0x1e, n) : NULL;
-	size_t k = sep != NULL ? (size_t)(sep - p) : n;
+	size_t at = 0, k = n;
+	if (n > 0 && (p[0] == 0 || (p[0] >= '1' && p[0] <= '9'))) {
+		/* v3: the first packet's length (the open packet is ASCII JSON:
+		 * its characters are its bytes) */
+		bool bin = p[0] == 0;
+		uint64_t len = 0;
+		at = bin ? 1 : 0;
+		size_t d = 0;
+		while (at < n && d < 12 && (bin ? p[at] <= 9 : p[at] >= '0' && p[at] <= '9')) {
+			len = len * 10 + (bin ? p[at] : p[at] - '0');
+			at++;
+			d++;
+		}
+		if (d == 0 || at >= n || p[at] != (bin ? 0xFF : ':') || len > n - at - 1)
+			return false;
+		at++;
+		k = (size_t)len;
+	} else {
+		const uint8_t *sep = n > 0 ? memchr(p, 0x1e, n) : NULL;
+		k = sep != NULL ? (size_t)(sep - p) : n;
+	}
+	const uint8_t *q = p + at;
 	struct jsonr_span v, sid;
-	if (k < 2 || p[0] != '0' || !jsonr_whole(p + 1, k - 1, &v) || !jsonr_member(v, "sid", &sid) ||
+	if (k < 2 || q[0] != '0' || !jsonr_whole(q + 1, k - 1, &v) || !jsonr_member(v, "sid", &sid) ||
 	    sid.type != JSONR_STRING)
 		return false;
 	jsonr_str(sid, buf, cap);

@@ -1990,7 +1990,8 @@ static bool text_match(const struct ui_filter *f, const uint8_t *p, size_t n)
 
 static bool conn_fields_match(const struct ui_filter *f, const struct ui_conn *c)
 {
-	if (f->conn != 0 && c->id != f->conn)
+	/* a Socket.IO session goes on in its WebSocket connection */
+	if (f->conn != 0 && c->id != f->conn && c->info.session != f->conn)
 		return false;
 	if (f->host[0] && !str_has(c->host, f->host) && !str_has(c->sni, f->host))
 		return false;

@@ -277,7 +277,8 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len);
  *   text binary ping pong close continuation  opcodes (any of them)
  *   warning loss poll            those rows (any of them, with opcodes;
  *                                poll: Socket.IO long-polling exchanges)
- *   conn:N                       connection id
+ *   conn:N                       connection id (a Socket.IO session's id
+ *                                also takes its WebSocket connection)
  *   host:S path:S proto:S addr:S state:S   connection fields (substring)
  *   after:SEC before:SEC         time since the connection's start
  *   /regex/                      extended regex on the payload (or, for

@@ -300,6 +300,11 @@ def sio_check(w, u):
     return None
 
 
+def nsp_key(nsp):
+    """A namespace as CONNECT answers name it (v2 asks with its query)."""
+    return nsp.split("?", 1)[0]
+
+
 def sio_pairs(sent):
     asks, out = {}, []
     for (conn, d), recs in sent.items():
@@ -314,7 +319,7 @@ def sio_pairs(sent):
             if e["type"] == "ping":
                 pings.setdefault((conn, d, e.get("data", "")), []).append(r)
             if s and s["type"] == "CONNECT" and d == "c2s":
-                conn_asks[(conn, s["nsp"])] = True
+                conn_asks[(conn, nsp_key(s["nsp"]))] = True
     for (conn, d), recs in sent.items():
         other = "c2s" if d == "s2c" else "s2c"
         for r in sio_units_all(recs):
@@ -325,8 +330,10 @@ def sio_pairs(sent):
             if e["type"] == "pong" and pings.get((conn, other, e.get("data", ""))):
                 pings[(conn, other, e.get("data", ""))].pop(0)
                 out.append((conn, other, "ping"))
-            # the server's CONNECT or CONNECT_ERROR answers a namespace's CONNECT
-            if s and s["type"] in ("CONNECT", "CONNECT_ERROR") and d == "s2c" and conn_asks.pop((conn, s["nsp"]), None):
+            # the server's CONNECT or CONNECT_ERROR (v2: ERROR) answers a
+            # namespace's CONNECT
+            if s and s["type"] in ("CONNECT", "CONNECT_ERROR", "ERROR") and d == "s2c" and \
+                    conn_asks.pop((conn, nsp_key(s["nsp"])), None):
                 out.append((conn, other, "connect " + s["nsp"]))
     return out
 
@@ -385,6 +392,7 @@ PROTOS = {
     "graphql-ws": (graphql_units, graphql_check, graphql_pairs),
     "mqtt-mosquitto": (mqtt_units, mqtt_check, mqtt_pairs),
     "sio": (sio_units, sio_check, sio_pairs),
+    "sio-v2": (sio_units, sio_check, sio_pairs),
     "stomp-rabbitmq": (stomp_units, stomp_check, stomp_pairs),
 }
 
@@ -486,11 +494,10 @@ def test_stats(e2e, name):
              rc == 0 and not errors and by and unans == ends, "; ".join(errors[:4]) or se[-200:])
 
 
-def test_polling(e2e):
+def test_polling(e2e, name):
     """Socket.IO's long-polling part: every exchange the endpoints logged,
     and every Engine.IO packet in the bodies, as their libraries built or
     parsed them; pairs within the session."""
-    name = "sio"
     pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
     log = os.path.join(e2e.TOP, "samples", name + ".endpoints.jsonl.gz")
     conns, ex, units = {}, [], {}
@@ -510,7 +517,11 @@ def test_polling(e2e):
     errors = []
     if len(polls) != len(ex):
         errors.append("%d poll records, the server logged %d exchanges" % (len(polls), len(ex)))
-    for p, w in zip(polls, ex):
+    # the records come as each answer ends, the log by request: matched by
+    # target (t= makes each unique)
+    bytarget = {(w["method"], w["target"]): w for w in ex}
+    for p in polls:
+        w = bytarget.get((p["method"], p["target"]), {"method": "-", "target": "-", "status": 0})
         if (p["method"], p["target"], p["status"]) != (w["method"], w["target"], w["status"]):
             errors.append("poll %s %s %s, logged %s %s %s" % (p["method"], p["target"], p["status"],
                                                             w["method"], w["target"], w["status"]))
@@ -519,8 +530,8 @@ def test_polling(e2e):
                 b64(w["resp_body_b64"]) != p["response"].get("body", "").encode():
             errors.append("poll %s %s: bodies differ" % (p["method"], p["target"]))
             break
-    e2e.case("sio long-polling: %d exchanges, method, target, status and both bodies as the server logged them"
-             % len(polls), rc == 0 and not errors and polls, "; ".join(errors[:3]))
+    e2e.case("%s long-polling: %d exchanges, method, target, status and both bodies as the server logged them"
+             % (name, len(polls)), rc == 0 and not errors and polls, "; ".join(errors[:3]))
     got = {}
     for p in polls:
         k = byport.get(p["client"]["port"])
@@ -538,7 +549,7 @@ def test_polling(e2e):
             if why:
                 errors.append("conn %s %s packet %d: %s" % (key[0], key[1], i + 1, why))
                 break
-    e2e.case("sio long-polling: %d Engine.IO packets in the bodies, as the libraries logged them" % n,
+    e2e.case("%s long-polling: %d Engine.IO packets in the bodies, as the libraries logged them" % (name, n),
              not errors and n > 0, "; ".join(errors[:3]))
     # pairs in the session: an event's ack, a namespace's CONNECT
     sp = [r for r in recs if r["type"] == "pair" and "sid" in r]
@@ -547,18 +558,28 @@ def test_polling(e2e):
     for key, recs_ in units.items():
         for r in recs_:
             s = r.get("sio")
-            if s and key[1] == "c2s" and (s["type"] == "CONNECT" or (s["type"] == "EVENT" and s.get("id") is not None)):
-                asks[(s["type"], s["nsp"], s.get("id"))] = True
+            if s and key[1] == "c2s" and s["type"] == "CONNECT":
+                asks[("CONNECT", nsp_key(s["nsp"]), None)] = True
+            if s and key[1] == "c2s" and s["type"] in ("EVENT", "BINARY_EVENT") and s.get("id") is not None:
+                asks[("EVENT", s["nsp"], s["id"])] = True
     for key, recs_ in units.items():
         for r in recs_:
             s = r.get("sio")
             if s and key[1] == "s2c":
-                if s["type"] in ("CONNECT", "CONNECT_ERROR") and asks.pop(("CONNECT", s["nsp"], None), None):
+                if s["type"] in ("CONNECT", "CONNECT_ERROR", "ERROR") and \
+                        asks.pop(("CONNECT", nsp_key(s["nsp"]), None), None):
                     want += 1
-                if s["type"] == "ACK" and asks.pop(("EVENT", s["nsp"], s["id"]), None):
+                if s["type"] in ("ACK", "BINARY_ACK") and asks.pop(("EVENT", s["nsp"], s["id"]), None):
                     want += 1
-    e2e.case("sio long-polling: %d pairs in the session (CONNECT answered, acks), as the logs show" % len(sp),
+    e2e.case("%s long-polling: %d pairs in the session (CONNECT answered, acks), as the logs show" % (name, len(sp)),
              len(sp) == want and want > 0, "%d pairs, expected %d" % (len(sp), want))
+    # every pair record of the session names it by id and sid
+    sids = {p["sid"]: p.get("session") for p in polls if p.get("sid")}
+    e2e.case("%s long-polling: the poll and pair records name the session by id and sid, and the WebSocket "
+             "connection that upgrades it names the same id" % name,
+             all(p.get("session") == sids.get(p["sid"]) for p in sp) and
+             all(r.get("session") == sids[r["sid"]] for r in recs if r["type"] == "connection" and r.get("sid") in sids)
+             and any(r["type"] == "connection" and r.get("session") for r in recs), str(sids))
 
 
 def test_filtered(e2e, name):
@@ -573,6 +594,26 @@ def test_filtered(e2e, name):
     diff = [(a, b) for a, b in zip(got, want) if a != b]
     e2e.case("%s --filter conn:1 --json: its %d message and pair records (%d decoded) equal the unfiltered ones"
              % (name, len(got), n_app), rc == 0 and rc2 == 0 and len(got) == len(want) and not diff and n_app > 0,
+             "%d vs %d records; first difference %s" % (len(got), len(want), diff[:1]))
+
+
+def test_filtered_session(e2e, name):
+    """--filter conn:N with N a Socket.IO session: the session's poll and
+    pair records, then its WebSocket connection's records, as unfiltered."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    rc, full, bad, se = e2e.wscope_json(pcap)
+    sess = next((r["session"] for r in full if r["type"] == "poll" and r.get("session")), None)
+    ws = {r["id"] for r in full if r["type"] == "connection" and r.get("session") == sess}
+    rc2, part, bad2, se2 = e2e.wscope_json(pcap, ["--filter", "conn:%s" % sess])
+    kinds = ("message", "pair", "poll", "connection")
+    want = [r for r in full if r["type"] in kinds and (r.get("session") == sess or r.get("conn") in ws or
+                                                      (r["type"] == "connection" and r["id"] in ws))]
+    got = [r for r in part if r["type"] in kinds]
+    diff = [(a, b) for a, b in zip(got, want) if a != b]
+    npoll = sum(1 for r in got if r["type"] == "poll")
+    e2e.case("%s --filter conn:%s (a Socket.IO session) --json: its %d poll records and its WebSocket "
+             "connection's %d records equal the unfiltered ones" % (name, sess, npoll, len(got) - npoll),
+             rc == 0 and rc2 == 0 and len(got) == len(want) and not diff and npoll > 0 and ws,
              "%d vs %d records; first difference %s" % (len(got), len(want), diff[:1]))
 
 
@@ -593,11 +634,13 @@ def test_options(e2e):
 
 
 def run(e2e):
-    for name in ("jsonrpc", "graphql-ws", "mqtt-mosquitto", "sio", "stomp-rabbitmq"):
+    for name in ("jsonrpc", "graphql-ws", "mqtt-mosquitto", "sio", "sio-v2", "stomp-rabbitmq"):
         check_sample(e2e, name)
     for name in ("mqtt-mosquitto", "jsonrpc"):
         test_stats(e2e, name)
-    test_polling(e2e)
+    for name in ("sio", "sio-v2"):
+        test_polling(e2e, name)
+        test_filtered_session(e2e, name)
     for name in ("stomp-rabbitmq", "mqtt-mosquitto", "jsonrpc"):
         test_filtered(e2e, name)
     test_options(e2e)

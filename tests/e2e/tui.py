@@ -1683,10 +1683,79 @@ def test_live(ctx):
     ctx.case("live: q quits and the capture ends cleanly", ok, s)
 
 
+def test_socketio_session(ctx):
+    """A Socket.IO session: on long-polling it is an entry of its own
+    (polling, its exchanges as poll rows, decoded, a jumping from an
+    answer to its request); its WebSocket upgrade takes its rows."""
+    pcap = os.path.join(ctx.e2e.TOP, "samples", "sio.pcap")
+    rc, recs, bad, se = ctx.e2e.wscope_json(pcap)
+    polls = [r for r in recs if r["type"] == "poll"]
+    ws = next(r for r in recs if r["type"] == "connection" and r.get("session"))
+    sess = ws["session"]
+    before = [r for r in polls if r["ts"] < ws["ts"]]
+    # without the upgrade's TCP connection the session never upgrades
+    p = ctx.wscope(["-r", pcap, "tcp and not port %d" % ws["client"]["port"]], w=140, h=40)
+    wait_loaded(p)
+    s = p.screen()
+    rows = list_rows(s)
+    first = rows[0] if rows else ""
+    c2s = sum(1 for r in polls if r["method"] == "POST")
+    ok1 = "(long-polling) /socket.io/" in first and "polling, eof" in first and \
+        re.search(r"\b%d +%d\b" % (c2s, len(polls) - c2s), first) is not None
+    p.keys("Enter")
+    ok2, s2 = p.wait(lambda s: s.startswith(" conn %d " % sess) and "poll" in s)
+    p.keys("g")
+    p.settle()
+    rows2 = list_rows(p.screen())
+    prow = [r for r in rows2 if re.search(r" (->|<-) poll ", r)]
+    dec = [r for r in prow if " SIO " in r]
+    # the answer of the event with an ack: its request, by a
+    ack = next(i for i, r in enumerate(rows2) if "ack id 0" in r)
+    ask = next(i for i, r in enumerate(rows2) if 'event "hello" ack 0' in r)
+    for _ in range(ack):
+        p.keys("j")
+    p.keys("Enter")
+    ok3, s3 = p.wait(lambda s: s.startswith(" long-polling body "))
+    head3 = s3.split("\n")[0]
+    p.keys("a")
+    ok4, s4 = p.wait(lambda s: "its request: long-polling body" in s)
+    head4 = s4.split("\n")[0]
+    p.keys("q", "q", "q")
+    ok5, _ = p.wait("EXITED 0")
+    ctx.case("sio.pcap without the upgrade: the session's entry says polling, eof and its bodies each way "
+             "(%d, %d); its %d exchanges are poll rows, decoded; Enter on the ack shows 'long-polling body' "
+             "with GET 200; a goes to its request (POST)" % (c2s, len(polls) - c2s, len(polls)),
+             ok1 and ok2 and len(prow) == len(polls) and len(dec) == len(polls) and ask < ack and ok3 and
+             "GET 200" in head3 and "s2c" in head3 and ok4 and "POST 200" in head4 and "c2s" in head4 and ok5,
+             "first row %r; %d poll rows (%d decoded) of %d; heads %r / %r" % (first, len(prow), len(dec), len(polls),
+                                                                              head3, head4))
+    # the whole capture: the WebSocket connection holds the session's rows
+    p = ctx.wscope(["-r", pcap], w=140, h=50)
+    wait_loaded(p)
+    rows = list_rows(p.screen())
+    listed = [r.split()[0] for r in rows]
+    p.keys("Enter")
+    ok6, s6 = p.wait(lambda s: s.startswith(" conn %d " % ws["id"]))
+    p.keys("g")
+    p.settle()
+    rows6 = list_rows(p.screen())
+    lead = [r for r in rows6[:len(before)] if re.search(r" (->|<-) poll ", r)]
+    p.keys("i")
+    ok7, s7 = p.wait("Socket.IO session")
+    p.keys("q", "q", "q")
+    ok8, _ = p.wait("EXITED 0")
+    ctx.case("sio.pcap: the session is not listed apart once upgraded (%s); its WebSocket connection %d begins "
+             "with its %d long-polling rows; i says the transport history" % (listed, ws["id"], len(before)),
+             str(sess) not in listed and ok6 and len(lead) == len(before) and ok7 and
+             "HTTP long-polling (session %d), then this WebSocket" % sess in s7 and
+             "%d exchanges" % len(polls) in s7 and ok8,
+             "listed %s; %d leading poll rows; %s" % (listed, len(lead), s7[:600]))
+
+
 TESTS = [test_sample_walkthrough, test_resize, test_search_no_match, test_brackets, test_controls, test_badkey,
          test_widehost, test_korean, test_deflate_big, test_lossy, test_conn_detail, test_export,
          test_export_conns, test_save, test_full_disk, test_dropped_user_save, test_no_terminal, test_summary, test_no_color,
-         test_conn_filter_search, test_help, test_live]
+         test_conn_filter_search, test_help, test_live, test_socketio_session]
 
 
 def run(e2e, only=None):

@@ -441,6 +441,85 @@ START_TEST(socketio_packets_and_malformations)
 }
 END_TEST
 
+/* A long-polling body, as app_conn_payload takes one. */
+static const struct app_info *poll_body(struct drv *d, int dir, const void *p, size_t n)
+{
+	struct ws_msg_info pm;
+	memset(&pm, 0, sizeof(pm));
+	pm.dir = dir;
+	pm.opcode = WS_OP_TEXT;
+	pm.payload = p;
+	pm.stored = pm.length = n;
+	pm.close_code = -1;
+	d->ts.nsec += 1000000;
+	const struct app_info *ai = app_conn_payload(d->a, &pm, ++d->seq, d->ts, &d->out);
+	for (unsigned i = 0; ai != NULL && i < ai->nw; i++) {
+		size_t k = strlen(d->warns);
+		snprintf(d->warns + k, sizeof(d->warns) - k, "%s%s", k ? " " : "", warn_name(ai->w[i].code));
+	}
+	return ai;
+}
+
+START_TEST(socketio_v3_payloads)
+{
+	struct drv d;
+	drv_init(&d, "socketio", "/socket.io/?EIO=3&transport=polling");
+	/* text: lengths in UTF-16 code units (an emoji is two, a Hangul
+	 * syllable one, each three or four bytes) */
+	static const char t1[] = "15:40/admin?tok=1,15:420[\"hi\",\"\xec\x95\x88\xf0\x9f\x98\x80\"]";
+	const struct app_info *ai = poll_body(&d, 0, t1, sizeof(t1) - 1);
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_str_eq(ai->u[0].op, "CONNECT");
+	ck_assert_str_eq(ai->u[1].op, "EVENT");
+	ck_assert_str_eq(ai->u[1].subject, "hi");
+	ck_assert_str_eq(d.warns, "");
+	/* the answers: "/" connected unasked (v2), the namespace's CONNECT
+	 * without its query, the ack; a base64 attachment is "b4" */
+	static const char t2[] = "2:409:40/admin,6:430[1]";
+	ai = poll_body(&d, 1, t2, sizeof(t2) - 1);
+	ck_assert_uint_eq(ai->n, 3);
+	ck_assert(!ai->u[0].answered);
+	ck_assert(ai->u[1].answered);
+	ck_assert(ai->u[2].answered);
+	ck_assert_str_eq(d.warns, "");
+	static const char t3[] = "32:451-[\"up\",{\"_placeholder\":true}]6:b4AQI=";
+	ai = poll_body(&d, 0, t3, sizeof(t3) - 1);
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_str_eq(ai->u[1].op, "attachment");
+	ck_assert_mem_eq(field(&ai->u[1], "data")->p, "\x01\x02", 2);
+	/* the binary payload of XHR2 clients: 0 text / 1 binary, the length
+	 * as digit bytes, 0xFF */
+	static const uint8_t b1[] = { 0, 2, 0xFF, '4', '2', 1, 3, 0xFF, 4, 0xAA, 0xBB };
+	ai = poll_body(&d, 1, b1, sizeof(b1));
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_str_eq(ai->u[0].op, "EVENT");
+	ck_assert_str_eq(ai->u[1].op, "binary");
+	ck_assert_uint_eq(field(&ai->u[1], "data")->n, 2);
+	ck_assert_str_eq(d.warns, "socketio_malformed"); /* an EVENT without its data */
+	d.warns[0] = '\0';
+	/* type 4 is ERROR in v2, and answers a CONNECT */
+	ai = poll_body(&d, 0, "5:40/x,", 7);
+	ai = poll_body(&d, 1, "11:44/x,\"nope\"", 14);
+	ck_assert_str_eq(ai->u[0].op, "ERROR");
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "");
+	/* malformed: no length, a length past the body, a bad kind byte,
+	 * a length that splits a character, base64 that is not */
+	poll_body(&d, 0, "42[\"x\"]", 7);
+	ck_assert_str_eq(d.warns, "socketio_malformed");
+	poll_body(&d, 0, "99:42", 5);
+	ck_assert_str_eq(d.warns, "socketio_malformed socketio_malformed");
+	static const uint8_t b2[] = { 7, 1, 0xFF, '2' };
+	poll_body(&d, 0, b2, sizeof(b2));
+	static const char t4[] = "3:42\xf0\x9f\x98\x80";
+	poll_body(&d, 0, t4, sizeof(t4) - 1);
+	poll_body(&d, 0, "4:b4**", 6);
+	ck_assert_str_eq(d.warns, "socketio_malformed socketio_malformed socketio_malformed socketio_malformed "
+				  "socketio_malformed");
+	app_conn_free(d.a);
+}
+END_TEST
+
 START_TEST(jsonr_reads_strictly)
 {
 	struct jsonr_span v, m;
@@ -485,6 +564,7 @@ Suite *suite_app(void)
 	tcase_add_test(tc, stomp_framing_and_malformations);
 	tcase_add_test(tc, mqtt_packets_split_packed_and_malformed);
 	tcase_add_test(tc, socketio_packets_and_malformations);
+	tcase_add_test(tc, socketio_v3_payloads);
 	tcase_add_test(tc, jsonr_reads_strictly);
 	suite_add_tcase(s, tc);
 	return s;

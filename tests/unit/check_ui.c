@@ -1143,6 +1143,186 @@ static char *export_to_string(const struct ui_conn *c, const struct ui_filter *f
 	return buf;
 }
 
+/* An Engine.IO long-polling exchange of session id (sid "S1"). */
+static void poll_ev(struct ui_model *m, uint64_t session, const char *method, const char *req, const char *resp,
+		    uint64_t seq, int64_t sec, uint64_t flow)
+{
+	struct poll_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.client.af = pi.server.af = 4;
+	pi.client.ip[0] = pi.server.ip[0] = 127;
+	pi.client.port = (uint16_t)(40000 + flow);
+	pi.server.port = 8080;
+	pi.method = method;
+	pi.target = "/socket.io/?EIO=4&transport=polling&sid=S1";
+	pi.sid = "S1";
+	pi.session = session;
+	pi.eio = 4;
+	pi.status = 200;
+	pi.req_ts.sec = sec;
+	pi.req_pkt = 10;
+	pi.req_body = (const uint8_t *)req;
+	pi.req_len = strlen(req);
+	pi.resp_body = (const uint8_t *)resp;
+	pi.resp_len = strlen(resp);
+	bool post = strcmp(method, "POST") == 0;
+	pi.req_seq = post ? seq : 0;
+	pi.resp_seq = post ? 0 : seq;
+	struct flow_info fi;
+	flow_of(&fi, flow, false);
+	struct ev ev = { .type = EV_POLL };
+	ev.u.poll = &pi;
+	ev.ts.sec = sec;
+	ev.ts.nsec = 500;
+	ev.pkt = 11;
+	ev.flow = &fi;
+	ev.dir = -1;
+	ui_model_event(m, &ev);
+}
+
+struct sess_log {
+	char s[512];
+};
+
+static void sl_conn(void *u, const struct ui_conn *c)
+{
+	struct sess_log *h = u;
+	size_t k = strlen(h->s);
+	snprintf(h->s + k, sizeof(h->s) - k, "conn%llu%s ", (unsigned long long)c->id, c->polling ? "p" : "");
+}
+
+static void sl_row(void *u, const struct ui_conn *c, const struct ui_msg *g)
+{
+	struct sess_log *h = u;
+	size_t k = strlen(h->s);
+	snprintf(h->s + k, sizeof(h->s) - k, "%s%llu@%llu ", g->kind == UI_ROW_POLL ? "poll" : "row",
+		 (unsigned long long)g->msgno, (unsigned long long)c->id);
+}
+
+static void sl_end(void *u, const struct ui_conn *c)
+{
+	struct sess_log *h = u;
+	size_t k = strlen(h->s);
+	snprintf(h->s + k, sizeof(h->s) - k, "end%llu ", (unsigned long long)c->id);
+}
+
+START_TEST(socketio_session_then_its_upgrade)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	struct sess_log h = { "" };
+	static const struct ui_model_hooks hk = { sl_conn, sl_row, sl_end };
+	ui_model_set_hooks(m, &hk, &h);
+	/* long-polling: the session's own entry, its exchanges on two flows */
+	poll_ev(m, 1, "GET", "", "0{\"sid\":\"S1\"}", 1, 100, 7);
+	poll_ev(m, 1, "POST", "40", "ok", 2, 101, 8);
+	poll_ev(m, 1, "GET", "", "40{\"sid\":\"x\"}", 3, 102, 7);
+	ck_assert_uint_eq(ui_model_nconns(m), 1);
+	const struct ui_conn *s = ui_model_conn(m, 0);
+	ck_assert(s->polling);
+	ck_assert_uint_eq(s->id, 1);
+	state_is(s, "polling");
+	ck_assert_uint_eq(s->polls, 3);
+	ck_assert_uint_eq(s->poll_bodies[0], 1);
+	ck_assert_uint_eq(s->poll_bodies[1], 2);
+	const struct ui_msg *g = ui_conn_msg(s, 1);
+	ck_assert_int_eq(g->kind, UI_ROW_POLL);
+	ck_assert_int_eq(g->dir, 0);
+	ck_assert_uint_eq(g->msgno, 2);
+	ck_assert_str_eq((const char *)g->data, "40");
+	ck_assert_str_eq(g->poll->method, "POST");
+	ck_assert_uint_eq(g->poll->other_len, 2);
+	ck_assert_int_eq(ui_conn_find_row(s, UI_ROW_POLL, 3), 2);
+	ck_assert_int_eq(ui_conn_find_msgno(s, 3), -1); /* not a WebSocket message */
+	/* its first TCP flow ends: the session does not */
+	struct flow_info fi;
+	flow_of(&fi, 7, false);
+	struct ev fc = { .type = EV_FLOW_CLOSE };
+	fc.flow = &fi;
+	fc.dir = -1;
+	fc.ts.sec = 103;
+	ui_model_event(m, &fc);
+	state_is(ui_model_conn(m, 0), "polling");
+	/* the filter word poll, and conn:N */
+	struct ui_filter f;
+	ui_filter_init(&f);
+	char err[128];
+	ck_assert(ui_filter_parse(&f, "poll c2s", err, sizeof(err)));
+	ck_assert_uint_eq(rows_matching(&f, s), 2u); /* row 1 only */
+	/* the WebSocket upgrade: a new connection that takes the session's
+	 * rows; the session's entry goes, its id leads to the connection */
+	struct ws_conn_info ci;
+	memset(&ci, 0, sizeof(ci));
+	ci.id = 2;
+	ci.flow_id = 9;
+	ci.status = 101;
+	ci.path = "/socket.io/?EIO=4&transport=websocket&sid=S1";
+	ci.sid = "S1";
+	ci.session = 1;
+	struct ev ev = { .type = EV_WS_CONN };
+	ev.u.conn = &ci;
+	ev.ts.sec = 104;
+	ev.dir = -1;
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_nconns(m), 1);
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	ck_assert_uint_eq(c->id, 2);
+	ck_assert(!c->polling);
+	ck_assert_str_eq(c->info.sid, "S1");
+	ck_assert_uint_eq(c->polls, 3);
+	ck_assert_uint_eq(ui_conn_nmsgs(c), 3);
+	ck_assert_int_eq(c->first_ts.sec, 100); /* the session began it */
+	ck_assert_uint_eq(ui_model_successor(m, 1), 2);
+	ck_assert_uint_eq(ui_model_successor(m, 2), 0);
+	ck_assert_ptr_null(ui_model_find(m, 1));
+	/* a WebSocket message, then an exchange after the upgrade: its row */
+	msg_ev(m, 2, 0, WS_OP_TEXT, "2probe", -1);
+	poll_ev(m, 1, "GET", "", "6", 4, 105, 7);
+	ck_assert_uint_eq(ui_conn_nmsgs(c), 5);
+	ck_assert_int_eq(ui_conn_msg(c, 4)->kind, UI_ROW_POLL);
+	ck_assert_uint_eq(c->polls, 4);
+	/* conn:1 (the session) takes its WebSocket connection */
+	ck_assert(ui_filter_parse(&f, "conn:1", err, sizeof(err)));
+	ck_assert(ui_filter_match_conn(&f, c));
+	/* the NDJSON of the connection: the exchanges as poll records */
+	size_t nm = 0;
+	char *out = export_to_string(c, NULL, &nm);
+	ck_assert_uint_eq(nm, 1);
+	ck_assert_uint_eq(count_str(out, "\"type\":\"poll\""), 4);
+	ck_assert_uint_eq(count_str(out, "\"session\":1"), 5); /* four polls, the connection */
+	ck_assert(strstr(out, "\"request\":{\"length\":2,\"seq\":2,\"body\":\"40\"}") != NULL);
+	ck_assert(strstr(out, "\"response\":{\"length\":2,\"body\":\"ok\"}") != NULL);
+	free(out);
+	ck_assert_str_eq(h.s, "conn1p poll1@1 poll2@1 poll3@1 conn2 row1@2 poll4@2 ");
+	ui_filter_free(&f);
+	ui_model_free(m);
+}
+END_TEST
+
+START_TEST(socketio_session_never_upgraded)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	o.forget_ended = true;
+	struct ui_model *m = ui_model_new(&o);
+	struct sess_log h = { "" };
+	static const struct ui_model_hooks hk = { sl_conn, sl_row, sl_end };
+	ui_model_set_hooks(m, &hk, &h);
+	poll_ev(m, 3, "GET", "", "0{\"sid\":\"S1\"}", 1, 100, 7);
+	conn_ev(m, 4, 101, false, false); /* another connection */
+	poll_ev(m, 3, "POST", "40", "ok", 2, 101, 7);
+	ck_assert_uint_eq(ui_model_nconns(m), 2);
+	/* a session id below one listed since: it was dropped, it stays out */
+	poll_ev(m, 2, "GET", "", "0{}", 1, 102, 7);
+	ck_assert_uint_eq(ui_model_nconns(m), 2);
+	ui_model_finish(m);
+	ck_assert_uint_eq(ui_model_nconns(m), 1); /* ended, and forgotten */
+	ck_assert_str_eq(h.s, "conn3p poll1@3 conn4 poll2@3 end3 ");
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(export_through_the_json_writer)
 {
 	struct ui_model_opts o;
@@ -2332,6 +2512,8 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, one_message_takes_at_most_an_eighth);
 	tcase_add_test(tc, memory_accounted_exactly);
 	tcase_add_test(tc, export_through_the_json_writer);
+	tcase_add_test(tc, socketio_session_then_its_upgrade);
+	tcase_add_test(tc, socketio_session_never_upgraded);
 	tcase_add_test(tc, hooks_see_everything_once);
 	tcase_add_test(tc, transcript_lines);
 	suite_add_tcase(s, tc);
