@@ -4,7 +4,7 @@
 #   bash samples/scripts/make_all.sh          # everything
 #   bash samples/scripts/make_all.sh wss      # only the wss-* (TLS) samples
 #   bash samples/scripts/make_all.sh app      # only the subprotocol samples
-#                                             # (gqlrpc/ mqtt/ socketio/ stomp/)
+#                                             # (gqlrpc/ mqtt/ socketio/ socketio2/ stomp/)
 #
 # Needs root (packet capture) and, on Debian 12:
 #   apt-get install tcpdump tshark wireshark-common python3 python3-websockets chromium
@@ -34,7 +34,7 @@ case "$what" in all|wss|app) ;; *) echo "usage: $0 [all|wss|app]" >&2; exit 2 ;;
 if [ "$what" = app ]; then
     # Each subprotocol sample has its own directory, packages and broker.
     fail=0
-    for d in gqlrpc mqtt socketio stomp; do bash "$here/$d/make.sh" || fail=1; done
+    for d in gqlrpc mqtt socketio socketio2 stomp; do bash "$here/$d/make.sh" || fail=1; done
     exit $fail
 fi
 
@@ -149,7 +149,7 @@ done
 
 if [ "$what" = all ]; then
     # the subprotocol samples (each directory's make.sh: its packages, its broker)
-    for d in gqlrpc mqtt socketio stomp; do bash "$here/$d/make.sh" || fail=1; done
+    for d in gqlrpc mqtt socketio socketio2 stomp; do bash "$here/$d/make.sh" || fail=1; done
 fi
 if [ "$what" = all ]; then set -- ./*.pcap ./*.pcapng; else set -- ./wss-*.pcap ./wss-*.pcapng; fi
 for f in "$@"; do
