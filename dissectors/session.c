@@ -51,7 +51,6 @@ struct ws_layer {
 	uint8_t scratch[WS_MSGS_SCRATCH]; /* lent to ws_msg.c: bytes unmasked on their way on */
 	uint8_t tls_plain[TLS_PLAIN_MAX]; /* every TLS connection's decrypted record */
 	struct app_out app_out;    /* a message's decoded units, while it is handled */
-	struct app_out app_out2;   /* a polling request's, beside its response's */
 	struct sio_session *sio;   /* SIO_SESSIONS, at the first polling exchange */
 	uint64_t sio_clock;
 	struct ws_flow *waiting;   /* TLS connections waiting for their keys */
@@ -667,12 +666,12 @@ static void hs_poll(void *user, const struct hs_poll *x)
 		pi.eio = eio[0] - '0';
 	pi.req_ts = rq->ts;
 	pi.req_pkt = rq->pkt;
-	pi.req_body = rq->body.p;
-	pi.req_len = rq->body.len;
-	pi.req_cut = rq->body_cut;
-	pi.resp_body = x->body;
-	pi.resp_len = x->body_len;
-	pi.resp_cut = x->body_cut;
+	pi.body[0].p = rq->body.p;
+	pi.body[0].len = rq->body.len;
+	pi.body[0].cut = rq->body_cut;
+	pi.body[1].p = x->body;
+	pi.body[1].len = x->body_len;
+	pi.body[1].cut = x->body_cut;
 	if (query_param(target, "sid", sid, sizeof(sid)) ||
 	    (x->status == 200 && open_sid(x->body, x->body_len, sid, sizeof(sid))))
 		pi.sid = sid;
@@ -688,19 +687,14 @@ static void hs_poll(void *user, const struct hs_poll *x)
 		/* the client's packets are POSTed, the server's are GET answers
 		 * (a POST's answer is "ok") */
 		bool post = strcmp(rq->method, "POST") == 0;
-		if (post && pi.req_len > 0) {
-			m.dir = 0;
-			m.payload = pi.req_body;
-			m.stored = m.length = pi.req_len;
-			pi.req_seq = ++s->seq;
-			pi.req_app = app_conn_payload(s->app, &m, pi.req_seq, rq->ts, &l->app_out2);
-		}
-		if (!post && pi.resp_len > 0) {
-			m.dir = 1;
-			m.payload = pi.resp_body;
-			m.stored = m.length = pi.resp_len;
-			pi.resp_seq = ++s->seq;
-			pi.resp_app = app_conn_payload(s->app, &m, pi.resp_seq, x->ts, &l->app_out);
+		int d = post ? 0 : 1;
+		struct poll_body *b = &pi.body[d];
+		if (b->len > 0) {
+			m.dir = d;
+			m.payload = b->p;
+			m.stored = m.length = b->len;
+			b->seq = ++s->seq;
+			b->app = app_conn_payload(s->app, &m, b->seq, post ? rq->ts : x->ts, &l->app_out);
 		}
 	}
 	l->st.polls++;
@@ -708,7 +702,7 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	ev.u.poll = &pi;
 	core_emit(l->core, &ev, &w->af, -1);
 	for (int k = 0; k < 2; k++) {
-		const struct app_info *ai = k == 0 ? pi.req_app : pi.resp_app;
+		const struct app_info *ai = pi.body[k].app;
 		for (unsigned i = 0; ai != NULL && i < ai->nw; i++)
 			core_warn_conn(l->core, ai->w[i].code, &w->af, pi.session, k == 0 ? client : server, "%s",
 				       ai->w[i].msg);

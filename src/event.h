@@ -199,14 +199,17 @@ struct poll_info {
 	int status;
 	struct wts req_ts;            /* the request's last header byte */
 	uint64_t req_pkt;
-	const uint8_t *req_body, *resp_body;
-	size_t req_len, resp_len;
-	bool req_cut, resp_cut;       /* bodies past LIM_POLL_BODY */
-	uint64_t req_total, resp_total; /* when more than req_len / resp_len:
-	                                 the body's length, of which the first
-	                                 bytes are given (0: all given) */
-	uint64_t req_seq, resp_seq;   /* each body's number in the session */
-	const struct app_info *req_app, *resp_app; /* decoded, or NULL */
+	/* the request's body [0] and the response's [1] */
+	struct poll_body {
+		const uint8_t *p;
+		size_t len;
+		bool cut;                 /* past LIM_POLL_BODY */
+		uint64_t total;           /* when more than len: the body's
+		                             length, of which the first len
+		                             bytes are given (0: all given) */
+		uint64_t seq;             /* its number in the session, or 0 */
+		const struct app_info *app; /* decoded, or NULL */
+	} body[2];
 };
 
 struct ws_end_info {

@@ -359,10 +359,14 @@ static void msg_record(struct export *x, const struct ev *ev)
 }
 
 /* One side of a long-polling exchange: its body and what it carries. */
-static void poll_body(struct export *x, const char *k, const uint8_t *p, size_t n, uint64_t total, bool cut,
-		      uint64_t seq, const struct app_info *ai)
+static void poll_body(struct export *x, const char *k, const struct poll_body *b)
 {
 	struct json *j = x->j;
+	const uint8_t *p = b->p != NULL ? b->p : (const uint8_t *)"";
+	size_t n = b->len;
+	uint64_t total = b->total, seq = b->seq;
+	bool cut = b->cut;
+	const struct app_info *ai = b->app;
 	json_obj_begin(j, k);
 	json_u64(j, "length", total > n ? total : n);
 	if (seq != 0)
@@ -402,13 +406,12 @@ static void poll_record(struct export *x, const struct ev *ev)
 	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
 	json_u64(j, "request_packet", pi->req_pkt);
 	json_u64(j, "packet", ev->pkt);
-	poll_body(x, "request", pi->req_body, pi->req_len, pi->req_total, pi->req_cut, pi->req_seq, pi->req_app);
-	poll_body(x, "response", pi->resp_body, pi->resp_len, pi->resp_total, pi->resp_cut, pi->resp_seq, pi->resp_app);
+	poll_body(x, "request", &pi->body[0]);
+	poll_body(x, "response", &pi->body[1]);
 	json_end(j);
-	if (pi->req_app != NULL)
-		pair_records(x, pi->req_app, pi->session, pi->sid, pi->req_seq, 0, pi->req_ts);
-	if (pi->resp_app != NULL)
-		pair_records(x, pi->resp_app, pi->session, pi->sid, pi->resp_seq, 1, ev->ts);
+	for (int d = 0; d < 2; d++)
+		if (pi->body[d].app != NULL)
+			pair_records(x, pi->body[d].app, pi->session, pi->sid, pi->body[d].seq, d, d == 0 ? pi->req_ts : ev->ts);
 }
 
 static void frame_record(struct export *x, const struct ev *ev)

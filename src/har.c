@@ -325,6 +325,20 @@ static void message(struct har *h, const struct ui_msg *g)
 
 static void app_fields(struct json *j, const struct ui_msg *g);
 
+/* What is known of an exchange's timing: the wait for the answer. */
+static void timings(struct json *j, double wait_ms)
+{
+	json_obj_begin(j, "timings");
+	json_i64(j, "blocked", -1);
+	json_i64(j, "dns", -1);
+	json_i64(j, "ssl", -1);
+	json_i64(j, "connect", -1);
+	json_u64(j, "send", 0);
+	json_decimal(j, "wait", wait_ms, 3);
+	json_u64(j, "receive", 0);
+	json_obj_end(j);
+}
+
 /* A body of a long-polling exchange: text as it is, else base64. */
 static void poll_text(struct json *j, const uint8_t *p, size_t n, bool base64_field)
 {
@@ -420,15 +434,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	json_u64(j, "bodySize", respl);
 	json_obj_end(j);
 	json_str(j, "serverIPAddress", ip);
-	json_obj_begin(j, "timings");
-	json_i64(j, "blocked", -1);
-	json_i64(j, "dns", -1);
-	json_i64(j, "ssl", -1);
-	json_i64(j, "connect", -1);
-	json_u64(j, "send", 0);
-	json_decimal(j, "wait", wait_ms, 3);
-	json_u64(j, "receive", 0);
-	json_obj_end(j);
+	timings(j, wait_ms);
 	json_obj_begin(j, "_wscope");
 	json_u64(j, "session", c->polling ? c->id : c->info.session);
 	if (c->info.sid != NULL)
@@ -551,15 +557,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	json_str(j, "redirectURL", "");
 	json_obj_end(j);
 	json_str(j, "serverIPAddress", ip);
-	json_obj_begin(j, "timings");
-	json_i64(j, "blocked", -1);
-	json_i64(j, "dns", -1);
-	json_i64(j, "ssl", -1);
-	json_i64(j, "connect", -1);
-	json_u64(j, "send", 0);
-	json_decimal(j, "wait", wait_ms, 3);
-	json_u64(j, "receive", 0);
-	json_obj_end(j);
+	timings(j, wait_ms);
 	/* the messages */
 	if (c->status == 101 || c->info.decode_as) {
 		json_arr_begin(j, "_webSocketMessages");

@@ -1398,10 +1398,9 @@ static void on_poll(struct ui_model *m, const struct ev *ev)
 		return;
 	bool post = strcmp(pi->method, "POST") == 0;
 	int d = post ? 0 : 1;
-	const uint8_t *body = post ? pi->req_body : pi->resp_body;
-	size_t blen = post ? pi->req_len : pi->resp_len;
-	const uint8_t *other = post ? pi->resp_body : pi->req_body;
-	size_t olen = post ? pi->resp_len : pi->req_len;
+	const struct poll_body *main = &pi->body[d], *oth = &pi->body[!d];
+	const uint8_t *body = main->p, *other = oth->p;
+	size_t blen = main->len, olen = oth->len;
 	struct ui_poll *x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return;
@@ -1421,8 +1420,8 @@ static void on_poll(struct ui_model *m, const struct ev *ev)
 	x->resp_ts = ev->ts;
 	x->req_pkt = pi->req_pkt;
 	x->resp_pkt = ev->pkt;
-	x->cut[0] = pi->req_cut;
-	x->cut[1] = pi->resp_cut;
+	x->cut[0] = pi->body[0].cut;
+	x->cut[1] = pi->body[1].cut;
 	x->other_len = olen;
 	size_t ok = olen < m->o.keep_bytes ? olen : m->o.keep_bytes;
 	if (ok > 0 && other != NULL && (x->other = malloc(ok)) != NULL) {
@@ -1438,15 +1437,15 @@ static void on_poll(struct ui_model *m, const struct ev *ev)
 	g->kind = UI_ROW_POLL;
 	g->ts = post ? pi->req_ts : ev->ts;
 	g->pkt = g->first_pkt = post ? pi->req_pkt : ev->pkt;
-	g->msgno = post ? pi->req_seq : pi->resp_seq;
+	g->msgno = main->seq;
 	g->dir = (uint8_t)d;
 	g->utf8_ok = utf8_valid(body, blen);
 	g->opcode = g->utf8_ok ? WS_OP_TEXT : WS_OP_BINARY;
 	g->length = g->wire_length = blen;
 	g->close_code = -1;
-	g->truncated = post ? pi->req_cut : pi->resp_cut;
+	g->truncated = main->cut;
 	keep_data(m, g, body, blen, g->utf8_ok);
-	const struct app_info *ai = post ? pi->req_app : pi->resp_app;
+	const struct app_info *ai = main->app;
 	if (ai != NULL)
 		take_app(m, c, g, ai);
 	hook_row(m, c, g);
@@ -2220,33 +2219,20 @@ static void export_poll(struct export *x, const struct ui_conn *c, const struct 
 	pi.status = p->status;
 	pi.req_ts = p->req_ts;
 	pi.req_pkt = p->req_pkt;
-	bool post = g->dir == 0;
+	/* the row's body (the one with packets), and the other kept beside */
+	int d = g->dir ? 1 : 0;
 	struct ui_app *ua = ui_app_unpack(g);
-	const uint8_t *body = g->data != NULL ? g->data : (const uint8_t *)"";
-	uint64_t total = g->released ? g->length : (g->stored < g->length ? g->length : 0);
-	if (post) {
-		pi.req_body = body;
-		pi.req_len = g->stored;
-		pi.req_total = total;
-		pi.req_cut = p->cut[0];
-		pi.req_seq = g->msgno;
-		pi.req_app = ua != NULL ? &ua->info : NULL;
-		pi.resp_body = p->other != NULL ? p->other : (const uint8_t *)"";
-		pi.resp_len = p->other_stored;
-		pi.resp_total = p->other_stored < p->other_len ? p->other_len : 0;
-		pi.resp_cut = p->cut[1];
-	} else {
-		pi.resp_body = body;
-		pi.resp_len = g->stored;
-		pi.resp_total = total;
-		pi.resp_cut = p->cut[1];
-		pi.resp_seq = g->msgno;
-		pi.resp_app = ua != NULL ? &ua->info : NULL;
-		pi.req_body = p->other != NULL ? p->other : (const uint8_t *)"";
-		pi.req_len = p->other_stored;
-		pi.req_total = p->other_stored < p->other_len ? p->other_len : 0;
-		pi.req_cut = p->cut[0];
-	}
+	struct poll_body *b = &pi.body[d], *o = &pi.body[!d];
+	b->p = g->data;
+	b->len = g->stored;
+	b->total = g->released ? g->length : (g->stored < g->length ? g->length : 0);
+	b->cut = p->cut[d];
+	b->seq = g->msgno;
+	b->app = ua != NULL ? &ua->info : NULL;
+	o->p = p->other;
+	o->len = p->other_stored;
+	o->total = p->other_stored < p->other_len ? p->other_len : 0;
+	o->cut = p->cut[!d];
 	struct flow_info fi;
 	memset(&fi, 0, sizeof(fi));
 	fi.id = p->flow_id;

@@ -1161,13 +1161,11 @@ static void poll_ev(struct ui_model *m, uint64_t session, const char *method, co
 	pi.status = 200;
 	pi.req_ts.sec = sec;
 	pi.req_pkt = 10;
-	pi.req_body = (const uint8_t *)req;
-	pi.req_len = strlen(req);
-	pi.resp_body = (const uint8_t *)resp;
-	pi.resp_len = strlen(resp);
-	bool post = strcmp(method, "POST") == 0;
-	pi.req_seq = post ? seq : 0;
-	pi.resp_seq = post ? 0 : seq;
+	pi.body[0].p = (const uint8_t *)req;
+	pi.body[0].len = strlen(req);
+	pi.body[1].p = (const uint8_t *)resp;
+	pi.body[1].len = strlen(resp);
+	pi.body[strcmp(method, "POST") == 0 ? 0 : 1].seq = seq;
 	struct flow_info fi;
 	flow_of(&fi, flow, false);
 	struct ev ev = { .type = EV_POLL };
