@@ -39,10 +39,15 @@ def devtools_fields(har):
             (isinstance(e.get("timings"), dict) and all(isinstance(e["timings"].get(k), (int, float))
                                                         for k in ("blocked", "dns", "connect", "send", "wait",
                                                                   "receive", "ssl")), "timings"),
-            (e.get("_resourceType") == "websocket", "_resourceType"),
+            (e.get("_resourceType") in ("websocket", "xhr"), "_resourceType"),
             (isinstance(e.get("connection"), str), "connection"),
             (isinstance(e.get("serverIPAddress"), str), "serverIPAddress"),
-            (req.get("method") == "GET" and req.get("url", "").startswith(("ws://", "wss://")), "request.url"),
+            # a WebSocket's upgrade, or a Socket.IO long-polling exchange
+            ((req.get("method") == "GET" and req.get("url", "").startswith(("ws://", "wss://"))) if
+             e.get("_resourceType") == "websocket" else
+             (req.get("method") in ("GET", "POST") and req.get("url", "").startswith(("http://", "https://")) and
+              (req["method"] == "GET" or isinstance(req.get("postData", {}).get("text"), str)) and
+              isinstance(resp.get("content", {}).get("text"), str)), "request.url"),
             (req.get("httpVersion") == "HTTP/1.1", "request.httpVersion"),
             (all(isinstance(h.get("name"), str) and isinstance(h.get("value"), str)
                  for h in req.get("headers", [None])), "request.headers"),
@@ -98,7 +103,8 @@ def check_sample(e2e, pcap):
     errs = devtools_fields(har)
     e2e.case("%s --har: every field Chrome DevTools' importer reads is there, of its type" % name, not errs,
              "; ".join(errs[:4]))
-    entries = {e["_wscope"]["conn"]: e for e in har["log"]["entries"]}
+    entries = {e["_wscope"]["conn"]: e for e in har["log"]["entries"] if e["_resourceType"] == "websocket"}
+    check_polls(e2e, name, har, recs)
     conns = [r for r in recs if r["type"] == "connection" and (r["status"] != 0 or r.get("decode_as"))]
     errs = []
     if sorted(entries) != sorted(r["id"] for r in conns):
@@ -157,6 +163,43 @@ def check_sample(e2e, pcap):
     if want:
         e2e.case("%s --har --no-redact: each request's headers as tshark reads them from the packets (%d)" % (
             name, n), not errs and n > 0, "; ".join(errs[:3]))
+
+
+def check_polls(e2e, name, har, recs):
+    """Each Socket.IO long-polling exchange is an XHR entry of its own:
+    method, URL, status and both bodies as the NDJSON's poll record."""
+    polls = [r for r in recs if r["type"] == "poll" and r.get("session")]
+    xhr = [e for e in har["log"]["entries"] if e["_resourceType"] == "xhr"]
+    if not polls and not xhr:
+        return
+    key = lambda r: (r["request_ts"], r["target"])  # noqa: E731
+    polls.sort(key=key)
+    errs = []
+    if len(xhr) != len(polls):
+        errs.append("%d XHR entries, %d poll records" % (len(xhr), len(polls)))
+    byt = {}
+    for e in xhr:
+        byt[e["request"]["url"].split("://", 1)[1].split("/", 1)[1]] = e
+    for r in polls:
+        e = byt.get(r["target"].lstrip("/"))
+        if e is None:
+            errs.append("no entry for %s %s" % (r["method"], r["target"]))
+            break
+        rq, rs = e["request"], e["response"]
+        why = None
+        if (rq["method"], rs["status"]) != (r["method"], r["status"]):
+            why = "%s %s" % (rq["method"], rs["status"])
+        elif r["method"] == "POST" and rq["postData"]["text"] != r["request"].get("body"):
+            why = "request body %r vs %r" % (rq["postData"]["text"][:40], r["request"].get("body", "")[:40])
+        elif rs["content"]["text"] != r["response"].get("body"):
+            why = "response body %r vs %r" % (rs["content"]["text"][:40], r["response"].get("body", "")[:40])
+        elif e["_wscope"].get("session") != r["session"] or e["_wscope"].get("sid") != r["sid"]:
+            why = "session %s %s" % (e["_wscope"].get("session"), e["_wscope"].get("sid"))
+        if why:
+            errs.append("%s %s: %s" % (r["method"], r["target"][-30:], why))
+            break
+    e2e.case("%s --har: each Socket.IO long-polling exchange an XHR entry, method, URL, status, both bodies and "
+             "session as the NDJSON's %d poll records" % (name, len(polls)), not errs and polls, "; ".join(errs[:3]))
 
 
 def run(e2e):
