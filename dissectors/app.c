@@ -71,6 +71,8 @@ struct pending {
 	const char *to;
 	char subject[APP_SUBJECT];
 	uint64_t seq;
+	uint64_t session;                  /* asked in this Socket.IO session's
+	                                      long-polling (app_conn_adopt), or 0 */
 	struct wts ts;
 	bool answered;                     /* an answer came already */
 	bool cancelled;                    /* withdrawn by its side; answers
@@ -256,7 +258,8 @@ static struct pending *find(struct app_conn *a, int dir, const char *key, uint32
 	return NULL;
 }
 
-static void unlink_pending(struct app_conn *a, struct pending *p)
+/* Takes p out of a's buckets and age list (not freed). */
+static void detach(struct app_conn *a, struct pending *p)
 {
 	struct pending **pp = &a->bucket[p->hash % PAIR_BUCKETS];
 	while (*pp != p)
@@ -271,7 +274,51 @@ static void unlink_pending(struct app_conn *a, struct pending *p)
 	else
 		a->newest = p->older;
 	a->npending--;
+}
+
+static void unlink_pending(struct app_conn *a, struct pending *p)
+{
+	detach(a, p);
 	free(p);
+}
+
+/* Puts p at the end of its bucket (requests that share a key, a reused id
+ * or two pings, are answered oldest first) and as a's newest. */
+static void attach(struct app_conn *a, struct pending *p)
+{
+	struct pending **pp = &a->bucket[p->hash % PAIR_BUCKETS];
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	p->next = NULL;
+	*pp = p;
+	p->older = a->newest;
+	p->newer = NULL;
+	if (a->newest != NULL)
+		a->newest->newer = p;
+	else
+		a->oldest = p;
+	a->newest = p;
+	a->npending++;
+}
+
+void app_conn_adopt(struct app_conn *to, struct app_conn *from, uint64_t session)
+{
+	if (to == NULL || from == NULL || to->dec != from->dec || from->oldest == NULL)
+		return;
+	if (to->bucket == NULL && (to->bucket = calloc(PAIR_BUCKETS, sizeof(*to->bucket))) == NULL)
+		return;
+	while (from->oldest != NULL) {
+		struct pending *p = from->oldest;
+		detach(from, p);
+		if (to->npending >= APP_PAIRS_MAX) {
+			to->dropped++;
+			free(p);
+			continue;
+		}
+		if (p->session == 0)
+			p->session = session;
+		attach(to, p);
+	}
 }
 
 static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u, const struct app_key *key, int dir,
@@ -298,19 +345,7 @@ static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u,
 	memcpy(p->subject, u->subject, sizeof(p->subject));
 	p->seq = seq;
 	p->ts = ts;
-	/* at the end of its bucket: requests that share a key (a reused id,
-	 * two pings) are answered oldest first */
-	struct pending **pp = &a->bucket[h % PAIR_BUCKETS];
-	while (*pp != NULL)
-		pp = &(*pp)->next;
-	*pp = p;
-	p->older = a->newest;
-	if (a->newest != NULL)
-		a->newest->newer = p;
-	else
-		a->oldest = p;
-	a->newest = p;
-	a->npending++;
+	attach(a, p);
 }
 
 static double seconds_between(struct wts a, struct wts b)
@@ -347,6 +382,7 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 				u->answered = true;
 				u->first_answer = !p->answered;
 				u->req_seq = p->seq;
+				u->req_session = p->session;
 				u->req_dir = p->dir;
 				u->req_ts = p->ts;
 				u->req_op = p->op;

@@ -97,6 +97,8 @@ struct app_unit {
 	bool first_answer;                /* the first answer to it */
 	bool completes;                   /* the pair is complete with it */
 	uint64_t req_seq;                 /* the request's message (seq) */
+	uint64_t req_session;             /* 0, or the Socket.IO session whose
+	                                     long-polling body req_seq is */
 	int req_dir;
 	struct wts req_ts;
 	const char *req_op;
@@ -195,6 +197,10 @@ const struct app_info *app_conn_payload(struct app_conn *a, const struct ws_msg_
 const struct app_info *app_conn_end(struct app_conn *a, struct app_out *out);
 /* Requests still waiting for an answer. */
 uint64_t app_conn_unanswered(const struct app_conn *a);
+/* A Socket.IO session upgraded to WebSocket: its requests still waiting
+ * (asked on long-polling) move from `from` to the connection `to`, marked
+ * as the session's, so that an answer on either transport pairs. */
+void app_conn_adopt(struct app_conn *to, struct app_conn *from, uint64_t session);
 uint64_t app_conn_mem(const struct app_conn *a);
 
 /* ---- for decoders ---- */

@@ -389,6 +389,9 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		c->sid = w->strs[9];
 		struct sio_session *s = sio_find(l, sid);
 		c->session = s != NULL ? s->id : 0;
+		/* what long-polling asked may be answered here */
+		if (s != NULL)
+			app_conn_adopt(w->app, s->app, s->id);
 	}
 	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
 	if (rq == NULL && resp == NULL && w->tls != NULL && !w->tls_listing &&

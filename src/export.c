@@ -214,12 +214,14 @@ static void app_field(struct export *x, const struct app_field *f)
 	}
 }
 
-static void app_ref(struct export *x, const char *k, uint64_t seq, int dir, const char *op, const char *subject,
-		    const struct wts *ts)
+static void app_ref(struct export *x, const char *k, uint64_t seq, uint64_t session, int dir, const char *op,
+		    const char *subject, const struct wts *ts)
 {
 	struct json *j = x->j;
 	json_obj_begin(j, k);
 	json_u64(j, "seq", seq);
+	if (session != 0) /* a long-polling body of that session */
+		json_u64(j, "session", session);
 	json_str(j, "dir", dir_name(dir));
 	if (op != NULL)
 		json_str(j, "op", op);
@@ -254,7 +256,7 @@ static void app_object(struct export *x, const struct app_info *ai, bool with_re
 			json_obj_end(j);
 		}
 		if (u->answered) {
-			app_ref(x, "reply_to", u->req_seq, u->req_dir, u->req_op, u->req_subject, NULL);
+			app_ref(x, "reply_to", u->req_seq, u->req_session, u->req_dir, u->req_op, u->req_subject, NULL);
 			json_decimal(j, "latency", u->latency, dec);
 		}
 		json_elem_end(j);
@@ -268,6 +270,8 @@ static void app_object(struct export *x, const struct app_info *ai, bool with_re
 	for (unsigned i = 0; with_reply && i < ai->n; i++)
 		if (ai->u[i].answered) {
 			json_u64(j, "reply_to", ai->u[i].req_seq);
+			if (ai->u[i].req_session != 0) /* asked on long-polling */
+				json_u64(j, "reply_to_session", ai->u[i].req_session);
 			json_decimal(j, "latency", ai->u[i].latency, dec);
 			break;
 		}
@@ -293,8 +297,8 @@ static void pair_records(struct export *x, const struct app_info *ai, uint64_t c
 		}
 		json_ts(j, "ts", ts.sec, ts.nsec, x->digits);
 		json_str(j, "proto", ai->proto);
-		app_ref(x, "request", u->req_seq, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
-		app_ref(x, "reply", seq, dir, u->op, NULL, &ts);
+		app_ref(x, "request", u->req_seq, u->req_session, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
+		app_ref(x, "reply", seq, 0, dir, u->op, NULL, &ts);
 		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
 		json_end(j);
 	}

@@ -421,7 +421,7 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s", g->kind == UI_ROW_POLL ? "poll" : "message",
+			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s", g->reply_poll ? "poll" : "message",
 				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat);
 		}
 		put_untrusted(t, (const uint8_t *)g->app, l, preview_cols(t) - (int)strlen(tail), false);

@@ -909,7 +909,8 @@ static char *app_lines(const struct app_info *ai, const char *what)
 			tb_wire(&b, (const uint8_t *)u->summary, strlen(u->summary), 200, false);
 		}
 		if (u->answered) {
-			tb_printf(&b, "\n  %s to %s %llu (%s", u->completes ? "answers" : "one answer", what,
+			tb_printf(&b, "\n  %s to %s %llu (%s", u->completes ? "answers" : "one answer",
+				  u->req_session != 0 ? "long-polling body" : what,
 				  (unsigned long long)u->req_seq, u->req_op ? u->req_op : "?");
 			if (u->req_subject[0] != '\0') {
 				tb_put(&b, " ", 1);
@@ -1055,6 +1056,7 @@ static uint8_t *app_pack(const struct app_info *ai, size_t *len)
 		pk_put(&b, &failed, &u->first_answer, sizeof(u->first_answer));
 		pk_put(&b, &failed, &u->completes, sizeof(u->completes));
 		pk_put(&b, &failed, &u->req_seq, sizeof(u->req_seq));
+		pk_put(&b, &failed, &u->req_session, sizeof(u->req_session));
 		pk_put(&b, &failed, &u->req_dir, sizeof(u->req_dir));
 		pk_put(&b, &failed, &u->req_ts, sizeof(u->req_ts));
 		pk_put(&b, &failed, &u->req_op, sizeof(u->req_op));
@@ -1173,6 +1175,7 @@ struct ui_app *ui_app_unpack(const struct ui_msg *g)
 		upk_get(&r, &u->first_answer, sizeof(u->first_answer));
 		upk_get(&r, &u->completes, sizeof(u->completes));
 		upk_get(&r, &u->req_seq, sizeof(u->req_seq));
+		upk_get(&r, &u->req_session, sizeof(u->req_session));
 		upk_get(&r, &u->req_dir, sizeof(u->req_dir));
 		upk_get(&r, &u->req_ts, sizeof(u->req_ts));
 		upk_get(&r, &u->req_op, sizeof(u->req_op));
@@ -1231,18 +1234,27 @@ static void take_app(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, co
 	g->appx = app_pack(ai, &g->appx_len);
 	mem_add(m, appx_mem(g));
 	pair_marks(m, g, ai);
+	unsigned first = 0;
 	for (unsigned i = 0; i < ai->n; i++) {
 		const struct app_unit *u = &ai->u[i];
 		if (!u->answered)
 			continue;
 		if (g->reply_to == 0) {
+			first = i;
 			g->reply_to = u->req_seq;
 			g->latency = u->latency;
 			g->first_answer = u->first_answer;
 		}
-		struct ui_msg *rq = row_of_msgno(c, (enum ui_row_kind)g->kind, u->req_seq);
-		if (rq != NULL && rq->answer == 0)
+		/* asked on the long-polling of the session this connection
+		 * took over: a poll row */
+		enum ui_row_kind k = u->req_session != 0 ? UI_ROW_POLL : (enum ui_row_kind)g->kind;
+		if (i == first)
+			g->reply_poll = k == UI_ROW_POLL;
+		struct ui_msg *rq = row_of_msgno(c, k, u->req_seq);
+		if (rq != NULL && rq->answer == 0) {
 			rq->answer = g->msgno;
+			rq->answer_poll = g->kind == UI_ROW_POLL;
+		}
 	}
 }
 

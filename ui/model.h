@@ -133,7 +133,10 @@ struct ui_msg {
 	struct ui_pairmark *pm;
 	uint8_t npm;
 	uint64_t reply_to;    /* the request it answers (its msgno), or 0 */
+	bool reply_poll;      /* reply_to is a long-polling body's number (the
+	                         request was asked on long-polling) */
 	uint64_t answer;      /* its first answer's msgno, or 0 */
+	bool answer_poll;     /* that answer is a long-polling body */
 	double latency;       /* seconds since reply_to */
 	bool first_answer;    /* the first answer to reply_to (latency is then
 	                         its time to answer) */

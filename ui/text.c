@@ -691,7 +691,7 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s ", g->kind == UI_ROW_POLL ? "poll " : "#",
+			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s ", g->reply_poll ? "poll " : "#",
 				     (unsigned long long)g->reply_to, lat[0] ? " " : "",
 				     lat);
 		}

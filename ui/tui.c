@@ -752,7 +752,10 @@ static int k_answer(struct tui *t)
 		set_note(t, true, "no message selected");
 		return R_REDRAW;
 	}
-	const char *what = g->kind == UI_ROW_POLL ? "long-polling body" : "message";
+	/* the request may be a long-polling body of the session, its answer a
+	 * WebSocket message, or the other way */
+	bool poll = g->reply_to != 0 ? g->reply_poll : g->answer_poll;
+	const char *what = poll ? "long-polling body" : "message";
 	uint64_t to = g->reply_to != 0 ? g->reply_to : g->answer;
 	if (to == 0) {
 		set_note(t, true, "%s", g->app != NULL ? "no request or answer of this message in the capture" :
@@ -760,7 +763,7 @@ static int k_answer(struct tui *t)
 				   "not decoded: no request or answer to go to (see --decode-sub)");
 		return R_REDRAW;
 	}
-	long i = ui_conn_find_row(c, (enum ui_row_kind)g->kind, to);
+	long i = ui_conn_find_row(c, poll ? UI_ROW_POLL : UI_ROW_MSG, to);
 	if (i < 0) {
 		set_note(t, true, "%s %llu is no longer held (see --history)", what, (unsigned long long)to);
 		return R_REDRAW;

@@ -362,7 +362,7 @@
       meta.appendChild(document.createTextNode('  '));
       meta.appendChild(el('span', 'app', m[8]));
       if (m[9] > 0)
-        meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[12] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
+        meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[13] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
     }
     var info = '  +' + fmtDur(m[0]) + '  ' + m[3] + ' B';
     if (m[5] & F_COMPRESSED) info += ' (' + m[4] + ' B compressed)';

@@ -520,6 +520,47 @@ START_TEST(socketio_v3_payloads)
 }
 END_TEST
 
+/* A request asked on long-polling, answered on the WebSocket that took
+ * the session over (and a ping of the session answered there too). */
+START_TEST(socketio_pairs_across_transports)
+{
+	struct drv poll, ws;
+	drv_init(&poll, "socketio", "/socket.io/?EIO=4&transport=polling");
+	drv_init(&ws, "socketio", "/socket.io/?EIO=4&transport=websocket&sid=S");
+	static const char body[] = "421[\"slow\"]\x1e" "40/a,";
+	const struct app_info *ai = poll_body(&poll, 0, body, sizeof(body) - 1);
+	ck_assert_uint_eq(ai->n, 2);
+	ck_assert_uint_eq(app_conn_unanswered(poll.a), 2);
+	app_conn_adopt(ws.a, poll.a, 7);
+	ck_assert_uint_eq(app_conn_unanswered(poll.a), 0);
+	ck_assert_uint_eq(app_conn_unanswered(ws.a), 2);
+	ws.ts.sec = 1001;
+	ai = text(&ws, 1, "431[\"done\"]");
+	ck_assert(ai->u[0].answered);
+	ck_assert_uint_eq(ai->u[0].req_seq, 1);
+	ck_assert_uint_eq(ai->u[0].req_session, 7);
+	ck_assert_str_eq(ai->u[0].req_op, "EVENT");
+	ck_assert(ai->u[0].latency > 0.99 && ai->u[0].latency < 1.01);
+	/* the connection's own requests are its own */
+	text(&ws, 0, "422[\"fast\"]");
+	ai = text(&ws, 1, "432[]");
+	ck_assert(ai->u[0].answered);
+	ck_assert_uint_eq(ai->u[0].req_session, 0);
+	ck_assert_uint_eq(ai->u[0].req_seq, 2);
+	ck_assert_uint_eq(app_conn_unanswered(ws.a), 1); /* the CONNECT of /a */
+	ck_assert_str_eq(ws.warns, "");
+	/* adopting from another decoder's connection does nothing */
+	struct drv other;
+	drv_init(&other, "jsonrpc", "/");
+	text(&other, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1}");
+	app_conn_adopt(ws.a, other.a, 9);
+	ck_assert_uint_eq(app_conn_unanswered(other.a), 1);
+	app_conn_free(other.a);
+	app_conn_free(poll.a);
+	app_conn_free(ws.a);
+}
+END_TEST
+
 START_TEST(jsonr_reads_strictly)
 {
 	struct jsonr_span v, m;
@@ -565,6 +606,7 @@ Suite *suite_app(void)
 	tcase_add_test(tc, mqtt_packets_split_packed_and_malformed);
 	tcase_add_test(tc, socketio_packets_and_malformations);
 	tcase_add_test(tc, socketio_v3_payloads);
+	tcase_add_test(tc, socketio_pairs_across_transports);
 	tcase_add_test(tc, jsonr_reads_strictly);
 	suite_add_tcase(s, tc);
 	return s;
