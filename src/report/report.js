@@ -11,6 +11,19 @@
     1009: 'message too big', 1010: 'mandatory extension', 1011: 'internal error', 1012: 'service restart',
     1013: 'try again later', 1014: 'bad gateway', 1015: 'TLS handshake' };
   /* The first n characters of s, never half of one (a surrogate pair). */
+  /* Text from the capture, with what would not show or would reorder what
+   * is around it (controls, bidi and zero-width format characters, the
+   * line and paragraph separators) written as escapes; tabs and line
+   * breaks stay. */
+  var INVISIBLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g;
+  function vis(s) {
+    if (typeof s !== 'string') return s;
+    return s.replace(INVISIBLE, function (ch) {
+      var c = ch.charCodeAt(0);
+      return c < 0x100 ? '\\x' + (c < 16 ? '0' : '') + c.toString(16) : '\\u' + c.toString(16);
+    });
+  }
+
   function cut(s, n) {
     if (s.length <= n) return s;
     var k = n;
@@ -105,11 +118,11 @@
     if (full) {
       var t = data.replace(/^\s+/, '');
       if (t.charAt(0) === '{' || t.charAt(0) === '[') {
-        try { return JSON.stringify(JSON.parse(data), null, 2); } catch (e) { /* not JSON: as it is */ }
+        try { return vis(JSON.stringify(JSON.parse(data), null, 2)); } catch (e) { /* not JSON: as it is */ }
       }
-      return data;
+      return vis(data);
     }
-    return cut(data, 400);
+    return vis(cut(data, 400));
   }
 
   var D, conns, sel = null, page = 0, sortKey = 'id', sortDir = 1, seqFilter = '';
@@ -152,7 +165,7 @@
   var COLS = [
     ['id', '#', 'num', function (c) { return c.id; }],
     ['client', 'client', '', function (c) { return c.client; }],
-    ['url', 'URL', 'url', function (c) { return c.url; }],
+    ['url', 'URL', 'url', function (c) { return vis(c.url); }],
     ['status', 'status', 'num', function (c) { return c.status; }],
     ['proto', 'subprotocol', '', function (c) { return c.proto || ''; }],
     ['ext', 'deflate / TLS', '', function (c) { return (c.deflate ? 'deflate ' : '') + (c.tls ? (c.tlsVersion || 'TLS') : ''); }],
@@ -198,7 +211,7 @@
         if (col[0] === 'bytes') v = fmtBytes(v);
         if (col[0] === 'status' && c.status !== 101 && c.reason) v = c.status + ' ' + c.reason;
         var td = el('td', col[2], v);
-        if (col[0] === 'url') td.title = c.url;
+        if (col[0] === 'url') td.title = vis(c.url);
         if (col[0] === 'close') td.title = 'client: ' + (closeText(c.close[0]) || 'none') + '; server: ' +
           (closeText(c.close[1]) || 'none');
         if (col[0] === 'warn' && c.w.length > 0) td.className += ' bad';
@@ -316,7 +329,7 @@
     conns.forEach(function (c) {
       c.w.forEach(function (w) {
         var r = el('tr');
-        [c.id, '+' + fmtDur(w[0]), w[2], w[3]].forEach(function (x) { r.appendChild(el('td', '', x)); });
+        [c.id, '+' + fmtDur(w[0]), w[2], vis(w[3])].forEach(function (x) { r.appendChild(el('td', '', x)); });
         tb.appendChild(r); n++;
       });
     });
@@ -347,7 +360,7 @@
       var wcard = el('div', 'msg row-warn');
       var meta = el('div', 'meta');
       meta.appendChild(el('b', '', '+' + fmtDur(r.t)));
-      if (r.k === 'w') meta.appendChild(document.createTextNode('  ' + r.w[2] + ': ' + r.w[3]));
+      if (r.k === 'w') meta.appendChild(document.createTextNode('  ' + r.w[2] + ': ' + vis(r.w[3])));
       else meta.appendChild(document.createTextNode('  ' + r.l[2] + ' bytes lost ' + (r.l[1] === 0 ? 'client \u2192 server' : 'server \u2192 client')));
       wcard.appendChild(meta);
       return wcard;
@@ -360,7 +373,7 @@
     if (m[8] !== null && m[8] !== undefined) {
       /* decoded: the protocol's line, and the request it answers */
       meta.appendChild(document.createTextNode('  '));
-      meta.appendChild(el('span', 'app', m[8]));
+      meta.appendChild(el('span', 'app', vis(m[8])));
       if (m[9] > 0)
         meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[13] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
     }
@@ -391,9 +404,11 @@
     var c = sel;
     var h = el('h2', '', 'Connection #' + c.id + ': ' + c.client + ' \u2192 ' + c.server);
     box.appendChild(h);
-    box.appendChild(el('div', 'url', c.url + (c.proto ? '  (subprotocol ' + c.proto + ')' : '') +
-      (c.sid ? '  Socket.IO session ' + c.sid + (c.session ? ', began on long-polling (#' + c.session + ')' : '') +
-       (c.polls ? ', ' + c.polls + ' long-polling exchange' + (c.polls === 1 ? '' : 's') + ' (#p rows)' : '') : '')));
+    var polling = c.status === 0 && c.polls > 0;
+    box.appendChild(el('div', 'url', vis(polling ? 'Socket.IO session ' + c.sid + ' on HTTP long-polling' :
+      c.url + (c.proto ? '  (subprotocol ' + c.proto + ')' : '') +
+      (c.sid ? '  Socket.IO session ' + c.sid + (c.session ? ', began on long-polling (#' + c.session + ')' : '') : '')) +
+      (c.polls ? ', ' + c.polls + ' long-polling exchange' + (c.polls === 1 ? '' : 's') + ' (#p cards)' : '')));
     var rows = seqRows(c);
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
     if (page >= pages) page = pages - 1;

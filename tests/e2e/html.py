@@ -155,6 +155,51 @@ def page_data(path):
     return base64.b64decode(b"".join(raw[a + len(b'id="wscope-data">'):b].split()))
 
 
+CARDS = ("Array.from(document.querySelectorAll('#seq .msg.c2s, #seq .msg.s2c')).map(m => "
+         "[m.querySelector('.meta').textContent, m.querySelector('.pv').textContent])")
+
+
+def check_session(e2e):
+    """A Socket.IO session: on its own (never upgraded) a connection of the
+    report whose cards are its long-polling bodies; upgraded, the cards of
+    its WebSocket connection begin with them. Numbers and the answers'
+    references as the NDJSON's poll records say."""
+    pcap = os.path.join(e2e.TOP, "samples", "sio.pcap")
+    rc, recs, bad, se = e2e.wscope_json(pcap)
+    ws = next(r for r in recs if r["type"] == "connection" and r.get("session"))
+    polls = [r for r in recs if r["type"] == "poll"]
+    before = [r for r in polls if r["ts"] < ws["ts"]]
+    bodies = [(r["request"] if r["method"] == "POST" else r["response"]) for r in polls]
+    want = ["#p%d long-polling %s %d" % (b["seq"], r["method"], r["status"]) for r, b in zip(polls, bodies)]
+    replies = ["\u21a9 #p%d" % b["reply_to"] for b in bodies if "reply_to" in b]
+    d = os.path.join(e2e.TMP, "html")
+    page = os.path.join(d, "session.html")
+    rc, so, se = e2e.run_wscope(["-r", pcap, "--html=" + page, "tcp and not port %d" % ws["client"]["port"]])
+    r = browse(e2e, page, [ROWS, select(ws["session"]), CARDS])
+    bad = clean(r, page)
+    res = r.get("results", [None] * 3)
+    cards = res[2] or []
+    rows = res[0] or []
+    c2s = sum(1 for x in polls if x["method"] == "POST")
+    ok = not bad and [ws["session"], c2s, len(polls) - c2s] in rows and len(cards) == len(want) and \
+        all(c[0].startswith(w) for c, w in zip(sorted(cards, key=lambda c: int(c[0][2:].split()[0])), want)) and \
+        all(any(x in c[0] for c in cards) for x in replies) and any("\\x1e" in c[1] for c in cards)
+    e2e.case("--html of sio.pcap without the upgrade: the session is a connection of the table (bodies each way "
+             "%d, %d), its %d long-polling bodies are cards #pN with method and status, the answers say the "
+             "body they answer (%d), the 0x1E between packets shows as \\x1e" % (c2s, len(polls) - c2s, len(want),
+                                                                            len(replies)),
+             ok, str((bad[:3], rows, cards[:3])))
+    page = os.path.join(d, "session-all.html")
+    rc, so, se = e2e.run_wscope(["-r", pcap, "--html=" + page])
+    r = browse(e2e, page, [select(ws["id"]), CARDS])
+    bad = clean(r, page)
+    cards = (r.get("results") or [None, None])[1] or []
+    lead = [c for c in cards[:len(before)] if " long-polling " in c[0]]
+    e2e.case("--html of sio.pcap: connection #%d's cards begin with its session's %d long-polling bodies, then "
+             "its WebSocket messages" % (ws["id"], len(before)),
+             not bad and len(lead) == len(before) and len(cards) > len(before), str((bad[:3], cards[:3])))
+
+
 def run(e2e):
     d = os.path.join(e2e.TMP, "html")
     os.makedirs(d, exist_ok=True)
@@ -163,6 +208,7 @@ def run(e2e):
         return
     for pcap, log in e2e.samples():
         check_sample(e2e, pcap, log)
+    check_session(e2e)
 
     # hostile payloads
     evp = os.path.join(d, "evil.pcap")
