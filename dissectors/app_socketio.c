@@ -222,7 +222,10 @@ static void binary_packet(struct sio *s, struct app_out *o, int dir, const uint8
 		app_summary_add(u, (const uint8_t *)s->of[dir], strlen(s->of[dir]));
 		s->pending[dir]--;
 	} else {
+		/* Socket.IO sends binary only as the attachments a BINARY_EVENT
+		 * or BINARY_ACK announced */
 		app_summary(u, "binary message %zu B", bn);
+		app_warn(o, WARN_SIO_MALFORMED, "binary message of %zu B that no BINARY_EVENT or BINARY_ACK announced", bn);
 	}
 }
 

@@ -342,6 +342,8 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 	if (strcmp(name, "RECEIPT") == 0 && receipt_id != NULL) {
 		app_summary(u, " ");
 		kv_text(u, receipt_id);
+	} else if (strcmp(name, "RECEIPT") == 0) {
+		app_warn(o, WARN_STOMP_MALFORMED, "RECEIPT without a receipt-id header: it answers nothing");
 	}
 	if (strcmp(name, "ERROR") == 0 && msg != NULL) {
 		app_summary(u, " ");

@@ -5,8 +5,8 @@
  *
  * Input:
  *   byte 0     bits 0-2: the decoder, by its place in app_decoders[]
- *              (past the table: none forced, chosen by the probe; 7: the
- *              probe with a Socket.IO v3 path); bit 3: the handshake was
+ *              (past the table: none forced, chosen by the probe; 7:
+ *              chosen by a Socket.IO v3 path); bit 3: the handshake was
  *              seen (answers to no request warn); bit 4: redact the output
  *   then messages, each: a byte (bit 0 direction, bit 1 binary, bit 2
  *   the payload was cut by --max-payload, bit 3 a long-polling body:
@@ -57,8 +57,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	while (app_decoders[ndec] != NULL)
 		ndec++;
 	const struct app_decoder *forced = pick < ndec ? app_decoders[pick] : NULL;
-	const char *path = pick == 7 ? "/socket.io/?EIO=3&transport=websocket" : "/";
-	struct app_conn *a = app_conn_new(forced, NULL, pick == 7 ? NULL : path, true, (data[0] & 8) != 0);
+	/* 7: chosen by a Socket.IO v3 path (Engine.IO v3 framing) */
+	const char *path = pick == 7 ? "/socket.io/?EIO=3&transport=polling" : "/";
+	struct app_conn *a = app_conn_new(forced, NULL, path, true, (data[0] & 8) != 0);
 	if (a == NULL)
 		return 0;
 	static struct app_out out; /* large: not on the stack */

@@ -388,15 +388,21 @@ def main(argv=None):
     # app: the subprotocol samples' messages as their endpoints logged them
     # sending, per connection, for the decoder of the sample and for the
     # probe (byte 0: the decoder's place in app_decoders[], 6: the probe)
-    order = {"mqtt-mosquitto": 0, "stomp-rabbitmq": 1, "sio": 2, "graphql-ws": 3, "jsonrpc": 5}
+    order = {"mqtt-mosquitto": 0, "stomp-rabbitmq": 1, "sio": 2, "sio-v2": 7, "graphql-ws": 3, "jsonrpc": 5}
     for n in names:
         if not n.endswith(".endpoints.jsonl.gz") or n[:-len(".endpoints.jsonl.gz")] not in order:
             continue
         base = n[:-len(".endpoints.jsonl.gz")]
-        per = {}
+        per, polls = {}, []
         with gzip.open(os.path.join(a.samples, n), "rt") as f:
             for line in f:
                 r = json.loads(line)
+                if r["kind"] == "http_exchange" and r["side"] == "server":
+                    # a long-polling body that carries packets (bit 3)
+                    post = r["method"] == "POST"
+                    p = base64.b64decode(r["req_body_b64"] if post else r["resp_body_b64"])
+                    if p:
+                        polls.append(bytes([8 | (0 if post else 1), len(p) >> 8 & 255, len(p) & 255]) + p[:65535])
                 if r["kind"] != "msg" or r["opcode"] not in ("text", "binary"):
                     continue
                 # what was sent; a broker's side from what its peer received
@@ -417,6 +423,8 @@ def main(argv=None):
                 body += item
             seed("app", "%s-%d" % (base, conn), bytes([order[base] | 8]) + body)
             seed("app", "%s-%d-probe" % (base, conn), bytes([6 | 8 | 16]) + body)
+        if polls:
+            seed("app", "%s-polling" % base, bytes([order[base] | 8]) + b"".join(polls)[:limit])
     for t in TARGETS:
         print("mkseeds: %s: %d seeds" % (t, counts[t]))
     return 0

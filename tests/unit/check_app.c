@@ -269,6 +269,11 @@ START_TEST(stomp_framing_and_malformations)
 	ck_assert_uint_eq(ai->n, 7);
 	ck_assert_str_eq(d.warns, "stomp_malformed stomp_malformed stomp_malformed stomp_malformed");
 	ck_assert_uint_eq(ai->nw_more, 3); /* past APP_WARNS: counted */
+	/* a RECEIPT naming no receipt answers nothing, and says so */
+	d.warns[0] = '\0';
+	ai = msg(&d, 1, WS_OP_TEXT, "RECEIPT\n\n", 10); /* with its NUL */
+	ck_assert(!ai->u[0].answered);
+	ck_assert_str_eq(d.warns, "stomp_malformed");
 	app_conn_free(d.a);
 }
 END_TEST
@@ -495,7 +500,8 @@ START_TEST(socketio_v3_payloads)
 	ck_assert_str_eq(ai->u[0].op, "EVENT");
 	ck_assert_str_eq(ai->u[1].op, "binary");
 	ck_assert_uint_eq(field(&ai->u[1], "data")->n, 2);
-	ck_assert_str_eq(d.warns, "socketio_malformed"); /* an EVENT without its data */
+	/* an EVENT without its data, a binary message nothing announced */
+	ck_assert_str_eq(d.warns, "socketio_malformed socketio_malformed");
 	d.warns[0] = '\0';
 	/* type 4 is ERROR in v2, and answers a CONNECT */
 	ai = poll_body(&d, 0, "5:40/x,", 7);
