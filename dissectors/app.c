@@ -74,6 +74,7 @@ struct pending {
 	uint64_t session;                  /* asked in this Socket.IO session's
 	                                      long-polling (app_conn_adopt), or 0 */
 	struct wts ts;
+	struct wts first_ts;               /* of its first answer (answered) */
 	bool answered;                     /* an answer came already */
 	bool cancelled;                    /* withdrawn by its side; answers
 	                                      already on their way still pair */
@@ -390,7 +391,11 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 				memcpy(u->req_subject, p->subject, sizeof(u->req_subject));
 				u->latency = seconds_between(p->ts, ts);
 				u->completes = key->role == APP_ANSWER_END;
+				/* the pair ends here, after earlier answers */
+				u->first_latency = p->answered ? seconds_between(p->ts, p->first_ts) : u->latency;
 			}
+			if (!p->answered)
+				p->first_ts = ts;
 			p->answered = true;
 			if (key->role == APP_ANSWER_END)
 				unlink_pending(a, p);

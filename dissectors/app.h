@@ -105,6 +105,8 @@ struct app_unit {
 	const char *req_to;               /* the answer the request's key expected */
 	char req_subject[APP_SUBJECT];
 	double latency;                   /* seconds from the request */
+	double first_latency;             /* ... to its first answer (this
+	                                     one's, or an earlier one's) */
 };
 
 struct app_warn {

@@ -300,6 +300,8 @@ static void pair_records(struct export *x, const struct app_info *ai, uint64_t c
 		app_ref(x, "request", u->req_seq, u->req_session, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
 		app_ref(x, "reply", seq, 0, dir, u->op, NULL, &ts);
 		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
+		if (!u->first_answer) /* a stream of answers: its first came earlier */
+			json_decimal(j, "first_latency", u->first_latency, x->digits > 6 ? 9 : 6);
 		json_end(j);
 	}
 }
