@@ -71,8 +71,8 @@ struct pending {
 	const char *to;
 	char subject[APP_SUBJECT];
 	uint64_t seq;
-	uint64_t session;                  /* asked in this Socket.IO session's
-	                                      long-polling (app_conn_adopt), or 0 */
+	uint64_t dom;                      /* where it was asked (app_conn_domain) */
+	bool dom_poll;
 	struct wts ts;
 	struct wts first_ts;               /* of its first answer (answered) */
 	bool answered;                     /* an answer came already */
@@ -92,6 +92,9 @@ struct app_conn {
 	size_t plen[2];
 	bool from_start;                   /* the handshake was captured */
 	char *path;                        /* the upgrade's, for the decoder */
+	unsigned refs;                     /* holders (app_conn_ref) */
+	uint64_t dom;                      /* where the messages now come from */
+	bool dom_poll;
 	struct pending **bucket;           /* PAIR_BUCKETS, at the first request */
 	struct pending *oldest, *newest;
 	uint64_t npending;
@@ -140,6 +143,7 @@ struct app_conn *app_conn_new(const struct app_decoder *forced, const char *subp
 	struct app_conn *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return NULL;
+	a->refs = 1;
 	a->from_start = from_start;
 	a->path = path != NULL ? strdup(path) : NULL;
 	if (d == NULL) {
@@ -154,9 +158,29 @@ struct app_conn *app_conn_new(const struct app_decoder *forced, const char *subp
 	return a;
 }
 
-void app_conn_free(struct app_conn *a)
+struct app_conn *app_conn_ref(struct app_conn *a)
+{
+	if (a != NULL)
+		a->refs++;
+	return a;
+}
+
+bool app_conn_shared(const struct app_conn *a)
+{
+	return a != NULL && a->refs > 1;
+}
+
+void app_conn_domain(struct app_conn *a, uint64_t id, bool poll)
 {
 	if (a == NULL)
+		return;
+	a->dom = id;
+	a->dom_poll = poll;
+}
+
+void app_conn_free(struct app_conn *a)
+{
+	if (a == NULL || --a->refs > 0)
 		return;
 	for (struct pending *p = a->oldest; p != NULL;) {
 		struct pending *nx = p->newer;
@@ -302,26 +326,6 @@ static void attach(struct app_conn *a, struct pending *p)
 	a->npending++;
 }
 
-void app_conn_adopt(struct app_conn *to, struct app_conn *from, uint64_t session)
-{
-	if (to == NULL || from == NULL || to->dec != from->dec || from->oldest == NULL)
-		return;
-	if (to->bucket == NULL && (to->bucket = calloc(PAIR_BUCKETS, sizeof(*to->bucket))) == NULL)
-		return;
-	while (from->oldest != NULL) {
-		struct pending *p = from->oldest;
-		detach(from, p);
-		if (to->npending >= APP_PAIRS_MAX) {
-			to->dropped++;
-			free(p);
-			continue;
-		}
-		if (p->session == 0)
-			p->session = session;
-		attach(to, p);
-	}
-}
-
 static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u, const struct app_key *key, int dir,
 		uint64_t seq, struct wts ts)
 {
@@ -345,6 +349,8 @@ static void ask(struct app_conn *a, struct app_out *o, const struct app_unit *u,
 	p->to = key->to;
 	memcpy(p->subject, u->subject, sizeof(p->subject));
 	p->seq = seq;
+	p->dom = a->dom;
+	p->dom_poll = a->dom_poll;
 	p->ts = ts;
 	attach(a, p);
 }
@@ -383,7 +389,11 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 				u->answered = true;
 				u->first_answer = !p->answered;
 				u->req_seq = p->seq;
-				u->req_session = p->session;
+				/* asked on the other transport of a Socket.IO session */
+				if (p->dom != a->dom || p->dom_poll != a->dom_poll) {
+					u->req_session = p->dom_poll ? p->dom : 0;
+					u->req_conn = p->dom_poll ? 0 : p->dom;
+				}
 				u->req_dir = p->dir;
 				u->req_ts = p->ts;
 				u->req_op = p->op;
@@ -534,6 +544,7 @@ struct app_unit *app_unit(struct app_out *o, const char *op)
 	u->answered = u->first_answer = u->completes = false;
 	u->req_op = NULL;
 	u->req_to = NULL;
+	u->req_session = u->req_conn = 0;
 	return u;
 }
 

@@ -99,6 +99,9 @@ struct app_unit {
 	uint64_t req_seq;                 /* the request's message (seq) */
 	uint64_t req_session;             /* 0, or the Socket.IO session whose
 	                                     long-polling body req_seq is */
+	uint64_t req_conn;                /* 0, or the WebSocket connection
+	                                     whose message req_seq is (an
+	                                     answer on long-polling) */
 	int req_dir;
 	struct wts req_ts;
 	const char *req_op;
@@ -199,10 +202,18 @@ const struct app_info *app_conn_payload(struct app_conn *a, const struct ws_msg_
 const struct app_info *app_conn_end(struct app_conn *a, struct app_out *out);
 /* Requests still waiting for an answer. */
 uint64_t app_conn_unanswered(const struct app_conn *a);
-/* A Socket.IO session upgraded to WebSocket: its requests still waiting
- * (asked on long-polling) move from `from` to the connection `to`, marked
- * as the session's, so that an answer on either transport pairs. */
-void app_conn_adopt(struct app_conn *to, struct app_conn *from, uint64_t session);
+/*
+ * Sharing: a Socket.IO session and the WebSocket connection that upgrades
+ * it decode with one app_conn, so that a request on one transport pairs
+ * with its answer on the other. app_conn_ref adds a holder (each frees
+ * it; the last one frees it). Before each message, app_conn_domain says
+ * where it comes from (the connection's id, or the session's with poll
+ * set): an answer whose request came from elsewhere says where
+ * (req_session, req_conn).
+ */
+struct app_conn *app_conn_ref(struct app_conn *a);
+bool app_conn_shared(const struct app_conn *a);
+void app_conn_domain(struct app_conn *a, uint64_t id, bool poll);
 uint64_t app_conn_mem(const struct app_conn *a);
 
 /* ---- for decoders ---- */

@@ -185,6 +185,7 @@ static void wsm_message(void *user, int dir, struct ws_msg_info *m)
 	l->st.messages++;
 	l->st.payload_bytes += m->length;
 	m->seq = ++w->msg_seq;
+	app_conn_domain(w->app, w->conn.id, false);
 	m->app = app_conn_message(w->app, m, m->seq, core_cur_ts(l->core), &l->app_out);
 	struct ev ev = { .type = EV_WS_MSG };
 	ev.u.msg = m;
@@ -389,9 +390,12 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		c->sid = w->strs[9];
 		struct sio_session *s = sio_find(l, sid);
 		c->session = s != NULL ? s->id : 0;
-		/* what long-polling asked may be answered here */
-		if (s != NULL)
-			app_conn_adopt(w->app, s->app, s->id);
+		/* one decoder for both transports: what long-polling asked may
+		 * be answered here, and the other way */
+		if (s != NULL && s->app != NULL && app_conn_decoder(w->app, NULL) == app_conn_decoder(s->app, NULL)) {
+			app_conn_free(w->app);
+			w->app = app_conn_ref(s->app);
+		}
 	}
 	/* HTTP/2 (listed so that it is seen, not dissected) is counted apart */
 	if (rq == NULL && resp == NULL && w->tls != NULL && !w->tls_listing &&
@@ -697,6 +701,7 @@ static void hs_poll(void *user, const struct hs_poll *x)
 			m.payload = b->p;
 			m.stored = m.length = b->len;
 			b->seq = ++s->seq;
+			app_conn_domain(s->app, s->id, true);
 			b->app = app_conn_payload(s->app, &m, b->seq, post ? rq->ts : x->ts, &l->app_out);
 		}
 	}
@@ -1082,7 +1087,8 @@ uint64_t ws_layer_mem(const struct ws_layer *l)
 	if (l->sio != NULL) {
 		m += heap_cost(SIO_SESSIONS * sizeof(*l->sio));
 		for (int i = 0; i < SIO_SESSIONS; i++)
-			m += app_conn_mem(l->sio[i].app);
+			if (!app_conn_shared(l->sio[i].app)) /* else its connection counts it */
+				m += app_conn_mem(l->sio[i].app);
 	}
 	return m;
 }

@@ -214,14 +214,18 @@ static void app_field(struct export *x, const struct app_field *f)
 	}
 }
 
-static void app_ref(struct export *x, const char *k, uint64_t seq, uint64_t session, int dir, const char *op,
-		    const char *subject, const struct wts *ts)
+static void app_ref(struct export *x, const char *k, uint64_t seq, uint64_t session, uint64_t conn, int dir,
+		    const char *op, const char *subject, const struct wts *ts)
 {
 	struct json *j = x->j;
 	json_obj_begin(j, k);
 	json_u64(j, "seq", seq);
-	if (session != 0) /* a long-polling body of that session */
+	/* on the other transport of a Socket.IO session: a long-polling body
+	 * of the session, or a message of its WebSocket connection */
+	if (session != 0)
 		json_u64(j, "session", session);
+	if (conn != 0)
+		json_u64(j, "conn", conn);
 	json_str(j, "dir", dir_name(dir));
 	if (op != NULL)
 		json_str(j, "op", op);
@@ -256,7 +260,8 @@ static void app_object(struct export *x, const struct app_info *ai, bool with_re
 			json_obj_end(j);
 		}
 		if (u->answered) {
-			app_ref(x, "reply_to", u->req_seq, u->req_session, u->req_dir, u->req_op, u->req_subject, NULL);
+			app_ref(x, "reply_to", u->req_seq, u->req_session, u->req_conn, u->req_dir, u->req_op,
+				u->req_subject, NULL);
 			json_decimal(j, "latency", u->latency, dec);
 		}
 		json_elem_end(j);
@@ -272,6 +277,8 @@ static void app_object(struct export *x, const struct app_info *ai, bool with_re
 			json_u64(j, "reply_to", ai->u[i].req_seq);
 			if (ai->u[i].req_session != 0) /* asked on long-polling */
 				json_u64(j, "reply_to_session", ai->u[i].req_session);
+			if (ai->u[i].req_conn != 0) /* asked on the WebSocket */
+				json_u64(j, "reply_to_conn", ai->u[i].req_conn);
 			json_decimal(j, "latency", ai->u[i].latency, dec);
 			break;
 		}
@@ -297,8 +304,9 @@ static void pair_records(struct export *x, const struct app_info *ai, uint64_t c
 		}
 		json_ts(j, "ts", ts.sec, ts.nsec, x->digits);
 		json_str(j, "proto", ai->proto);
-		app_ref(x, "request", u->req_seq, u->req_session, u->req_dir, u->req_op, u->req_subject, &u->req_ts);
-		app_ref(x, "reply", seq, 0, dir, u->op, NULL, &ts);
+		app_ref(x, "request", u->req_seq, u->req_session, u->req_conn, u->req_dir, u->req_op, u->req_subject,
+			&u->req_ts);
+		app_ref(x, "reply", seq, 0, 0, dir, u->op, NULL, &ts);
 		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
 		if (!u->first_answer) /* a stream of answers: its first came earlier */
 			json_decimal(j, "first_latency", u->first_latency, x->digits > 6 ? 9 : 6);

@@ -910,7 +910,7 @@ static char *app_lines(const struct app_info *ai, const char *what)
 		}
 		if (u->answered) {
 			tb_printf(&b, "\n  %s to %s %llu (%s", u->completes ? "answers" : "one answer",
-				  u->req_session != 0 ? "long-polling body" : what,
+				  u->req_session != 0 ? "long-polling body" : u->req_conn != 0 ? "message" : what,
 				  (unsigned long long)u->req_seq, u->req_op ? u->req_op : "?");
 			if (u->req_subject[0] != '\0') {
 				tb_put(&b, " ", 1);
@@ -1057,6 +1057,7 @@ static uint8_t *app_pack(const struct app_info *ai, size_t *len)
 		pk_put(&b, &failed, &u->completes, sizeof(u->completes));
 		pk_put(&b, &failed, &u->req_seq, sizeof(u->req_seq));
 		pk_put(&b, &failed, &u->req_session, sizeof(u->req_session));
+		pk_put(&b, &failed, &u->req_conn, sizeof(u->req_conn));
 		pk_put(&b, &failed, &u->req_dir, sizeof(u->req_dir));
 		pk_put(&b, &failed, &u->req_ts, sizeof(u->req_ts));
 		pk_put(&b, &failed, &u->req_op, sizeof(u->req_op));
@@ -1177,6 +1178,7 @@ struct ui_app *ui_app_unpack(const struct ui_msg *g)
 		upk_get(&r, &u->completes, sizeof(u->completes));
 		upk_get(&r, &u->req_seq, sizeof(u->req_seq));
 		upk_get(&r, &u->req_session, sizeof(u->req_session));
+		upk_get(&r, &u->req_conn, sizeof(u->req_conn));
 		upk_get(&r, &u->req_dir, sizeof(u->req_dir));
 		upk_get(&r, &u->req_ts, sizeof(u->req_ts));
 		upk_get(&r, &u->req_op, sizeof(u->req_op));
@@ -1249,7 +1251,8 @@ static void take_app(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, co
 		}
 		/* asked on the long-polling of the session this connection
 		 * took over: a poll row */
-		enum ui_row_kind k = u->req_session != 0 ? UI_ROW_POLL : (enum ui_row_kind)g->kind;
+		enum ui_row_kind k = u->req_session != 0 ? UI_ROW_POLL : u->req_conn != 0 ? UI_ROW_MSG :
+				     (enum ui_row_kind)g->kind;
 		if (i == first)
 			g->reply_poll = k == UI_ROW_POLL;
 		struct ui_msg *rq = row_of_msgno(c, k, u->req_seq);

@@ -526,44 +526,53 @@ START_TEST(socketio_v3_payloads)
 }
 END_TEST
 
-/* A request asked on long-polling, answered on the WebSocket that took
- * the session over (and a ping of the session answered there too). */
+/* A Socket.IO session and its WebSocket connection share one decoder: a
+ * request on either transport pairs with its answer on the other, and
+ * the answer says where the request was. */
 START_TEST(socketio_pairs_across_transports)
 {
-	struct drv poll, ws;
-	drv_init(&poll, "socketio", "/socket.io/?EIO=4&transport=polling");
-	drv_init(&ws, "socketio", "/socket.io/?EIO=4&transport=websocket&sid=S");
+	struct drv d;
+	drv_init(&d, "socketio", "/socket.io/?EIO=4&transport=polling");
+	struct app_conn *ws = app_conn_ref(d.a);
+	ck_assert(app_conn_shared(d.a));
+	/* long-polling (session 7): an event with an ack, a namespace */
+	app_conn_domain(d.a, 7, true);
 	static const char body[] = "421[\"slow\"]\x1e" "40/a,";
-	const struct app_info *ai = poll_body(&poll, 0, body, sizeof(body) - 1);
+	const struct app_info *ai = poll_body(&d, 0, body, sizeof(body) - 1);
 	ck_assert_uint_eq(ai->n, 2);
-	ck_assert_uint_eq(app_conn_unanswered(poll.a), 2);
-	app_conn_adopt(ws.a, poll.a, 7);
-	ck_assert_uint_eq(app_conn_unanswered(poll.a), 0);
-	ck_assert_uint_eq(app_conn_unanswered(ws.a), 2);
-	ws.ts.sec = 1001;
-	ai = text(&ws, 1, "431[\"done\"]");
+	/* the WebSocket (connection 9): the ack comes here */
+	app_conn_domain(d.a, 9, false);
+	d.ts.sec = 1001;
+	ai = text(&d, 1, "431[\"done\"]");
 	ck_assert(ai->u[0].answered);
 	ck_assert_uint_eq(ai->u[0].req_seq, 1);
 	ck_assert_uint_eq(ai->u[0].req_session, 7);
-	ck_assert_str_eq(ai->u[0].req_op, "EVENT");
+	ck_assert_uint_eq(ai->u[0].req_conn, 0);
 	ck_assert(ai->u[0].latency > 0.99 && ai->u[0].latency < 1.01);
 	/* the connection's own requests are its own */
-	text(&ws, 0, "422[\"fast\"]");
-	ai = text(&ws, 1, "432[]");
-	ck_assert(ai->u[0].answered);
+	text(&d, 0, "422[\"fast\"]");
+	ai = text(&d, 1, "432[]");
 	ck_assert_uint_eq(ai->u[0].req_session, 0);
-	ck_assert_uint_eq(ai->u[0].req_seq, 2);
-	ck_assert_uint_eq(app_conn_unanswered(ws.a), 1); /* the CONNECT of /a */
-	ck_assert_str_eq(ws.warns, "");
-	/* adopting from another decoder's connection does nothing */
-	struct drv other;
-	drv_init(&other, "jsonrpc", "/");
-	text(&other, 0, "{\"jsonrpc\":\"2.0\",\"method\":\"m\",\"id\":1}");
-	app_conn_adopt(ws.a, other.a, 9);
-	ck_assert_uint_eq(app_conn_unanswered(other.a), 1);
-	app_conn_free(other.a);
-	app_conn_free(poll.a);
-	app_conn_free(ws.a);
+	ck_assert_uint_eq(ai->u[0].req_conn, 0);
+	/* a server ping on a long poll still open, its pong on the WebSocket */
+	app_conn_domain(d.a, 7, true);
+	poll_body(&d, 1, "2", 1);
+	app_conn_domain(d.a, 9, false);
+	ai = text(&d, 0, "3");
+	ck_assert(ai->u[0].answered);
+	ck_assert_uint_eq(ai->u[0].req_session, 7);
+	/* a request on the WebSocket answered by a long-polling body */
+	text(&d, 0, "423[\"late\"]");
+	app_conn_domain(d.a, 7, true);
+	ai = poll_body(&d, 1, "433[]", 5);
+	ck_assert(ai->u[0].answered);
+	ck_assert_uint_eq(ai->u[0].req_conn, 9);
+	ck_assert_uint_eq(ai->u[0].req_session, 0);
+	ck_assert_str_eq(d.warns, "");
+	ck_assert_uint_eq(app_conn_unanswered(d.a), 1); /* the CONNECT of /a */
+	app_conn_free(ws);
+	ck_assert(!app_conn_shared(d.a));
+	app_conn_free(d.a);
 }
 END_TEST
 
