@@ -673,6 +673,23 @@ static void on_frame(struct ui_model *m, const struct ev *ev)
  */
 static struct ui_conn *session_conn(struct ui_model *m, uint64_t id);
 
+/* The message decoders' warnings: said right after their message. */
+static bool after_message(enum warn_code code)
+{
+	switch (code) {
+	case WARN_STOMP_MALFORMED:
+	case WARN_SIO_MALFORMED:
+	case WARN_MQTT_MALFORMED:
+	case WARN_GQL_MALFORMED:
+	case WARN_JSONRPC_MALFORMED:
+	case WARN_APP_NO_REQUEST:
+	case WARN_APP_STATE_LIMIT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void on_warning(struct ui_model *m, const struct ev *ev)
 {
 	struct ui_conn *c = ev->u.warn.conn ? find(m, ev->u.warn.conn) : NULL;
@@ -714,17 +731,31 @@ static void on_warning(struct ui_model *m, const struct ev *ev)
 		}
 		hook_row(m, c, g);
 	}
-	if (c->polling)
-		return; /* no message of its own to come: its row says it */
-	size_t old = c->pw[d] ? strlen(c->pw[d]) : 0;
+	/* A decoder's warning follows the message (or long-polling body) it
+	 * is about; the others come before the message they are about. */
+	char **to = NULL;
+	if (after_message(ev->u.warn.code)) {
+		for (size_t i = c->len; i-- > 0; ) {
+			struct ui_msg *r = &c->ring[(c->head + i) % c->cap];
+			if (r->kind == UI_ROW_MSG || r->kind == UI_ROW_POLL) {
+				to = &r->warn;
+				break;
+			}
+		}
+	} else if (!c->polling) {
+		to = &c->pw[d];
+	}
+	if (to == NULL)
+		return;
+	size_t old = *to ? strlen(*to) : 0;
 	const char *name = warn_name(ev->u.warn.code);
 	size_t add = strlen(name) + ml + 4;
 	if (old + add <= 2048) { /* enough said about one message */
-		char *nw = realloc(c->pw[d], old + add + 1);
+		char *nw = realloc(*to, old + add + 1);
 		if (nw != NULL) {
 			snprintf(nw + old, add + 1, "%s%s: %s", old ? "\n" : "", name, msg);
 			mem_add(m, strlen(nw + old) + (old ? 0 : 1 + MALLOC_OVERHEAD));
-			c->pw[d] = nw;
+			*to = nw;
 		}
 	}
 	enforce_budget(m);

@@ -342,6 +342,15 @@ START_TEST(frames_and_warnings_attach_to_their_message)
 	ck_assert(text->warn != NULL && strstr(text->warn, "invalid_utf8") != NULL);
 	ck_assert_uint_eq(c->warnings, 1);
 	ck_assert_uint_eq(c->msgs[0], 2);
+	/* a message decoder's warning comes after its message: it is that
+	 * message's, not the next one's */
+	msg_ev(m, 1, 1, WS_OP_TEXT, "431[1]", -1);
+	warn_ev(m, 1, WARN_APP_NO_REQUEST, "ACK answers a request that was never made (ack / 1)", 1, 102);
+	msg_ev(m, 1, 1, WS_OP_TEXT, "42[\"x\"]", -1);
+	const struct ui_msg *ack = ui_conn_msg(c, 3), *next = ui_conn_msg(c, 5);
+	ck_assert_int_eq(ui_conn_msg(c, 4)->kind, UI_ROW_WARN);
+	ck_assert(ack->warn != NULL && strstr(ack->warn, "reply_without_request") != NULL);
+	ck_assert(next->warn == NULL);
 	ui_model_free(m);
 }
 END_TEST
