@@ -159,6 +159,23 @@ static void conn_record(struct export *x, const struct ev *ev)
 	json_end(j);
 }
 
+/* Text from the wire (or made of it) under key k; when redacting, the
+ * secrets inside it hidden (redact_text), or all of it when that failed. */
+static void text_redacted(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8)
+{
+	struct json *j = x->j;
+	size_t rl = 0, count = 0;
+	bool failed = false;
+	uint8_t *r = x->redact != NULL ? redact_text(x->redact, p, n, &rl, &count, &failed) : NULL;
+	if (failed)
+		json_str(j, k, REDACTED);
+	else if (utf8)
+		json_utf8(j, k, r != NULL ? r : p, r != NULL ? rl : n);
+	else
+		json_strn(j, k, r != NULL ? r : p, r != NULL ? rl : n);
+	free(r);
+}
+
 /* A field's value; secrets hidden when redacting (by the field's or the
  * pair's name, and JSON keys inside JSON values). */
 static void app_field(struct export *x, const struct app_field *f)
@@ -170,7 +187,7 @@ static void app_field(struct export *x, const struct app_field *f)
 		if (secret)
 			json_str(j, f->name, REDACTED);
 		else
-			json_strn(j, f->name, f->p, f->n);
+			text_redacted(x, f->name, f->p, f->n, false); /* a namespace's query, JSON in text */
 		break;
 	case APP_F_INT:
 		json_i64(j, f->name, f->i);
@@ -244,13 +261,13 @@ static void app_object(struct export *x, const struct app_info *ai, bool with_re
 	int dec = x->digits > 6 ? 9 : 6;
 	json_obj_begin(j, "app");
 	json_str(j, "proto", ai->proto);
-	json_strn(j, "summary", (const uint8_t *)ai->summary, strlen(ai->summary));
+	text_redacted(x, "summary", (const uint8_t *)ai->summary, strlen(ai->summary), false);
 	json_arr_begin(j, "units");
 	for (unsigned i = 0; i < ai->n; i++) {
 		const struct app_unit *u = &ai->u[i];
 		json_elem_begin(j);
 		json_str(j, "op", u->op);
-		json_strn(j, "summary", (const uint8_t *)u->summary, strlen(u->summary));
+		text_redacted(x, "summary", (const uint8_t *)u->summary, strlen(u->summary), false);
 		if (u->subject[0] != '\0')
 			json_strn(j, "subject", (const uint8_t *)u->subject, strlen(u->subject));
 		if (u->nf > 0) {
@@ -352,7 +369,7 @@ static void msg_record(struct export *x, const struct ev *ev)
 	} else if (m->opcode == WS_OP_TEXT && m->utf8_ok && !m->inflate_failed) {
 		size_t rl = 0, count = 0;
 		bool failed = false;
-		uint8_t *r = x->redact != NULL ? redact_json(x->redact, m->payload, m->stored, &rl, &count, &failed) : NULL;
+		uint8_t *r = x->redact != NULL ? redact_text(x->redact, m->payload, m->stored, &rl, &count, &failed) : NULL;
 		if (failed)
 			json_str(j, "text", REDACTED);
 		else if (r != NULL)
@@ -386,7 +403,7 @@ static void poll_body(struct export *x, const char *k, const struct poll_body *b
 	if (seq != 0)
 		json_u64(j, "seq", seq);
 	if (utf8_valid(p, n))
-		json_utf8(j, "body", p, n);
+		text_redacted(x, "body", p, n, true);
 	else
 		json_base64(j, "body_data", p, n);
 	if (cut || total > n)
@@ -415,7 +432,7 @@ static void poll_record(struct export *x, const struct ev *ev)
 	}
 	json_u64(j, "eio", (uint64_t)(pi->eio > 0 ? pi->eio : 0));
 	json_strn(j, "method", (const uint8_t *)pi->method, strlen(pi->method));
-	json_strn(j, "target", (const uint8_t *)pi->target, strlen(pi->target));
+	text_redacted(x, "target", (const uint8_t *)pi->target, strlen(pi->target), false);
 	json_u64(j, "status", (uint64_t)(pi->status > 0 ? pi->status : 0));
 	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
 	json_u64(j, "request_packet", pi->req_pkt);

@@ -260,6 +260,41 @@ static void query_string(struct har *h, const char *target)
 	json_arr_end(j);
 }
 
+/* Text under key k, the secrets in it hidden when redacting. */
+static void har_text(struct har *h, const char *k, const uint8_t *p, size_t n)
+{
+	size_t rl = 0, count = 0;
+	bool failed = false;
+	uint8_t *r = redacting(h) ? redact_text(h->o.redact, p, n, &rl, &count, &failed) : NULL;
+	h->redactions += count;
+	if (failed)
+		json_str(h->j, k, REDACTED);
+	else
+		json_utf8(h->j, k, r != NULL ? r : p, r != NULL ? rl : n);
+	free(r);
+}
+
+/* The first line of a row's decoded text. */
+static void app_line(struct har *h, const char *k, const struct ui_msg *g)
+{
+	const char *e = strchr(g->app, '\n');
+	har_text(h, k, (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+}
+
+/* What is known of an exchange's timing: the wait for the answer. */
+static void timings(struct json *j, double wait_ms)
+{
+	json_obj_begin(j, "timings");
+	json_i64(j, "blocked", -1);
+	json_i64(j, "dns", -1);
+	json_i64(j, "ssl", -1);
+	json_i64(j, "connect", -1);
+	json_u64(j, "send", 0);
+	json_decimal(j, "wait", wait_ms, 3);
+	json_u64(j, "receive", 0);
+	json_obj_end(j);
+}
+
 /* ---- messages ---- */
 
 static void message(struct har *h, const struct ui_msg *g)
@@ -278,7 +313,7 @@ static void message(struct har *h, const struct ui_msg *g)
 	if (text && g->opcode == WS_OP_TEXT && redacting(h)) {
 		size_t rl, count;
 		bool failed;
-		red = redact_json(h->o.redact, p, n, &rl, &count, &failed);
+		red = redact_text(h->o.redact, p, n, &rl, &count, &failed);
 		if (failed) {
 			/* no memory to redact it: it is not shown */
 			p = (const uint8_t *)"";
@@ -310,10 +345,11 @@ static void message(struct har *h, const struct ui_msg *g)
 		json_u64(j, "_wireLength", g->wire_length);
 	if (g->app != NULL) {
 		/* what it means (Chrome has no field for it: ours) */
-		const char *e = strchr(g->app, '\n');
-		json_strn(j, "_app", (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+		app_line(h, "_app", g);
 		if (g->reply_to != 0) {
 			json_u64(j, "_replyTo", g->reply_to);
+			if (g->reply_poll) /* a long-polling body of the session (an xhr entry's seq) */
+				json_bool(j, "_replyToPoll", true);
 			json_decimal(j, "_latency", g->latency, 6);
 		}
 		json_u64(j, "_seq", g->msgno);
@@ -323,29 +359,16 @@ static void message(struct har *h, const struct ui_msg *g)
 
 /* ---- entries ---- */
 
-static void app_fields(struct json *j, const struct ui_msg *g);
-
-/* What is known of an exchange's timing: the wait for the answer. */
-static void timings(struct json *j, double wait_ms)
-{
-	json_obj_begin(j, "timings");
-	json_i64(j, "blocked", -1);
-	json_i64(j, "dns", -1);
-	json_i64(j, "ssl", -1);
-	json_i64(j, "connect", -1);
-	json_u64(j, "send", 0);
-	json_decimal(j, "wait", wait_ms, 3);
-	json_u64(j, "receive", 0);
-	json_obj_end(j);
-}
+static void app_fields(struct har *h, const struct ui_msg *g);
 
 /* A body of a long-polling exchange: text as it is, else base64. */
-static void poll_text(struct json *j, const uint8_t *p, size_t n, bool base64_field)
+static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_field)
 {
+	struct json *j = h->j;
 	if (p == NULL)
 		p = (const uint8_t *)"", n = 0;
 	if (utf8_valid(p, n)) {
-		json_utf8(j, "text", p, n);
+		har_text(h, "text", p, n);
 	} else {
 		json_base64(j, "text", p, n);
 		json_str(j, base64_field ? "encoding" : "_encoding", "base64");
@@ -412,7 +435,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	if (post) {
 		json_obj_begin(j, "postData");
 		json_str(j, "mimeType", "text/plain;charset=UTF-8");
-		poll_text(j, req, reqn, false);
+		poll_text(h, req, reqn, false);
 		json_obj_end(j);
 	}
 	json_obj_end(j);
@@ -427,7 +450,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	json_obj_begin(j, "content");
 	json_u64(j, "size", respl);
 	json_str(j, "mimeType", "text/plain; charset=UTF-8");
-	poll_text(j, resp, respn, true);
+	poll_text(h, resp, respn, true);
 	json_obj_end(j);
 	json_str(j, "redirectURL", "");
 	json_i64(j, "headersSize", -1);
@@ -441,7 +464,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 		json_str(j, "sid", c->info.sid);
 	if (g->msgno != 0)
 		json_u64(j, "seq", g->msgno);
-	app_fields(j, g);
+	app_fields(h, g);
 	if (g->truncated || g->released)
 		json_bool(j, "truncated", true);
 	json_obj_end(j);
@@ -451,14 +474,16 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 }
 
 /* The decoder's line, the request answered and the time to it. */
-static void app_fields(struct json *j, const struct ui_msg *g)
+static void app_fields(struct har *h, const struct ui_msg *g)
 {
+	struct json *j = h->j;
 	if (g->app == NULL)
 		return;
-	const char *e = strchr(g->app, '\n');
-	json_strn(j, "app", (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+	app_line(h, "app", g);
 	if (g->reply_to != 0) {
 		json_u64(j, "reply_to", g->reply_to);
+		if (!g->reply_poll) /* a message of the WebSocket connection (its _seq) */
+			json_bool(j, "reply_to_message", true);
 		json_decimal(j, "latency", g->latency, 6);
 	}
 }
@@ -576,6 +601,10 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	json_obj_begin(j, "_wscope");
 	json_u64(j, "conn", c->id);
 	json_u64(j, "flow", c->flow_id);
+	if (c->info.sid != NULL) /* Socket.IO: its long-polling entries have the same */
+		json_str(j, "sid", c->info.sid);
+	if (c->info.session != 0)
+		json_u64(j, "session", c->info.session);
 	if (c->end_reason[0] != '\0')
 		json_str(j, "end", c->end_reason);
 	for (int d = 0; d < 2; d++)

@@ -219,7 +219,7 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 	if (text && g->opcode == WS_OP_TEXT && redacting(h)) {
 		size_t rl, count;
 		bool failed;
-		red = redact_json(h->o.redact, p, n, &rl, &count, &failed);
+		red = redact_text(h->o.redact, p, n, &rl, &count, &failed);
 		if (failed) {
 			p = (const uint8_t *)REDACTED;
 			n = strlen(REDACTED);
@@ -240,7 +240,14 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 	 * the first answer the time it took (s), else -1 */
 	if (g->app != NULL) {
 		const char *e = strchr(g->app, '\n');
-		json_strn(j, NULL, (const uint8_t *)g->app, e != NULL ? (size_t)(e - g->app) : strlen(g->app));
+		size_t al = e != NULL ? (size_t)(e - g->app) : strlen(g->app), rl = 0, count = 0;
+		bool failed = false;
+		uint8_t *ra = redacting(h) ? redact_text(h->o.redact, (const uint8_t *)g->app, al, &rl, &count, &failed) : NULL;
+		if (failed)
+			json_str(j, NULL, REDACTED);
+		else
+			json_strn(j, NULL, ra != NULL ? ra : (const uint8_t *)g->app, ra != NULL ? rl : al);
+		free(ra);
 	} else {
 		json_null(j, NULL);
 	}

@@ -352,3 +352,85 @@ uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t 
 	*count = j.count;
 	return j.o.p;
 }
+
+/* ---- text that carries JSON or a query inside it ---- */
+
+/* Query characters: a parameter's name or value ends at anything else. */
+static bool query_char(uint8_t b)
+{
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b == '-' || b == '.' ||
+	       b == '_' || b == '~' || b == '%' || b == '+';
+}
+
+uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
+		     bool *failed)
+{
+	uint8_t *whole = redact_json(r, p, n, outlen, count, failed);
+	if (whole != NULL || *failed || !r->on || n == 0)
+		return whole;
+	struct out o = { 0 };
+	size_t i = 0, copied = 0, found = 0;
+	while (i < n) {
+		uint8_t b = p[i];
+		if (b == '{' || b == '[') {
+			/* a JSON value from here (a Socket.IO packet's data) */
+			struct jr j = { r, cur_make(p + i, n - i), { 0 }, 0, true };
+			bool ok = value(&j, 0) && cur_ok(&j.c);
+			size_t used = n - i - cur_left(&j.c);
+			if (ok && j.count > 0 && !j.o.failed) {
+				put(&o, p + copied, i - copied);
+				put(&o, j.o.p, j.o.len);
+				found += j.count;
+				copied = i + used;
+			}
+			free(j.o.p);
+			/* a value that parsed is not read again from inside; one that
+			 * did not is tried from the next byte (nesting is capped at
+			 * REDACT_MAX_DEPTH, so each byte starts at most that many
+			 * attempts that reach it: linear) */
+			i += ok && used > 0 ? used : 1;
+			continue;
+		}
+		if (b == '?') {
+			/* a query: name=value pairs joined by & */
+			size_t k = i + 1;
+			for (;;) {
+				size_t ns = k;
+				while (k < n && query_char(p[k]))
+					k++;
+				size_t ne = k;
+				if (k >= n || p[k] != '=')
+					break;
+				size_t vs = ++k;
+				while (k < n && query_char(p[k]))
+					k++;
+				if (ne > ns && redact_param(r, (const char *)p + ns, ne - ns) && k > vs) {
+					put(&o, p + copied, vs - copied);
+					put(&o, REDACTED, strlen(REDACTED));
+					found++;
+					copied = k;
+				}
+				if (k >= n || p[k] != '&')
+					break;
+				k++;
+			}
+			i = k > i + 1 ? k : i + 1;
+			continue;
+		}
+		i++;
+	}
+	if (found == 0 || o.failed) {
+		*failed = o.failed;
+		free(o.p);
+		return NULL;
+	}
+	put(&o, p + copied, n - copied);
+	if (o.failed) {
+		*failed = true;
+		free(o.p);
+		return NULL;
+	}
+	*outlen = o.len;
+	*count = found;
+	return o.p;
+}

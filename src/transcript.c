@@ -373,7 +373,7 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 	if (text_like && t->o.redact != NULL && g->opcode == WS_OP_TEXT) {
 		size_t rl = 0, count = 0;
 		bool failed = false;
-		uint8_t *r = redact_json(t->o.redact, g->data, g->stored, &rl, &count, &failed);
+		uint8_t *r = redact_text(t->o.redact, g->data, g->stored, &rl, &count, &failed);
 		if (failed)
 			put(t, REDACTED);
 		else
@@ -424,7 +424,15 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s", g->reply_poll ? "poll" : "message",
 				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat);
 		}
-		put_untrusted(t, (const uint8_t *)g->app, l, preview_cols(t) - (int)strlen(tail), false);
+		size_t rl = 0, count = 0;
+		bool failed = false;
+		uint8_t *ra = t->o.redact != NULL ? redact_text(t->o.redact, (const uint8_t *)g->app, l, &rl, &count, &failed) : NULL;
+		if (failed)
+			put(t, REDACTED);
+		else
+			put_untrusted(t, ra != NULL ? ra : (const uint8_t *)g->app, ra != NULL ? rl : l,
+				      preview_cols(t) - (int)strlen(tail), false);
+		free(ra);
 		put(t, tail);
 		emit(t);
 	}

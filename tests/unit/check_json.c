@@ -277,6 +277,50 @@ START_TEST(redact_json_values)
 }
 END_TEST
 
+/* Text that carries JSON or a query inside it (Socket.IO packets). */
+START_TEST(redact_text_inside)
+{
+	struct redact r;
+	redact_init(&r);
+	static const struct { const char *in, *out; size_t count; } cases[] = {
+		{ "40{\"token\":\"t0k\"}", "40{\"token\":\"[redacted]\"}", 1 },
+		{ "42/chat,7[\"login\",{\"password\":\"p\",\"u\":1}]", "42/chat,7[\"login\",{\"password\":\"[redacted]\",\"u\":1}]", 1 },
+		{ "27:40/admin?token=adm1n-t0ken,9:40/admin,", "27:40/admin?token=[redacted],9:40/admin,", 1 },
+		{ "40/a?x=1&access_token=zz&y=2,\x1e" "42[{\"secret\":[1]}]",
+		  "40/a?x=1&access_token=[redacted]&y=2,\x1e" "42[{\"secret\":\"[redacted]\"}]", 2 },
+		/* the whole is JSON: as redact_json */
+		{ "{\"password\":\"x\"}", "{\"password\":\"[redacted]\"}", 1 },
+		/* a value that does not parse is passed over, what follows is read */
+		{ "[[[ 40{\"token\":\"a\"}", "[[[ 40{\"token\":\"[redacted]\"}", 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 0, count = 0;
+		bool failed = true;
+		uint8_t *o = redact_text(&r, (const uint8_t *)cases[i].in, strlen(cases[i].in), &n, &count, &failed);
+		ck_assert_msg(o != NULL, "%s", cases[i].in);
+		ck_assert(!failed);
+		ck_assert_uint_eq(n, strlen(cases[i].out));
+		ck_assert_msg(memcmp(o, cases[i].out, n) == 0, "%.*s", (int)n, (const char *)o);
+		ck_assert_uint_eq(count, cases[i].count);
+		free(o);
+	}
+	static const char *const none[] = { "42[\"chat\",{\"text\":\"token\"}]", "/a?x=1&y=", "?token", "" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+		size_t n = 0, count = 9;
+		bool failed = true;
+		ck_assert_ptr_null(redact_text(&r, (const uint8_t *)none[i], strlen(none[i]), &n, &count, &failed));
+		ck_assert_uint_eq(count, 0);
+		ck_assert(!failed);
+	}
+	/* many opening brackets: linear, no crash */
+	static char big[200001];
+	memset(big, '[', sizeof(big) - 1);
+	size_t n = 0, count = 0;
+	bool failed = false;
+	ck_assert_ptr_null(redact_text(&r, (const uint8_t *)big, sizeof(big) - 1, &n, &count, &failed));
+}
+END_TEST
+
 START_TEST(redact_targets_headers_params)
 {
 	struct redact r;
@@ -350,6 +394,7 @@ Suite *suite_json(void)
 	tcase_add_test(tc, numbers_match_printf);
 	tcase_add_test(tc, utf8_validation_stops_at_the_end);
 	tcase_add_test(tc, redact_json_values);
+	tcase_add_test(tc, redact_text_inside);
 	tcase_add_test(tc, redact_targets_headers_params);
 	tcase_add_test(tc, capbuf_grows_to_its_cap_and_hands_over);
 	suite_add_tcase(s, tc);
