@@ -685,6 +685,8 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	struct sio_session *s = pi.sid != NULL ? sio_session(l, sid, target) : NULL;
 	if (s != NULL)
 		pi.session = s->id;
+	else
+		pi.session = ++l->next_conn; /* no session: an attempt of its own (a refused handshake) */
 	if (s != NULL && s->app != NULL && x->status == 200) {
 		/* each body a message of its direction, numbered in the session */
 		struct ws_msg_info m;

@@ -424,12 +424,11 @@ static void poll_record(struct export *x, const struct ev *ev)
 		json_u64(j, "flow", ev->flow->id);
 	endpoint(j, "client", &pi->client);
 	endpoint(j, "server", &pi->server);
-	if (pi->sid != NULL) {
-		json_u64(j, "session", pi->session);
+	json_u64(j, "session", pi->session);
+	if (pi->sid != NULL)
 		json_strn(j, "sid", (const uint8_t *)pi->sid, strlen(pi->sid));
-	} else {
+	else
 		json_null(j, "sid");
-	}
 	json_u64(j, "eio", (uint64_t)(pi->eio > 0 ? pi->eio : 0));
 	json_strn(j, "method", (const uint8_t *)pi->method, strlen(pi->method));
 	text_redacted(x, "target", (const uint8_t *)pi->target, strlen(pi->target), false);

@@ -414,8 +414,10 @@ void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 	case UI_ROW_POLL:
 		for (struct cstats *y = x; y != NULL; y = y == x ? &s->all : NULL) {
 			y->polls++;
-			y->poll_bodies[d]++;
-			y->poll_bytes[d] += g->length;
+			if (g->msgno != 0) { /* a body of packets, not an error's answer */
+				y->poll_bodies[d]++;
+				y->poll_bytes[d] += g->length;
+			}
 		}
 		if (g->npm > 0)
 			count_pairs(s, x, g);

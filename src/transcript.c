@@ -231,9 +231,13 @@ void transcript_conn(struct transcript *t, const struct ui_conn *c)
 	put(t, "  ");
 	const struct ws_conn_info *ci = &c->info;
 	if (c->polling) {
-		put(t, "Socket.IO session ");
-		put_str_untrusted(t, ci->sid != NULL ? ci->sid : "?", 64);
-		put(t, " on HTTP long-polling");
+		if (ci->sid != NULL) {
+			put(t, "Socket.IO session ");
+			put_str_untrusted(t, ci->sid, 64);
+			put(t, " on HTTP long-polling");
+		} else {
+			put(t, "Engine.IO long-polling without a session (a handshake not answered with one)");
+		}
 		emit(t);
 		return;
 	}

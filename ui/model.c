@@ -1439,7 +1439,7 @@ static struct ui_conn *new_session(struct ui_model *m, const struct ev *ev, cons
 static void on_poll(struct ui_model *m, const struct ev *ev)
 {
 	const struct poll_info *pi = ev->u.poll;
-	if (pi->session == 0 || pi->sid == NULL)
+	if (pi->session == 0)
 		return;
 	struct ui_conn *c = session_conn(m, pi->session);
 	if (c == NULL && (c = new_session(m, ev, pi)) == NULL)
@@ -1479,8 +1479,12 @@ static void on_poll(struct ui_model *m, const struct ev *ev)
 	g->poll = x;
 	mem_add(m, poll_mem(x));
 	c->polls++;
-	c->poll_bodies[d]++;
-	c->poll_bytes[d] += blen;
+	if (main->seq != 0) { /* a body of packets (an error's answer is not) */
+		c->poll_bodies[d]++;
+		c->poll_bytes[d] += blen;
+	}
+	if (c->polling && pi->status != 200)
+		c->status = pi->status; /* refused */
 	c->last_ts = ev->ts;
 	g->kind = UI_ROW_POLL;
 	g->ts = post ? pi->req_ts : ev->ts;
@@ -1651,13 +1655,19 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)
 			 c->end_reason[0] ? ", " : "", c->end_reason);
 		return;
 	case UI_POLLING:
-		snprintf(buf, len, "polling");
+		if (c->status != 0)
+			snprintf(buf, len, "polling, refused %d", c->status);
+		else
+			snprintf(buf, len, "polling");
 		return;
 	case UI_CLOSED:
 		break;
 	}
 	if (c->polling) {
-		snprintf(buf, len, "polling, %s", c->end_reason[0] ? c->end_reason : "ended");
+		if (c->status != 0)
+			snprintf(buf, len, "polling, refused %d, %s", c->status, c->end_reason[0] ? c->end_reason : "ended");
+		else
+			snprintf(buf, len, "polling, %s", c->end_reason[0] ? c->end_reason : "ended");
 		return;
 	}
 	bool both = strcmp(c->end_reason, "close") == 0; /* a close frame each way */

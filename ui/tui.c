@@ -1426,6 +1426,9 @@ static void draw_detail(struct tui *t)
 	fmt_date(t, g->ts, date, sizeof(date));
 	if (ui_filter_active(&t->filter))
 		snprintf(shown, sizeof(shown), " (%ld of %ld shown)", t->ml.sel + 1, t->nvis);
+	char body_no[48] = "exchange (no packets)";
+	if (g->msgno != 0)
+		snprintf(body_no, sizeof(body_no), "body %llu", (unsigned long long)g->msgno);
 	if (g->kind == UI_ROW_MSG)
 		snprintf(line, sizeof(line), " message %llu%s of conn %llu: %s %s, %llu bytes%s, %u frame%s, %s%s%s%s",
 			 (unsigned long long)g->msgno, shown, (unsigned long long)c->id, g->dir ? "s2c" : "c2s",
@@ -1433,8 +1436,8 @@ static void draw_detail(struct tui *t)
 			 g->compressed ? " (compressed)" : "", g->frames, g->frames == 1 ? "" : "s", tbuf, date,
 			 g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
 	else if (g->kind == UI_ROW_POLL && g->poll != NULL)
-		snprintf(line, sizeof(line), " long-polling body %llu%s of %s %llu: %s, %s %d, %llu bytes, %s%s%s%s",
-			 (unsigned long long)g->msgno, shown, c->polling ? "session" : "conn", (unsigned long long)c->id,
+		snprintf(line, sizeof(line), " long-polling %s%s of %s %llu: %s, %s %d, %llu bytes, %s%s%s%s", body_no,
+			 shown, c->polling ? "session" : "conn", (unsigned long long)c->id,
 			 g->dir ? "s2c" : "c2s", g->poll->method, g->poll->status, (unsigned long long)g->length, tbuf,
 			 date, g->truncated ? ", truncated" : "", g->released ? ", payload released" : "");
 	else

@@ -340,7 +340,7 @@
   /* The rows of the sequence view: messages, warnings and losses by time. */
   function seqRows(c) {
     var rows = [];
-    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: m[12] ? 'p' + m[11] : (m[11] || i + 1) }); });
+    c.m.forEach(function (m, i) { rows.push({ t: m[0], k: 'm', m: m, n: m[12] ? (m[11] ? 'p' + m[11] : '') : (m[11] || i + 1) }); });
     c.w.forEach(function (w) { rows.push({ t: w[0], k: 'w', w: w }); });
     c.l.forEach(function (l) { rows.push({ t: l[0], k: 'l', l: l }); });
     rows.sort(function (a, b) { return a.t - b.t || (a.k === 'm' ? 1 : -1); });
@@ -369,7 +369,7 @@
     var card = el('div', 'msg ' + (m[1] === 0 ? 'c2s' : 's2c'));
     card.dataset.n = r.n;
     var meta = el('div', 'meta');
-    meta.appendChild(el('b', '', '#' + r.n + ' ' + (m[12] ? 'long-polling ' + m[12] : (OPS[m[2]] || ('opcode ' + m[2])))));
+    meta.appendChild(el('b', '', (r.n !== '' ? '#' + r.n + ' ' : '') + (m[12] ? 'long-polling ' + m[12] : (OPS[m[2]] || ('opcode ' + m[2])))));
     if (m[8] !== null && m[8] !== undefined) {
       /* decoded: the protocol's line, and the request it answers */
       meta.appendChild(document.createTextNode('  '));

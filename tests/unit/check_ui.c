@@ -1307,6 +1307,42 @@ START_TEST(socketio_session_then_its_upgrade)
 }
 END_TEST
 
+/* A handshake refused (no sid): an entry of its own, said refused; its
+ * error answer is no body of packets. */
+START_TEST(socketio_refused_handshake)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	struct poll_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.client.af = pi.server.af = 4;
+	pi.method = "GET";
+	pi.target = "/socket.io/?EIO=4&transport=polling&t=deny";
+	pi.session = 5;
+	pi.eio = 4;
+	pi.status = 403;
+	pi.body[1].p = (const uint8_t *)"{\"code\":4,\"message\":\"Forbidden\"}";
+	pi.body[1].len = strlen((const char *)pi.body[1].p);
+	struct ev ev = { .type = EV_POLL };
+	ev.u.poll = &pi;
+	ev.ts.sec = 100;
+	ev.dir = -1;
+	ui_model_event(m, &ev);
+	ck_assert_uint_eq(ui_model_nconns(m), 1);
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	ck_assert(c->polling);
+	ck_assert_ptr_null(c->info.sid);
+	state_is(c, "polling, refused 403");
+	ck_assert_uint_eq(c->polls, 1);
+	ck_assert_uint_eq(c->poll_bodies[1], 0);
+	ck_assert_uint_eq(ui_conn_msg(c, 0)->msgno, 0);
+	ui_model_finish(m);
+	state_is(c, "polling, refused 403, eof");
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(socketio_session_never_upgraded)
 {
 	struct ui_model_opts o;
@@ -2521,6 +2557,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, export_through_the_json_writer);
 	tcase_add_test(tc, socketio_session_then_its_upgrade);
 	tcase_add_test(tc, socketio_session_never_upgraded);
+	tcase_add_test(tc, socketio_refused_handshake);
 	tcase_add_test(tc, hooks_see_everything_once);
 	tcase_add_test(tc, transcript_lines);
 	suite_add_tcase(s, tc);
