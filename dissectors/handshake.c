@@ -67,6 +67,7 @@ struct hs {
 
 static void req_free(struct hs_req *r)
 {
+	free(r->poll_host);
 	free(r->host);
 	free(r->path);
 	free(r->origin);
@@ -135,7 +136,7 @@ static uint64_t str_mem(const char *x)
 
 static uint64_t req_mem(const struct hs_req *r)
 {
-	return heap_cost(r->raw_len) + str_mem(r->host) + str_mem(r->path) + str_mem(r->origin) +
+	return heap_cost(r->raw_len) + str_mem(r->host) + str_mem(r->poll_host) + str_mem(r->path) + str_mem(r->origin) +
 	       str_mem(r->ua) + str_mem(r->key) + str_mem(r->proto) + str_mem(r->ext) + capbuf_mem(&r->body);
 }
 
@@ -220,8 +221,10 @@ static void on_request(struct hs *h, int dir, const struct http_head *hd)
 	 * are its messages */
 	r->poll = h->cb->poll != NULL && !up && hd->target != NULL && strstr(hd->target, "EIO=") != NULL &&
 		  strstr(hd->target, "transport=polling") != NULL;
-	if (r->poll)
+	if (r->poll) {
 		r->path = str_dup_opt(hd->target);
+		r->poll_host = str_dup_opt(hd->host);
+	}
 	http_body_sink(h->hp[dir], r->poll ? &r->body : NULL, LIM_POLL_BODY);
 	if (up) {
 		r->upgrade = http_list_has(hd->connection, "upgrade") && hd->ws_key != NULL &&

@@ -41,6 +41,7 @@ struct hs_req {
 	uint64_t pkt;
 	/* an Engine.IO long-polling request (path holds its target): */
 	bool poll;
+	char *poll_host;           /* its Host header (owned), or NULL */
 	struct capbuf body;        /* its body (LIM_POLL_BODY) */
 	bool body_cut;
 };

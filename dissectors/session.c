@@ -666,6 +666,7 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	pi.client = w->af.fi->ep[client];
 	pi.server = w->af.fi->ep[server];
 	pi.method = rq->method;
+	pi.host = rq->poll_host;
 	pi.target = target;
 	pi.status = x->status;
 	char eio[8] = "", sid[64] = "";

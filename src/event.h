@@ -192,6 +192,7 @@ struct ws_frame_info {
 struct poll_info {
 	struct endpoint client, server;
 	const char *method, *target;  /* as sent */
+	const char *host;             /* the Host header, or NULL */
 	const char *sid;              /* the session, or NULL when not found */
 	uint64_t session;             /* its id, numbered with the WebSocket
 	                                 connections (0 without a sid) */

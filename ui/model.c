@@ -200,6 +200,8 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 
 static void conn_free(struct ui_model *m, struct ui_conn *c)
 {
+	if (c->sess != NULL)
+		conn_free(m, c->sess);
 	for (size_t i = 0; i < c->len; i++)
 		row_free(m, &c->ring[(c->head + i) % c->cap]);
 	mem_sub(m, c->cap * sizeof(*c->ring));
@@ -1418,6 +1420,8 @@ static struct ui_conn *new_session(struct ui_model *m, const struct ev *ev, cons
 	c->info.sid = dup_counted(m, pi->sid);
 	c->info.path = dup_counted(m, pi->target);
 	c->path = c->info.path;
+	c->info.host = dup_counted(m, pi->host);
+	c->host = c->info.host;
 	c->info.req_ts = pi->req_ts;
 	c->info.req_pkt = pi->req_pkt;
 	c->polling = true;
@@ -1536,6 +1540,8 @@ static void take_session(struct ui_model *m, struct ui_conn *s, struct ui_conn *
 		if (g->data != NULL && !g->released)
 			queue_release(m, c->id, g->seq);
 	}
+	for (size_t i = 0; i < c->len; i++)
+		c->ring[(c->head + i) % c->cap].pre = true;
 	m->succ[m->nsucc++ % 64].from = s->id;
 	m->succ[(m->nsucc - 1) % 64].to = c->id;
 	for (size_t i = 0; i < m->n; i++)
@@ -1544,7 +1550,9 @@ static void take_session(struct ui_model *m, struct ui_conn *s, struct ui_conn *
 			m->n--;
 			break;
 		}
-	conn_free(m, s);
+	/* kept for its fields: a filter reads them for its rows, as the
+	 * writers that stream saw them */
+	c->sess = s;
 	m->version++;
 }
 
@@ -1970,6 +1978,24 @@ fail:
 	return false;
 }
 
+bool ui_filter_conn_part(const struct ui_filter *f, struct ui_filter *out)
+{
+	char err[256];
+	if (!ui_filter_parse(out, f->src, err, sizeof(err)))
+		return false;
+	ui_filter_free(out);
+	out->dir = -1;
+	out->opcodes = out->rows = 0;
+	out->after = out->before = -1;
+	out->text[0] = '\0';
+	out->nterms = 0;
+	out->regex = false;
+	char d[sizeof(out->src)];
+	ui_filter_describe(out, d, sizeof(d));
+	snprintf(out->src, sizeof(out->src), "%s", d);
+	return ui_filter_active(out);
+}
+
 bool ui_filter_active(const struct ui_filter *f)
 {
 	return f->dir >= 0 || f->opcodes != 0 || f->rows != 0 || f->conn != 0 || f->host[0] || f->path[0] ||
@@ -2054,7 +2080,7 @@ static bool conn_fields_match(const struct ui_filter *f, const struct ui_conn *c
 		return false;
 	if (f->path[0] && !str_has(c->path, f->path))
 		return false;
-	if (f->proto[0] && !str_has(c->subprotocol, f->proto))
+	if (f->proto[0] && !str_has(c->subprotocol, f->proto) && !str_has(c->app, f->proto))
 		return false;
 	if (f->addr[0] && !str_has(c->client, f->addr) && !str_has(c->server, f->addr))
 		return false;
@@ -2074,6 +2100,8 @@ static double rel_secs(const struct ui_conn *c, struct wts t)
 
 bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const struct ui_msg *m)
 {
+	if (c != NULL && m->pre && c->sess != NULL)
+		c = c->sess; /* the session's row: its fields, as when it came */
 	if (c != NULL && !conn_fields_match(f, c))
 		return false;
 	if (f->dir >= 0 && m->dir != f->dir)

@@ -141,6 +141,9 @@ struct ui_msg {
 	bool first_answer;    /* the first answer to reply_to (latency is then
 	                         its time to answer) */
 	struct ui_poll *poll; /* UI_ROW_POLL: the exchange */
+	bool pre;             /* a Socket.IO session's row from before its
+	                         WebSocket upgrade (filters see the session's
+	                         fields for it: ui_conn.sess) */
 };
 
 struct ui_conn {
@@ -158,6 +161,8 @@ struct ui_conn {
 	 * takes the session's rows (its info.session is the session's id) and
 	 * the session's entry goes (ui_model_successor). */
 	bool polling;
+	struct ui_conn *sess; /* the session's entry as it was when this
+	                         connection took it over (its fields; owned) */
 	uint64_t polls;       /* long-polling exchanges, in its rows */
 	uint64_t poll_bodies[2], poll_bytes[2]; /* packet bodies c2s, s2c */
 	/* shortcuts into info */
@@ -282,7 +287,8 @@ void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len);
  *                                poll: Socket.IO long-polling exchanges)
  *   conn:N                       connection id (a Socket.IO session's id
  *                                also takes its WebSocket connection)
- *   host:S path:S proto:S addr:S state:S   connection fields (substring)
+ *   host:S path:S proto:S addr:S state:S   connection fields (substring;
+ *                                proto: the subprotocol or the decoder)
  *   after:SEC before:SEC         time since the connection's start
  *   /regex/                      extended regex on the payload (or, for
  *                                connections, host, path, protocol, addresses)
@@ -320,6 +326,9 @@ bool ui_filter_parse(struct ui_filter *f, const char *expr, char *err, size_t er
  * unchanged) if the regex does not compile. */
 bool ui_filter_set_text(struct ui_filter *f, const char *text, bool regex, char *err, size_t errlen);
 bool ui_filter_active(const struct ui_filter *f);
+/* Only f's connection fields (conn:, host:, path:, proto:, addr:, state:),
+ * into out (freed first): whether there are any. */
+bool ui_filter_conn_part(const struct ui_filter *f, struct ui_filter *out);
 /* Does row m of connection c pass? */
 bool ui_filter_match(const struct ui_filter *f, const struct ui_conn *c, const struct ui_msg *m);
 /* Does connection c pass (the connection fields, and the text against its

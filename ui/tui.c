@@ -2011,8 +2011,14 @@ enum tui_end tui_browse(struct ui_model *m, const struct tui_opts *o, const stru
 		set_note(&t, false, "%s", o->start_note);
 	if (o->filter != NULL) {
 		char err[256];
-		if (ui_filter_parse(&t.filter, o->filter, err, sizeof(err)) && !ui_filter_about_rows(&t.filter))
-			ui_filter_parse(&t.cfilter, o->filter, err, sizeof(err));
+		/* the connection list: the filter's connection fields (its rows'
+		 * words apply inside a connection) */
+		if (ui_filter_parse(&t.filter, o->filter, err, sizeof(err))) {
+			if (!ui_filter_about_rows(&t.filter))
+				ui_filter_parse(&t.cfilter, o->filter, err, sizeof(err));
+			else
+				ui_filter_conn_part(&t.filter, &t.cfilter);
+		}
 		t.fgen++;
 		refresh_cvis(&t);
 		refresh_vis(&t);
