@@ -352,11 +352,20 @@ static struct opstats *op_of(struct stats *s, struct cstats *x, const char *prot
 	return o;
 }
 
-static void count_pairs(struct stats *s, struct cstats *x, const struct ui_msg *g)
+/*
+ * A row's requests and first answers, by operation. A Socket.IO session's
+ * requests count in its own block when asked on long-polling (after the
+ * upgrade too), in its connection's when asked on the WebSocket; an answer
+ * counts where its request was asked.
+ */
+static void count_pairs(struct stats *s, struct cstats *x, const struct ui_conn *c, const struct ui_msg *g)
 {
+	struct cstats *poll_side = g->kind == UI_ROW_POLL && !c->polling && c->info.session != 0 ?
+				   find(s, c->info.session) : NULL;
 	for (unsigned i = 0; i < g->npm; i++) {
 		const struct ui_pairmark *p = &g->pm[i];
-		struct opstats *o = op_of(s, x, p->proto, p->label);
+		struct cstats *y = p->answer && p->req_in != 0 ? find(s, p->req_in) : poll_side;
+		struct opstats *o = op_of(s, y != NULL ? y : x, p->proto, p->label);
 		struct opstats *a = op_of(s, &s->all, p->proto, p->label);
 		if (p->answer) {
 			if (o != NULL) {
@@ -387,7 +396,7 @@ void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 		count_msg(s, &x->d[d], g);
 		count_msg(s, &s->all.d[d], g);
 		if (g->npm > 0)
-			count_pairs(s, x, g);
+			count_pairs(s, x, c, g);
 		int64_t rtt = ping_pong(s, &x->d[d], &x->d[!d], g);
 		if (g->opcode == WS_OP_PING)
 			s->all.d[d].pings++;
@@ -420,7 +429,7 @@ void stats_row(struct stats *s, const struct ui_conn *c, const struct ui_msg *g)
 			}
 		}
 		if (g->npm > 0)
-			count_pairs(s, x, g);
+			count_pairs(s, x, c, g);
 		if (wts_diff_ns(g->ts, x->end) > 0 && x->session)
 			x->end = g->ts;
 		break;
@@ -679,8 +688,9 @@ static void text_polls(FILE *out, const struct cstats *c)
 {
 	if (c->polls == 0)
 		return;
-	fprintf(out, "  long-polling: %llu exchange%s; packet bodies: %llu client to server (%llu B), %llu server to "
-		"client (%llu B)\n", (unsigned long long)c->polls, c->polls == 1 ? "" : "s",
+	fprintf(out, "  long-polling%s: %llu exchange%s; packet bodies: %llu client to server (%llu B), %llu server to "
+		"client (%llu B)\n", c->session ? "" : c->id == 0 ? " in all" : " after the upgrade",
+		(unsigned long long)c->polls, c->polls == 1 ? "" : "s",
 		(unsigned long long)c->poll_bodies[0], (unsigned long long)c->poll_bytes[0],
 		(unsigned long long)c->poll_bodies[1], (unsigned long long)c->poll_bytes[1]);
 }

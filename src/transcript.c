@@ -332,7 +332,7 @@ void transcript_end(struct transcript *t, const struct ui_conn *c)
 		putf(t, "; %llu message%s %s, %llu %s", (unsigned long long)c->msgs[0], c->msgs[0] == 1 ? "" : "s",
 		     arrow_bare(t, 0), (unsigned long long)c->msgs[1], arrow_bare(t, 1));
 	if (!c->polling && c->polls > 0)
-		putf(t, "; %llu long-polling exchange%s", (unsigned long long)c->polls,
+		putf(t, "; %llu long-polling exchange%s in its session", (unsigned long long)c->polls,
 		     c->polls == 1 ? "" : "s");
 	if (c->lost[0] + c->lost[1] > 0)
 		putf(t, "; %llu bytes lost", (unsigned long long)(c->lost[0] + c->lost[1]));

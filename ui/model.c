@@ -55,6 +55,7 @@ struct ui_model {
 	/* Socket.IO sessions taken over by their WebSocket connection */
 	struct { uint64_t from, to; } succ[64];
 	unsigned nsucc;
+	struct wts latest;           /* the latest event's time */
 };
 
 void ui_model_set_hooks(struct ui_model *m, const struct ui_model_hooks *h, void *user)
@@ -1030,12 +1031,14 @@ static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_in
 		for (unsigned k = 0; k < u->nkeys && n < UI_PM_MAX; k++)
 			if (u->keys[k].role == APP_ASK) {
 				pm[n].answer = false;
+				pm[n].req_in = 0;
 				pm[n].latency_ns = 0;
 				pm[n].proto = ai->proto;
 				mark_label(&pm[n++], u->op, u->subject, u->keys[k].to);
 			}
 		if (u->answered && u->first_answer && n < UI_PM_MAX) {
 			pm[n].answer = true;
+			pm[n].req_in = u->req_session != 0 ? u->req_session : u->req_conn;
 			pm[n].latency_ns = u->latency > 0 ? (uint64_t)(u->latency * 1e9 + 0.5) : 0;
 			pm[n].proto = ai->proto;
 			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject, u->req_to);
@@ -1573,7 +1576,9 @@ void ui_model_finish(struct ui_model *m)
 			continue;
 		c->state = UI_CLOSED;
 		snprintf(c->end_reason, sizeof(c->end_reason), "eof");
-		c->end_ts = c->last_ts;
+		/* it ends with the capture (so that a transcript's end line comes
+		 * in time order) */
+		c->end_ts = wts_diff_ns(m->latest, c->last_ts) > 0 ? m->latest : c->last_ts;
 		m->version++;
 		ended(m, i);
 	}
@@ -1605,6 +1610,8 @@ static void on_end(struct ui_model *m, const struct ev *ev)
 
 void ui_model_event(struct ui_model *m, const struct ev *ev)
 {
+	if (wts_diff_ns(ev->ts, m->latest) > 0)
+		m->latest = ev->ts;
 	switch (ev->type) {
 	case EV_WS_CONN:
 		on_conn(m, ev);

@@ -94,6 +94,9 @@ struct ui_poll {
 #define UI_PM_MAX 8
 struct ui_pairmark {
 	bool answer;
+	uint64_t req_in;      /* answers: the request was on the other transport
+	                         of a Socket.IO session, in this entry (the
+	                         session's or the connection's id), else 0 */
 	uint64_t latency_ns;  /* answers */
 	const char *proto;    /* static */
 	char label[UI_PM_LABEL];

@@ -838,8 +838,10 @@ static const char *const filter_help[] = {
 	"Filter and search words (all must match; any order):",
 	"  c2s s2c                 direction",
 	"  text binary ping pong close continuation   opcodes (any of them)",
-	"  warning loss            rows for warnings and lost bytes",
-	"  conn:N host:S path:S proto:S addr:S state:S   connection fields",
+	"  warning loss poll       rows for warnings, lost bytes, Socket.IO long-polling exchanges",
+	"  conn:N host:S path:S proto:S addr:S state:S   connection fields (proto: the",
+	"                          subprotocol or decoder; conn: a Socket.IO session's id takes",
+	"                          the WebSocket connection that upgraded it)",
 	"  after:SEC before:SEC    seconds since the connection's start",
 	"  /regex/                 extended regex on the payload",
 	"  other words             text, case-insensitive; \"quote a phrase\"",
@@ -945,16 +947,18 @@ static void do_export(struct tui *t, const char *typed)
 		return;
 	}
 	struct export *x = export_new(f, t->o->ts_digits);
-	size_t nmsg = 0, nconn = 0;
+	size_t nmsg = 0, nconn = 0, npoll = 0;
 	if (x != NULL) {
-		if (t->scr == SCR_CONNS) {
-			for (long v = 0; v < t->ncvis; v++) {
-				nmsg += ui_export_conn(x, cvis_conn(t, v), NULL);
-				nconn++;
-			}
-		} else if (cur_conn(t) != NULL) {
-			nmsg += ui_export_conn(x, cur_conn(t), &t->filter);
+		long n = t->scr == SCR_CONNS ? t->ncvis : cur_conn(t) != NULL ? 1 : 0;
+		for (long v = 0; v < n; v++) {
+			const struct ui_conn *c = t->scr == SCR_CONNS ? cvis_conn(t, v) : cur_conn(t);
+			const struct ui_filter *fl = t->scr == SCR_CONNS ? NULL : &t->filter;
+			nmsg += ui_export_conn(x, c, fl);
 			nconn++;
+			for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+				const struct ui_msg *g = ui_conn_msg(c, i);
+				npoll += g->kind == UI_ROW_POLL && (fl == NULL || !ui_filter_active(fl) || ui_filter_match(fl, c, g));
+			}
 		}
 	}
 	bool ok = x != NULL && export_free(x);
@@ -970,7 +974,11 @@ static void do_export(struct tui *t, const char *typed)
 			 strerror(e ? e : EIO));
 		return;
 	}
-	set_note(t, false, "exported %zu messages of %zu connection%s to %s", nmsg, nconn, nconn == 1 ? "" : "s", full);
+	char polls[64] = "";
+	if (npoll > 0)
+		snprintf(polls, sizeof(polls), " and %zu long-polling exchange%s", npoll, npoll == 1 ? "" : "s");
+	set_note(t, false, "exported %zu message%s%s of %zu connection%s to %s", nmsg, nmsg == 1 ? "" : "s", polls, nconn,
+		 nconn == 1 ? "" : "s", full);
 }
 
 static void do_save(struct tui *t, const char *typed)
@@ -1296,9 +1304,11 @@ static void draw_msgs(struct tui *t)
 		snprintf(shown, sizeof(shown), "  %ld of %zu rows shown", t->nvis, ui_conn_nmsgs(c));
 	if (c->dropped)
 		snprintf(dropped, sizeof(dropped), "  (%llu oldest rows dropped)", (unsigned long long)c->dropped);
-	snprintf(head, sizeof(head), " conn %llu  %s  msgs %llu/%llu%s%s%s  %s%s  %s -> %s",
-		 (unsigned long long)c->id, st, (unsigned long long)c->msgs[0], (unsigned long long)c->msgs[1],
-		 shown, date, dropped, hp, path, c->client, c->server);
+	/* a session on long-polling: its bodies of packets */
+	const uint64_t *nm = c->polling ? c->poll_bodies : c->msgs;
+	snprintf(head, sizeof(head), " %s %llu  %s  %s %llu/%llu%s%s%s  %s%s  %s -> %s", c->polling ? "session" : "conn",
+		 (unsigned long long)c->id, st, c->polling ? "bodies" : "msgs", (unsigned long long)nm[0],
+		 (unsigned long long)nm[1], shown, date, dropped, hp, path, c->client, c->server);
 	bar(t, 0, head);
 	if (t->follow && !t->paused)
 		ui_list_end(&t->ml, rows());
@@ -1578,7 +1588,8 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	ui_text_reset(x, COLS - 1, t->tsflags);
 	ui_text_put(x, UI_A_WARN, "Connection");
 	ui_text_newline(x);
-	info_fmt(x, "id / TCP flow", "%llu / %llu", (unsigned long long)c->id, (unsigned long long)c->flow_id);
+	info_fmt(x, c->polling ? "id / first TCP flow" : "id / TCP flow", "%llu / %llu", (unsigned long long)c->id,
+		 (unsigned long long)c->flow_id);
 	info_str(x, "client", c->client);
 	info_str(x, "server", c->server);
 	fmt_abs(c->first_ts, a, sizeof(a));
@@ -1593,7 +1604,7 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 	}
 	ui_conn_state_str(c, a, sizeof(a));
 	info_str(x, "state / end", a);
-	for (int d = 0; d < 2; d++) {
+	for (int d = 0; d < 2 && !c->polling; d++) {
 		const char *k = d == 0 ? "close sent by the client" : "close sent by the server";
 		if (c->close_code[d] >= 0) {
 			snprintf(b, sizeof(b), "%d (%s)%s", c->close_code[d], ui_close_code_meaning(c->close_code[d]),
@@ -1666,6 +1677,8 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		if (c->status == 101)
 			info_str(x, "Sec-WebSocket-Accept", ci->accept_ok ? "matches the key" : "DOES NOT match the key");
 	}
+	if (c->polling)
+		goto rows; /* no WebSocket yet: no deflate, heads, TLS or messages */
 	if (ci->deflate && !ci->decode_as)
 		info_fmt(x, "permessage-deflate", "server window %d bits%s, client window %d bits%s",
 			 ci->server_max_window_bits, ci->server_no_context_takeover ? ", no context takeover" : "",
@@ -1728,6 +1741,9 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		info_fmt(x, d == 0 ? "lost client -> server" : "lost server -> client", "%llu bytes in %llu gap%s",
 			 (unsigned long long)c->lost[d], (unsigned long long)c->losses[d], c->losses[d] == 1 ? "" : "s");
 	info_fmt(x, "warnings", "%u", c->warnings);
+rows:
+	if (c->polling)
+		info_fmt(x, "warnings", "%u", c->warnings);
 	if (c->dropped || c->released)
 		info_fmt(x, "history", "%llu oldest rows dropped, %llu payloads released (memory cap)",
 			 (unsigned long long)c->dropped, (unsigned long long)c->released);

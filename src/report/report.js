@@ -129,11 +129,15 @@
 
   function summary() {
     var s = document.getElementById('summary');
-    var msgs = [0, 0], bytes = [0, 0], lost = 0, warns = 0, first = null, last = null;
+    var msgs = [0, 0], bytes = [0, 0], lost = 0, warns = 0, first = null, last = null, sessions = 0, polls = 0;
     conns.forEach(function (c) {
-      if (c.status === 0 && c.polls > 0) return; /* a session on long-polling: no WebSocket messages */
-      msgs[0] += c.counts[0]; msgs[1] += c.counts[1];
-      bytes[0] += c.bytes[0]; bytes[1] += c.bytes[1];
+      polls += c.polls || 0;
+      if (c.status === 0 && c.polls > 0) {
+        sessions++; /* a session on long-polling: no WebSocket messages */
+      } else {
+        msgs[0] += c.counts[0]; msgs[1] += c.counts[1];
+        bytes[0] += c.bytes[0]; bytes[1] += c.bytes[1];
+      }
       lost += c.lost[0] + c.lost[1];
       warns += c.w.length;
       if (first === null || c.start < first) first = c.start;
@@ -143,12 +147,13 @@
     var cards = [
       ['capture', D.source],
       ['time span', first === null ? '-' : fmtDur(last - first)],
-      ['connections', conns.length],
+      ['connections', (conns.length - sessions) + (sessions ? ' and ' + sessions + ' Socket.IO session' +
+        (sessions === 1 ? '' : 's') + ' on long-polling' : '')],
       ['messages', (msgs[0] + msgs[1]) + ' (' + msgs[0] + ' \u2192, ' + msgs[1] + ' \u2190)'],
       ['bytes', fmtBytes(bytes[0] + bytes[1])],
       ['warnings', warns + D.capwarnings.length],
       ['bytes lost', lost]
-    ];
+    ].concat(polls ? [['long-polling exchanges', polls]] : []);
     var box = el('div', 'cards');
     cards.forEach(function (c) {
       var card = el('div', 'card');
@@ -166,7 +171,7 @@
     ['id', '#', 'num', function (c) { return c.id; }],
     ['client', 'client', '', function (c) { return c.client; }],
     ['url', 'URL', 'url', function (c) { return vis(c.url); }],
-    ['status', 'status', 'num', function (c) { return c.status; }],
+    ['status', 'status', 'num', function (c) { return c.status === 0 && c.polls > 0 ? 'polling' : c.status; }],
     ['proto', 'subprotocol', '', function (c) { return c.proto || ''; }],
     ['ext', 'deflate / TLS', '', function (c) { return (c.deflate ? 'deflate ' : '') + (c.tls ? (c.tlsVersion || 'TLS') : ''); }],
     ['c2s', 'msgs \u2192', 'num', function (c) { return c.counts[0]; }],
@@ -421,7 +426,8 @@
     }
     btn('\u00ab first', 0, page === 0);
     btn('\u2039 prev', page - 1, page === 0);
-    bar.appendChild(el('span', 'pageinfo', 'page ' + (page + 1) + ' of ' + pages + ' (' + rows.length + ' rows)'));
+    bar.appendChild(el('span', 'pageinfo', 'page ' + (page + 1) + ' of ' + pages + ' (' + rows.length + ' row' +
+      (rows.length === 1 ? '' : 's') + ')'));
     btn('next \u203a', page + 1, page >= pages - 1);
     btn('last \u00bb', pages - 1, page >= pages - 1);
     var search = el('input');

@@ -1126,7 +1126,7 @@ def test_export(ctx):
         recs = [json.loads(l) for l in lines]
         if files[0] != default:
             errs.append("file %s, the prompt offered %s" % (files[0], default))
-        m = re.search(r"exported (\d+) messages of (\d+) connection", s)
+        m = re.search(r"exported (\d+) messages? of (\d+) connection", s)
         nm = sum(1 for r in recs if r["type"] == "message")
         if not m or int(m.group(1)) != nm or int(m.group(2)) != 1:
             errs.append("the note says %s, the file has %d messages" % (m and m.group(0), nm))
@@ -1703,7 +1703,7 @@ def test_socketio_session(ctx):
     ok1 = "(long-polling) /socket.io/" in first and "polling, eof" in first and \
         re.search(r"\b%d +%d\b" % (c2s, len(polls) - c2s), first) is not None
     p.keys("Enter")
-    ok2, s2 = p.wait(lambda s: s.startswith(" conn %d " % sess) and "poll" in s)
+    ok2, s2 = p.wait(lambda s: s.startswith(" session %d " % sess) and "poll" in s)
     p.keys("g")
     p.settle()
     rows2 = list_rows(p.screen())
