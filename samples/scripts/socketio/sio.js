@@ -10,6 +10,10 @@
 //              (2probe / 3probe / 5), then WebSocket.  Namespaces "/" and
 //              "/admin" are multiplexed on the one Engine.IO session;
 //              "/forbidden" is rejected by middleware (CONNECT_ERROR).
+//              Two requests cross the upgrade: "slow" (client -> server)
+//              and "slowq" (server -> client) are asked on long-polling
+//              and answered, on WebSocket, once the answering side's
+//              Engine.IO socket has upgraded.
 //   session 2  transports: ["websocket"] only.
 //
 // See samples/README.md ("socketio/sio.js") for the message-by-message script.
@@ -115,23 +119,28 @@ C.logRequests(httpServer);
 
 // The WebSocket upgrade of an existing (polling) session is held back until
 // that session's polling phase is over: the server has written, on polling,
-// the CONNECT reply of "/admin" and the ack of "hello".  This makes the
-// polling phase deterministic (without it the upgrade races the first
-// emits).  New WebSocket-only sessions are not delayed.
+// the CONNECT reply of "/admin", its "slowq" question (EVENT on "/") and the
+// ack of "hello", and its "slow" handler has been called (the event came
+// on polling).  This makes the polling phase deterministic (without it the
+// upgrade races the first emits).  New WebSocket-only sessions are not
+// delayed.
 const pollingPhase = new Map(); // sid -> {need:Set, resolve, promise}
 function phase(sid) {
   if (!pollingPhase.has(sid)) {
     let resolve;
     const promise = new Promise((r) => { resolve = r; });
-    pollingPhase.set(sid, { need: new Set(['CONNECT /admin', 'ACK /']), resolve, promise });
+    pollingPhase.set(sid, { need: new Set(['CONNECT /admin', 'EVENT /', 'ACK /', 'asked slow']), resolve, promise });
   }
   return pollingPhase.get(sid);
 }
+function phaseDone(sid, what) {
+  const ph = phase(sid);
+  ph.need.delete(what);
+  if (ph.need.size === 0) ph.resolve();
+}
 function notePollingSent(rec) {
   if (rec.side !== 'server' || rec.transport !== 'polling' || !rec.sio) return;
-  const ph = phase(rec.sid);
-  ph.need.delete(`${rec.sio.type} ${rec.sio.nsp}`);
-  if (ph.need.size === 0) ph.resolve();
+  phaseDone(rec.sid, `${rec.sio.type} ${rec.sio.nsp}`);
 }
 { // watch the server's polling sends (wraps the logging wrapper of common.js)
   const orig = ServerPolling.prototype.send;
@@ -156,6 +165,26 @@ io.on('connection', (socket) => {
     ack({ ok: true, transport: socket.conn.transport.name, echo: msg });
   });
   socket.on('mixed', (...a) => serverLog.push(['mixed', a]));
+  // asked on long-polling, answered once this Engine.IO socket has
+  // upgraded: the ack goes out on the WebSocket
+  socket.on('slow', (job, ack) => {
+    const asked = socket.conn.transport.name;
+    serverLog.push(['slow', job, asked]);
+    const answer = () => {
+      serverLog.push(['slow answered', socket.conn.transport.name]);
+      ack({ done: true, job: job.job, asked_on: asked, answered_on: socket.conn.transport.name });
+    };
+    if (asked === 'websocket') answer();
+    else socket.conn.once('upgrade', answer);
+    phaseDone(socket.conn.id, 'asked slow');
+  });
+  // the server's question asked on long-polling (the client answers it
+  // once its own Engine.IO socket has upgraded)
+  if (socket.conn.transport.name === 'polling') {
+    socket.emit('slowq', { q: 'still there after the upgrade?' }, (answer) => {
+      serverLog.push(['slowq answer', answer, socket.conn.transport.name]);
+    });
+  }
   C.serveRoot(io, socket);
 });
 // Socket.IO v4: the token is in the CONNECT packet's auth payload
@@ -171,10 +200,25 @@ async function session1(agent) {
   const m = new Manager(URL_BASE, C.managerOptions(agent));
   const s = m.socket('/');
   const a = m.socket('/admin', { auth: { token: 'adm1n-t0ken' } });
+  // the server's "slowq", asked on long-polling: answered once the
+  // client's Engine.IO socket has upgraded, so the ack goes on the WebSocket
+  const slowq = new Promise((resolve) => {
+    s.on('slowq', (q, ack) => {
+      const asked = m.engine.transport.name;
+      const answer = () => {
+        ack({ ok: true, asked_on: asked, answered_on: m.engine.transport.name });
+        resolve([q, asked, m.engine.transport.name]);
+      };
+      if (asked === 'websocket') answer();
+      else m.engine.once('upgrade', answer);
+    });
+  });
   const { question, connected } = C.connectSession1(m, s, a);
   // emitted before the connection is up: buffered by socket.io-client and
-  // sent right after the CONNECT reply, i.e. on long-polling
+  // sent right after the CONNECT reply, i.e. on long-polling.  The server
+  // answers "slow" only once it has upgraded (on the WebSocket).
   const hello = emitAck(s, 'hello', { client: 'node', lang: 'ko', text: '안녕' });
+  const slow = emitAck(s, 'slow', { job: 'report', pages: 3 });
   await connected;
   const engine = m.engine;
   const upgraded = engine.transport.name === 'websocket' ? Promise.resolve() : waitFor(engine, 'upgrade');
@@ -183,6 +227,8 @@ async function session1(agent) {
   clientLog.push(['hello ack', ...(await hello), engine.transport.name]);
   await upgraded;
   clientLog.push(['upgraded', engine.transport.name]);
+  clientLog.push(['slowq', ...(await slowq)]);
+  clientLog.push(['slow ack', ...(await slow), engine.transport.name]);
 
   s.emit('chat', { user: 'alice', text: '안녕하세요 🌍 hi', n: 1 });
   s.emit('mixed', 'a string', 42, 3.14, -7, true, null, [1, [2, [3, 'four']]],
@@ -229,6 +275,32 @@ function expectations() {
     'client:sent:websocket:pong', 'server:sent:websocket:open']) expect(eioTypes.has(t), t);
   expect(appRecs.some((r) => r.transport === 'polling' && r.sio && r.sio.type === 'ACK' && r.side === 'server'),
     'ACK on polling');
+  // the requests that cross the upgrade: asked on polling, answered on the
+  // WebSocket, as the handlers saw it and as the packets went
+  expect(clientLog.some((x) => x[0] === 'slow ack' && x[1].done === true && x[1].asked_on === 'polling'
+    && x[1].answered_on === 'websocket' && x[2] === 'websocket'), 'slow ack: asked on polling, answered on websocket');
+  expect(serverLog.some((x) => x[0] === 'slow' && x[2] === 'polling')
+    && serverLog.some((x) => x[0] === 'slow answered' && x[1] === 'websocket'), 'server: slow asked on polling, answered on websocket');
+  expect(clientLog.some((x) => x[0] === 'slowq' && x[2] === 'polling' && x[3] === 'websocket'),
+    'client: slowq asked on polling, answered on websocket');
+  expect(serverLog.some((x) => x[0] === 'slowq answer' && x[1].ok === true && x[1].asked_on === 'polling'
+    && x[1].answered_on === 'websocket' && x[2] === 'websocket'), 'server: slowq answer on websocket');
+  // and per side, from the app records: the EVENT on polling, its ACK (same
+  // sid, namespace and id) on the WebSocket, later
+  for (const [ev, asker] of [['slow', 'client'], ['slowq', 'server']]) {
+    for (const side of ['client', 'server']) {
+      const [qRole, aRole] = side === asker ? ['sent', 'received'] : ['received', 'sent'];
+      const q = appRecs.filter((r) => r.side === side && r.role === qRole && r.sio && r.sio.type === 'EVENT'
+        && r.sio.nsp === '/' && r.sio.data[0] === ev);
+      const ok = q.length === 1 && q[0].transport === 'polling' && q[0].sio.id !== null;
+      expect(ok, `${ev}: ${side} ${qRole} its EVENT on polling`);
+      if (!ok) continue;
+      const a = appRecs.filter((r) => r.side === side && r.role === aRole && r.sid === q[0].sid && r.sio
+        && r.sio.type === 'ACK' && r.sio.nsp === '/' && r.sio.id === q[0].sio.id);
+      expect(a.length === 1 && a[0].transport === 'websocket' && a[0].t > q[0].t,
+        `${ev}: ${side} ${aRole} its ACK ${q[0].sio.id} on websocket, after the EVENT`);
+    }
+  }
 }
 
 C.run({
