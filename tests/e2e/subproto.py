@@ -342,6 +342,27 @@ def sio_units_all(recs):
     return [r for r in recs if r.get("transport") == "websocket"]
 
 
+def sio_cross_pairs(sent):
+    """Requests asked on a session's long-polling whose answer the logs show
+    sent on its WebSocket: an EVENT with an ack id, answered by the ACK of
+    that id and namespace from the other side."""
+    asks, out = {}, []
+    for (conn, d), recs in sent.items():
+        for r in recs:
+            s = r.get("sio")
+            if r.get("transport") == "polling" and s and s["type"] in ("EVENT", "BINARY_EVENT") and \
+                    s.get("id") is not None:
+                asks[(r.get("sid"), d, s["nsp"], s["id"])] = True
+    for (conn, d), recs in sent.items():
+        other = "c2s" if d == "s2c" else "s2c"
+        for r in recs:
+            s = r.get("sio")
+            if r.get("transport") == "websocket" and s and s["type"] in ("ACK", "BINARY_ACK") and \
+                    asks.pop((r.get("sid"), other, s["nsp"], s["id"]), None):
+                out.append((conn, other, "ack %s %d" % (s["nsp"], s["id"])))
+    return out
+
+
 def stomp_units(rec):
     return [rec]
 
@@ -433,8 +454,20 @@ def check_sample(e2e, name):
     # latency is the capture's time between the two messages
     times = frame_times(pcap) if shutil.which("tshark") else None
     bad_lat, bad_pair = [], []
+    # a long-polling body, by (session, seq): its record and the packet
+    # that carried it (a POST's request, a GET's answer)
+    bodies = {}
+    for r in recs:
+        if r["type"] == "poll":
+            for side, pk in (("request", r["request_packet"]), ("response", r["packet"])):
+                if r[side].get("seq"):
+                    bodies[(r["session"], r[side]["seq"])] = {"dir": "c2s" if side == "request" else "s2c",
+                                                               "packet": pk}
     for p in pairs:
-        rq = msgs.get((p["conn"], p["request"]["seq"]))
+        if p["request"].get("session"):
+            rq = bodies.get((p["request"]["session"], p["request"]["seq"]))
+        else:
+            rq = msgs.get((p["conn"], p["request"]["seq"]))
         rp = msgs.get((p["conn"], p["reply"]["seq"]))
         if rq is None or rp is None or rq["dir"] == rp["dir"]:
             bad_pair.append(p)
@@ -456,7 +489,7 @@ def check_sample(e2e, name):
             elif "first_latency" in p:
                 bad_lat.append(("first_latency without an earlier answer", p["first_latency"]))
     if pairs_of is not None:
-        expect = pairs_of(sent)
+        expect = pairs_of(sent) + (sio_cross_pairs(sent) if pairs_of is sio_pairs else [])
         got_n = len(pairs)
         e2e.case("%s: %d request/answer pairs, as many as the endpoint logs show answered (%d)" % (
             name, got_n, len(expect)), got_n == len(expect) and not bad_pair,

@@ -177,11 +177,12 @@ def check_sample(e2e, pcap, log):
             if "app" in r:
                 summ = r["app"]["summary"]
                 shown = g["app"].split(" ", 1)[1] if " " in g["app"] else ""
-                shown = shown.split("  reply to message ")[0]
+                shown = shown.split("  reply to message ")[0].split("  reply to poll ")[0]
                 if plain(summ) and not (shown == summ or (shown.endswith(ELLIPSIS) and summ.startswith(shown[:-1]))):
                     errors.append("#%d %s: decoded line %r, NDJSON summary %r" % (g["conn"], g["ts"], shown, summ))
                     break
-                if "reply_to" in r and "reply to message %d" % r["reply_to"] not in g["app"]:
+                if "reply_to" in r and "reply to %s %d" % ("poll" if r.get("reply_to_session") else "message",
+                                                          r["reply_to"]) not in g["app"]:
                     errors.append("#%d %s: decoded line %r lacks reply to %d" % (g["conn"], g["ts"], g["app"],
                                                                                r["reply_to"]))
                     break
