@@ -61,7 +61,7 @@ static void start(struct har *h)
 	json_str(j, "version", PACKAGE_VERSION);
 	json_obj_end(j);
 	char c[1200];
-	snprintf(c, sizeof(c), "%s; WebSocket connections of %s%s%s",
+	snprintf(c, sizeof(c), "%s; WebSocket connections (and Socket.IO long-polling exchanges) of %s%s%s",
 		 redacting(h) ? "REDACTED: secret headers, query parameters and JSON keys are replaced by "
 				"\"[redacted]\" (--no-redact keeps them)" :
 				"NOT REDACTED: may hold tokens, cookies and other secrets (--no-redact was given)",

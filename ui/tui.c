@@ -1504,8 +1504,9 @@ static void draw_detail(struct tui *t)
 	if (g->kind == UI_ROW_POLL && g->poll != NULL) {
 		const struct ui_poll *p = g->poll;
 		char tgt[800], other[200], wait[32];
-		ts_render((const uint8_t *)(p->target ? p->target : ""), p->target ? strlen(p->target) : 0, t->tsflags,
-			  tgt, sizeof(tgt), COLS - 12, NULL);
+		/* the target cut with a marker when it does not fit */
+		ts_cell((const uint8_t *)(p->target ? p->target : ""), p->target ? strlen(p->target) : 0, t->tsflags,
+			COLS - 24 > 8 ? COLS - 24 : 8, false, tgt, sizeof(tgt));
 		snprintf(line, sizeof(line), " %s %s  (Engine.IO v%d)", p->method, tgt, p->eio);
 		put_line(y++, 0, line);
 		ui_fmt_latency((double)wts_diff_ns(p->resp_ts, p->req_ts) / 1e9, wait, sizeof(wait));
