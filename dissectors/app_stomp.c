@@ -14,7 +14,15 @@
  *
  * Pairing: receipt -> RECEIPT (or an ERROR with receipt-id); SUBSCRIBE id
  * -> MESSAGE subscription (many; UNSUBSCRIBE withdraws it); MESSAGE ack
- * (1.2) -> ACK/NACK id; CONNECT/STOMP -> CONNECTED (or ERROR).
+ * (1.2) -> ACK/NACK id, and in 1.0/1.1 a MESSAGE of a subscription with
+ * ack client or client-individual -> ACK/NACK message-id; CONNECT/STOMP
+ * -> CONNECTED (or ERROR). A transaction (BEGIN, then COMMIT or ABORT
+ * from the same side) asks nothing of the server: its frames name it.
+ *
+ * Heart-beats: CONNECT's and CONNECTED's heart-beat headers give each
+ * direction's interval (the larger of what the sender offers and the
+ * receiver wants); a direction silent for more than twice that, seen when
+ * either side next speaks, is a warning (once per silence).
  */
 #include "config.h"
 
@@ -32,6 +40,8 @@
 static const char *const subprotocols[] = { "v12.stomp", "v11.stomp", "v10.stomp", "stomp", NULL };
 
 #define MAX_HEADERS 64
+#define STOMP_SUBS 64    /* client-acknowledged subscriptions remembered */
+#define STOMP_ID 64
 #define HEAD_MAX 65536u  /* a frame's command and headers */
 
 struct stomp_cmd {
@@ -59,6 +69,16 @@ struct stomp {
 	uint64_t need[2];        /* bytes the frame needs (content-length), or 0 */
 	int version;             /* 10, 11, 12 (from CONNECTED), 0 unknown */
 	bool connected;
+	/* subscriptions acknowledged by the client (ack: client or
+	 * client-individual), for 1.0/1.1 ACKs by message-id */
+	char client_ack[STOMP_SUBS][STOMP_ID];
+	unsigned nclient_ack;
+	/* heart-beats: what CONNECT offered and wanted, each direction's
+	 * negotiated interval (ms, 0: none), its last frame or beat */
+	uint64_t hb_cx, hb_cy;
+	uint64_t hb_ms[2];
+	struct wts last[2];
+	bool seen[2], silent_warned[2];
 };
 
 static void *st_new(const char *path)
@@ -187,6 +207,68 @@ static const struct app_kv *header(const struct app_kv *h, size_t n, const char 
 static void kv_text(struct app_unit *u, const struct app_kv *v)
 {
 	app_summary_add(u, v->v, v->vn);
+}
+
+/* A subscription whose messages the client acknowledges (1.0/1.1). */
+static void client_acked(struct stomp *s, const struct app_kv *id)
+{
+	if (id->vn >= STOMP_ID)
+		return;
+	unsigned k = s->nclient_ack < STOMP_SUBS ? s->nclient_ack++ : s->nclient_ack++ % STOMP_SUBS;
+	memcpy(s->client_ack[k], id->v, id->vn);
+	s->client_ack[k][id->vn] = '\0';
+}
+
+static bool is_client_acked(const struct stomp *s, const struct app_kv *sub)
+{
+	unsigned n = s->nclient_ack < STOMP_SUBS ? s->nclient_ack : STOMP_SUBS;
+	for (unsigned i = 0; i < n; i++)
+		if (strlen(s->client_ack[i]) == sub->vn && memcmp(s->client_ack[i], sub->v, sub->vn) == 0)
+			return true;
+	return false;
+}
+
+/* "cx,cy": two decimal numbers of milliseconds; false if it is not. */
+static bool hb_pair(const struct app_kv *h, uint64_t *x, uint64_t *y)
+{
+	uint64_t v[2] = { 0, 0 };
+	int k = 0;
+	size_t digits = 0;
+	for (size_t i = 0; i < h->vn; i++) {
+		uint8_t b = h->v[i];
+		if (b == ',' && k == 0 && digits > 0) {
+			k = 1;
+			digits = 0;
+		} else if (b >= '0' && b <= '9' && digits < 12) {
+			v[k] = v[k] * 10 + (uint64_t)(b - '0');
+			digits++;
+		} else {
+			return false;
+		}
+	}
+	if (k != 1 || digits == 0)
+		return false;
+	*x = v[0];
+	*y = v[1];
+	return true;
+}
+
+/* CONNECT (server false) or CONNECTED's heart-beat header. */
+static void heart_beats(struct stomp *s, struct app_out *o, bool server, const struct app_kv *h)
+{
+	uint64_t x = 0, y = 0;
+	if (h != NULL && !hb_pair(h, &x, &y)) {
+		app_warn(o, WARN_STOMP_MALFORMED, "heart-beat header is not two numbers of milliseconds");
+		return;
+	}
+	if (!server) {
+		s->hb_cx = x;
+		s->hb_cy = y;
+		return;
+	}
+	/* client to server: what the client can send and the server wants */
+	s->hb_ms[0] = s->hb_cx != 0 && y != 0 ? (s->hb_cx > y ? s->hb_cx : y) : 0;
+	s->hb_ms[1] = x != 0 && s->hb_cy != 0 ? (x > s->hb_cy ? x : s->hb_cy) : 0;
 }
 
 /*
@@ -379,6 +461,21 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 	/* pairing */
 	if (receipt != NULL && dir == 0)
 		app_key_to(u, "RECEIPT", "receipt %.*s", (int)receipt->vn, (const char *)receipt->v);
+	const struct app_kv *tx = header(hv, nh, "transaction");
+	const struct app_kv *msg_id = header(hv, nh, "message-id");
+	bool txcmd = strcmp(name, "BEGIN") == 0 || strcmp(name, "COMMIT") == 0 || strcmp(name, "ABORT") == 0;
+	if (txcmd && tx == NULL)
+		app_warn(o, WARN_STOMP_MALFORMED, "%s without a transaction header", name);
+	if (tx != NULL) {
+		app_summary(u, " tx ");
+		kv_text(u, tx);
+	}
+	if (strcmp(name, "CONNECT") == 0 || strcmp(name, "STOMP") == 0 || strcmp(name, "CONNECTED") == 0)
+		heart_beats(s, o, strcmp(name, "CONNECTED") == 0, header(hv, nh, "heart-beat"));
+	if (strcmp(name, "SUBSCRIBE") == 0 && id != NULL && ack != NULL && s->version != 12 &&
+	    ((ack->vn == 6 && memcmp(ack->v, "client", 6) == 0) ||
+	     (ack->vn == 17 && memcmp(ack->v, "client-individual", 17) == 0)))
+		client_acked(s, id);
 	if (strcmp(name, "CONNECT") == 0 || strcmp(name, "STOMP") == 0) {
 		app_key(u, APP_ASK, "connect");
 	} else if (strcmp(name, "CONNECTED") == 0) {
@@ -392,8 +489,12 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 			app_key(u, APP_ANSWER, "sub %.*s", (int)sub->vn, (const char *)sub->v);
 		if (ack != NULL)
 			app_key_to(u, "ACK", "ack %.*s", (int)ack->vn, (const char *)ack->v);
+		else if (msg_id != NULL && sub != NULL && is_client_acked(s, sub))
+			app_key_to(u, "ACK", "ack %.*s", (int)msg_id->vn, (const char *)msg_id->v); /* 1.0, 1.1 */
 	} else if ((strcmp(name, "ACK") == 0 || strcmp(name, "NACK") == 0) && id != NULL && s->version == 12) {
 		app_key(u, APP_ANSWER_END, "ack %.*s", (int)id->vn, (const char *)id->v);
+	} else if ((strcmp(name, "ACK") == 0 || strcmp(name, "NACK") == 0) && msg_id != NULL && s->version != 12) {
+		app_key(u, APP_ANSWER_END, "ack %.*s", (int)msg_id->vn, (const char *)msg_id->v);
 	} else if (strcmp(name, "RECEIPT") == 0 && receipt_id != NULL) {
 		app_key(u, APP_ANSWER_END, "receipt %.*s", (int)receipt_id->vn, (const char *)receipt_id->v);
 	} else if (strcmp(name, "ERROR") == 0) {
@@ -403,6 +504,25 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 			app_key(u, APP_ANSWER_END, "connect");
 	}
 	return true;
+}
+
+/* A frame or a beat from dir at ts: each direction's silence so far. */
+static void activity(struct stomp *s, struct app_out *o, int dir, struct wts ts)
+{
+	for (int d = 0; d < 2; d++) {
+		if (s->hb_ms[d] == 0 || !s->seen[d] || s->silent_warned[d])
+			continue;
+		int64_t ns = wts_diff_ns(ts, s->last[d]);
+		if (ns > 0 && (uint64_t)ns / 1000000 > 2 * s->hb_ms[d]) {
+			app_warn(o, WARN_STOMP_HEARTBEAT, "no frame or heart-beat from the %s for %.1f s: heart-beats were "
+				 "agreed every %.1f s", d == 0 ? "client" : "server", (double)ns / 1e9,
+				 (double)s->hb_ms[d] / 1e3);
+			s->silent_warned[d] = true;
+		}
+	}
+	s->last[dir] = ts;
+	s->seen[dir] = true;
+	s->silent_warned[dir] = false;
 }
 
 /* What the held frame is: "a SEND frame, 4096 B so far". */
@@ -524,6 +644,7 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 	struct stomp *s = st;
 	int dir = m->dir;
 	capbuf_free(&s->keep);
+	activity(s, o, dir, m->first_ts);
 	if (s->skipping[dir]) {
 		/* a frame too big to hold: skipped to its NUL */
 		const uint8_t *nul = m->stored ? memchr(m->payload, 0, m->stored) : NULL;

@@ -60,6 +60,7 @@
 	X(WARN_WS_NO_HANDSHAKE,   "ws_no_handshake",   "WebSocket frames on a flow whose handshake was not captured") \
 	X(WARN_MEMCAP_EVICT,      "memcap_evict",      "memory cap reached; least recently active flow evicted") \
 	X(WARN_STOMP_MALFORMED,   "stomp_malformed",   "STOMP frame that does not follow the specification") \
+	X(WARN_STOMP_HEARTBEAT,   "stomp_heartbeat_late", "a STOMP side silent for more than twice its agreed heart-beat interval") \
 	X(WARN_SIO_MALFORMED,     "socketio_malformed","Socket.IO or Engine.IO packet that does not follow the protocol") \
 	X(WARN_MQTT_MALFORMED,    "mqtt_malformed",    "MQTT control packet that does not follow the specification") \
 	X(WARN_GQL_MALFORMED,     "graphql_malformed", "graphql-ws or subscriptions-transport-ws message that does not follow the protocol") \

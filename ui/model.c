@@ -681,6 +681,7 @@ static bool after_message(enum warn_code code)
 {
 	switch (code) {
 	case WARN_STOMP_MALFORMED:
+	case WARN_STOMP_HEARTBEAT:
 	case WARN_SIO_MALFORMED:
 	case WARN_MQTT_MALFORMED:
 	case WARN_GQL_MALFORMED:

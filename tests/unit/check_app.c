@@ -43,6 +43,11 @@ static const struct app_info *msg(struct drv *d, int dir, enum ws_opcode op, con
 	m.utf8_ok = true;
 	m.close_code = -1;
 	d->ts.nsec += 1000000; /* 1 ms apart */
+	if (d->ts.nsec >= 1000000000) {
+		d->ts.sec++;
+		d->ts.nsec -= 1000000000;
+	}
+	m.first_ts = d->ts;
 	const struct app_info *ai = app_conn_message(d->a, &m, ++d->seq, d->ts, &d->out);
 	for (unsigned i = 0; ai != NULL && i < ai->nw; i++) {
 		size_t k = strlen(d->warns);
@@ -282,6 +287,60 @@ static const struct app_info *bin(struct drv *d, int dir, const void *p, size_t 
 {
 	return msg(d, dir, WS_OP_BINARY, p, n);
 }
+
+/* STOMP 1.1: transactions, ACKs by message-id, heart-beats kept or not. */
+START_TEST(stomp_transactions_acks_heartbeats)
+{
+	struct drv d;
+	drv_init(&d, "stomp", "/");
+	static const char conn[] = "CONNECT\naccept-version:1.1\nheart-beat:1000,1000\n\n";
+	msg(&d, 0, WS_OP_TEXT, conn, sizeof(conn));
+	static const char ok[] = "CONNECTED\nversion:1.1\nheart-beat:2000,500\n\n";
+	const struct app_info *ai = msg(&d, 1, WS_OP_TEXT, ok, sizeof(ok));
+	ck_assert(ai->u[0].answered);
+	/* client to server every max(1000, 500) ms, server to client every
+	 * max(2000, 1000) ms */
+	static const char subs[] = "SUBSCRIBE\nid:s1\ndestination:/q/a\nack:client\n\n";
+	msg(&d, 0, WS_OP_TEXT, subs, sizeof(subs));
+	static const char m1[] = "MESSAGE\nsubscription:s1\nmessage-id:m-7\ndestination:/q/a\n\nhi";
+	ai = msg(&d, 1, WS_OP_TEXT, m1, sizeof(m1));
+	ck_assert(ai->u[0].answered); /* the subscription's */
+	static const char a1[] = "ACK\nsubscription:s1\nmessage-id:m-7\n\n";
+	ai = msg(&d, 0, WS_OP_TEXT, a1, sizeof(a1));
+	ck_assert(ai->u[0].answered);
+	ck_assert_str_eq(ai->u[0].req_op, "MESSAGE");
+	/* a transaction: its frames name it (the server answers none) */
+	static const char b[] = "BEGIN\ntransaction:tx1\n\n";
+	msg(&d, 0, WS_OP_TEXT, b, sizeof(b));
+	static const char sd[] = "SEND\ndestination:/q/a\ntransaction:tx1\n\nx";
+	ai = msg(&d, 0, WS_OP_TEXT, sd, sizeof(sd));
+	ck_assert_str_eq(ai->summary, "SEND /q/a 1 B tx tx1");
+	static const char cm[] = "COMMIT\ntransaction:tx1\n\n";
+	ai = msg(&d, 0, WS_OP_TEXT, cm, sizeof(cm));
+	ck_assert_str_eq(ai->summary, "COMMIT tx tx1");
+	ck_assert_str_eq(d.warns, "");
+	/* both sides silent for 5 s (beats agreed every 1 s and 2 s): said
+	 * once each, when the client speaks again */
+	d.ts.sec += 5;
+	msg(&d, 0, WS_OP_TEXT, "\n", 1);
+	ck_assert_str_eq(d.warns, "stomp_heartbeat_late stomp_heartbeat_late");
+	msg(&d, 0, WS_OP_TEXT, "\n", 1);
+	ck_assert_str_eq(d.warns, "stomp_heartbeat_late stomp_heartbeat_late");
+	/* beats within the agreed time: nothing */
+	d.warns[0] = '\0';
+	msg(&d, 1, WS_OP_TEXT, "\n", 1);
+	d.ts.sec += 1;
+	msg(&d, 1, WS_OP_TEXT, "\n", 1);
+	msg(&d, 0, WS_OP_TEXT, "\n", 1);
+	ck_assert_str_eq(d.warns, "");
+	/* malformed: a transaction frame without its header, a bad heart-beat */
+	d.warns[0] = '\0';
+	static const char nb[] = "ABORT\n\n";
+	msg(&d, 0, WS_OP_TEXT, nb, sizeof(nb));
+	ck_assert_str_eq(d.warns, "stomp_malformed");
+	app_conn_free(d.a);
+}
+END_TEST
 
 START_TEST(mqtt_packets_split_packed_and_malformed)
 {
@@ -621,6 +680,7 @@ Suite *suite_app(void)
 	tcase_add_test(tc, mqtt_packets_split_packed_and_malformed);
 	tcase_add_test(tc, socketio_packets_and_malformations);
 	tcase_add_test(tc, socketio_v3_payloads);
+	tcase_add_test(tc, stomp_transactions_acks_heartbeats);
 	tcase_add_test(tc, socketio_pairs_across_transports);
 	tcase_add_test(tc, jsonr_reads_strictly);
 	suite_add_tcase(s, tc);
