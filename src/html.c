@@ -267,6 +267,7 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 		json_null(j, NULL);
 	}
 	json_u64(j, NULL, g->reply_poll); /* reply_to counts long-polling bodies */
+	json_u64(j, NULL, g->more_replies); /* the other requests it answers */
 	json_arr_end(j);
 }
 

@@ -420,13 +420,17 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 		put(t, "=   ");
 		const char *e = strchr(g->app, '\n');
 		size_t l = e != NULL ? (size_t)(e - g->app) : strlen(g->app);
-		char tail[48] = "";
+		char tail[128] = "";
 		if (g->reply_to != 0) {
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s", g->reply_poll ? "poll" : "message",
-				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat);
+			char others[48] = "";
+			if (g->more_replies > 0)
+				snprintf(others, sizeof(others), ", and to %u more request%s", g->more_replies,
+					 g->more_replies == 1 ? "" : "s");
+			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s%s", g->reply_poll ? "poll" : "message",
+				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat, others);
 		}
 		size_t rl = 0, count = 0;
 		bool failed = false;

@@ -1280,6 +1280,8 @@ static void take_app(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, co
 		const struct app_unit *u = &ai->u[i];
 		if (!u->answered)
 			continue;
+		if (g->reply_to != 0 && g->more_replies < 255)
+			g->more_replies++;
 		if (g->reply_to == 0) {
 			first = i;
 			g->reply_to = u->req_seq;

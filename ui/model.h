@@ -138,6 +138,8 @@ struct ui_msg {
 	uint64_t reply_to;    /* the request it answers (its msgno), or 0 */
 	bool reply_poll;      /* reply_to is a long-polling body's number (the
 	                         request was asked on long-polling) */
+	uint8_t more_replies; /* the other requests it answers (a batch, a body
+	                         of several packets; at most 255) */
 	uint64_t answer;      /* its first answer's msgno, or 0 */
 	bool answer_poll;     /* that answer is a long-polling body */
 	double latency;       /* seconds since reply_to */

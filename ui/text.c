@@ -691,9 +691,11 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s ", g->reply_poll ? "poll " : "#",
-				     (unsigned long long)g->reply_to, lat[0] ? " " : "",
-				     lat);
+			char more[16] = "";
+			if (g->more_replies > 0)
+				snprintf(more, sizeof(more), " +%u", g->more_replies);
+			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s%s ", g->reply_poll ? "poll " : "#",
+				     (unsigned long long)g->reply_to, lat[0] ? " " : "", lat, more);
 		}
 		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app + pl, l - pl, false);
 		/* a request nothing has answered (yet) */

@@ -380,7 +380,8 @@
       meta.appendChild(document.createTextNode('  '));
       meta.appendChild(el('span', 'app', vis(m[8])));
       if (m[9] > 0)
-        meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[13] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '')));
+        meta.appendChild(el('span', 'reply', '  \u21a9 #' + (m[13] ? 'p' : '') + m[9] + (m[10] >= 0 ? ' ' + fmtDur(m[10]) : '') +
+          (m[14] > 0 ? ' (and ' + m[14] + ' more request' + (m[14] === 1 ? '' : 's') + ')' : '')));
     }
     var info = '  +' + fmtDur(m[0]) + '  ' + m[3] + ' B';
     if (m[5] & F_COMPRESSED) info += ' (' + m[4] + ' B compressed)';
