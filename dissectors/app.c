@@ -398,6 +398,7 @@ static void pair_units(struct app_conn *a, struct app_out *o, int dir, uint64_t 
 				u->req_ts = p->ts;
 				u->req_op = p->op;
 				u->req_to = p->to;
+				memcpy(u->req_key, p->key, sizeof(u->req_key));
 				memcpy(u->req_subject, p->subject, sizeof(u->req_subject));
 				u->latency = seconds_between(p->ts, ts);
 				u->completes = key->role == APP_ANSWER_END;
@@ -545,6 +546,7 @@ struct app_unit *app_unit(struct app_out *o, const char *op)
 	u->req_op = NULL;
 	u->req_to = NULL;
 	u->req_session = u->req_conn = 0;
+	u->req_key[0] = '\0';
 	return u;
 }
 

@@ -106,6 +106,7 @@ struct app_unit {
 	struct wts req_ts;
 	const char *req_op;
 	const char *req_to;               /* the answer the request's key expected */
+	char req_key[APP_KEY_LEN];        /* the key that paired them ("id 7") */
 	char req_subject[APP_SUBJECT];
 	double latency;                   /* seconds from the request */
 	double first_latency;             /* ... to its first answer (this

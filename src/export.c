@@ -324,6 +324,9 @@ static void pair_records(struct export *x, const struct app_info *ai, uint64_t c
 		app_ref(x, "request", u->req_seq, u->req_session, u->req_conn, u->req_dir, u->req_op, u->req_subject,
 			&u->req_ts);
 		app_ref(x, "reply", seq, 0, 0, dir, u->op, NULL, &ts);
+		/* what paired them, as the protocol names it: "id 7", "receipt r-1",
+		 * "ack /chat 3" (tells a batch's pairs apart) */
+		text_redacted(x, "key", (const uint8_t *)u->req_key, strnlen(u->req_key, sizeof(u->req_key)), false);
 		json_decimal(j, "latency", u->latency, x->digits > 6 ? 9 : 6);
 		if (!u->first_answer) /* a stream of answers: its first came earlier */
 			json_decimal(j, "first_latency", u->first_latency, x->digits > 6 ? 9 : 6);

@@ -1100,6 +1100,7 @@ static uint8_t *app_pack(const struct app_info *ai, size_t *len)
 		pk_put(&b, &failed, &u->req_op, sizeof(u->req_op));
 		pk_put(&b, &failed, &u->req_to, sizeof(u->req_to));
 		pk_str(&b, &failed, u->req_subject);
+		pk_str(&b, &failed, u->req_key);
 		pk_put(&b, &failed, &u->latency, sizeof(u->latency));
 		pk_put(&b, &failed, &u->first_latency, sizeof(u->first_latency));
 		pk_put(&b, &failed, &u->nf, sizeof(u->nf));
@@ -1221,6 +1222,7 @@ struct ui_app *ui_app_unpack(const struct ui_msg *g)
 		upk_get(&r, &u->req_op, sizeof(u->req_op));
 		upk_get(&r, &u->req_to, sizeof(u->req_to));
 		upk_str(&r, u->req_subject, sizeof(u->req_subject));
+		upk_str(&r, u->req_key, sizeof(u->req_key));
 		upk_get(&r, &u->latency, sizeof(u->latency));
 		upk_get(&r, &u->first_latency, sizeof(u->first_latency));
 		upk_get(&r, &u->nf, sizeof(u->nf));
