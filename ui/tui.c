@@ -1392,6 +1392,15 @@ static void draw_text_at(const struct tui *t, const struct ui_text *x, size_t i,
 	}
 }
 
+/* Does the row ask for an answer (a decoded request)? */
+static bool asks(const struct ui_msg *g)
+{
+	for (unsigned i = 0; i < g->npm; i++)
+		if (!g->pm[i].answer)
+			return true;
+	return false;
+}
+
 /* Rows of the detail screen above the body: the header lines. */
 static int detail_head_lines(const struct ui_msg *g)
 {
@@ -1410,6 +1419,8 @@ static int detail_head_lines(const struct ui_msg *g)
 	}
 	if (g->kind == UI_ROW_POLL && g->poll != NULL)
 		n += 2; /* the request line, the exchange */
+	if (asks(g))
+		n++; /* its answer */
 	return n + 1; /* a blank line */
 }
 
@@ -1516,6 +1527,15 @@ static void draw_detail(struct tui *t)
 			 (unsigned long long)p->req_pkt, p->status, (unsigned long long)p->resp_pkt, wait,
 			 (unsigned long long)p->flow_id, g->dir ? "request body" : "answer", p->other_len > 0 ? "\"" : "empty",
 			 p->other_len > 0 ? other : "", p->other_len > 0 ? "\"" : "");
+		put_line(y++, 0, line);
+	}
+	if (asks(g)) {
+		if (g->answer != 0)
+			snprintf(line, sizeof(line), " its first answer: %s %llu (a goes there)",
+				 g->answer_poll ? "long-polling body" : "message", (unsigned long long)g->answer);
+		else
+			snprintf(line, sizeof(line), " no answer to it in the capture%s",
+				 c->state == UI_CLOSED ? "" : " (yet)");
 		put_line(y++, 0, line);
 	}
 	y++;
