@@ -361,6 +361,30 @@ static void message(struct har *h, const struct ui_msg *g)
 
 static void app_fields(struct har *h, const struct ui_msg *g);
 
+/* An entry's start, as Chrome writes one: its kind, TCP connection, when
+ * it began and the wait for its answer (returned, in ms). */
+static double entry_begin(struct har *h, const char *type, uint64_t flow, struct wts started, struct wts answered)
+{
+	struct json *j = h->j;
+	char iso[64], conn[24];
+	iso_time(started, iso, sizeof(iso));
+	int64_t wait_ns = wts_diff_ns(answered, started);
+	double wait_ms = wait_ns > 0 ? (double)wait_ns / 1e6 : 0;
+	json_elem_begin(j);
+	json_obj_begin(j, "_initiator");
+	json_str(j, "type", "other");
+	json_obj_end(j);
+	json_null(j, "_priority");
+	json_str(j, "_resourceType", type);
+	json_obj_begin(j, "cache");
+	json_obj_end(j);
+	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)flow);
+	json_str(j, "connection", conn);
+	json_str(j, "startedDateTime", iso);
+	json_decimal(j, "time", wait_ms, 3);
+	return wait_ms;
+}
+
 /* A body of a long-polling exchange: text as it is, else base64. */
 static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_field)
 {
@@ -397,25 +421,10 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	}
 	if (shown != NULL)
 		tgt = shown;
-	char iso[64], ip[ENDPOINT_STRLEN], hp[ENDPOINT_STRLEN];
-	iso_time(x->req_ts, iso, sizeof(iso));
-	int64_t wait_ns = wts_diff_ns(x->resp_ts, x->req_ts);
-	double wait_ms = wait_ns > 0 ? (double)wait_ns / 1e6 : 0;
+	char ip[ENDPOINT_STRLEN], hp[ENDPOINT_STRLEN];
+	double wait_ms = entry_begin(h, "xhr", x->flow_id, x->req_ts, x->resp_ts);
 	endpoint_ip_str(&x->server, ip, sizeof(ip));
 	const char *host = c->host != NULL ? c->host : endpoint_str(&x->server, hp, sizeof(hp));
-	json_elem_begin(j);
-	json_obj_begin(j, "_initiator");
-	json_str(j, "type", "other");
-	json_obj_end(j);
-	json_null(j, "_priority");
-	json_str(j, "_resourceType", "xhr");
-	json_obj_begin(j, "cache");
-	json_obj_end(j);
-	char conn[24];
-	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)x->flow_id);
-	json_str(j, "connection", conn);
-	json_str(j, "startedDateTime", iso);
-	json_decimal(j, "time", wait_ms, 3);
 	json_obj_begin(j, "request");
 	json_str(j, "method", x->method);
 	size_t ul = strlen(host) + strlen(tgt) + 16;
@@ -527,26 +536,9 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	}
 	const char *tgt = shown != NULL ? shown : target != NULL ? target : "/";
 	struct wts started = ci->req_ts.sec != 0 || ci->req_ts.nsec != 0 ? ci->req_ts : c->conn_ts;
-	char iso[64];
-	iso_time(started, iso, sizeof(iso));
-	int64_t wait_ns = wts_diff_ns(c->conn_ts, started);
-	double wait_ms = wait_ns > 0 ? (double)wait_ns / 1e6 : 0;
 	char ip[ENDPOINT_STRLEN];
 	endpoint_ip_str(&c->server_ep, ip, sizeof(ip));
-
-	json_elem_begin(j);
-	json_obj_begin(j, "_initiator");
-	json_str(j, "type", "other");
-	json_obj_end(j);
-	json_null(j, "_priority");
-	json_str(j, "_resourceType", "websocket");
-	json_obj_begin(j, "cache");
-	json_obj_end(j);
-	char conn[24];
-	snprintf(conn, sizeof(conn), "%llu", (unsigned long long)c->flow_id);
-	json_str(j, "connection", conn);
-	json_str(j, "startedDateTime", iso);
-	json_decimal(j, "time", wait_ms, 3);
+	double wait_ms = entry_begin(h, "websocket", c->flow_id, started, c->conn_ts);
 	/* the request */
 	json_obj_begin(j, "request");
 	json_str(j, "method", "GET");
