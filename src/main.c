@@ -204,7 +204,8 @@ static void usage(FILE *f)
 "                           and --html,\n"
 "                           off in --json and --text unless --redact\n"
 "      --redact-key NAME    a JSON key whose values are hidden (repeatable; besides\n"
-"                           password, token, access_token, secret, authorization)\n"
+"                           password, token, access_token, secret, authorization,\n"
+"                           passcode)\n"
 "      --flows              list each TCP flow on standard output as it ends\n"
 "      --stats              statistics per connection and in all (messages, bytes,\n"
 "                           sizes, compression, ping round trips, rates, ends):\n"
@@ -1509,7 +1510,7 @@ static int run_tui(struct app *a)
 				 file_done_fn, live ? live_stats_fn : NULL, file_progress_fn, tick_fn, &lp,
 				 &stop_requested };
 	struct tui_opts to = { a->path, a->ts_digits, a->dropped_to, a->export_dir, a->export_note,
-			       a->start_note, a->cfg.filter_expr };
+			       a->start_note, a->cfg.filter_expr, a->cfg.redact == 1 ? &a->cfg.redact_keys : NULL };
 	enum tui_end te = tui_browse(a->model, &to, &ts);
 	a->in_tui = false;
 	int rc = 0;

@@ -7,7 +7,8 @@
 #include "cursor.h"
 #include "redact.h"
 
-static const char *const default_keys[] = { "password", "token", "access_token", "secret", "authorization" };
+static const char *const default_keys[] = { "password", "token", "access_token", "secret", "authorization",
+					     "passcode" };
 static const char *const secret_headers[] = { "authorization", "proxy-authorization", "cookie", "set-cookie",
 					      "sec-websocket-key", "sec-websocket-accept" };
 static const char *const secret_params[] = { "token", "access_token", "auth", "key", "password", "sig" };
@@ -372,6 +373,27 @@ uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t 
 	size_t i = 0, copied = 0, found = 0;
 	while (i < n) {
 		uint8_t b = p[i];
+		if (i == 0 || p[i - 1] == '\n') {
+			/* a header line, "name:value" (a STOMP frame's passcode) */
+			size_t k = i;
+			while (k < n && (query_char(p[k]) && p[k] != '%' && p[k] != '+' && p[k] != '~'))
+				k++;
+			if (k > i && k < n && p[k] == ':' &&
+			    (redact_param(r, (const char *)p + i, k - i) || is_key(r, (const char *)p + i, k - i) ||
+			     redact_header(r, (const char *)p + i, k - i))) {
+				size_t e = k + 1;
+				while (e < n && p[e] != '\n' && p[e] != '\r')
+					e++;
+				if (e > k + 1) {
+					put(&o, p + copied, k + 1 - copied);
+					put(&o, REDACTED, strlen(REDACTED));
+					found++;
+					copied = e;
+				}
+				i = e;
+				continue;
+			}
+		}
 		if (b == '{' || b == '[') {
 			/* a JSON value from here (a Socket.IO packet's data) */
 			struct jr j = { r, cur_make(p + i, n - i), { 0 }, 0, true };

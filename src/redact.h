@@ -74,10 +74,11 @@ uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t 
 /*
  * As redact_json, for text that may carry JSON or a query inside it (a
  * Socket.IO packet `42/chat,7["msg",{"token":...}]`, a namespace
- * `/admin?token=...`, several packets in a long-polling body): the whole
- * as JSON when it is; else each JSON object or array in it, and each
- * query (`?name=value&...`), with the secrets in them replaced. Linear in
- * n. NULL when nothing was replaced (or *failed).
+ * `/admin?token=...`, several packets in a long-polling body) or header
+ * lines (a STOMP frame's `passcode:...`): the whole as JSON when it is;
+ * else each JSON object or array in it, each query (`?name=value&...`) and
+ * each line `name:value` whose name is secret, with the secrets replaced.
+ * Linear in n. NULL when nothing was replaced (or *failed).
  */
 uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
 		     bool *failed);

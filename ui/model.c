@@ -2457,6 +2457,8 @@ void ui_export_end(struct export *x, const struct ui_conn *c)
 	memset(&e, 0, sizeof(e));
 	e.conn = c->id;
 	e.reason = c->end_reason;
+	e.app = c->app;
+	e.unanswered = c->unanswered;
 	for (int d = 0; d < 2; d++) {
 		e.msgs[d] = c->msgs[d];
 		e.bytes[d] = c->bytes[d];

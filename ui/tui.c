@@ -947,6 +947,8 @@ static void do_export(struct tui *t, const char *typed)
 		return;
 	}
 	struct export *x = export_new(f, t->o->ts_digits);
+	if (x != NULL && t->o->redact != NULL)
+		export_set_redact(x, t->o->redact); /* started with --redact */
 	size_t nmsg = 0, nconn = 0, npoll = 0;
 	if (x != NULL) {
 		long n = t->scr == SCR_CONNS ? t->ncvis : cur_conn(t) != NULL ? 1 : 0;

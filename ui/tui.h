@@ -33,6 +33,8 @@ struct tui_source {
 	volatile sig_atomic_t *stop;   /* set by SIGINT/SIGTERM/SIGHUP */
 };
 
+struct redact;
+
 struct tui_opts {
 	const char *source_name;   /* the capture, for the status bar */
 	int ts_digits;             /* 6 or 9, for exports */
@@ -48,6 +50,7 @@ struct tui_opts {
 	                              messages'; the connections' too when it
 	                              says nothing about messages), or NULL;
 	                              parsed by the caller already */
+	const struct redact *redact; /* --redact: what exports hide, or NULL */
 };
 
 enum tui_end {

@@ -634,11 +634,11 @@ def test_filtered(e2e, name):
     pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
     rc, full, bad, se = e2e.wscope_json(pcap)
     rc2, part, bad2, se2 = e2e.wscope_json(pcap, ["--filter", "conn:1"])
-    want = [r for r in full if r["type"] in ("message", "pair") and r.get("conn") == 1]
-    got = [r for r in part if r["type"] in ("message", "pair")]
+    want = [r for r in full if r["type"] in ("message", "pair", "end") and r.get("conn") == 1]
+    got = [r for r in part if r["type"] in ("message", "pair", "end")]
     n_app = sum(1 for r in got if "app" in r)
     diff = [(a, b) for a, b in zip(got, want) if a != b]
-    e2e.case("%s --filter conn:1 --json: its %d message and pair records (%d decoded) equal the unfiltered ones"
+    e2e.case("%s --filter conn:1 --json: its %d message, pair and end records (%d decoded) equal the unfiltered ones"
              % (name, len(got), n_app), rc == 0 and rc2 == 0 and len(got) == len(want) and not diff and n_app > 0,
              "%d vs %d records; first difference %s" % (len(got), len(want), diff[:1]))
 
@@ -651,7 +651,7 @@ def test_filtered_session(e2e, name):
     sess = next((r["session"] for r in full if r["type"] == "poll" and r.get("session")), None)
     ws = {r["id"] for r in full if r["type"] == "connection" and r.get("session") == sess}
     rc2, part, bad2, se2 = e2e.wscope_json(pcap, ["--filter", "conn:%s" % sess])
-    kinds = ("message", "pair", "poll", "connection")
+    kinds = ("message", "pair", "poll", "connection", "end")
     want = [r for r in full if r["type"] in kinds and (r.get("session") == sess or r.get("conn") in ws or
                                                       (r["type"] == "connection" and r["id"] in ws))]
     got = [r for r in part if r["type"] in kinds]

@@ -290,6 +290,9 @@ START_TEST(redact_text_inside)
 		  "40/a?x=1&access_token=[redacted]&y=2,\x1e" "42[{\"secret\":\"[redacted]\"}]", 2 },
 		/* the whole is JSON: as redact_json */
 		{ "{\"password\":\"x\"}", "{\"password\":\"[redacted]\"}", 1 },
+		/* header lines: a STOMP frame's passcode, an Authorization */
+		{ "CONNECT\nlogin:guest\npasscode:guest\n\n", "CONNECT\nlogin:guest\npasscode:[redacted]\n\n", 1 },
+		{ "SEND\r\nAuthorization:Bearer x\r\n\r\nbody", "SEND\r\nAuthorization:[redacted]\r\n\r\nbody", 1 },
 		/* a value that does not parse is passed over, what follows is read */
 		{ "[[[ 40{\"token\":\"a\"}", "[[[ 40{\"token\":\"[redacted]\"}", 1 },
 	};
