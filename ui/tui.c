@@ -65,6 +65,7 @@ struct tui {
 	uint64_t *vis;               /* row sequence numbers of the listed rows */
 	long nvis, vis_cap;
 	uint64_t vis_conn, vis_next; /* the list is of this connection, checked up to vis_next */
+	uint64_t pair_conn, pair_from, pair_to; /* where a last went from and to (row seqs) */
 	unsigned vis_fgen, fgen;     /* filter generation it was built with, current one */
 	struct ui_filter filter, search;
 	/* one message */
@@ -741,7 +742,35 @@ static int k_follow(struct tui *t)
 }
 
 /* From a request to its (first) answer, from an answer to its request. */
-static int k_answer(struct tui *t)
+/* Selects the row with sequence seq in the list; false (a note said why)
+ * when the filter hides it. */
+static bool select_seq(struct tui *t, uint64_t seq, const char *what, uint64_t no)
+{
+	long lo = 0, hi = t->nvis;
+	while (lo < hi) {
+		long mid = lo + (hi - lo) / 2;
+		if (t->vis[mid] < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= t->nvis || t->vis[lo] != seq) {
+		set_note(t, true, "%s %llu does not pass the filter", what, (unsigned long long)no);
+		return false;
+	}
+	t->follow = false;
+	ui_list_select(&t->ml, lo, rows());
+	t->dl.top = 0;
+	t->hoff = 0;
+	return true;
+}
+
+/*
+ * a: from an answer to its request, else from a request to its first
+ * answer; pressed again on the row it brought you to, back where you were.
+ * A: to the first answer, also from a row that is itself an answer.
+ */
+static int go_pair(struct tui *t, bool forward)
 {
 	if (t->scr != SCR_MSGS && t->scr != SCR_DETAIL)
 		return R_NONE;
@@ -752,13 +781,23 @@ static int k_answer(struct tui *t)
 		set_note(t, true, "no message selected");
 		return R_REDRAW;
 	}
+	if (!forward && t->pair_conn == c->id && t->pair_to == g->seq && t->pair_from != g->seq) {
+		/* back where a came from */
+		uint64_t back = t->pair_from;
+		t->pair_conn = 0;
+		if (select_seq(t, back, "row", back))
+			set_note(t, false, "back (a)");
+		return R_REDRAW;
+	}
 	/* the request may be a long-polling body of the session, its answer a
 	 * WebSocket message, or the other way */
-	bool poll = g->reply_to != 0 ? g->reply_poll : g->answer_poll;
+	bool to_request = !forward && g->reply_to != 0;
+	bool poll = to_request ? g->reply_poll : g->answer_poll;
 	const char *what = poll ? "long-polling body" : "message";
-	uint64_t to = g->reply_to != 0 ? g->reply_to : g->answer;
+	uint64_t to = to_request ? g->reply_to : g->answer;
 	if (to == 0) {
-		set_note(t, true, "%s", g->app != NULL ? "no request or answer of this message in the capture" :
+		set_note(t, true, "%s", forward && g->app != NULL ? "no answer to this message in the capture" :
+				   g->app != NULL ? "no request or answer of this message in the capture" :
 				   c->app != NULL ? "this message is not decoded (a control frame): no request or answer" :
 				   "not decoded: no request or answer to go to (see --decode-sub)");
 		return R_REDRAW;
@@ -768,27 +807,19 @@ static int k_answer(struct tui *t)
 		set_note(t, true, "%s %llu is no longer held (see --history)", what, (unsigned long long)to);
 		return R_REDRAW;
 	}
-	uint64_t seq = ui_conn_msg(c, (size_t)i)->seq;
-	long lo = 0, hi = t->nvis;
-	while (lo < hi) {
-		long mid = lo + (hi - lo) / 2;
-		if (t->vis[mid] < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo >= t->nvis || t->vis[lo] != seq) {
-		set_note(t, true, "%s %llu does not pass the filter", what, (unsigned long long)to);
+	uint64_t from = g->seq, seq = ui_conn_msg(c, (size_t)i)->seq;
+	if (!select_seq(t, seq, what, to))
 		return R_REDRAW;
-	}
-	t->follow = false;
-	ui_list_select(&t->ml, lo, rows());
-	t->dl.top = 0;
-	t->hoff = 0;
-	set_note(t, false, "%s %s %llu (a: back)", g->reply_to != 0 ? "its request:" : "its answer:", what,
+	t->pair_conn = c->id;
+	t->pair_from = from;
+	t->pair_to = seq;
+	set_note(t, false, "%s %s %llu (a: back)", to_request ? "its request:" : "its answer:", what,
 		 (unsigned long long)to);
 	return R_REDRAW;
 }
+
+static int k_answer(struct tui *t) { return go_pair(t, false); }
+static int k_first_answer(struct tui *t) { return go_pair(t, true); }
 
 static const struct key {
 	int key;
@@ -825,7 +856,8 @@ static const struct key {
 	{ 's', k_save, "s", "save the message's payload to a file (raw bytes)" },
 	{ 'w', k_wrap, "w", "message: wrap long lines / cut them (then Left/Right scroll)" },
 	{ 'x', k_hex, "x", "message: auto / text / hex" },
-	{ 'a', k_answer, "a", "decoded message: go to its answer, or to the request it answers" },
+	{ 'a', k_answer, "a", "decoded message: go to the request it answers, or to its answer; again: back" },
+	{ 'A', k_first_answer, "A", "decoded request: go to its first answer (also from a row that answers another)" },
 	{ 't', k_time, "t", "times: local (the date in the title) / UTC / since the connection's start" },
 	{ ' ', k_pause, "Space", "pause the view (capture goes on)" },
 	{ 'F', k_follow, "F", "follow: keep the newest message in view" },
@@ -1518,8 +1550,13 @@ static void draw_detail(struct tui *t)
 		const struct ui_poll *p = g->poll;
 		char tgt[800], other[200], wait[32];
 		/* the target cut with a marker when it does not fit */
-		ts_cell((const uint8_t *)(p->target ? p->target : ""), p->target ? strlen(p->target) : 0, t->tsflags,
-			COLS - 24 > 8 ? COLS - 24 : 8, false, tgt, sizeof(tgt));
+		size_t tl = p->target ? strlen(p->target) : 0;
+		size_t used = ts_render((const uint8_t *)(p->target ? p->target : ""), tl, t->tsflags, tgt,
+					sizeof(tgt) - 4, COLS - 25 > 8 ? COLS - 25 : 8, NULL);
+		if (used < tl) {
+			size_t k = strlen(tgt);
+			snprintf(tgt + k, sizeof(tgt) - k, "%s", (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+		}
 		snprintf(line, sizeof(line), " %s %s  (Engine.IO v%d)", p->method, tgt, p->eio);
 		put_line(y++, 0, line);
 		ui_fmt_latency((double)wts_diff_ns(p->resp_ts, p->req_ts) / 1e9, wait, sizeof(wait));
@@ -1533,8 +1570,9 @@ static void draw_detail(struct tui *t)
 	}
 	if (asks(g)) {
 		if (g->answer != 0)
-			snprintf(line, sizeof(line), " its first answer: %s %llu (a goes there)",
-				 g->answer_poll ? "long-polling body" : "message", (unsigned long long)g->answer);
+			snprintf(line, sizeof(line), " its first answer: %s %llu (%s goes there)",
+				 g->answer_poll ? "long-polling body" : "message", (unsigned long long)g->answer,
+				 g->reply_to != 0 ? "A" : "a");
 		else
 			snprintf(line, sizeof(line), " no answer to it in the capture%s",
 				 c->state == UI_CLOSED ? "" : " (yet)");
