@@ -613,6 +613,11 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 		if (c->sni != NULL)
 			json_str(j, "sni", c->sni);
 	}
+	if (c->app != NULL) {
+		json_str(j, "app", c->app); /* the decoder, and its requests never answered */
+		if (c->state == UI_CLOSED)
+			json_u64(j, "unanswered", c->unanswered);
+	}
 	if (c->dropped > 0)
 		json_u64(j, "messages_not_kept", c->dropped);
 	json_u64(j, "messages_c2s", c->msgs[0]);

@@ -355,6 +355,11 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 	if (ci->sid != NULL)
 		json_str(j, "sid", ci->sid);
 	json_u64(j, "polls", c->polls);
+	if (c->app != NULL) {
+		json_str(j, "app", c->app);
+		if (c->state == UI_CLOSED && !c->polling)
+			json_u64(j, "unanswered", c->unanswered);
+	}
 	if (ci->session != 0)
 		json_u64(j, "session", ci->session);
 	json_arr_begin(j, "lost");

@@ -227,7 +227,7 @@ void stats_conn(struct stats *s, const struct ui_conn *c)
 	memcpy(x->server, c->server, sizeof(x->server));
 	x->status = c->status;
 	x->close_code[0] = x->close_code[1] = -1;
-	x->start = c->first_ts;
+	x->start = ui_conn_start(c); /* its own (a session's block has the session's) */
 	x->end = c->conn_ts;
 	if (c->status == 0 && !c->info.decode_as && !c->polling)
 		x->why = c->info.alpn != NULL && strcmp(c->info.alpn, "h2") == 0 ? "HTTP/2 over TLS: not dissected" :

@@ -334,9 +334,11 @@ void transcript_end(struct transcript *t, const struct ui_conn *c)
 	if (!c->polling && c->polls > 0)
 		putf(t, "; %llu long-polling exchange%s in its session", (unsigned long long)c->polls,
 		     c->polls == 1 ? "" : "s");
+	if (c->app != NULL && c->state == UI_CLOSED && !c->polling)
+		putf(t, "; %llu request%s unanswered", (unsigned long long)c->unanswered, c->unanswered == 1 ? "" : "s");
 	if (c->lost[0] + c->lost[1] > 0)
 		putf(t, "; %llu bytes lost", (unsigned long long)(c->lost[0] + c->lost[1]));
-	double secs = (double)wts_diff_ns(c->end_ts, c->first_ts) / 1e9;
+	double secs = (double)wts_diff_ns(c->end_ts, ui_conn_start(c)) / 1e9;
 	if (secs >= 0)
 		putf(t, "; %.3f s", secs);
 	emit(t);
@@ -420,18 +422,27 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 		put(t, "=   ");
 		const char *e = strchr(g->app, '\n');
 		size_t l = e != NULL ? (size_t)(e - g->app) : strlen(g->app);
-		char tail[128] = "";
+		/* on an answer: the request, what it was (its operation and
+		 * subject, from the wire: sanitized), and the time it took */
+		char head[64] = "", tail[96] = "";
+		const char *what = NULL;
 		if (g->reply_to != 0) {
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
-			char others[48] = "";
-			if (g->more_replies > 0)
-				snprintf(others, sizeof(others), ", and to %u more request%s", g->more_replies,
+			snprintf(head, sizeof(head), "  reply to %s %llu", g->reply_poll ? "poll" : "message",
+				 (unsigned long long)g->reply_to);
+			for (unsigned i = 0; i < g->npm; i++)
+				if (g->pm[i].answer) {
+					what = g->pm[i].label;
+					break;
+				}
+			int k = snprintf(tail, sizeof(tail), "%s%s", lat[0] ? " after " : "", lat);
+			if (g->more_replies > 0 && k >= 0 && (size_t)k < sizeof(tail))
+				snprintf(tail + k, sizeof(tail) - (size_t)k, ", and to %u more request%s", g->more_replies,
 					 g->more_replies == 1 ? "" : "s");
-			snprintf(tail, sizeof(tail), "  reply to %s %llu%s%s%s", g->reply_poll ? "poll" : "message",
-				 (unsigned long long)g->reply_to, lat[0] ? " after " : "", lat, others);
 		}
+		int reserve = (int)(strlen(head) + strlen(tail)) + (what != NULL ? 24 : 0);
 		size_t rl = 0, count = 0;
 		bool failed = false;
 		uint8_t *ra = t->o.redact != NULL ? redact_text(t->o.redact, (const uint8_t *)g->app, l, &rl, &count, &failed) : NULL;
@@ -439,8 +450,21 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 			put(t, REDACTED);
 		else
 			put_untrusted(t, ra != NULL ? ra : (const uint8_t *)g->app, ra != NULL ? rl : l,
-				      preview_cols(t) - (int)strlen(tail), false);
+				      preview_cols(t) - reserve, false);
 		free(ra);
+		put(t, head);
+		if (what != NULL) {
+			/* the label's arrow is ours: ASCII without UTF-8 */
+			char lab[UI_PM_LABEL + 8];
+			const char *arrow = strstr(what, "\xe2\x86\x92");
+			if (arrow != NULL && !(t->o.tsflags & TS_UTF8))
+				snprintf(lab, sizeof(lab), "%.*s->%s", (int)(arrow - what), what, arrow + 3);
+			else
+				snprintf(lab, sizeof(lab), "%s", what);
+			put(t, " (");
+			put_untrusted(t, (const uint8_t *)lab, strlen(lab), 60, false);
+			put(t, ")");
+		}
 		put(t, tail);
 		emit(t);
 	}

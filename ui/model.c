@@ -1654,6 +1654,11 @@ uint64_t ui_model_capture_warnings(const struct ui_model *m, const char **first,
 	return m->cap_warns;
 }
 
+struct wts ui_conn_start(const struct ui_conn *c)
+{
+	return c->sess != NULL && c->info.req_pkt != 0 ? c->info.req_ts : c->first_ts;
+}
+
 void ui_conn_state_str(const struct ui_conn *c, char *buf, size_t len)
 {
 	const int *cc = c->close_code;

@@ -276,6 +276,10 @@ uint64_t ui_model_successor(const struct ui_model *m, uint64_t id);
  * (reason "eof"), its end hook called. */
 void ui_model_finish(struct ui_model *m);
 
+/* When the connection itself began: its handshake request (or its first
+ * packet); a Socket.IO connection's rows may be older (its session's). */
+struct wts ui_conn_start(const struct ui_conn *c);
+
 /* How the connection stands or ended, for the list: "open", "closing 1000
  * client", "close 1000 both", "close 1000/1001", "close 4001 client, fin",
  * "fin, no close", "rst", "eof", "timeout", "evicted", "rejected 403",

@@ -1653,12 +1653,12 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		 (unsigned long long)c->flow_id);
 	info_str(x, "client", c->client);
 	info_str(x, "server", c->server);
-	fmt_abs(c->first_ts, a, sizeof(a));
+	fmt_abs(ui_conn_start(c), a, sizeof(a));
 	info_str(x, "start", a);
 	if (c->state == UI_CLOSED || c->end_reason[0] != '\0') {
 		fmt_abs(c->end_ts, a, sizeof(a));
 		info_str(x, "end", a);
-		double d = (double)wts_diff_ns(c->end_ts, c->first_ts) / 1e9;
+		double d = (double)wts_diff_ns(c->end_ts, ui_conn_start(c)) / 1e9;
 		info_fmt(x, "duration", "%.6f s", d);
 	} else {
 		info_str(x, "end", "(still open at the end of what was read)");
@@ -1693,6 +1693,10 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		else if (ci->session != 0)
 			info_fmt(x, "transport", "HTTP long-polling (session %llu), then this WebSocket",
 				 (unsigned long long)ci->session);
+		if (c->sess != NULL) {
+			fmt_abs(c->sess->first_ts, a, sizeof(a));
+			info_str(x, "session began", a);
+		}
 		else
 			info_str(x, "transport", "WebSocket (no long-polling of it was captured)");
 		if (c->polls > 0)

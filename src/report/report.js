@@ -172,7 +172,7 @@
     ['client', 'client', '', function (c) { return c.client; }],
     ['url', 'URL', 'url', function (c) { return vis(c.url); }],
     ['status', 'status', 'num', function (c) { return c.status === 0 && c.polls > 0 ? 'polling' : c.status; }],
-    ['proto', 'subprotocol', '', function (c) { return c.proto || ''; }],
+    ['proto', 'subprotocol', '', function (c) { return c.proto || (c.app ? '(' + c.app + ')' : ''); }],
     ['ext', 'deflate / TLS', '', function (c) { return (c.deflate ? 'deflate ' : '') + (c.tls ? (c.tlsVersion || 'TLS') : ''); }],
     ['c2s', 'msgs \u2192', 'num', function (c) { return c.counts[0]; }],
     ['s2c', 'msgs \u2190', 'num', function (c) { return c.counts[1]; }],
@@ -414,7 +414,9 @@
     box.appendChild(el('div', 'url', vis(polling ? 'Socket.IO session ' + c.sid + ' on HTTP long-polling' :
       c.url + (c.proto ? '  (subprotocol ' + c.proto + ')' : '') +
       (c.sid ? '  Socket.IO session ' + c.sid + (c.session ? ', began on long-polling (#' + c.session + ')' : '') : '')) +
-      (c.polls ? ', ' + c.polls + ' long-polling exchange' + (c.polls === 1 ? '' : 's') + ' (#p cards)' : '')));
+      (c.polls ? ', ' + c.polls + ' long-polling exchange' + (c.polls === 1 ? '' : 's') + ' (#p cards)' : '') +
+      (c.app ? '; decoded as ' + c.app + (c.unanswered !== undefined ? ', ' + c.unanswered + ' request' +
+        (c.unanswered === 1 ? '' : 's') + ' unanswered' : '') : '')));
     var rows = seqRows(c);
     var pages = Math.max(1, Math.ceil(rows.length / PAGE));
     if (page >= pages) page = pages - 1;
