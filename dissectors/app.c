@@ -428,19 +428,23 @@ static void info_summary(struct app_out *o)
 		return;
 	}
 	uint64_t more = in->n - 1 + in->more;
-	char tail[32] = "";
+	char head[40] = "", tail[32] = "";
+	if (in->batch > 0)
+		snprintf(head, sizeof(head), "batch of %llu: ", (unsigned long long)in->batch);
 	if (more > 0)
 		snprintf(tail, sizeof(tail), " (+%llu more)", (unsigned long long)more);
-	/* the tail always shows: the first unit's line is cut to leave it room */
-	size_t tl = strlen(tail), room = sizeof(in->summary) - 1 - tl;
+	/* the head and tail always show: the first unit's line is cut to
+	 * leave them room */
+	size_t hl = strlen(head), tl = strlen(tail), room = sizeof(in->summary) - 1 - tl - hl;
 	size_t k = strlen(o->units[0].summary);
 	if (k > room) {
 		k = room;
 		while (k > 0 && ((unsigned char)o->units[0].summary[k] & 0xC0) == 0x80)
 			k--;
 	}
-	memcpy(in->summary, o->units[0].summary, k);
-	memcpy(in->summary + k, tail, tl + 1);
+	memcpy(in->summary, head, hl);
+	memcpy(in->summary + hl, o->units[0].summary, k);
+	memcpy(in->summary + hl + k, tail, tl + 1);
 }
 
 const struct app_info *app_conn_message(struct app_conn *a, const struct ws_msg_info *m, uint64_t seq,

@@ -126,6 +126,8 @@ struct app_info {
 	bool partial;                     /* the message ends inside a unit (held) */
 	char partial_what[64];            /* what that unit is, when the decoder
 	                                     can tell ("PUBLISH, 120 of 5030 B") */
+	uint64_t batch;                   /* the units came as a batch of this
+	                                     many (JSON-RPC), or 0 */
 	char summary[APP_SUMMARY];        /* the message in one line */
 	struct app_warn w[APP_WARNS];
 	unsigned nw;

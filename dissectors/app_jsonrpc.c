@@ -224,13 +224,8 @@ static void message(void *st, const struct ws_msg_info *m, struct app_out *o)
 		if (u != NULL)
 			app_summary(u, "empty batch");
 		app_warn(o, WARN_JSONRPC_MALFORMED, "empty batch");
-	} else if (o->info.n > 0) {
-		/* the message's line says it is a batch */
-		char first[APP_SUMMARY];
-		memcpy(first, o->units[0].summary, sizeof(first));
-		o->units[0].summary[0] = '\0';
-		app_summary(&o->units[0], "batch of %zu: ", n);
-		app_summary_add(&o->units[0], (const uint8_t *)first, strlen(first));
+	} else {
+		o->info.batch = n; /* the message's line says it is a batch */
 	}
 }
 

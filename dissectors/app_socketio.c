@@ -171,6 +171,11 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		if (!root) {
 			app_summary(u, " ");
 			app_summary_add(u, nsp, nspn);
+			/* statistics group a namespace's CONNECTs apart */
+			size_t q = 0;
+			while (q < nspn && nsp[q] != '?')
+				q++;
+			app_subject(u, nsp, q);
 		}
 	}
 	if (!root && (t == 2 || t == 3 || t == 5 || t == 6)) {

@@ -999,11 +999,14 @@ static char *app_lines(const struct app_info *ai, const char *what)
 	return out != NULL ? out : b.p;
 }
 
-static void mark_label(struct ui_pairmark *p, const char *op, const char *subject, const char *to)
+static void mark_label(struct ui_pairmark *p, const char *op, const char *subject, const char *to, int dir)
 {
-	char sub2[APP_SUBJECT + 24];
-	if (to != NULL) {
-		snprintf(sub2, sizeof(sub2), "%s%s\xe2\x86\x92 %s", subject, subject[0] ? " " : "", to);
+	char sub2[APP_SUBJECT + 48];
+	if (to != NULL || dir == 1) {
+		/* the answer expected, and a request the server made */
+		snprintf(sub2, sizeof(sub2), "%s%s%s%s%s", subject, subject[0] && to != NULL ? " " : "",
+			 to != NULL ? "\xe2\x86\x92 " : "", to != NULL ? to : "",
+			 dir == 1 ? (subject[0] || to != NULL ? " (server)" : "(server)") : "");
 		subject = sub2;
 	}
 	size_t ol = strlen(op), sl = strlen(subject);
@@ -1035,14 +1038,14 @@ static void pair_marks(struct ui_model *m, struct ui_msg *g, const struct app_in
 				pm[n].req_in = 0;
 				pm[n].latency_ns = 0;
 				pm[n].proto = ai->proto;
-				mark_label(&pm[n++], u->op, u->subject, u->keys[k].to);
+				mark_label(&pm[n++], u->op, u->subject, u->keys[k].to, g->dir);
 			}
 		if (u->answered && u->first_answer && n < UI_PM_MAX) {
 			pm[n].answer = true;
 			pm[n].req_in = u->req_session != 0 ? u->req_session : u->req_conn;
 			pm[n].latency_ns = u->latency > 0 ? (uint64_t)(u->latency * 1e9 + 0.5) : 0;
 			pm[n].proto = ai->proto;
-			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject, u->req_to);
+			mark_label(&pm[n++], u->req_op ? u->req_op : "?", u->req_subject, u->req_to, u->req_dir);
 		}
 	}
 	if (n == 0 || (g->pm = malloc(n * sizeof(*pm))) == NULL)

@@ -517,6 +517,8 @@ def test_stats(e2e, name):
     for p in recs:
         if p["type"] == "pair":
             label = p["request"]["op"] + (" " + p["request"]["subject"] if p["request"].get("subject") else "")
+            if p["request"]["dir"] == "s2c":
+                label += " (server)"  # the statistics say who asked
             by.setdefault((p["proto"], label), []).append(p["latency"])
     allrec = [r for r in recs if r["type"] == "stats" and r["conn"] is None]
     ops = allrec[0].get("operations", []) if allrec else []
