@@ -7,6 +7,7 @@
 
 #include "heap.h"
 #include "html.h"
+#include "stats.h"
 #include "json.h"
 #include "model.h"
 #include "redact.h"
@@ -170,6 +171,7 @@ static void start(struct html *h)
 	       "<section><h2>Connections</h2><div class=\"tablebox\"><table id=\"conntable\"></table></div></section>\n"
 	       "<section><h2>Timeline</h2><div id=\"timeline\"></div></section>\n"
 	       "<section id=\"seq\"></section>\n"
+	       "<section id=\"opsbox\"><h2>Requests by operation</h2><div class=\"tablebox\"><table id=\"opstable\"></table></div></section>\n"
 	       "<section><h2>Ping round trips</h2><div><table id=\"pingtable\"></table></div></section>\n"
 	       "<section><h2>Warnings</h2><div><table id=\"warntable\"></table></div></section>\n"
 	       "</main>\n<footer>Made by wscope " PACKAGE_VERSION " from the packets of the capture. Times are "
@@ -417,7 +419,7 @@ void html_capture_warning(struct html *h, enum warn_code code, const char *msg)
 	h->mem += heap_cost(n);
 }
 
-bool html_finish(struct html *h, int *err)
+bool html_finish(struct html *h, struct stats *ops, int *err)
 {
 	if (!h->finished) {
 		h->finished = true;
@@ -433,6 +435,8 @@ bool html_finish(struct html *h, int *err)
 			json_arr_end(j);
 		}
 		json_arr_end(j);
+		if (ops != NULL)
+			stats_ops_json(ops, j); /* requests by operation, to their first answers */
 		json_end(j);
 		if (!json_flush(h->j))
 			fail(h);

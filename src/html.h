@@ -46,7 +46,10 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 /* A warning about no connection (the capture, the key log): the first 100. */
 void html_capture_warning(struct html *h, enum warn_code code, const char *msg);
 /* Ends the page; false if a write failed (errno in *err). */
-bool html_finish(struct html *h, int *err);
+struct stats;
+/* ops: the statistics whose requests by operation the report shows (may
+ * be NULL). */
+bool html_finish(struct html *h, struct stats *ops, int *err);
 void html_free(struct html *h);
 uint64_t html_mem(const struct html *h);
 

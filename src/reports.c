@@ -130,7 +130,7 @@ struct reports *reports_new(const struct reports_opts *o, char *err, size_t errl
 		return NULL;
 	}
 	ui_model_set_hooks(r->model, &hooks, r);
-	if (o->stats) {
+	if (o->stats || o->html != NULL) { /* the report has the requests by operation */
 		r->stats = stats_new();
 		if (r->stats == NULL) {
 			snprintf(err, errlen, "out of memory");
@@ -195,7 +195,7 @@ void reports_finish(struct reports *r)
 void reports_write_stats(struct reports *r, FILE *out, const char *source, unsigned tsflags,
 			 struct export *json)
 {
-	if (r->stats == NULL)
+	if (r->stats == NULL || !r->o.stats)
 		return;
 	if (out != NULL)
 		stats_write_text(r->stats, out, source, r->filtered ? r->o.filter : NULL, tsflags);
@@ -210,7 +210,7 @@ bool reports_close_docs(struct reports *r, int *err, const char **which)
 		*which = "--har";
 		ok = false;
 	}
-	if (r->html != NULL && !html_finish(r->html, err)) {
+	if (r->html != NULL && !html_finish(r->html, r->stats, err)) {
 		*which = "--html";
 		ok = false;
 	}

@@ -867,6 +867,11 @@ static void json_ops(struct json *j, struct cstats *c)
 	json_u64(j, "unanswered", c->unanswered);
 }
 
+void stats_ops_json(struct stats *s, struct json *j)
+{
+	json_ops(j, &s->all);
+}
+
 static void json_warnings(struct json *j, const struct cstats *c)
 {
 	json_obj_begin(j, "warnings");

@@ -42,6 +42,11 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
  * ("conn": null), through the NDJSON writer. */
 struct export;
 void stats_write_ndjson(struct stats *s, struct export *x);
+/* The requests by operation of all connections, as members of the JSON
+ * object being written ("operations": [...], "unanswered": N), as the
+ * "stats" record for all has them; nothing when no decoder ran. */
+struct json;
+void stats_ops_json(struct stats *s, struct json *j);
 
 /* What it holds, for the memory accounting. */
 uint64_t stats_mem(const struct stats *s);

@@ -322,6 +322,32 @@
     if (rows === 0) { t.textContent = ''; t.parentNode.appendChild(el('p', 'empty', 'No pings.')); }
   }
 
+  /* Requests by operation (a decoder ran): asked, answered, time to the
+   * first answer; the section goes when there are none. */
+  function operations() {
+    var box = document.getElementById('opsbox'), t = document.getElementById('opstable');
+    var ops = D.operations || [];
+    if (ops.length === 0) { box.remove(); return; }
+    var thead = el('thead'), tr = el('tr');
+    ['protocol', 'operation', 'requests', 'answered', 'p50', 'p90', 'p99', 'max'].forEach(function (h, i) {
+      tr.appendChild(el('th', i >= 2 ? 'num' : '', h));
+    });
+    thead.appendChild(tr); t.appendChild(thead);
+    var tb = el('tbody');
+    ops.forEach(function (o) {
+      var l = o.latency, r = el('tr');
+      [o.proto, vis(o.op), o.requests, o.answered, l ? fmtDur(l.p50) : '', l ? fmtDur(l.p90) : '',
+        l ? fmtDur(l.p99) : '', l ? fmtDur(l.max) + (l.sampled ? ' *' : '') : ''].forEach(function (x, i) {
+        r.appendChild(el('td', i >= 2 ? 'num' : '', x));
+      });
+      tb.appendChild(r);
+    });
+    t.appendChild(tb);
+    box.appendChild(el('p', 'empty', (D.unanswered || 0) + ' request' + (D.unanswered === 1 ? '' : 's') +
+      ' never answered; times are to the first answer' + (ops.some(function (o) { return o.latency && o.latency.sampled; }) ?
+      ' (* sampled)' : '') + '.'));
+  }
+
   function warnings() {
     var t = document.getElementById('warntable');
     var thead = el('thead'), tr = el('tr');
@@ -470,6 +496,7 @@
     connTable();
     timeline();
     pings();
+    operations();
     warnings();
     renderSeq();
     if (conns.length > 0 && conns.length <= 50) select(conns[0]);

@@ -200,6 +200,32 @@ def check_session(e2e):
              not bad and len(lead) == len(before) and len(cards) > len(before), str((bad[:3], cards[:3])))
 
 
+OPS = ("Array.from(document.querySelectorAll('#opstable tbody tr')).map(r => "
+       "Array.from(r.children).map(td => td.textContent))")
+
+
+def check_operations(e2e, name):
+    """The report's requests by operation are the statistics' (the "stats"
+    record for all of the same run): protocol, operation, requests,
+    answered."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    page = os.path.join(e2e.TMP, "html", name + "-ops.html")
+    jp = page + ".ndjson"
+    rc, so, se = e2e.run_wscope(["-r", pcap, "--html=" + page, "--json=" + jp, "--stats"])
+    with open(jp, encoding="utf-8") as f:
+        recs = [json.loads(x) for x in f]
+    allrec = [r for r in recs if r["type"] == "stats" and r["conn"] is None]
+    want = [[o["proto"], o["op"], str(o["requests"]), str(o["answered"])] for o in allrec[0].get("operations", [])] \
+        if allrec else []
+    r = browse(e2e, page, [OPS])
+    bad = clean(r, page)
+    got = [row[:4] for row in (r.get("results") or [[]])[0] or []]
+    e2e.case("%s --html: the requests by operation (%d) are those of --stats in the same run, with their "
+             "latencies" % (name, len(want)), rc == 0 and not bad and got == want and want and
+             all(row[4] for row, o in zip((r.get("results") or [[]])[0], allrec[0]["operations"]) if o.get("latency")),
+             str((bad[:2], got[:3], want[:3])))
+
+
 def run(e2e):
     d = os.path.join(e2e.TMP, "html")
     os.makedirs(d, exist_ok=True)
@@ -209,6 +235,8 @@ def run(e2e):
     for pcap, log in e2e.samples():
         check_sample(e2e, pcap, log)
     check_session(e2e)
+    for name in ("stomp-rabbitmq", "sio"):
+        check_operations(e2e, name)
 
     # hostile payloads
     evp = os.path.join(d, "evil.pcap")
