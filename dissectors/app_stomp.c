@@ -182,7 +182,10 @@ static bool unescape(struct app_out *o, const uint8_t *p, size_t n, bool escapin
 				d[k++] = '\r';
 				break;
 			}
-			/* fallthrough */
+			ok = false; /* \r before 1.2: not an escape */
+			d[k++] = '\\';
+			d[k++] = e;
+			break;
 		default:
 			ok = false;
 			d[k++] = '\\';

@@ -267,10 +267,14 @@ static void har_text(struct har *h, const char *k, const uint8_t *p, size_t n)
 	bool failed = false;
 	uint8_t *r = redacting(h) ? redact_text(h->o.redact, p, n, &rl, &count, &failed) : NULL;
 	h->redactions += count;
+	const uint8_t *t = r != NULL ? r : p;
+	size_t tn = r != NULL ? rl : n;
 	if (failed)
 		json_str(h->j, k, REDACTED);
+	else if (utf8_valid(t, tn))
+		json_utf8(h->j, k, t, tn);
 	else
-		json_utf8(h->j, k, r != NULL ? r : p, r != NULL ? rl : n);
+		json_strn(h->j, k, t, tn); /* a decoded line may hold what the wire had */
 	free(r);
 }
 
