@@ -62,6 +62,8 @@ struct hs {
 	int poll_status;
 	struct hs_req poll_req;
 	struct capbuf poll_body;
+	struct capbuf poll_head;   /* its response's head (LIM_HANDSHAKE_KEEP) */
+	bool poll_head_cut;
 	uint8_t *kept;                /* the piece an upgrade's rest points into */
 };
 
@@ -119,6 +121,7 @@ void hs_free(struct hs *h)
 	req_free(&h->up_req);
 	req_free(&h->poll_req);
 	capbuf_free(&h->poll_body);
+	capbuf_free(&h->poll_head);
 	capbuf_free(&h->pending);
 	capbuf_free(&h->early);
 	free(h->kept);
@@ -150,7 +153,8 @@ uint64_t hs_mem(const struct hs *h)
 		for (unsigned i = 0; i < h->qlen; i++)
 			m += req_mem(&h->q[(h->qhead + i) % MAX_PIPELINE]);
 	}
-	m += req_mem(&h->up_req) + req_mem(&h->poll_req) + capbuf_mem(&h->poll_body);
+	m += req_mem(&h->up_req) + req_mem(&h->poll_req) + capbuf_mem(&h->poll_body) +
+	     capbuf_mem(&h->poll_head);
 	m += http_parser_mem(h->hp[0]) + http_parser_mem(h->hp[1]);
 	return m;
 }
@@ -236,19 +240,20 @@ static void on_request(struct hs *h, int dir, const struct http_head *hd)
 		r->key = str_dup_opt(hd->ws_key);
 		r->proto = str_dup_opt(hd->ws_protocol);
 		r->ext = str_dup_opt(hd->ws_extensions);
-		if (hd->raw != NULL && hd->raw_len > 0) {
-			size_t k = hd->raw_len < LIM_HANDSHAKE_KEEP ? hd->raw_len : LIM_HANDSHAKE_KEEP;
-			r->raw = malloc(k);
-			if (r->raw != NULL) {
-				memcpy(r->raw, hd->raw, k);
-				r->raw_len = k;
-				r->raw_cut = k < hd->raw_len;
-			}
-		}
 		if (!r->upgrade)
 			warnf(h, dir, WARN_UPGRADE_INCOMPLETE, "Upgrade: websocket request without %s",
 			      strcmp(hd->method, "GET") != 0 ? "the GET method" :
 			      hd->ws_key == NULL ? "Sec-WebSocket-Key" : "Connection: Upgrade");
+	}
+	if ((up || r->poll) && hd->raw != NULL && hd->raw_len > 0) {
+		/* the head as captured, for the connection's or exchange's view */
+		size_t k = hd->raw_len < LIM_HANDSHAKE_KEEP ? hd->raw_len : LIM_HANDSHAKE_KEEP;
+		r->raw = malloc(k);
+		if (r->raw != NULL) {
+			memcpy(r->raw, hd->raw, k);
+			r->raw_len = k;
+			r->raw_cut = k < hd->raw_len;
+		}
 	}
 	enum http_body kind;
 	uint64_t len;
@@ -278,6 +283,9 @@ static void poll_emit(struct hs *h)
 	x.body = h->poll_body.p;
 	x.body_len = h->poll_body.len;
 	x.body_cut = h->hp[h->poll_dir] != NULL && http_body_cut(h->hp[h->poll_dir]);
+	x.resp_head = h->poll_head.p;
+	x.resp_head_len = h->poll_head.len;
+	x.resp_head_cut = h->poll_head_cut;
 	x.ts = h->cb->ts(h->user);
 	x.pkt = h->cb->pkt(h->user);
 	if (h->hp[h->poll_dir] != NULL)
@@ -286,6 +294,7 @@ static void poll_emit(struct hs *h)
 	h->cb->poll(h->user, &x);
 	req_free(&h->poll_req);
 	capbuf_free(&h->poll_body);
+	capbuf_free(&h->poll_head);
 }
 
 enum resp_next {
@@ -345,6 +354,11 @@ static enum resp_next on_response(struct hs *h, int dir, const struct http_head 
 		h->polling = true;
 		h->poll_dir = dir;
 		h->poll_status = hd->status;
+		capbuf_clear(&h->poll_head);
+		size_t k = hd->raw_len < LIM_HANDSHAKE_KEEP ? hd->raw_len : LIM_HANDSHAKE_KEEP;
+		h->poll_head_cut = k < hd->raw_len;
+		if (hd->raw != NULL && !capbuf_add(&h->poll_head, hd->raw, k, LIM_HANDSHAKE_KEEP))
+			h->poll_head_cut = true; /* out of memory: as far as kept */
 	}
 	http_body_sink(h->hp[dir], poll ? &h->poll_body : NULL, LIM_POLL_BODY);
 	http_set_body(h->hp[dir], kind, len);

@@ -48,8 +48,13 @@ struct hs_req {
 
 /* An Engine.IO long-polling exchange, answered (any status). */
 struct hs_poll {
-	const struct hs_req *req;         /* method, path (the target), ts, pkt, body */
-	const struct http_head *resp;     /* NULL when the response head is gone (at the end) */
+	const struct hs_req *req;         /* method, path (the target), ts, pkt,
+	                                     body, head (raw) */
+	const uint8_t *resp_head;         /* the response's head as captured
+	                                     (at most LIM_HANDSHAKE_KEEP bytes),
+	                                     NULL when not kept */
+	size_t resp_head_len;
+	bool resp_head_cut;
 	int status;
 	int resp_dir;
 	const uint8_t *body;              /* the response's body */

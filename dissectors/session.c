@@ -281,6 +281,10 @@ struct sio_session {
 	struct app_conn *app;         /* NULL when messages are not decoded */
 	uint64_t seq;                 /* bodies numbered in the session */
 	uint64_t used;                /* when last used (a counter) */
+	bool upgraded;                /* a WebSocket connection took it on
+	                                 (and ends it) */
+	uint64_t exchanges;           /* its long-polling exchanges */
+	uint64_t bodies[2], bytes[2]; /* bodies of packets, by direction */
 };
 
 static struct sio_session *sio_find(struct ws_layer *l, const char *sid)
@@ -390,6 +394,8 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		c->sid = w->strs[9];
 		struct sio_session *s = sio_find(l, sid);
 		c->session = s != NULL ? s->id : 0;
+		if (s != NULL)
+			s->upgraded = true; /* the connection's end is the session's */
 		/* one decoder for both transports: what long-polling asked may
 		 * be answered here, and the other way */
 		if (s != NULL && s->app != NULL && app_conn_decoder(w->app, NULL) == app_conn_decoder(s->app, NULL)) {
@@ -624,6 +630,37 @@ static bool open_sid(const uint8_t *p, size_t n, char *buf, size_t cap)
 	return buf[0] != '\0';
 }
 
+/* A session that never upgraded ends (at the end of the capture, or
+ * forgotten for a newer one): its end, as a connection's, with what its
+ * decoder left unanswered. No flow: its exchanges may have had several. */
+static void sio_end(struct ws_layer *l, struct sio_session *s, const char *reason)
+{
+	if (s->upgraded)
+		return;
+	const struct app_flow none = { 0 };
+	struct ws_end_info e;
+	memset(&e, 0, sizeof(e));
+	e.conn = s->id;
+	e.session = true;
+	e.exchanges = s->exchanges;
+	e.reason = reason;
+	e.close_code[0] = e.close_code[1] = -1;
+	for (int d = 0; d < 2; d++) {
+		e.msgs[d] = s->bodies[d];
+		e.bytes[d] = s->bytes[d];
+	}
+	const struct app_info *left = app_conn_end(s->app, &l->app_out);
+	for (unsigned i = 0; left != NULL && i < left->nw; i++)
+		core_warn_conn(l->core, left->w[i].code, &none, s->id, -1, "%s", left->w[i].msg);
+	const struct app_decoder *d = app_conn_decoder(s->app, NULL);
+	e.app = d != NULL ? d->name : NULL;
+	e.unanswered = app_conn_unanswered(s->app);
+	struct ev ev = { .type = EV_WS_END };
+	ev.u.wsend = &e;
+	core_emit(l->core, &ev, &none, -1);
+	s->upgraded = true; /* ended once */
+}
+
 /* The session sid, found or begun (an id of its own, as a connection's). */
 static struct sio_session *sio_session(struct ws_layer *l, const char *sid, const char *target)
 {
@@ -644,6 +681,8 @@ static struct sio_session *sio_session(struct ws_layer *l, const char *sid, cons
 	struct sio_session *s = free_slot != NULL ? free_slot : oldest;
 	if (s == NULL)
 		return NULL;
+	if (s->id != 0)
+		sio_end(l, s, "evicted");
 	app_conn_free(s->app);
 	memset(s, 0, sizeof(*s));
 	if (!l->o.app_off)
@@ -680,13 +719,20 @@ static void hs_poll(void *user, const struct hs_poll *x)
 	pi.body[1].p = x->body;
 	pi.body[1].len = x->body_len;
 	pi.body[1].cut = x->body_cut;
+	pi.head[0] = rq->raw;
+	pi.head_len[0] = rq->raw_len;
+	pi.head_cut[0] = rq->raw_cut;
+	pi.head[1] = x->resp_head;
+	pi.head_len[1] = x->resp_head_len;
+	pi.head_cut[1] = x->resp_head_cut;
 	if (query_param(target, "sid", sid, sizeof(sid)) ||
 	    (x->status == 200 && open_sid(x->body, x->body_len, sid, sizeof(sid))))
 		pi.sid = sid;
 	struct sio_session *s = pi.sid != NULL ? sio_session(l, sid, target) : NULL;
-	if (s != NULL)
+	if (s != NULL) {
 		pi.session = s->id;
-	else
+		s->exchanges++;
+	} else
 		pi.session = ++l->next_conn; /* no session: an attempt of its own (a refused handshake) */
 	if (s != NULL && s->app != NULL && x->status == 200) {
 		/* each body a message of its direction, numbered in the session */
@@ -704,6 +750,8 @@ static void hs_poll(void *user, const struct hs_poll *x)
 			m.payload = b->p;
 			m.stored = m.length = b->len;
 			b->seq = ++s->seq;
+			s->bodies[d]++;
+			s->bytes[d] += b->len;
 			app_conn_domain(s->app, s->id, true);
 			b->app = app_conn_payload(s->app, &m, b->seq, post ? rq->ts : x->ts, &l->app_out);
 		}
@@ -1068,9 +1116,24 @@ static void app_discard(void *app, void *state)
 	flow_state_free(state);
 }
 
+/* End of input: the sessions still on long-polling end with it. */
+static void app_finish(void *app)
+{
+	struct ws_layer *l = app;
+	for (;;) { /* in the order they began */
+		struct sio_session *first = NULL;
+		for (int i = 0; l->sio != NULL && i < SIO_SESSIONS; i++)
+			if (l->sio[i].id != 0 && !l->sio[i].upgraded && (first == NULL || l->sio[i].id < first->id))
+				first = &l->sio[i];
+		if (first == NULL)
+			break;
+		sio_end(l, first, "eof");
+	}
+}
+
 static const struct app_ops ws_app_ops = {
 	.data = app_data, .gap = app_gap, .dir_end = app_dir_end,
-	.close = app_close, .discard = app_discard,
+	.close = app_close, .discard = app_discard, .finish = app_finish,
 };
 
 struct ws_layer *ws_layer_new(const struct ws_opts *o, struct core *core)

@@ -871,6 +871,8 @@ void core_finish(struct core *c)
 		flow_close(c, f, END_EOF);
 		flow_drop(c, f);
 	}
+	if (c->app_ops != NULL && c->app_ops->finish != NULL)
+		c->app_ops->finish(c->app);
 	uint32_t pending = ipfrag_pending(c->frags);
 	if (pending > 0)
 		fwarn(c, WARN_IPFRAG_TIMEOUT, NULL, -1,

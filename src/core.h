@@ -89,6 +89,9 @@ struct app_ops {
 	void (*close)(void *app, const struct app_flow *af, enum end_reason r);
 	/* Frees a flow's state without emitting anything (teardown). */
 	void (*discard)(void *app, void *state);
+	/* End of input, after every flow's close: what outlives a flow ends
+	 * (may be NULL). */
+	void (*finish)(void *app);
 };
 
 void core_set_app(struct core *c, const struct app_ops *ops, void *app);
@@ -127,7 +130,8 @@ void core_set_flow_user_cost(struct core *c, uint64_t bytes);
 /* What one flow's entry is charged (the core's and the sink owner's). */
 uint64_t core_flow_entry_cost(const struct core *c);
 
-/* Emits an event about af's flow (ts, pkt, flow and user set by the core). */
+/* Emits an event about af's flow (ts, pkt, flow and user set by the core;
+ * af->flow NULL: an event of no flow). */
 void core_emit(struct core *c, struct ev *ev, const struct app_flow *af, int dir);
 
 /* A warning about a WebSocket connection (conn may be 0) on af's flow. */

@@ -211,10 +211,20 @@ struct poll_info {
 		uint64_t seq;             /* its number in the session, or 0 */
 		const struct app_info *app; /* decoded, or NULL */
 	} body[2];
+	/* the request's head [0] and the response's [1] as captured (start
+	 * line to the blank line, at most LIM_HANDSHAKE_KEEP bytes; cut when
+	 * longer), NULL when not seen */
+	const uint8_t *head[2];
+	size_t head_len[2];
+	bool head_cut[2];
 };
 
 struct ws_end_info {
-	uint64_t conn;
+	uint64_t conn;             /* or the session's id (session) */
+	bool session;              /* a Socket.IO session that never upgraded
+	                              ends: msgs and bytes count its bodies of
+	                              packets */
+	uint64_t exchanges;        /* session: its long-polling exchanges */
 	const char *reason;        /* "close", "fin", "rst", "eof", "timeout", "evicted" */
 	uint64_t msgs[2], bytes[2];
 	int close_code[2];         /* code each side sent, -1 if none */

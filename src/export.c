@@ -481,9 +481,11 @@ static void end_record(struct export *x, const struct ev *ev)
 	struct json *j = x->j;
 	json_begin(j);
 	json_str(j, "type", "end");
-	json_u64(j, "conn", e->conn);
+	json_u64(j, e->session ? "session" : "conn", e->conn);
 	json_ts(j, "ts", ev->ts.sec, ev->ts.nsec, x->digits);
 	json_str(j, "reason", e->reason);
+	if (e->session)
+		json_u64(j, "exchanges", e->exchanges);
 	json_u64(j, "messages_c2s", e->msgs[0]);
 	json_u64(j, "messages_s2c", e->msgs[1]);
 	json_u64(j, "bytes_c2s", e->bytes[0]);

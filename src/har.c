@@ -143,7 +143,8 @@ static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cooki
 
 /* Headers, cookies and the sizes of a head (p NULL: not seen, nothing to
  * say but that its size is unknown). */
-static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request, bool body_unknown)
+/* A head's headers, cookies and sizes; body_size -1: not known. */
+static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool request, int64_t body_size)
 {
 	if (p == NULL) {
 		p = (const uint8_t *)"";
@@ -200,11 +201,7 @@ static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool reque
 		json_i64(j, "headersSize", -1);
 	else
 		json_u64(j, "headersSize", n);
-	/* a refusal may have had a body, which is not kept: unknown */
-	if (body_unknown)
-		json_i64(j, "bodySize", -1);
-	else
-		json_u64(j, "bodySize", 0);
+	json_i64(j, "bodySize", body_size);
 }
 
 /* The request target of a head's request line ("GET /a?b HTTP/1.1"), as a
@@ -403,8 +400,63 @@ static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_fie
 	}
 }
 
+/* The content type a head gives (else dflt), as mimeType. */
+static void mime_type(struct har *h, const uint8_t *p, size_t n, const char *dflt)
+{
+	const uint8_t *line;
+	size_t len;
+	if (p != NULL)
+		next_line(&p, &n, &line, &len); /* the start line */
+	while (p != NULL && next_line(&p, &n, &line, &len) && len > 0) {
+		const uint8_t *colon = memchr(line, ':', len);
+		if (colon == NULL)
+			continue;
+		const uint8_t *name = line, *val = colon + 1;
+		size_t nl = (size_t)(colon - line), vl = len - nl - 1;
+		trim(&name, &nl);
+		trim(&val, &vl);
+		if (nl == 12 && strncasecmp((const char *)name, "content-type", 12) == 0 && vl > 0) {
+			json_strn(h->j, "mimeType", val, vl);
+			return;
+		}
+	}
+	json_str(h->j, "mimeType", dflt);
+}
+
+/* A head that was not kept (released under the memory cap). */
+static void no_head(struct har *h, int64_t body_size)
+{
+	struct json *j = h->j;
+	json_arr_begin(j, "headers");
+	json_arr_end(j);
+	json_arr_begin(j, "cookies");
+	json_arr_end(j);
+	json_i64(j, "headersSize", -1);
+	json_i64(j, "bodySize", body_size);
+}
+
+/* A response's statusText: its reason phrase, as captured (else what a
+ * 200 says). */
+static void status_text(struct har *h, const uint8_t *p, size_t n, int status)
+{
+	const uint8_t *line;
+	size_t len;
+	if (p != NULL && next_line(&p, &n, &line, &len)) {
+		/* HTTP/1.1 SP 3DIGIT SP reason */
+		const uint8_t *sp = memchr(line, ' ', len);
+		size_t rest = sp != NULL ? len - (size_t)(sp + 1 - line) : 0;
+		const uint8_t *sp2 = rest > 0 ? memchr(sp + 1, ' ', rest) : NULL;
+		if (sp2 != NULL) {
+			size_t off = (size_t)(sp2 + 1 - line);
+			json_strn(h->j, "statusText", line + off, len - off);
+			return;
+		}
+	}
+	json_str(h->j, "statusText", status == 200 ? "OK" : "");
+}
+
 /* A Socket.IO long-polling exchange: an XHR entry of its own, as DevTools
- * shows one (its headers were not kept). */
+ * shows one. */
 static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_msg *g)
 {
 	const struct ui_poll *x = g->poll;
@@ -438,36 +490,32 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	json_str(j, "url", url != NULL ? url : "http:///");
 	free(url);
 	json_str(j, "httpVersion", "HTTP/1.1");
-	json_arr_begin(j, "headers");
-	json_arr_end(j);
-	json_arr_begin(j, "cookies");
-	json_arr_end(j);
 	query_string(h, tgt);
-	json_i64(j, "headersSize", -1);
-	json_u64(j, "bodySize", reql);
+	if (x->head[0] != NULL)
+		head(h, x->head[0], x->head_len[0], x->head_cut[0], true, (int64_t)reql);
+	else
+		no_head(h, (int64_t)reql);
 	if (post) {
 		json_obj_begin(j, "postData");
-		json_str(j, "mimeType", "text/plain;charset=UTF-8");
+		mime_type(h, x->head[0], x->head_len[0], "text/plain;charset=UTF-8");
 		poll_text(h, req, reqn, false);
 		json_obj_end(j);
 	}
 	json_obj_end(j);
 	json_obj_begin(j, "response");
 	json_u64(j, "status", (uint64_t)(x->status > 0 ? x->status : 0));
-	json_str(j, "statusText", x->status == 200 ? "OK" : "");
+	status_text(h, x->head[1], x->head_len[1], x->status);
 	json_str(j, "httpVersion", "HTTP/1.1");
-	json_arr_begin(j, "headers");
-	json_arr_end(j);
-	json_arr_begin(j, "cookies");
-	json_arr_end(j);
 	json_obj_begin(j, "content");
 	json_u64(j, "size", respl);
-	json_str(j, "mimeType", "text/plain; charset=UTF-8");
+	mime_type(h, x->head[1], x->head_len[1], "text/plain; charset=UTF-8");
 	poll_text(h, resp, respn, true);
 	json_obj_end(j);
 	json_str(j, "redirectURL", "");
-	json_i64(j, "headersSize", -1);
-	json_u64(j, "bodySize", respl);
+	if (x->head[1] != NULL)
+		head(h, x->head[1], x->head_len[1], x->head_cut[1], false, (int64_t)respl);
+	else
+		no_head(h, (int64_t)respl);
 	json_obj_end(j);
 	json_str(j, "serverIPAddress", ip);
 	timings(j, wait_ms);
@@ -562,7 +610,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 		}
 	}
 	json_str(j, "httpVersion", "HTTP/1.1");
-	head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true, false);
+	head(h, ci->req_head, ci->req_head_len, ci->req_head_cut, true, 0);
 	query_string(h, tgt);
 	json_obj_end(j);
 	/* the response */
@@ -570,7 +618,8 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 	json_u64(j, "status", (uint64_t)(c->status > 0 ? c->status : 101));
 	json_str(j, "statusText", ci->reason != NULL ? ci->reason : c->status == 101 ? "Switching Protocols" : "");
 	json_str(j, "httpVersion", "HTTP/1.1");
-	head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false, c->status != 101);
+	/* a refusal may have had a body, which is not kept: unknown */
+	head(h, ci->resp_head, ci->resp_head_len, ci->resp_head_cut, false, c->status != 101 ? -1 : 0);
 	json_obj_begin(j, "content");
 	json_u64(j, "size", 0);
 	json_str(j, "mimeType", "x-unknown");

@@ -334,7 +334,7 @@ void transcript_end(struct transcript *t, const struct ui_conn *c)
 	if (!c->polling && c->polls > 0)
 		putf(t, "; %llu long-polling exchange%s in its session", (unsigned long long)c->polls,
 		     c->polls == 1 ? "" : "s");
-	if (c->app != NULL && c->state == UI_CLOSED && !c->polling)
+	if (c->app != NULL && c->state == UI_CLOSED)
 		putf(t, "; %llu request%s unanswered", (unsigned long long)c->unanswered, c->unanswered == 1 ? "" : "s");
 	if (c->lost[0] + c->lost[1] > 0)
 		putf(t, "; %llu bytes lost", (unsigned long long)(c->lost[0] + c->lost[1]));

@@ -148,10 +148,28 @@ static uint64_t appx_mem(const struct ui_msg *g)
 	return g->appx != NULL ? g->appx_len + MALLOC_OVERHEAD : 0;
 }
 
+static uint64_t heads_mem(const struct ui_poll *x)
+{
+	uint64_t n = 0;
+	for (int k = 0; x != NULL && k < 2; k++)
+		if (x->head[k] != NULL)
+			n += x->head_len[k] + MALLOC_OVERHEAD;
+	return n;
+}
+
+static void heads_free(struct ui_poll *x)
+{
+	for (int k = 0; x != NULL && k < 2; k++) {
+		free(x->head[k]);
+		x->head[k] = NULL;
+		x->head_len[k] = 0;
+	}
+}
+
 static uint64_t poll_mem(const struct ui_poll *x)
 {
 	return x == NULL ? 0 : sizeof(*x) + MALLOC_OVERHEAD + str_mem(x->target) +
-			       (x->other != NULL ? x->other_stored + MALLOC_OVERHEAD : 0);
+			       (x->other != NULL ? x->other_stored + MALLOC_OVERHEAD : 0) + heads_mem(x);
 }
 
 static uint64_t row_mem(const struct ui_msg *g)
@@ -162,7 +180,8 @@ static uint64_t row_mem(const struct ui_msg *g)
 
 static void row_release(struct ui_model *m, struct ui_msg *g)
 {
-	mem_sub(m, data_mem(g) + appx_mem(g));
+	mem_sub(m, data_mem(g) + appx_mem(g) + heads_mem(g->poll));
+	heads_free(g->poll);
 	free(g->appx);
 	g->appx = NULL;
 	g->appx_len = 0;
@@ -186,6 +205,7 @@ static void row_free(struct ui_model *m, struct ui_msg *g)
 	if (g->poll != NULL) {
 		free(g->poll->target);
 		free(g->poll->other);
+		heads_free(g->poll);
 		free(g->poll);
 		g->poll = NULL;
 	}
@@ -1491,6 +1511,12 @@ static void on_poll(struct ui_model *m, const struct ev *ev)
 		memcpy(x->other, other, ok);
 		x->other_stored = ok;
 	}
+	for (int k = 0; k < 2; k++)
+		if (pi->head[k] != NULL && pi->head_len[k] > 0 && (x->head[k] = malloc(pi->head_len[k])) != NULL) {
+			memcpy(x->head[k], pi->head[k], pi->head_len[k]);
+			x->head_len[k] = pi->head_len[k];
+			x->head_cut[k] = pi->head_cut[k];
+		}
 	g->poll = x;
 	mem_add(m, poll_mem(x));
 	c->polls++;
@@ -2457,19 +2483,22 @@ bool ui_export_row(struct export *x, const struct ui_conn *c, const struct ui_ms
 
 void ui_export_end(struct export *x, const struct ui_conn *c)
 {
-	if (c->state != UI_CLOSED || c->end_reason[0] == '\0' || c->polling)
+	/* a session ends when it has one (not a refused attempt) */
+	if (c->state != UI_CLOSED || c->end_reason[0] == '\0' || (c->polling && c->info.sid == NULL))
 		return;
 	struct flow_info fi;
 	conn_flow_info(c, &fi);
 	struct ws_end_info e;
 	memset(&e, 0, sizeof(e));
 	e.conn = c->id;
+	e.session = c->polling;
+	e.exchanges = c->polls;
 	e.reason = c->end_reason;
 	e.app = c->app;
 	e.unanswered = c->unanswered;
 	for (int d = 0; d < 2; d++) {
-		e.msgs[d] = c->msgs[d];
-		e.bytes[d] = c->bytes[d];
+		e.msgs[d] = c->polling ? c->poll_bodies[d] : c->msgs[d];
+		e.bytes[d] = c->polling ? c->poll_bytes[d] : c->bytes[d];
 		e.close_code[d] = c->close_code[d];
 	}
 	struct ev ee = { .type = EV_WS_END };

@@ -86,6 +86,11 @@ struct ui_poll {
 	uint8_t *other;       /* the other body ("ok", or empty): its first
 	                         other_stored bytes of other_len */
 	size_t other_len, other_stored;
+	uint8_t *head[2];     /* the request's and response's heads as
+	                         captured, NULL when not seen (or released
+	                         with the row's payload) */
+	size_t head_len[2];
+	bool head_cut[2];     /* longer than the 16 KiB kept */
 };
 
 /* A request a message makes, or the first answer to one it gives: the

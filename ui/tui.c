@@ -83,6 +83,7 @@ struct tui {
 	struct ui_text info;
 	struct ui_text prev;           /* one row's preview, while drawing */
 	uint64_t info_conn, info_ver;  /* what info was built from */
+	uint64_t info_row;             /* the long-polling row it shows, or 0 */
 	int info_w;
 	enum tmode info_tmode;
 	/* help */
@@ -396,7 +397,7 @@ static int text_rows(const struct tui *t)
 	return rows();
 }
 
-static void build_info(struct tui *t, const struct ui_conn *c);
+static void build_info(struct tui *t, const struct ui_conn *c, const struct ui_msg *poll);
 static void build_help(struct tui *t);
 
 /*
@@ -424,8 +425,15 @@ static void refresh_screen(struct tui *t)
 		if (c == NULL)
 			break;
 		uint64_t ver = ui_model_version(t->m);
-		if (t->info_conn != c->id || t->info_ver != ver || t->info_w != COLS || t->info_tmode != t->tmode) {
-			build_info(t, c);
+		/* opened on a long-polling row: that exchange's heads too */
+		const struct ui_msg *g = t->back == SCR_MSGS || t->back == SCR_DETAIL ? vis_msg(t, t->ml.sel) : NULL;
+		if (g != NULL && (g->kind != UI_ROW_POLL || g->poll == NULL))
+			g = NULL;
+		uint64_t row = g != NULL ? g->seq : 0;
+		if (t->info_conn != c->id || t->info_ver != ver || t->info_w != COLS || t->info_tmode != t->tmode ||
+		    t->info_row != row) {
+			build_info(t, c, g);
+			t->info_row = row;
 			t->info_conn = c->id;
 			t->info_ver = ver;
 			t->info_w = COLS;
@@ -1562,10 +1570,11 @@ static void draw_detail(struct tui *t)
 		ui_fmt_latency((double)wts_diff_ns(p->resp_ts, p->req_ts) / 1e9, wait, sizeof(wait));
 		if (p->other_len > 0)
 			ts_render(p->other, p->other_stored, t->tsflags, other, sizeof(other), 40, NULL);
-		snprintf(line, sizeof(line), " request packet %llu, answer %d in packet %llu after %s; TCP flow %llu; %s %s%s%s",
+		snprintf(line, sizeof(line), " request packet %llu, answer %d in packet %llu after %s; TCP flow %llu; %s %s%s%s%s",
 			 (unsigned long long)p->req_pkt, p->status, (unsigned long long)p->resp_pkt, wait,
 			 (unsigned long long)p->flow_id, g->dir ? "request body" : "answer", p->other_len > 0 ? "\"" : "empty",
-			 p->other_len > 0 ? other : "", p->other_len > 0 ? "\"" : "");
+			 p->other_len > 0 ? other : "", p->other_len > 0 ? "\"" : "",
+			 p->head[0] != NULL || p->head[1] != NULL ? "; i: its HTTP heads" : "");
 		put_line(y++, 0, line);
 	}
 	if (asks(g)) {
@@ -1641,7 +1650,63 @@ static void fmt_abs(struct wts ts, char *buf, size_t len)
 }
 
 /* The connection detail, as lines (plain data, laid out by text.c). */
-static void build_info(struct tui *t, const struct ui_conn *c)
+/* A head as captured, one line per header line (the CR of each CRLF not
+ * shown). */
+static void info_head(struct ui_text *x, const char *title, const uint8_t *h, size_t hl, bool cut)
+{
+	ui_text_newline(x);
+	ui_text_put(x, UI_A_WARN, title);
+	ui_text_newline(x);
+	for (size_t i = 0; i < hl; ) {
+		size_t j = i;
+		while (j < hl && h[j] != '\n')
+			j++;
+		size_t e = j > i && h[j - 1] == '\r' && j < hl ? j - 1 : j;
+		if (e > i) {
+			ui_text_set_indent(x, 6);
+			ui_text_put(x, UI_A_NORMAL, "    ");
+			ui_text_put_untrusted(x, UI_A_NORMAL, h + i, e - i, false);
+			ui_text_newline(x);
+		}
+		i = j + 1;
+	}
+	if (cut)
+		info_str(x, "", "(cut: longer heads are kept to 16 KiB)");
+}
+
+/* The long-polling exchange of row g: what was asked, what came back, the
+ * heads. */
+static void info_poll(struct ui_text *x, const struct ui_msg *g)
+{
+	const struct ui_poll *p = g->poll;
+	char a[128];
+	ui_text_newline(x);
+	if (g->msgno != 0)
+		ui_text_putf(x, UI_A_WARN, "Long-polling exchange (the selected row, body #p%llu)",
+			     (unsigned long long)g->msgno);
+	else
+		ui_text_put(x, UI_A_WARN, "Long-polling exchange (the selected row)");
+	ui_text_newline(x);
+	info_str(x, "method", p->method);
+	info_str(x, "target", p->target);
+	info_fmt(x, "status", "%d", p->status);
+	fmt_abs(p->req_ts, a, sizeof(a));
+	info_fmt(x, "request", "%s, packet %llu", a, (unsigned long long)p->req_pkt);
+	fmt_abs(p->resp_ts, a, sizeof(a));
+	info_fmt(x, "answer ended", "%s, packet %llu", a, (unsigned long long)p->resp_pkt);
+	info_fmt(x, "TCP flow", "%llu", (unsigned long long)p->flow_id);
+	for (int k = 0; k < 2; k++) {
+		const char *title = k == 0 ? "Request head, as captured" : "Response head, as captured";
+		if (p->head[k] != NULL)
+			info_head(x, title, p->head[k], p->head_len[k], p->head_cut[k]);
+		else if (g->released)
+			info_str(x, k == 0 ? "request head" : "response head", "(released with the payload: memory cap)");
+		else
+			info_str(x, k == 0 ? "request head" : "response head", "(not captured)");
+	}
+}
+
+static void build_info(struct tui *t, const struct ui_conn *c, const struct ui_msg *poll)
 {
 	struct ui_text *x = &t->info;
 	const struct ws_conn_info *ci = &c->info;
@@ -1704,6 +1769,8 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 				 (unsigned long long)c->polls, c->polls == 1 ? "" : "s",
 				 (unsigned long long)c->poll_bodies[0], (unsigned long long)c->poll_bytes[0],
 				 (unsigned long long)c->poll_bodies[1], (unsigned long long)c->poll_bytes[1]);
+		if (poll != NULL)
+			info_poll(x, poll);
 	}
 	ui_text_newline(x);
 	ui_text_put(x, UI_A_WARN, "Handshake");
@@ -1752,29 +1819,10 @@ static void build_info(struct tui *t, const struct ui_conn *c)
 		info_str(x, "permessage-deflate", ci->decode_as ? "assumed possible (no handshake)" : "no");
 	for (int k = 0; k < 2; k++) {
 		const uint8_t *h = k == 0 ? ci->req_head : ci->resp_head;
-		size_t hl = k == 0 ? ci->req_head_len : ci->resp_head_len;
-		bool cut = k == 0 ? ci->req_head_cut : ci->resp_head_cut;
-		if (h == NULL)
-			continue;
-		ui_text_newline(x);
-		ui_text_put(x, UI_A_WARN, k == 0 ? "Request head, as captured" : "Response head, as captured");
-		ui_text_newline(x);
-		/* one line per header line; the CR of each CRLF is not shown */
-		for (size_t i = 0; i < hl; ) {
-			size_t j = i;
-			while (j < hl && h[j] != '\n')
-				j++;
-			size_t e = j > i && h[j - 1] == '\r' && j < hl ? j - 1 : j;
-			if (e > i) {
-				ui_text_set_indent(x, 6);
-				ui_text_put(x, UI_A_NORMAL, "    ");
-				ui_text_put_untrusted(x, UI_A_NORMAL, h + i, e - i, false);
-				ui_text_newline(x);
-			}
-			i = j + 1;
-		}
-		if (cut)
-			info_str(x, "", "(cut: longer heads are kept to 16 KiB)");
+		if (h != NULL)
+			info_head(x, k == 0 ? "Request head, as captured" : "Response head, as captured", h,
+				  k == 0 ? ci->req_head_len : ci->resp_head_len,
+				  k == 0 ? ci->req_head_cut : ci->resp_head_cut);
 	}
 	ui_text_newline(x);
 	ui_text_newline(x);

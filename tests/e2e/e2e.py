@@ -257,7 +257,7 @@ def compare_messages(pcap, log, extra=(), allow_warnings=()):
                 if why:
                     errors.append("conn %d %s message %d: %s" % (k, d, i + 1, why))
                     break
-        ends = [r for r in recs if r["type"] == "end" and r["conn"] == cr["id"]]
+        ends = [r for r in recs if r["type"] == "end" and r.get("conn") == cr["id"]]
         if len(ends) != 1:
             errors.append("conn %d: %d end records" % (k, len(ends)))
     return errors, nmsg

@@ -105,6 +105,9 @@ def check_sample(e2e, pcap):
              "; ".join(errs[:4]))
     entries = {e["_wscope"]["conn"]: e for e in har["log"]["entries"] if e["_resourceType"] == "websocket"}
     check_polls(e2e, name, har, recs)
+    xhr = [e for e in har["log"]["entries"] if e["_resourceType"] == "xhr"]
+    if xhr:
+        check_poll_heads(e2e, name, pcap, xhr)
     conns = [r for r in recs if r["type"] == "connection" and (r["status"] != 0 or r.get("decode_as"))]
     errs = []
     if sorted(entries) != sorted(r["id"] for r in conns):
@@ -163,6 +166,62 @@ def check_sample(e2e, pcap):
     if want:
         e2e.case("%s --har --no-redact: each request's headers as tshark reads them from the packets (%d)" % (
             name, n), not errs and n > 0, "; ".join(errs[:3]))
+
+
+def tshark_polls(pcap):
+    """(method, target) -> (request header lines, response header lines) of
+    each Engine.IO long-polling exchange, as tshark reads the packets."""
+    def fields(flt, *f):
+        args = ["tshark", "-r", pcap, "-Y", flt, "-T", "fields", "-E", "aggregator=\x1e"]
+        for x in f:
+            args += ["-e", x]
+        p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        return [line.split("\t") for line in p.stdout.split("\n") if line]
+
+    def lines(v):
+        return [x.rstrip("\r\n").replace("\\r\\n", "") for x in v.split("\x1e") if x]
+    reqs = fields('http.request and http.request.uri contains "transport=polling"', "http.request.method",
+                  "http.request.uri", "http.request.line")
+    resps = fields('http.response and http.response_for.uri contains "transport=polling"',
+                   "http.response_for.uri", "http.response.line")
+    out = {}
+    for method, uri, ls in reqs:
+        out[(method, uri)] = [lines(ls), None]
+    for uri, ls in resps:
+        target = "/" + uri.split("://", 1)[1].split("/", 1)[1]
+        for k, v in out.items():
+            if k[1] == target and v[1] is None:
+                v[1] = lines(ls)
+                break
+    return out
+
+
+def check_poll_heads(e2e, name, pcap, xhr):
+    """The XHR entries' request and response headers, and the bodies'
+    mimeType, are those tshark reads from the packets."""
+    want = tshark_polls(pcap)
+    errs, n = [], 0
+    for e in xhr:
+        rq, rs = e["request"], e["response"]
+        target = "/" + rq["url"].split("://", 1)[1].split("/", 1)[1]
+        w = want.get((rq["method"], target))
+        if w is None or w[1] is None:
+            errs.append("tshark has no %s %s" % (rq["method"], target[-30:]))
+            continue
+        n += 1
+        got = (["%s: %s" % (h["name"], h["value"]) for h in rq["headers"]],
+               ["%s: %s" % (h["name"], h["value"]) for h in rs["headers"]])
+        ct = [x.split(":", 1)[1].strip() for x in w[1] if x.lower().startswith("content-type:")]
+        if got != (w[0], w[1]):
+            errs.append("%s %s: %s vs tshark %s" % (rq["method"], target[-20:], got, w))
+        elif ct and rs["content"]["mimeType"] != ct[0]:
+            errs.append("%s %s: mimeType %s vs %s" % (rq["method"], target[-20:], rs["content"]["mimeType"], ct[0]))
+        elif rs["headersSize"] <= 0 or rq["headersSize"] <= 0:
+            errs.append("%s %s: headersSize %s %s" % (rq["method"], target[-20:], rq["headersSize"],
+                                                      rs["headersSize"]))
+    e2e.case("%s --har --no-redact: each long-polling XHR entry's request and response headers as tshark reads "
+             "them from the packets, the content's mimeType its Content-Type (%d)" % (name, n),
+             not errs and n == len(xhr), "; ".join(errs[:3]))
 
 
 def check_polls(e2e, name, har, recs):

@@ -665,6 +665,56 @@ def test_filtered_session(e2e, name):
              "%d vs %d records; first difference %s" % (len(got), len(want), diff[:1]))
 
 
+def test_session_end(e2e, name, crosses):
+    """A Socket.IO session that never upgraded (its WebSocket connection
+    left out of the capture by a BPF filter) has an end record: its
+    exchanges as the server logged them for its sid, its bodies each way,
+    and as unanswered the requests it asked whose answers came on the
+    WebSocket connection that was left out (crosses: the sample has such
+    requests). --filter gives the same."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    log = os.path.join(e2e.TOP, "samples", name + ".endpoints.jsonl.gz")
+    rc, full, bad, se = e2e.wscope_json(pcap)
+    ws = next(r for r in full if r["type"] == "connection" and r.get("session"))
+    sess, sid = ws["session"], ws["sid"]
+    crossed = sum(1 for r in full if r["type"] == "message" and r["conn"] == ws["id"]
+                  for u in r.get("app", {}).get("units", []) if (u.get("reply_to") or {}).get("session") == sess)
+    left = [r.get("unanswered") for r in full if r["type"] == "end" and r.get("conn") == ws["id"]]
+    logged = 0
+    with e2e.open_log(log) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] == "http_exchange" and r["side"] == "server" and "transport=polling" in r["target"] and \
+                    ("sid=" + sid in r["target"] or sid.encode() in b64(r["resp_body_b64"])):
+                logged += 1
+    cut = ["tcp and not port %d" % ws["client"]["port"]]
+    rc2, part, bad2, se2 = e2e.wscope_json(pcap, cut)
+    polls = [r for r in part if r["type"] == "poll" and r.get("session") == sess]
+    ends = [r for r in part if r["type"] == "end" and r.get("session") == sess]
+    bodies = [[p[k] for p in polls if p[k].get("seq")] for k in ("request", "response")]
+    want = {"type": "end", "session": sess, "reason": "eof", "exchanges": logged,
+            "messages_c2s": len(bodies[0]), "messages_s2c": len(bodies[1]),
+            "bytes_c2s": sum(b["length"] for b in bodies[0]), "bytes_s2c": sum(b["length"] for b in bodies[1]),
+            "app": "socketio", "unanswered": crossed}
+    got = {k: v for k, v in ends[0].items() if k != "ts"} if len(ends) == 1 else None
+    e2e.case("%s without its WebSocket connection: the session's end record (exchanges %d as the server logged "
+             "for its sid, bodies %d/%d, unanswered %d: its requests answered on the connection left out)"
+             % (name, logged, len(bodies[0]), len(bodies[1]), crossed),
+             rc == 0 and rc2 == 0 and got == want and left == [0] and (crossed > 0) == crosses and not
+             any(r["type"] == "end" and "conn" in r and r["conn"] == sess for r in part),
+             "%s vs %s (the connection's own unanswered %s)" % (got, want, left))
+    rc3, filt, bad3, se3 = e2e.wscope_json(pcap, ["--filter", "conn:%d" % sess] + cut)
+    fe = [r for r in filt if r["type"] == "end"]
+    e2e.case("%s without its WebSocket connection, --filter conn:%d: the same end record" % (name, sess),
+             rc3 == 0 and fe == ends, "%s vs %s" % (fe, ends))
+    rc4, so, se4 = e2e.run_wscope(["-r", pcap, "--text"] + cut)
+    line = [x for x in so.split("\n") if (" #%d " % sess) in x and " end " in x]
+    e2e.case("%s without its WebSocket connection: the transcript's end line of the session counts its "
+             "unanswered requests" % name,
+             rc4 == 0 and len(line) == 1 and ("%d request%s unanswered" % (crossed, "" if crossed == 1 else "s"))
+             in line[0] and "never upgraded" in line[0], str(line))
+
+
 def test_options(e2e):
     pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
     rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
@@ -689,6 +739,7 @@ def run(e2e):
     for name in ("sio", "sio-v2"):
         test_polling(e2e, name)
         test_filtered_session(e2e, name)
+        test_session_end(e2e, name, name == "sio")
     for name in ("stomp-rabbitmq", "mqtt-mosquitto", "jsonrpc"):
         test_filtered(e2e, name)
     test_options(e2e)

@@ -359,7 +359,7 @@ def run(e2e):
         want_m = [r for r in allrecs if r["type"] == "message" and keep(r)]
         conns = {r["conn"] for r in want_m}
         want = [r for r in allrecs if (r["type"] == "message" and keep(r)) or
-                (r["type"] in ("connection",) and r["id"] in conns) or (r["type"] == "end" and r["conn"] in conns)]
+                (r["type"] in ("connection",) and r["id"] in conns) or (r["type"] == "end" and r.get("conn") in conns)]
         got = [r for r in recs if r["type"] != "warning"]
         e2e.case("--filter '%s' --json: %d records, each equal to one of the unfiltered output's (the %d "
                  "messages that pass, their connections and ends), in order" % (expr, len(want), len(want_m)),

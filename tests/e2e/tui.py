@@ -1717,6 +1717,20 @@ def test_socketio_session(ctx):
     p.keys("Enter")
     ok3, s3 = p.wait(lambda s: s.startswith(" long-polling body "))
     head3 = s3.split("\n")[0]
+    # i on that row: the exchange and its heads as the packets have them
+    p.keys("i")
+    okh, sh = p.wait(lambda s: "Response head, as captured" in s and "HTTP/1.1 200 OK" in s)
+    tgt = re.search(r"GET (/socket\.io/\S+)", s3)
+    tgt = tgt.group(1) if tgt else "?"
+    tr = subprocess.run(["tshark", "-r", pcap, "-Y", 'http.request.uri == "%s"' % tgt, "-T", "fields",
+                         "-E", "aggregator=\x1e", "-e", "http.request.line"], capture_output=True, text=True,
+                        timeout=120)
+    want_h = [x.rstrip("\r\n").replace("\\r\\n", "") for x in tr.stdout.strip("\n").split("\x1e") if x.strip()]
+    shown = [ln.strip() for ln in sh.split("\n")]
+    okh = okh and want_h and all(x in shown for x in want_h) and ("GET %s HTTP/1.1" % tgt) in shown and \
+        "Long-polling exchange (the selected row" in sh
+    p.keys("q")
+    p.wait(lambda s: s.startswith(" long-polling body "))
     p.keys("a")
     ok4, s4 = p.wait(lambda s: "its request: long-polling body" in s)
     head4 = s4.split("\n")[0]
@@ -1724,11 +1738,12 @@ def test_socketio_session(ctx):
     ok5, _ = p.wait("EXITED 0")
     ctx.case("sio.pcap without the upgrade: the session's entry says polling, eof and its bodies each way "
              "(%d, %d); its %d exchanges are poll rows, decoded; Enter on the ack shows 'long-polling body' "
-             "with GET 200; a goes to its request (POST)" % (c2s, len(polls) - c2s, len(polls)),
-             ok1 and ok2 and len(prow) == len(polls) and len(dec) == len(polls) and ask < ack and ok3 and
+             "with GET 200; i there shows its request head as tshark reads it (%d header lines) and the response "
+             "head; a goes to its request (POST)" % (c2s, len(polls) - c2s, len(polls), len(want_h)),
+             ok1 and ok2 and len(prow) == len(polls) and len(dec) == len(polls) and ask < ack and ok3 and okh and
              "GET 200" in head3 and "s2c" in head3 and ok4 and "POST 200" in head4 and "c2s" in head4 and ok5,
-             "first row %r; %d poll rows (%d decoded) of %d; heads %r / %r" % (first, len(prow), len(dec), len(polls),
-                                                                              head3, head4))
+             "first row %r; %d poll rows (%d decoded) of %d; heads %r / %r; i: %r vs tshark %r" % (
+                 first, len(prow), len(dec), len(polls), head3, head4, sh[:900], want_h))
     # the whole capture: the WebSocket connection holds the session's rows
     p = ctx.wscope(["-r", pcap], w=140, h=50)
     wait_loaded(p)

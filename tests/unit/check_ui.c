@@ -1343,6 +1343,127 @@ START_TEST(socketio_refused_handshake)
 }
 END_TEST
 
+/* A session that never upgraded ends by its own end event: closed, with
+ * what its decoder left unanswered, and --filter's export writes the same
+ * record (session, not conn). Its exchanges' heads are kept with the row,
+ * and released with its payload. */
+START_TEST(socketio_session_end_record)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	poll_ev(m, 3, "GET", "", "0{\"sid\":\"S1\"}", 1, 100, 7);
+	poll_ev(m, 3, "POST", "42[\"x\"]", "ok", 2, 101, 7);
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	ck_assert_int_eq(c->state, UI_POLLING);
+	struct ws_end_info e;
+	memset(&e, 0, sizeof(e));
+	e.conn = 3;
+	e.session = true;
+	e.exchanges = 2;
+	e.reason = "eof";
+	e.app = "socketio";
+	e.unanswered = 2;
+	e.close_code[0] = e.close_code[1] = -1;
+	struct ev ev = { .type = EV_WS_END };
+	ev.u.wsend = &e;
+	ev.ts.sec = 105;
+	ev.dir = -1;
+	ui_model_event(m, &ev);
+	ui_model_finish(m); /* already ended: stays as the event said */
+	ck_assert_int_eq(c->state, UI_CLOSED);
+	ck_assert_str_eq(c->end_reason, "eof");
+	ck_assert_uint_eq(c->unanswered, 2);
+	ck_assert_int_eq(c->end_ts.sec, 105);
+	size_t n;
+	char *out = export_to_string(c, NULL, &n);
+	ck_assert_ptr_nonnull(strstr(out, "{\"type\":\"end\",\"session\":3,\"ts\":105.000000,\"reason\":\"eof\","
+					  "\"exchanges\":2,\"messages_c2s\":1,\"messages_s2c\":1,\"bytes_c2s\":7,"
+					  "\"bytes_s2c\":13,\"app\":\"socketio\",\"unanswered\":2}"));
+	free(out);
+	ui_model_free(m);
+}
+END_TEST
+
+static void poll_heads_ev(struct ui_model *m, const char *req_head, const char *resp_head, const char *body)
+{
+	struct poll_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.client.af = pi.server.af = 4;
+	pi.method = "GET";
+	pi.target = "/socket.io/?EIO=4&transport=polling&sid=S1";
+	pi.sid = "S1";
+	pi.session = 5;
+	pi.eio = 4;
+	pi.status = 200;
+	pi.body[1].p = (const uint8_t *)body;
+	pi.body[1].len = strlen(body);
+	pi.body[1].seq = 1;
+	pi.head[0] = (const uint8_t *)req_head;
+	pi.head_len[0] = strlen(req_head);
+	pi.head[1] = (const uint8_t *)resp_head;
+	pi.head_len[1] = strlen(resp_head);
+	pi.head_cut[1] = true;
+	struct flow_info fi;
+	flow_of(&fi, 9, false);
+	struct ev ev = { .type = EV_POLL };
+	ev.u.poll = &pi;
+	ev.ts.sec = 100;
+	ev.flow = &fi;
+	ev.dir = -1;
+	ui_model_event(m, &ev);
+}
+
+START_TEST(socketio_poll_heads)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	static const char rq[] = "GET /socket.io/?EIO=4 HTTP/1.1\r\nCookie: io=S1\r\n\r\n";
+	static const char rs[] = "HTTP/1.1 200 OK\r\nSet-Cookie: lb=7\r\n";
+	struct ui_model_mem mm;
+	ui_model_mem(m, &mm);
+	uint64_t before = mm.held;
+	poll_heads_ev(m, rq, rs, "2");
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	const struct ui_msg *g = ui_conn_msg(c, 0);
+	ck_assert_ptr_nonnull(g->poll);
+	ck_assert_uint_eq(g->poll->head_len[0], strlen(rq));
+	ck_assert_mem_eq(g->poll->head[0], rq, strlen(rq));
+	ck_assert_uint_eq(g->poll->head_len[1], strlen(rs));
+	ck_assert(!g->poll->head_cut[0] && g->poll->head_cut[1]);
+	/* counted: the heads' bytes are in what the model holds */
+	ui_model_mem(m, &mm);
+	ck_assert_uint_ge(mm.held - before, strlen(rq) + strlen(rs));
+	ui_model_free(m);
+	/* past the budget: released with the payload */
+	o.budget = 1u << 20;
+	m = ui_model_new(&o);
+	static char big[8192];
+	memset(big, 'x', sizeof(big) - 1);
+	for (int i = 0; i < 200; i++)
+		poll_heads_ev(m, rq, rs, big);
+	c = ui_model_conn(m, 0);
+	size_t released = 0, kept = 0;
+	for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+		g = ui_conn_msg(c, i);
+		ck_assert_ptr_nonnull(g->poll);
+		if (g->released) {
+			released++;
+			ck_assert_ptr_null(g->poll->head[0]);
+			ck_assert_ptr_null(g->poll->head[1]);
+		} else if (g->poll->head[0] != NULL) {
+			kept++;
+		}
+	}
+	ck_assert_uint_gt(released, 0);
+	ck_assert_uint_gt(kept, 0);
+	ui_model_mem(m, &mm);
+	ck_assert_uint_le(mm.held, mm.budget); /* (at least 1 MiB) */
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(socketio_session_never_upgraded)
 {
 	struct ui_model_opts o;
@@ -2557,6 +2678,8 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, export_through_the_json_writer);
 	tcase_add_test(tc, socketio_session_then_its_upgrade);
 	tcase_add_test(tc, socketio_session_never_upgraded);
+	tcase_add_test(tc, socketio_session_end_record);
+	tcase_add_test(tc, socketio_poll_heads);
 	tcase_add_test(tc, socketio_refused_handshake);
 	tcase_add_test(tc, hooks_see_everything_once);
 	tcase_add_test(tc, transcript_lines);
