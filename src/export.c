@@ -161,7 +161,8 @@ static void conn_record(struct export *x, const struct ev *ev)
 
 /* Text from the wire (or made of it) under key k; when redacting, the
  * secrets inside it hidden (redact_text), or all of it when that failed. */
-static void text_redacted(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8)
+/* Returns how many values were replaced. */
+static size_t text_redacted(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8)
 {
 	struct json *j = x->j;
 	size_t rl = 0, count = 0;
@@ -174,6 +175,7 @@ static void text_redacted(struct export *x, const char *k, const uint8_t *p, siz
 	else
 		json_strn(j, k, r != NULL ? r : p, r != NULL ? rl : n);
 	free(r);
+	return failed ? 1 : count;
 }
 
 /* A field's value; secrets hidden when redacting (by the field's or the
@@ -405,10 +407,13 @@ static void poll_body(struct export *x, const char *k, const struct poll_body *b
 	json_u64(j, "length", total > n ? total : n);
 	if (seq != 0)
 		json_u64(j, "seq", seq);
+	size_t red = 0;
 	if (utf8_valid(p, n))
-		text_redacted(x, "body", p, n, true);
+		red = text_redacted(x, "body", p, n, true);
 	else
 		json_base64(j, "body_data", p, n);
+	if (red > 0)
+		json_u64(j, "redacted", red);
 	if (cut || total > n)
 		json_bool(j, "truncated", true);
 	if (ai != NULL)
@@ -434,7 +439,9 @@ static void poll_record(struct export *x, const struct ev *ev)
 		json_null(j, "sid");
 	json_u64(j, "eio", (uint64_t)(pi->eio > 0 ? pi->eio : 0));
 	json_strn(j, "method", (const uint8_t *)pi->method, strlen(pi->method));
-	text_redacted(x, "target", (const uint8_t *)pi->target, strlen(pi->target), false);
+	size_t red = text_redacted(x, "target", (const uint8_t *)pi->target, strlen(pi->target), false);
+	if (red > 0)
+		json_u64(j, "redacted", red);
 	json_u64(j, "status", (uint64_t)(pi->status > 0 ? pi->status : 0));
 	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
 	json_u64(j, "request_packet", pi->req_pkt);

@@ -20,6 +20,7 @@ struct har {
 	struct har_opts o;
 	bool started, finished;
 	uint64_t entries, left_out, redactions;
+	uint64_t xhr;               /* entries that are long-polling exchanges */
 };
 
 struct har *har_new(FILE *out, const struct har_opts *o)
@@ -61,7 +62,7 @@ static void start(struct har *h)
 	json_str(j, "version", PACKAGE_VERSION);
 	json_obj_end(j);
 	char c[1200];
-	snprintf(c, sizeof(c), "%s; WebSocket connections (and Socket.IO long-polling exchanges) of %s%s%s",
+	snprintf(c, sizeof(c), "%s; WebSocket traffic of %s%s%s",
 		 redacting(h) ? "REDACTED: secret headers, query parameters and JSON keys are replaced by "
 				"\"[redacted]\" (--no-redact keeps them)" :
 				"NOT REDACTED: may hold tokens, cookies and other secrets (--no-redact was given)",
@@ -531,6 +532,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	json_obj_end(j);
 	json_elem_end(j);
 	h->entries++;
+	h->xhr++;
 	free(shown);
 }
 
@@ -549,26 +551,76 @@ static void app_fields(struct har *h, const struct ui_msg *g)
 	}
 }
 
+/* A long-polling row, by when its request was sent. */
+struct poll_ref {
+	struct wts ts;
+	size_t i;
+};
+
+static int by_start(const void *a, const void *b)
+{
+	const struct poll_ref *x = a, *y = b;
+	int64_t d = wts_diff_ns(x->ts, y->ts);
+	if (d != 0)
+		return d < 0 ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void ws_entry(struct har *h, const struct ui_conn *c, const struct ui_filter *f);
+
 void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 {
-	/* a Socket.IO session: its long-polling exchanges first */
-	for (size_t i = 0; i < ui_conn_nmsgs(c); i++) {
+	/* a Socket.IO session: its long-polling exchanges, and the WebSocket
+	 * entry among them, by start time (as HAR prefers; the rows come as
+	 * the answers end) */
+	size_t n = 0, nm = ui_conn_nmsgs(c);
+	for (size_t i = 0; i < nm; i++) {
 		const struct ui_msg *g = ui_conn_msg(c, i);
-		if (g->kind != UI_ROW_POLL || g->poll == NULL)
-			continue;
-		if (f != NULL && ui_filter_active(f) && !ui_filter_match(f, c, g))
-			continue;
-		start(h);
-		poll_entry(h, c, g);
+		n += g->kind == UI_ROW_POLL && g->poll != NULL && (f == NULL || !ui_filter_active(f) ||
+								   ui_filter_match(f, c, g));
 	}
-	if (c->polling)
-		return;
+	struct poll_ref *r = n > 0 ? malloc(n * sizeof(*r)) : NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < nm && k < n; i++) {
+		const struct ui_msg *g = ui_conn_msg(c, i);
+		if (g->kind != UI_ROW_POLL || g->poll == NULL || (f != NULL && ui_filter_active(f) &&
+								   !ui_filter_match(f, c, g)))
+			continue;
+		if (r == NULL) { /* out of memory: in row order */
+			start(h);
+			poll_entry(h, c, g);
+			continue;
+		}
+		r[k].ts = g->poll->req_ts;
+		r[k++].i = i;
+	}
+	if (r != NULL)
+		qsort(r, k, sizeof(*r), by_start);
 	/* never an HTTP/1.1 handshake (TLS without its key, HTTP/2): no entry
 	 * (the state says it only until the connection ends) */
-	if (c->status == 0 && !c->info.decode_as) {
+	bool ws = !c->polling && (c->status != 0 || c->info.decode_as);
+	if (!c->polling && !ws)
 		h->left_out++;
-		return;
+	struct wts ws_ts = c->info.req_ts.sec != 0 || c->info.req_ts.nsec != 0 ? c->info.req_ts : c->conn_ts;
+	size_t j = 0;
+	for (; j < k; j++) {
+		if (ws && wts_diff_ns(r[j].ts, ws_ts) > 0)
+			break;
+		start(h);
+		poll_entry(h, c, ui_conn_msg(c, r[j].i));
 	}
+	if (ws)
+		ws_entry(h, c, f);
+	for (; j < k; j++) {
+		start(h);
+		poll_entry(h, c, ui_conn_msg(c, r[j].i));
+	}
+	free(r);
+}
+
+/* The WebSocket connection's entry: its handshake, then its messages. */
+static void ws_entry(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
+{
 	start(h);
 	struct json *j = h->j;
 	const struct ws_conn_info *ci = &c->info;
@@ -691,6 +743,7 @@ bool har_finish(struct har *h, int *err)
 		json_arr_end(j); /* entries */
 		json_obj_begin(j, "_wscope");
 		json_u64(j, "entries", h->entries);
+		json_u64(j, "long_polling", h->xhr); /* of them, Socket.IO's exchanges */
 		json_u64(j, "left_out", h->left_out);
 		json_bool(j, "redacted", redacting(h));
 		json_u64(j, "redactions", h->redactions);

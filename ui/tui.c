@@ -1192,6 +1192,26 @@ static void put_line(int y, int x, const char *s)
 	mvaddnstr(y, x, s + start, (int)n);
 }
 
+/* As put_line from column 0, with a marker in the last column when the
+ * text goes on past the screen's edge (a status line cut must say so). */
+static void put_line_marked(const struct tui *t, int y, const char *s)
+{
+	if (y < 0 || y >= LINES || COLS < 2)
+		return;
+	size_t n = strlen(s);
+	while (n > 0 && s[n - 1] == ' ')
+		n--; /* padding is not text */
+	if (ts_width(s, n) <= COLS) {
+		put_line(y, 0, s);
+		return;
+	}
+	size_t start;
+	int lead, cols;
+	size_t k = ts_clip(s, n, 0, COLS - 1, &start, &lead, &cols);
+	mvaddnstr(y, 0, s + start, (int)k);
+	mvaddstr(y, cols, (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+}
+
 static void bar(const struct tui *t, int y, const char *text)
 {
 	set_attr(t, C_BAR, A_REVERSE);
@@ -1199,7 +1219,7 @@ static void bar(const struct tui *t, int y, const char *text)
 	clrtoeol();
 	for (int x = 0; x < COLS; x++)
 		mvaddch(y, x, ' ');
-	put_line(y, 0, text);
+	put_line_marked(t, y, text);
 	clear_attr(t, C_BAR, A_REVERSE);
 }
 
@@ -1230,7 +1250,31 @@ static struct cols conn_cols(void)
 	if (room - (c.client + 1) >= 30)
 		room -= c.client + 1; /* wide enough: the client's address shows too */
 	c.hp = room < 24 ? 24 : room > 60 ? 60 : room;
+	/* a few columns of an address say nothing: host and path take them */
+	int client_shown = COLS - (fixed + c.hp);
+	int server_shown = client_shown - (c.client + 1);
+	if (client_shown > 0 && client_shown < 12 && c.hp + client_shown <= 60)
+		c.hp += client_shown;
+	else if (server_shown > 0 && server_shown < 12 && c.hp + server_shown <= 60)
+		c.hp += server_shown;
 	return c;
+}
+
+/* How many of the connection list's columns show: a column cut by the
+ * screen's edge only when enough of it shows to be read (numbers whole,
+ * words from 8 columns, addresses from 12). */
+static int conn_cols_shown(const struct cols *c)
+{
+	const int w[] = { c->id, c->hp, c->proto, c->state, c->n, c->n, c->b, c->b, c->note, c->client, c->server };
+	const int least[] = { 0, 0, 8, 8, c->n, c->n, c->b, c->b, 8, 12, 12 };
+	int x = 0, k = 0;
+	for (; k < (int)(sizeof(w) / sizeof(w[0])); k++) {
+		int room = COLS - x;
+		if (room < w[k] && room < least[k])
+			break;
+		x += w[k] + 1;
+	}
+	return k;
 }
 
 /* Appends s as a cell of exactly w columns (sanitized) and a space. */
@@ -1251,17 +1295,12 @@ static void draw_conns(struct tui *t)
 	char line[4096];
 	size_t o = 0;
 	unsigned fl = t->tsflags;
-	cell(line, sizeof(line), &o, " id", w.id, false, fl);
-	cell(line, sizeof(line), &o, "host/path", w.hp, false, fl);
-	cell(line, sizeof(line), &o, "protocol", w.proto, false, fl);
-	cell(line, sizeof(line), &o, "state", w.state, false, fl);
-	cell(line, sizeof(line), &o, "c2s", w.n, true, fl);
-	cell(line, sizeof(line), &o, "s2c", w.n, true, fl);
-	cell(line, sizeof(line), &o, "bytes>", w.b, true, fl);
-	cell(line, sizeof(line), &o, "bytes<", w.b, true, fl);
-	cell(line, sizeof(line), &o, "notes", w.note, false, fl);
-	cell(line, sizeof(line), &o, "client", w.client, false, fl);
-	cell(line, sizeof(line), &o, "server", w.server, false, fl);
+	int nc = conn_cols_shown(&w);
+	const char *head[] = { " id", "host/path", "protocol", "state", "c2s", "s2c", "bytes>", "bytes<", "notes",
+			       "client", "server" };
+	const int hw[] = { w.id, w.hp, w.proto, w.state, w.n, w.n, w.b, w.b, w.note, w.client, w.server };
+	for (int k = 0; k < nc; k++)
+		cell(line, sizeof(line), &o, head[k], hw[k], k >= 4 && k <= 7, fl);
 	bar(t, 0, line);
 	refresh_cvis(t);
 	for (int r = 0; r < rows() && t->cl.top + r < t->ncvis; r++) {
@@ -1293,17 +1332,10 @@ static void draw_conns(struct tui *t)
 				 c->warnings ? "warn" : "");
 		}
 		o = 0;
-		cell(line, sizeof(line), &o, id, w.id, false, fl);
-		cell(line, sizeof(line), &o, hp, w.hp, false, fl);
-		cell(line, sizeof(line), &o, c->subprotocol != NULL ? c->subprotocol : c->app, w.proto, false, fl);
-		cell(line, sizeof(line), &o, st, w.state, false, fl);
-		cell(line, sizeof(line), &o, n0, w.n, true, fl);
-		cell(line, sizeof(line), &o, n1, w.n, true, fl);
-		cell(line, sizeof(line), &o, b0, w.b, true, fl);
-		cell(line, sizeof(line), &o, b1, w.b, true, fl);
-		cell(line, sizeof(line), &o, note, w.note, false, fl);
-		cell(line, sizeof(line), &o, c->client, w.client, false, fl);
-		cell(line, sizeof(line), &o, c->server, w.server, false, fl);
+		const char *cv[] = { id, hp, c->subprotocol != NULL ? c->subprotocol : c->app, st, n0, n1, b0, b1, note,
+				    c->client, c->server };
+		for (int k = 0; k < nc; k++)
+			cell(line, sizeof(line), &o, cv[k], hw[k], k >= 4 && k <= 7, fl);
 		bool sel = v == t->cl.sel;
 		if (sel)
 			attron(A_REVERSE);
@@ -1361,7 +1393,15 @@ static void draw_msgs(struct tui *t)
 		fmt_time(t, c, g->ts, tbuf, sizeof(tbuf));
 		int pair = g->dir ? C_S2C : C_C2S;
 		bool msg = g->kind == UI_ROW_MSG || g->kind == UI_ROW_POLL;
-		if (msg) {
+		if (msg && COLS < 64) {
+			/* narrow: no padding, and the kind only when not text, so
+			 * that the preview keeps some room */
+			snprintf(len, sizeof(len), "%llu", (unsigned long long)g->length);
+			bool text = g->kind == UI_ROW_MSG && g->opcode == WS_OP_TEXT;
+			snprintf(line, sizeof(line), " %s %s %s%s%s%s ", tbuf, g->dir ? "<-" : "->",
+				 text ? "" : g->kind == UI_ROW_POLL ? "poll" : ws_opcode_name(g->opcode), text ? "" : " ",
+				 len, g->compressed ? "z" : "");
+		} else if (msg) {
 			snprintf(len, sizeof(len), "%llu", (unsigned long long)g->length);
 			snprintf(line, sizeof(line), " %s %s %-6s %8s%s ", tbuf, g->dir ? "<-" : "->",
 				 g->kind == UI_ROW_POLL ? "poll" : ws_opcode_name(g->opcode), len, g->compressed ? "z" : " ");
@@ -1972,7 +2012,7 @@ static void draw_status(struct tui *t)
 	clrtoeol();
 	if (t->note_err && note[0])
 		set_attr(t, C_WARN, A_BOLD);
-	put_line(LINES - 2, 0, st);
+	put_line_marked(t, LINES - 2, st);
 	if (t->note_err && note[0])
 		clear_attr(t, C_WARN, A_BOLD);
 	if (t->pk != P_NONE) {

@@ -259,6 +259,17 @@ def check_polls(e2e, name, har, recs):
             break
     e2e.case("%s --har: each Socket.IO long-polling exchange an XHR entry, method, URL, status, both bodies and "
              "session as the NDJSON's %d poll records" % (name, len(polls)), not errs and polls, "; ".join(errs[:3]))
+    # a session's entries (its exchanges and its WebSocket connection's) by
+    # start time, as HAR prefers; the log counts the exchanges
+    sess = {e["_wscope"].get("session") for e in xhr}
+    group = [e for e in har["log"]["entries"] if e["_wscope"].get("session") in sess]
+    starts = [e["startedDateTime"] for e in group]
+    kinds = [e["_resourceType"] for e in group]
+    e2e.case("%s --har: a session's %d entries (%s) in order of start time; the log's _wscope counts %d "
+             "long-polling entries" % (name, len(group), ", ".join("%s %d" % (k, kinds.count(k)) for k in
+                                                                    sorted(set(kinds))), len(xhr)),
+             starts == sorted(starts) and "websocket" in kinds and
+             har["log"]["_wscope"].get("long_polling") == len(xhr), str(list(zip(kinds, starts))[:12]))
 
 
 def run(e2e):

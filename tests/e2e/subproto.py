@@ -12,6 +12,7 @@ messages' last packets as tshark reads them from the capture.
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -715,6 +716,39 @@ def test_session_end(e2e, name, crosses):
              in line[0] and "never upgraded" in line[0], str(line))
 
 
+def test_poll_redact(e2e, name):
+    """--redact on long-polling: a body with a secret JSON value (the auth
+    token of a namespace's CONNECT) says how many it replaced, the target's
+    too; no replaced value is left anywhere in the output; lengths stay."""
+    pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
+    rc, plain, _, _ = e2e.wscope_json(pcap)
+    rc2, red, _, _ = e2e.wscope_json(pcap, ["--redact"])
+    pp = [r for r in plain if r["type"] == "poll"]
+    rp = [r for r in red if r["type"] == "poll"]
+    errs, n, gone = [], 0, set()
+    for a, b in zip(pp, rp):
+        for side in ("request", "response"):
+            x, y = a[side], b[side]
+            if x.get("body") != y.get("body"):
+                n += 1
+                if y.get("redacted") != y["body"].count("[redacted]") or x["length"] != y["length"]:
+                    errs.append("%s %s: redacted %s, %d replaced" % (b["method"], side, y.get("redacted"),
+                                                                    y["body"].count("[redacted]")))
+                for m in re.finditer(r'"([A-Za-z_]+)":"([^"]+)"', x["body"]):
+                    if '"%s":"[redacted]"' % m.group(1) in y["body"]:
+                        gone.add(m.group(2))
+            elif "redacted" in y:
+                errs.append("%s %s: redacted without a change" % (b["method"], side))
+        if (a["target"] != b["target"]) != ("redacted" in b):
+            errs.append("target %s: redacted %s" % (b["target"][-30:], b.get("redacted")))
+    out = json.dumps(red)
+    left = [g for g in gone if g in out]
+    e2e.case("%s --redact: %d long-polling bodies with secrets say how many values were replaced, lengths kept, "
+             "none of the %d replaced values anywhere in the output" % (name, n, len(gone)),
+             rc == 0 and rc2 == 0 and len(pp) == len(rp) and n > 0 and gone and not errs and not left,
+             "; ".join(errs[:3]) + " left: %s" % left[:3])
+
+
 def test_options(e2e):
     pcap = os.path.join(e2e.TOP, "samples", "jsonrpc.pcap")
     rc, recs, bad, se = e2e.wscope_json(pcap, ["--decode-sub", "none"])
@@ -740,6 +774,7 @@ def run(e2e):
         test_polling(e2e, name)
         test_filtered_session(e2e, name)
         test_session_end(e2e, name, name == "sio")
+    test_poll_redact(e2e, "sio")
     for name in ("stomp-rabbitmq", "mqtt-mosquitto", "jsonrpc"):
         test_filtered(e2e, name)
     test_options(e2e)

@@ -1767,10 +1767,65 @@ def test_socketio_session(ctx):
              "listed %s; %d leading poll rows; %s" % (listed, len(lead), s7[:600]))
 
 
+def test_narrow(ctx):
+    """Narrow terminals: the connection list shows a column only when
+    enough of it does to be read (an address 12 columns or not at all,
+    numbers whole); a decoded row keeps room for its decoded line; a status
+    or key line cut by the edge ends in a marker."""
+    pcap = os.path.join(ctx.e2e.TOP, "samples", "stomp-rabbitmq.pcap")
+    rc, recs, bad, se = ctx.e2e.wscope_json(pcap)
+    first = next(r for r in recs if r["type"] == "message" and r["conn"] == 1 and "app" in r)
+    client = next(r for r in recs if r["type"] == "connection" and r["id"] == 1)["client"]
+    addr = "%s:%d" % (client["ip"], client["port"])
+    errs = []
+    for w in (40, 60, 80, 100, 120, 135, 150, 165):
+        p = ctx.wscope(["-r", pcap], w=w, h=12)
+        wait_loaded(p)
+        s = p.screen()
+        ls = s.split("\n")
+        head, row = ls[0], ls[1]
+        cols = head.split()
+        if "client" in cols:
+            at = head.index("client")
+            shown = row[at:].split(" ")[0] if len(row) > at else ""
+            if len(shown) < min(12, len(addr)) or not addr.startswith(shown):
+                errs.append("%d cols: client column shows %r" % (w, shown))
+        elif ":%d" % client["port"] in row or ":%s" % str(client["port"])[:2] in row.split()[-1]:
+            errs.append("%d cols: a piece of the address without its column: %r" % (w, row))
+        for c in ("c2s", "s2c", "bytes>", "bytes<"):
+            if head.rstrip().endswith(c[:-1]) or head.rstrip().endswith(c[:2]):
+                errs.append("%d cols: %s cut" % (w, c))
+        if any(dwidth(x) > w for x in ls):
+            errs.append("%d cols: a line wider than the screen" % w)
+        p.keys("Q")
+        p.wait("EXITED 0")
+    p = ctx.wscope(["-r", pcap], w=40, h=10)
+    wait_loaded(p)
+    p.keys("Enter")
+    ok, s = p.wait(lambda s: s.startswith(" conn 1 "))
+    p.keys("g")
+    p.settle()
+    s = p.screen()
+    ls = s.rstrip("\n").split("\n")
+    # the first decoded row: its decoded line's first words show
+    word = first["app"]["summary"].split()[0]
+    row1 = ls[1]
+    mark = ("\u2026", "~")
+    ok2 = ("STOMP " + word)[:8] in row1 or ("STOMP " + word)[:8] in ls[1:3][-1]
+    ok3 = ls[-2].rstrip().endswith(mark) and ls[0].rstrip().endswith(mark) and \
+        ls[-1].rstrip().endswith(mark)
+    p.keys("Q")
+    ok4, _ = p.wait("EXITED 0")
+    ctx.case("narrow terminals (40 to 165 columns): each column of the connection list whole or readable "
+             "(the client address %s from 12 columns or not at all, numbers whole); at 40x10 a decoded row shows "
+             "'STOMP %s', and the title, status and key lines cut by the edge end in a marker" % (addr, word),
+             not errs and ok and ok2 and ok3 and ok4, "; ".join(errs[:4]) + " | " + s)
+
+
 TESTS = [test_sample_walkthrough, test_resize, test_search_no_match, test_brackets, test_controls, test_badkey,
          test_widehost, test_korean, test_deflate_big, test_lossy, test_conn_detail, test_export,
          test_export_conns, test_save, test_full_disk, test_dropped_user_save, test_no_terminal, test_summary, test_no_color,
-         test_conn_filter_search, test_help, test_live, test_socketio_session]
+         test_conn_filter_search, test_help, test_live, test_socketio_session, test_narrow]
 
 
 def run(e2e, only=None):
