@@ -1324,6 +1324,12 @@ static void take_app(struct ui_model *m, struct ui_conn *c, struct ui_msg *g, co
 			rq->answer = g->msgno;
 			rq->answer_poll = g->kind == UI_ROW_POLL;
 		}
+		if (rq != NULL) {
+			if (rq->answers < UINT32_MAX)
+				rq->answers++;
+			rq->last_latency = u->latency;
+			m->version++; /* a request's detail says it */
+		}
 	}
 }
 

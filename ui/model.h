@@ -147,6 +147,8 @@ struct ui_msg {
 	                         of several packets; at most 255) */
 	uint64_t answer;      /* its first answer's msgno, or 0 */
 	bool answer_poll;     /* that answer is a long-polling body */
+	uint32_t answers;     /* answers to it seen (a subscription's stream) */
+	double last_latency;  /* seconds from it to the latest of them */
 	double latency;       /* seconds since reply_to */
 	bool first_answer;    /* the first answer to reply_to (latency is then
 	                         its time to answer) */

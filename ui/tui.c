@@ -1618,10 +1618,17 @@ static void draw_detail(struct tui *t)
 		put_line(y++, 0, line);
 	}
 	if (asks(g)) {
+		char more[96] = "";
+		if (g->answers > 1) {
+			char lat[32];
+			ui_fmt_latency(g->last_latency, lat, sizeof(lat));
+			snprintf(more, sizeof(more), "; %lu answers in all, the latest after %s", (unsigned long)g->answers,
+				 lat);
+		}
 		if (g->answer != 0)
-			snprintf(line, sizeof(line), " its first answer: %s %llu (%s goes there)",
+			snprintf(line, sizeof(line), " its first answer: %s %llu (%s goes there)%s",
 				 g->answer_poll ? "long-polling body" : "message", (unsigned long long)g->answer,
-				 g->reply_to != 0 ? "A" : "a");
+				 g->reply_to != 0 ? "A" : "a", more);
 		else
 			snprintf(line, sizeof(line), " no answer to it in the capture%s",
 				 c->state == UI_CLOSED ? "" : " (yet)");

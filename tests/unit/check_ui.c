@@ -355,6 +355,57 @@ START_TEST(frames_and_warnings_attach_to_their_message)
 }
 END_TEST
 
+/* A subscription's stream of answers: the request row counts them and
+ * keeps the latest's time (its detail says both); its first answer is the
+ * one a goes to. Decoded by the graphql-ws decoder itself. */
+START_TEST(request_counts_answers)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	conn_ev(m, 1, 101, false, false);
+	struct app_conn *a = app_conn_new(app_decoder_by_name("graphql-ws"), "graphql-transport-ws", "/", false, true);
+	ck_assert_ptr_nonnull(a);
+	static struct app_out out;
+	static const struct { int dir; const char *text; } msgs[] = {
+		{ 0, "{\"type\":\"connection_init\"}" },
+		{ 1, "{\"type\":\"connection_ack\"}" },
+		{ 0, "{\"id\":\"s\",\"type\":\"subscribe\",\"payload\":{\"query\":\"subscription G { g }\"}}" },
+		{ 1, "{\"id\":\"s\",\"type\":\"next\",\"payload\":{\"data\":{\"g\":1}}}" },
+		{ 1, "{\"id\":\"s\",\"type\":\"next\",\"payload\":{\"data\":{\"g\":2}}}" },
+		{ 1, "{\"id\":\"s\",\"type\":\"complete\"}" },
+	};
+	for (unsigned i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		struct ws_msg_info mi;
+		memset(&mi, 0, sizeof(mi));
+		mi.conn = 1;
+		mi.dir = msgs[i].dir;
+		mi.opcode = WS_OP_TEXT;
+		mi.close_code = -1;
+		mi.utf8_ok = true;
+		mi.payload = (const uint8_t *)msgs[i].text;
+		mi.stored = mi.length = mi.wire_length = strlen(msgs[i].text);
+		mi.frames = 1;
+		mi.seq = i + 1;
+		struct wts ts = { 100 + (int64_t)i, 0 };
+		mi.app = app_conn_message(a, &mi, mi.seq, ts, &out);
+		struct ev ev = { .type = EV_WS_MSG };
+		ev.u.msg = &mi;
+		ev.ts = ts;
+		ev.dir = mi.dir;
+		ui_model_event(m, &ev);
+	}
+	const struct ui_conn *c = ui_model_find(m, 1);
+	const struct ui_msg *sub = ui_conn_msg(c, 2), *init = ui_conn_msg(c, 0);
+	ck_assert_uint_eq(sub->answer, 4);
+	ck_assert_uint_eq(sub->answers, 3);
+	ck_assert(sub->last_latency > 2.99 && sub->last_latency < 3.01);
+	ck_assert_uint_eq(init->answers, 1);
+	app_conn_free(a);
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(warning_rows)
 {
 	struct ui_model_opts o;
@@ -2679,6 +2730,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, socketio_session_then_its_upgrade);
 	tcase_add_test(tc, socketio_session_never_upgraded);
 	tcase_add_test(tc, socketio_session_end_record);
+	tcase_add_test(tc, request_counts_answers);
 	tcase_add_test(tc, socketio_poll_heads);
 	tcase_add_test(tc, socketio_refused_handshake);
 	tcase_add_test(tc, hooks_see_everything_once);
