@@ -85,7 +85,6 @@ static void set_version(struct sio *s, const char *path)
 static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t *p, size_t n)
 {
 	size_t i = 0;
-	unsigned t = p[0] - '0';
 	if (n == 0 || p[0] < '0' || p[0] > '6') {
 		struct app_unit *u = app_unit(o, "message");
 		if (u != NULL) {
@@ -96,6 +95,7 @@ static void sio_packet(struct sio *s, struct app_out *o, int dir, const uint8_t 
 		app_warn(o, WARN_SIO_MALFORMED, "Engine.IO message that is not a Socket.IO packet");
 		return;
 	}
+	unsigned t = p[0] - '0';
 	i++;
 	const char *const *types = s->eio == 3 ? sio_types_v2 : sio_types;
 	struct app_unit *u = app_unit(o, types[t]);

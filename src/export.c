@@ -162,12 +162,12 @@ static void conn_record(struct export *x, const struct ev *ev)
 /* Text from the wire (or made of it) under key k; when redacting, the
  * secrets inside it hidden (redact_text), or all of it when that failed. */
 /* Returns how many values were replaced. */
-static size_t text_redacted(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8)
+static size_t text_redacted_eio(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8, int eio)
 {
 	struct json *j = x->j;
 	size_t rl = 0, count = 0;
 	bool failed = false;
-	uint8_t *r = x->redact != NULL ? redact_text(x->redact, p, n, &rl, &count, &failed) : NULL;
+	uint8_t *r = x->redact != NULL ? redact_poll_body(x->redact, eio, p, n, &rl, &count, &failed) : NULL;
 	if (failed)
 		json_str(j, k, REDACTED);
 	else if (utf8)
@@ -176,6 +176,11 @@ static size_t text_redacted(struct export *x, const char *k, const uint8_t *p, s
 		json_strn(j, k, r != NULL ? r : p, r != NULL ? rl : n);
 	free(r);
 	return failed ? 1 : count;
+}
+
+static size_t text_redacted(struct export *x, const char *k, const uint8_t *p, size_t n, bool utf8)
+{
+	return text_redacted_eio(x, k, p, n, utf8, 0);
 }
 
 /* A field's value; secrets hidden when redacting (by the field's or the
@@ -395,7 +400,7 @@ static void msg_record(struct export *x, const struct ev *ev)
 }
 
 /* One side of a long-polling exchange: its body and what it carries. */
-static void poll_body(struct export *x, const char *k, const struct poll_body *b)
+static void poll_body(struct export *x, const char *k, const struct poll_body *b, int eio)
 {
 	struct json *j = x->j;
 	const uint8_t *p = b->p != NULL ? b->p : (const uint8_t *)"";
@@ -409,7 +414,7 @@ static void poll_body(struct export *x, const char *k, const struct poll_body *b
 		json_u64(j, "seq", seq);
 	size_t red = 0;
 	if (utf8_valid(p, n))
-		red = text_redacted(x, "body", p, n, true);
+		red = text_redacted_eio(x, "body", p, n, true, eio);
 	else
 		json_base64(j, "body_data", p, n);
 	if (red > 0)
@@ -446,8 +451,8 @@ static void poll_record(struct export *x, const struct ev *ev)
 	json_ts(j, "request_ts", pi->req_ts.sec, pi->req_ts.nsec, x->digits);
 	json_u64(j, "request_packet", pi->req_pkt);
 	json_u64(j, "packet", ev->pkt);
-	poll_body(x, "request", &pi->body[0]);
-	poll_body(x, "response", &pi->body[1]);
+	poll_body(x, "request", &pi->body[0], pi->eio);
+	poll_body(x, "response", &pi->body[1], pi->eio);
 	json_end(j);
 	for (int d = 0; d < 2; d++)
 		if (pi->body[d].app != NULL)

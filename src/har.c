@@ -258,12 +258,13 @@ static void query_string(struct har *h, const char *target)
 	json_arr_end(j);
 }
 
-/* Text under key k, the secrets in it hidden when redacting. */
-static void har_text(struct har *h, const char *k, const uint8_t *p, size_t n)
+/* Text under key k, the secrets in it hidden when redacting (eio 3: an
+ * Engine.IO v3 long-polling payload, its lengths kept right). */
+static void har_text_eio(struct har *h, const char *k, const uint8_t *p, size_t n, int eio)
 {
 	size_t rl = 0, count = 0;
 	bool failed = false;
-	uint8_t *r = redacting(h) ? redact_text(h->o.redact, p, n, &rl, &count, &failed) : NULL;
+	uint8_t *r = redacting(h) ? redact_poll_body(h->o.redact, eio, p, n, &rl, &count, &failed) : NULL;
 	h->redactions += count;
 	const uint8_t *t = r != NULL ? r : p;
 	size_t tn = r != NULL ? rl : n;
@@ -274,6 +275,11 @@ static void har_text(struct har *h, const char *k, const uint8_t *p, size_t n)
 	else
 		json_strn(h->j, k, t, tn); /* a decoded line may hold what the wire had */
 	free(r);
+}
+
+static void har_text(struct har *h, const char *k, const uint8_t *p, size_t n)
+{
+	har_text_eio(h, k, p, n, 0);
 }
 
 /* The first line of a row's decoded text. */
@@ -388,13 +394,13 @@ static double entry_begin(struct har *h, const char *type, uint64_t flow, struct
 }
 
 /* A body of a long-polling exchange: text as it is, else base64. */
-static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_field)
+static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_field, int eio)
 {
 	struct json *j = h->j;
 	if (p == NULL)
 		p = (const uint8_t *)"", n = 0;
 	if (utf8_valid(p, n)) {
-		har_text(h, "text", p, n);
+		har_text_eio(h, "text", p, n, eio);
 	} else {
 		json_base64(j, "text", p, n);
 		json_str(j, base64_field ? "encoding" : "_encoding", "base64");
@@ -499,7 +505,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	if (post) {
 		json_obj_begin(j, "postData");
 		mime_type(h, x->head[0], x->head_len[0], "text/plain;charset=UTF-8");
-		poll_text(h, req, reqn, false);
+		poll_text(h, req, reqn, false, x->eio);
 		json_obj_end(j);
 	}
 	json_obj_end(j);
@@ -510,7 +516,7 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	json_obj_begin(j, "content");
 	json_u64(j, "size", respl);
 	mime_type(h, x->head[1], x->head_len[1], "text/plain; charset=UTF-8");
-	poll_text(h, resp, respn, true);
+	poll_text(h, resp, respn, true, x->eio);
 	json_obj_end(j);
 	json_str(j, "redirectURL", "");
 	if (x->head[1] != NULL)

@@ -221,7 +221,8 @@ static void message(struct html *h, const struct ui_conn *c, const struct ui_msg
 	if (text && g->opcode == WS_OP_TEXT && redacting(h)) {
 		size_t rl, count;
 		bool failed;
-		red = redact_text(h->o.redact, p, n, &rl, &count, &failed);
+		red = redact_poll_body(h->o.redact, g->kind == UI_ROW_POLL && g->poll != NULL ? g->poll->eio : 0, p, n, &rl,
+				       &count, &failed);
 		if (failed) {
 			p = (const uint8_t *)REDACTED;
 			n = strlen(REDACTED);

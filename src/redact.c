@@ -1,6 +1,7 @@
 /* redact.c - secrets kept out of reports (redact.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -455,4 +456,109 @@ uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t 
 	*outlen = o.len;
 	*count = found;
 	return o.p;
+}
+
+/* ---- Engine.IO v3 long-polling payloads ---- */
+
+/* UTF-16 units of UTF-8 text (a 4-byte sequence is a surrogate pair), as
+ * Engine.IO v3 counts a packet's length; false when it is not UTF-8. */
+static bool utf16_units(const uint8_t *p, size_t n, size_t *units)
+{
+	size_t u = 0;
+	for (size_t i = 0; i < n; ) {
+		uint8_t b = p[i];
+		size_t k = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+		if (k == 0 || k > n - i)
+			return false;
+		u += k == 4 ? 2 : 1;
+		i += k;
+	}
+	*units = u;
+	return true;
+}
+
+/* Bytes of the first `units` UTF-16 units of p (not splitting a pair);
+ * false when p has fewer or is not UTF-8. */
+static bool utf16_prefix(const uint8_t *p, size_t n, size_t units, size_t *bytes)
+{
+	size_t i = 0, u = 0;
+	while (u < units) {
+		if (i >= n)
+			return false;
+		uint8_t b = p[i];
+		size_t k = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
+		if (k == 0 || k > n - i)
+			return false;
+		u += k == 4 ? 2 : 1;
+		i += k;
+	}
+	*bytes = i;
+	return u == units;
+}
+
+uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
+		     bool *failed)
+{
+	*count = 0;
+	*failed = false;
+	if (!r->on)
+		return NULL;
+	/* the framing first: every packet "<len>:<packet>", else not v3 */
+	size_t i = 0, npk = 0;
+	while (i < n) {
+		size_t len = 0, d = i;
+		while (d < n && p[d] >= '0' && p[d] <= '9' && d - i < 10)
+			len = len * 10 + (size_t)(p[d++] - '0');
+		size_t bytes;
+		if (d == i || d >= n || p[d] != ':' || !utf16_prefix(p + d + 1, n - d - 1, len, &bytes))
+			return redact_text(r, p, n, outlen, count, failed);
+		i = d + 1 + bytes;
+		npk++;
+	}
+	if (npk == 0)
+		return NULL;
+	struct out o = { 0 };
+	size_t found = 0;
+	for (i = 0; i < n; ) {
+		size_t len = 0, d = i;
+		while (d < n && p[d] != ':') /* (checked above) */
+			len = len * 10 + (size_t)(p[d++] - '0');
+		size_t bytes = 0;
+		utf16_prefix(p + d + 1, n - d - 1, len, &bytes);
+		const uint8_t *pk = p + d + 1;
+		size_t rl = 0, c = 0, units = 0;
+		bool f = false;
+		uint8_t *red = redact_text(r, pk, bytes, &rl, &c, &f);
+		if (f) {
+			free(red);
+			free(o.p);
+			*failed = true;
+			return NULL;
+		}
+		if (red != NULL && utf16_units(red, rl, &units)) {
+			char num[24];
+			int k = snprintf(num, sizeof(num), "%zu:", units);
+			put(&o, num, (size_t)k);
+			put(&o, red, rl);
+			found += c;
+		} else {
+			put(&o, p + i, d + 1 + bytes - i); /* as it came */
+		}
+		free(red);
+		i = d + 1 + bytes;
+	}
+	if (found == 0 || o.failed) {
+		*failed = o.failed;
+		free(o.p);
+		return NULL;
+	}
+	*outlen = o.len;
+	*count = found;
+	return o.p;
+}
+
+uint8_t *redact_poll_body(const struct redact *r, int eio, const uint8_t *p, size_t n, size_t *outlen,
+			  size_t *count, bool *failed)
+{
+	return eio == 3 ? redact_eio3(r, p, n, outlen, count, failed) : redact_text(r, p, n, outlen, count, failed);
 }

@@ -83,4 +83,18 @@ uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t 
 uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
 		     bool *failed);
 
+/*
+ * An Engine.IO v3 long-polling payload ("<len>:<packet>" repeated, len in
+ * UTF-16 units): each packet as redact_text hides its secrets, its length
+ * said again for what is left, so that the payload still reads as v3.
+ * Text that is not so framed goes to redact_text whole. NULL when nothing
+ * was replaced (or *failed).
+ */
+uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
+		     bool *failed);
+/* A long-polling body of Engine.IO version eio: redact_eio3 for 3, else
+ * redact_text. */
+uint8_t *redact_poll_body(const struct redact *r, int eio, const uint8_t *p, size_t n, size_t *outlen,
+			  size_t *count, bool *failed);
+
 #endif

@@ -379,7 +379,8 @@ static void msg_row(struct transcript *t, const struct ui_conn *c, const struct 
 	if (text_like && t->o.redact != NULL && g->opcode == WS_OP_TEXT) {
 		size_t rl = 0, count = 0;
 		bool failed = false;
-		uint8_t *r = redact_text(t->o.redact, g->data, g->stored, &rl, &count, &failed);
+		uint8_t *r = redact_poll_body(t->o.redact, g->kind == UI_ROW_POLL && g->poll != NULL ? g->poll->eio : 0,
+					      g->data, g->stored, &rl, &count, &failed);
 		if (failed)
 			put(t, REDACTED);
 		else

@@ -716,10 +716,31 @@ def test_session_end(e2e, name, crosses):
              in line[0] and "never upgraded" in line[0], str(line))
 
 
+def v3_framed(body):
+    """An Engine.IO v3 payload: "<len>:<packet>" repeated, len in UTF-16
+    units (as JavaScript counts)."""
+    i = 0
+    while i < len(body):
+        j = body.find(":", i)
+        if j <= i or not body[i:j].isdigit():
+            return False
+        n, k = int(body[i:j]), j + 1
+        units = 0
+        while units < n and k < len(body):
+            units += 2 if ord(body[k]) > 0xFFFF else 1
+            k += 1
+        if units != n:
+            return False
+        i = k
+    return True
+
+
 def test_poll_redact(e2e, name):
     """--redact on long-polling: a body with a secret JSON value (the auth
     token of a namespace's CONNECT) says how many it replaced, the target's
-    too; no replaced value is left anywhere in the output; lengths stay."""
+    too; no replaced value is left anywhere in the output; lengths stay;
+    an Engine.IO v3 payload still reads as v3 (each packet's length said
+    again for what is left)."""
     pcap = os.path.join(e2e.TOP, "samples", name + ".pcap")
     rc, plain, _, _ = e2e.wscope_json(pcap)
     rc2, red, _, _ = e2e.wscope_json(pcap, ["--redact"])
@@ -737,14 +758,21 @@ def test_poll_redact(e2e, name):
                 for m in re.finditer(r'"([A-Za-z_]+)":"([^"]+)"', x["body"]):
                     if '"%s":"[redacted]"' % m.group(1) in y["body"]:
                         gone.add(m.group(2))
+                for m in re.finditer(r'[?&]([A-Za-z_]+)=([^&,"\s]+)', x["body"]):
+                    if "%s=[redacted]" % m.group(1) in y["body"]:
+                        gone.add(m.group(2))
             elif "redacted" in y:
                 errs.append("%s %s: redacted without a change" % (b["method"], side))
+            if b["eio"] == 3 and x.get("body") != y.get("body") and not v3_framed(y["body"]):
+                errs.append("%s %s: the redacted v3 payload's lengths are wrong: %r" % (b["method"], side,
+                                                                                     y["body"][:60]))
         if (a["target"] != b["target"]) != ("redacted" in b):
             errs.append("target %s: redacted %s" % (b["target"][-30:], b.get("redacted")))
     out = json.dumps(red)
     left = [g for g in gone if g in out]
     e2e.case("%s --redact: %d long-polling bodies with secrets say how many values were replaced, lengths kept, "
-             "none of the %d replaced values anywhere in the output" % (name, n, len(gone)),
+             "none of the %d replaced values anywhere in the output, v3 payloads still framed right"
+             % (name, n, len(gone)),
              rc == 0 and rc2 == 0 and len(pp) == len(rp) and n > 0 and gone and not errs and not left,
              "; ".join(errs[:3]) + " left: %s" % left[:3])
 
@@ -775,6 +803,7 @@ def run(e2e):
         test_filtered_session(e2e, name)
         test_session_end(e2e, name, name == "sio")
     test_poll_redact(e2e, "sio")
+    test_poll_redact(e2e, "sio-v2")
     for name in ("stomp-rabbitmq", "mqtt-mosquitto", "jsonrpc"):
         test_filtered(e2e, name)
     test_options(e2e)

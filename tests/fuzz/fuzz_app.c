@@ -10,8 +10,14 @@
  *              seen (answers to no request warn); bit 4: redact the output
  *   then messages, each: a byte (bit 0 direction, bit 1 binary, bit 2
  *   the payload was cut by --max-payload, bit 3 a long-polling body:
- *   app_conn_payload), a 2-byte big-endian length L, and L bytes (cut to
+ *   app_conn_payload, bit 4 with redaction on: redacted as an Engine.IO
+ *   v3 payload too), a 2-byte big-endian length L, and L bytes (cut to
  *   what is left).
+ *
+ * With WSCOPE_FUZZ_APP set (mqtt, stomp, socketio, graphql,
+ * graphql_legacy, jsonrpc: run.sh's targets app_NAME), that decoder is
+ * forced whatever bits 0-2 say (7 still gives the Socket.IO v3 path), so
+ * that each decoder has a fuzzing run of its own.
  *
  * Each message is decoded, then written as its NDJSON record with
  * export_event. Checked: a decoder never reports more units than
@@ -48,6 +54,24 @@ static void check_output(const char *out, size_t n)
 	}
 }
 
+/* The decoder WSCOPE_FUZZ_APP names, or NULL. */
+static const struct app_decoder *only_decoder(void)
+{
+	const char *e = getenv("WSCOPE_FUZZ_APP");
+	if (e == NULL || *e == '\0')
+		return NULL;
+	if (strcmp(e, "graphql") == 0)
+		e = "graphql-ws";
+	else if (strcmp(e, "graphql_legacy") == 0)
+		e = "subscriptions-transport-ws";
+	const struct app_decoder *d = app_decoder_by_name(e);
+	if (d == NULL) {
+		fprintf(stderr, "fuzz_app: WSCOPE_FUZZ_APP=%s names no decoder\n", e);
+		abort();
+	}
+	return d;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
@@ -56,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t ndec = 0;
 	while (app_decoders[ndec] != NULL)
 		ndec++;
-	const struct app_decoder *forced = pick < ndec ? app_decoders[pick] : NULL;
+	const struct app_decoder *only = only_decoder();
+	const struct app_decoder *forced = only != NULL ? only : pick < ndec ? app_decoders[pick] : NULL;
 	/* 7: chosen by a Socket.IO v3 path (Engine.IO v3 framing) */
 	const char *path = pick == 7 ? "/socket.io/?EIO=3&transport=polling" : "/";
 	struct app_conn *a = app_conn_new(forced, NULL, path, true, (data[0] & 8) != 0);
@@ -104,6 +129,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(memchr(m.app->summary, 0, sizeof(m.app->summary)) != NULL, "summary has its NUL");
 			for (unsigned i = 0; i < m.app->n; i++)
 				FUZZ_CHECK(m.app->u[i].arena_len <= APP_ARENA, "unit text within its arena");
+		}
+		if (data[0] & 16) {
+			/* the redaction of a body as text, or as an Engine.IO v3
+			 * payload (bit 4 of the message's byte): UTF-8 stays UTF-8,
+			 * and a result says how many values it replaced */
+			size_t rl = 0, rc = 0;
+			bool failed = false;
+			uint8_t *ro = redact_poll_body(&r, h & 16 ? 3 : 4, m.payload, m.stored, &rl, &rc, &failed);
+			FUZZ_CHECK(ro == NULL || rc > 0, "a redacted text says what it replaced");
+			FUZZ_CHECK(ro == NULL || !utf8_valid(m.payload, m.stored) || utf8_valid(ro, rl),
+				   "redacted UTF-8 stays UTF-8");
+			free(ro);
 		}
 		struct ev ev;
 		memset(&ev, 0, sizeof(ev));

@@ -46,7 +46,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "gen"))
 import pcaptool  # noqa: E402
 
-TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json", "tui", "app")
+# app_NAME: fuzz_app with one decoder forced (WSCOPE_FUZZ_APP=NAME)
+APP_ONLY = ("mqtt", "stomp", "socketio", "graphql", "graphql_legacy", "jsonrpc")
+TARGETS = ("pcap", "http", "ws", "tls", "keylog", "reasm", "json", "tui", "app") + tuple("app_" + n for n in APP_ONLY)
 HTTP_SEP = b"\xff\x00\xff\x00"
 CHUNK_MAX = 0x3FFF
 METHODS = (b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ")
@@ -389,6 +391,10 @@ def main(argv=None):
     # sending, per connection, for the decoder of the sample and for the
     # probe (byte 0: the decoder's place in app_decoders[], 6: the probe)
     order = {"mqtt-mosquitto": 0, "stomp-rabbitmq": 1, "sio": 2, "sio-v2": 7, "graphql-ws": 3, "jsonrpc": 5}
+    # the single-decoder targets each sample seeds (the legacy graphql
+    # protocol has no sample: the current one's messages are its seeds)
+    only = {"mqtt-mosquitto": ["mqtt"], "stomp-rabbitmq": ["stomp"], "sio": ["socketio"], "sio-v2": ["socketio"],
+            "graphql-ws": ["graphql", "graphql_legacy"], "jsonrpc": ["jsonrpc"]}
     for n in names:
         if not n.endswith(".endpoints.jsonl.gz") or n[:-len(".endpoints.jsonl.gz")] not in order:
             continue
@@ -423,8 +429,12 @@ def main(argv=None):
                 body += item
             seed("app", "%s-%d" % (base, conn), bytes([order[base] | 8]) + body)
             seed("app", "%s-%d-probe" % (base, conn), bytes([6 | 8 | 16]) + body)
+            for t in only[base]:
+                seed("app_" + t, "%s-%d" % (base, conn), bytes([order[base] | 8]) + body)
+                seed("app_" + t, "%s-%d-redact" % (base, conn), bytes([order[base] | 8 | 16]) + body)
         if polls:
             seed("app", "%s-polling" % base, bytes([order[base] | 8]) + b"".join(polls)[:limit])
+            seed("app_socketio", "%s-polling" % base, bytes([order[base] | 8]) + b"".join(polls)[:limit])
     for t in TARGETS:
         print("mkseeds: %s: %d seeds" % (t, counts[t]))
     return 0

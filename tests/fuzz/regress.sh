@@ -16,8 +16,14 @@ WSCOPE_FUZZ_KEYLOG="$tmp/all.keys"
 export WSCOPE_FUZZ_KEYLOG
 
 fail=0
-for t in pcap http ws tls keylog reasm json tui app; do
-	bin="$build/tests/fuzz/replay_$t"
+for t in pcap http ws tls keylog reasm json tui app app_mqtt app_stomp app_socketio app_graphql \
+	 app_graphql_legacy app_jsonrpc; do
+	# app_NAME: the app harness with the decoder NAME forced
+	case $t in
+	app_*) bin="$build/tests/fuzz/replay_app"; WSCOPE_FUZZ_APP=${t#app_} ;;
+	*) bin="$build/tests/fuzz/replay_$t"; WSCOPE_FUZZ_APP= ;;
+	esac
+	export WSCOPE_FUZZ_APP
 	dir="$top/tests/fuzz/regress/$t"
 	if [ ! -x "$bin" ]; then
 		echo "FAIL: $bin is not built"

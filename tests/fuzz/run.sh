@@ -23,7 +23,7 @@ cd "$(dirname "$0")/../.."
 top=$(pwd)
 seconds=${FUZZ_SECONDS:-30}
 seed=${FUZZ_SEED:-0}
-targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json tui app"}
+targets=${FUZZ_TARGETS:-"pcap http ws tls keylog reasm json tui app app_mqtt app_stomp app_socketio app_graphql app_graphql_legacy app_jsonrpc"}
 build=${FUZZ_BUILD:-$top/build-fuzz}
 export CC=${CC:-clang}
 
@@ -39,9 +39,16 @@ if ! grep -q '^FUZZ_ENGINE = ..*' Makefile; then
 	echo "run.sh: $CC cannot build libFuzzer targets (see $build/config.log); install clang" >&2
 	exit 1
 fi
+# app_NAME: fuzz_app with the decoder NAME forced (WSCOPE_FUZZ_APP)
+prog_of() {
+	case $1 in
+	app_*) echo app ;;
+	*) echo "$1" ;;
+	esac
+}
 progs=""
 for t in $targets; do
-	progs="$progs tests/fuzz/fuzz_$t"
+	progs="$progs tests/fuzz/fuzz_$(prog_of "$t")"
 done
 # shellcheck disable=SC2086
 make -j"$(nproc)" $progs > make.log 2>&1 || { tail -n 40 make.log; exit 1; }
@@ -81,7 +88,8 @@ for t in $targets; do
 	echo "==== fuzz_$t: $seconds s"
 	dict=$(dict_of "$t")
 	set +e
-	"$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
+	case $t in app_*) export WSCOPE_FUZZ_APP=${t#app_} ;; *) unset WSCOPE_FUZZ_APP ;; esac
+	"$build/tests/fuzz/fuzz_$(prog_of "$t")" -max_total_time="$seconds" -max_len="$(max_len "$t")" \
 		-seed="$seed" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${dict:+"-dict=$dict"} \
 		-artifact_prefix="$art/" "$corpus" "$work/seeds/$t" "$top/tests/fuzz/regress/$t" \
 		> "$log" 2>&1
@@ -115,7 +123,7 @@ printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "FAILED:"
 	printf '  %s\n' "${failed[@]}"
-	echo "replay one with: $build/tests/fuzz/fuzz_TARGET INPUT (see tests/fuzz/README.md)"
+	echo "replay one with: $build/tests/fuzz/fuzz_TARGET INPUT (app_NAME: WSCOPE_FUZZ_APP=NAME .../fuzz_app INPUT; see tests/fuzz/README.md)"
 	exit 1
 fi
 echo "all fuzz targets ran clean"

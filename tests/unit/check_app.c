@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -466,6 +467,16 @@ START_TEST(socketio_packets_and_malformations)
 	d.warns[0] = '\0';
 	ai = text(&d, 1, "43/chat,7[1]");
 	ck_assert(ai->u[0].answered);
+	/* an Engine.IO message with no Socket.IO packet in it: a warning, and
+	 * nothing read past its one byte (exactly that long, for ASan) */
+	d.warns[0] = '\0';
+	char *four = malloc(1);
+	ck_assert_ptr_nonnull(four);
+	four[0] = '4';
+	ai = msg(&d, 0, WS_OP_TEXT, four, 1);
+	free(four);
+	ck_assert_str_eq(d.warns, "socketio_malformed");
+	d.warns[0] = '\0';
 	/* a binary event and its attachments */
 	ai = text(&d, 0, "452-[\"up\",{\"_placeholder\":true,\"num\":0},{\"_placeholder\":true,\"num\":1}]");
 	ck_assert_str_eq(op0(ai), "BINARY_EVENT");

@@ -278,6 +278,47 @@ START_TEST(redact_json_values)
 END_TEST
 
 /* Text that carries JSON or a query inside it (Socket.IO packets). */
+/* An Engine.IO v3 long-polling payload: each packet redacted apart, its
+ * length said again in UTF-16 units for what is left, so that the payload
+ * still reads as v3; what is not so framed is redacted as text. */
+START_TEST(redact_eio3_lengths)
+{
+	struct redact r;
+	redact_init(&r);
+	static const struct { const char *in, *out; size_t count; } cases[] = {
+		{ "27:40/admin?token=adm1n-t0ken,9:40/admin,", "26:40/admin?token=[redacted],9:40/admin,", 1 },
+		{ "2:40" "24:42[\"x\",{\"password\":\"p\"}]", "2:40" "33:42[\"x\",{\"password\":\"[redacted]\"}]", 1 },
+		/* an emoji is two UTF-16 units (a surrogate pair), 4 bytes */
+		{ "23:42[\"\xf0\x9f\x98\x80\",{\"token\":\"ab\"}]", "31:42[\"\xf0\x9f\x98\x80\",{\"token\":\"[redacted]\"}]", 1 },
+		/* not v3 framing (a v4 body): redacted as text */
+		{ "40{\"token\":\"t\"}\x1e" "2", "40{\"token\":\"[redacted]\"}\x1e" "2", 1 },
+		/* a length past the payload: not v3, as text */
+		{ "99:40{\"token\":\"t\"}", "99:40{\"token\":\"[redacted]\"}", 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t n = 0, count = 0;
+		bool failed = true;
+		uint8_t *o = redact_poll_body(&r, 3, (const uint8_t *)cases[i].in, strlen(cases[i].in), &n, &count, &failed);
+		ck_assert_msg(o != NULL, "%s", cases[i].in);
+		ck_assert(!failed);
+		ck_assert_msg(n == strlen(cases[i].out) && memcmp(o, cases[i].out, n) == 0, "%zu: %.*s", i, (int)n,
+			      (const char *)o);
+		ck_assert_uint_eq(count, cases[i].count);
+		free(o);
+	}
+	/* nothing secret: NULL, and a v4 body is not read as v3 */
+	size_t n = 0, count = 0;
+	bool failed = true;
+	ck_assert_ptr_null(redact_poll_body(&r, 3, (const uint8_t *)"2:40", 4, &n, &count, &failed));
+	ck_assert(!failed);
+	const char *v4 = "27:40/admin?token=adm1n-t0ken,";
+	uint8_t *o = redact_poll_body(&r, 4, (const uint8_t *)v4, strlen(v4), &n, &count, &failed);
+	ck_assert_ptr_nonnull(o);
+	ck_assert(n == strlen("27:40/admin?token=[redacted],") && memcmp(o, "27:40/admin?token=[redacted],", n) == 0);
+	free(o);
+}
+END_TEST
+
 START_TEST(redact_text_inside)
 {
 	struct redact r;
@@ -398,6 +439,7 @@ Suite *suite_json(void)
 	tcase_add_test(tc, utf8_validation_stops_at_the_end);
 	tcase_add_test(tc, redact_json_values);
 	tcase_add_test(tc, redact_text_inside);
+	tcase_add_test(tc, redact_eio3_lengths);
 	tcase_add_test(tc, redact_targets_headers_params);
 	tcase_add_test(tc, capbuf_grows_to_its_cap_and_hands_over);
 	suite_add_tcase(s, tc);
