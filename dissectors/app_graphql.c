@@ -216,9 +216,10 @@ static void decode(const struct ws_msg_info *m, struct app_out *o, bool legacy)
 		app_warn(o, wc, "message is not a JSON object");
 		return;
 	}
-	const struct kind *k = jsonr_member(v, "type", &t) ? kind_of(kinds, t) : NULL;
+	bool has_type = jsonr_member(v, "type", &t); /* (t is set only when found) */
+	const struct kind *k = has_type ? kind_of(kinds, t) : NULL;
 	char type[32] = "?";
-	if (t.type == JSONR_STRING)
+	if (has_type && t.type == JSONR_STRING)
 		jsonr_str(t, type, sizeof(type));
 	if (k == NULL) {
 		struct app_unit *u = app_unit(o, "invalid");

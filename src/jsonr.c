@@ -309,13 +309,15 @@ size_t jsonr_count(struct jsonr_span v)
 
 bool jsonr_member(struct jsonr_span obj, const char *name, struct jsonr_span *out)
 {
-	if (obj.type != JSONR_OBJECT)
-		return false;
-	size_t pos = 0;
-	struct jsonr_span key;
-	while (jsonr_next(obj, &pos, &key, out))
-		if (jsonr_str_eq(key, name))
-			return true;
+	static const struct jsonr_span none = { NULL, 0, JSONR_NONE };
+	if (obj.type == JSONR_OBJECT) {
+		size_t pos = 0;
+		struct jsonr_span key;
+		while (jsonr_next(obj, &pos, &key, out))
+			if (jsonr_str_eq(key, name))
+				return true;
+	}
+	*out = none; /* not the last member, nor what the caller had there */
 	return false;
 }
 

@@ -34,7 +34,8 @@ struct jsonr_span jsonr_value(const uint8_t *p, size_t n, size_t *used);
 /* The whole of p[0..n) is one value (whitespace around it allowed). */
 bool jsonr_whole(const uint8_t *p, size_t n, struct jsonr_span *out);
 
-/* An object's member by name (the first of that name): its value. */
+/* An object's member by name (the first of that name): its value; when
+ * there is none, false and *out of type JSONR_NONE. */
 bool jsonr_member(struct jsonr_span obj, const char *name, struct jsonr_span *out);
 /* Walks an array's elements or an object's members: *pos starts at 0;
  * each call gives the next (key is JSONR_NONE for arrays). */

@@ -160,6 +160,11 @@ START_TEST(graphql_operations_and_malformations)
 	ck_assert_str_eq(op0(ai), "connection_init");
 	ai = text(&d, 1, "{\"type\":\"connection_ack\"}");
 	ck_assert(ai->u[0].answered);
+	/* an object without a type: "?" (nothing read from an earlier message) */
+	ai = text(&d, 1, "{\t}");
+	ck_assert_str_eq(ai->summary, "unknown type ?");
+	ck_assert_str_eq(d.warns, "graphql_malformed");
+	d.warns[0] = '\0';
 	/* the operation named operationName, past comments, strings and other
 	 * definitions */
 	ai = text(&d, 0, "{\"id\":\"1\",\"type\":\"subscribe\",\"payload\":{\"operationName\":\"B\",\"query\":"
@@ -654,6 +659,14 @@ START_TEST(jsonr_reads_strictly)
 	ck_assert_int_eq(v.type, JSONR_OBJECT);
 	ck_assert(jsonr_member(v, "a", &m));
 	ck_assert_uint_eq(jsonr_count(m), 5);
+	/* a member not there: no value, not the last member's nor a stale one */
+	struct jsonr_span miss = m;
+	ck_assert(!jsonr_member(v, "c", &miss));
+	ck_assert_int_eq(miss.type, JSONR_NONE);
+	ck_assert_ptr_null(miss.p);
+	miss = m;
+	ck_assert(!jsonr_member(m, "a", &miss)); /* not an object */
+	ck_assert_int_eq(miss.type, JSONR_NONE);
 	size_t pos = 0;
 	struct jsonr_span k, e;
 	jsonr_next(m, &pos, &k, &e);
