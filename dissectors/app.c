@@ -677,6 +677,8 @@ void app_bool(struct app_unit *u, const char *name, bool v)
 
 void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n)
 {
+	if (p == NULL || n == 0)
+		return; /* no value (a member not there): no field, never an empty "JSON" */
 	span_field(u, name, APP_F_JSON, p, n);
 }
 

@@ -238,6 +238,8 @@ void app_str(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_str_copy(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_int(struct app_unit *u, const char *name, int64_t v);
 void app_bool(struct app_unit *u, const char *name, bool v);
+/* A JSON value from the wire (its span), embedded as JSON; none (NULL or
+ * empty: a member that was not there) adds no field. */
 void app_json(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_bytes(struct app_unit *u, const char *name, const uint8_t *p, size_t n);
 void app_kv(struct app_unit *u, const char *name, const struct app_kv *kv, size_t n);

@@ -168,7 +168,8 @@ static void one(struct app_out *o, struct jsonr_span v, bool in_batch)
 			app_summary_add(u, (const uint8_t *)text, strlen(text));
 			app_summary(u, "%sid %s", text[0] ? " " : "", idt);
 		} else {
-			app_json(u, "result", result.p, result.n);
+			if (has_result) /* (1.0 with a null error and no result: warned above) */
+				app_json(u, "result", result.p, result.n);
 			app_summary(u, "result id %s", idt);
 		}
 		/* an error to a request that could not be read has a null id */

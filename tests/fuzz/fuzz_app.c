@@ -48,8 +48,10 @@ static void check_output(const char *out, size_t n)
 		FUZZ_CHECK(nl != NULL, "every record ends with a newline");
 		size_t len = (size_t)(nl - (out + at));
 		struct jsonr_span v;
-		FUZZ_CHECK(jsonr_whole((const uint8_t *)out + at, len, &v) && v.type == JSONR_OBJECT,
-			   "every line is one JSON object");
+		bool ok = jsonr_whole((const uint8_t *)out + at, len, &v) && v.type == JSONR_OBJECT;
+		if (!ok) /* the line, for whoever replays the input */
+			fprintf(stderr, "fuzz_app: not one JSON object: %.*s\n", (int)(len < 2000 ? len : 2000), out + at);
+		FUZZ_CHECK(ok, "every line is one JSON object");
 		at += len + 1;
 	}
 }

@@ -148,6 +148,14 @@ START_TEST(jsonrpc_pairs_and_malformations)
 	ck_assert_str_eq(op0(ai), "result");
 	ck_assert(ai->u[0].answered);
 	ck_assert_str_eq(d.warns, "");
+	/* 1.0 with a null error and no result: warned, and no result field
+	 * (not the id's value, not an empty one) */
+	text(&d, 0, "{\"method\":\"echo\",\"params\":[],\"id\":2}");
+	ai = text(&d, 1, "{\"resu@t\":\"x\",\"error\":null,\"id\":2}");
+	ck_assert_str_eq(op0(ai), "result");
+	ck_assert_str_eq(d.warns, "jsonrpc_malformed");
+	for (unsigned i = 0; i < ai->u[0].nf; i++)
+		ck_assert_str_ne(ai->u[0].f[i].name, "result");
 	app_conn_free(d.a);
 }
 END_TEST
