@@ -464,7 +464,7 @@ static void status_text(struct har *h, const uint8_t *p, size_t n, int status)
 
 /* A Socket.IO long-polling exchange: an XHR entry of its own, as DevTools
  * shows one. */
-static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_msg *g)
+static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_msg *g, bool last)
 {
 	const struct ui_poll *x = g->poll;
 	struct json *j = h->j;
@@ -535,6 +535,14 @@ static void poll_entry(struct har *h, const struct ui_conn *c, const struct ui_m
 	app_fields(h, g);
 	if (g->truncated || g->released)
 		json_bool(j, "truncated", true);
+	if (last && c->polling && c->state == UI_CLOSED && c->info.sid != NULL) {
+		/* a session that never upgraded: how it ended, on its last entry
+		 * (an upgraded one's is on its WebSocket entry) */
+		json_str(j, "session_end", c->end_reason);
+		json_u64(j, "session_exchanges", c->polls);
+		if (c->app != NULL)
+			json_u64(j, "unanswered", c->unanswered);
+	}
 	json_obj_end(j);
 	json_elem_end(j);
 	h->entries++;
@@ -594,7 +602,7 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 			continue;
 		if (r == NULL) { /* out of memory: in row order */
 			start(h);
-			poll_entry(h, c, g);
+			poll_entry(h, c, g, false);
 			continue;
 		}
 		r[k].ts = g->poll->req_ts;
@@ -613,13 +621,13 @@ void har_conn(struct har *h, const struct ui_conn *c, const struct ui_filter *f)
 		if (ws && wts_diff_ns(r[j].ts, ws_ts) > 0)
 			break;
 		start(h);
-		poll_entry(h, c, ui_conn_msg(c, r[j].i));
+		poll_entry(h, c, ui_conn_msg(c, r[j].i), j + 1 == k);
 	}
 	if (ws)
 		ws_entry(h, c, f);
 	for (; j < k; j++) {
 		start(h);
-		poll_entry(h, c, ui_conn_msg(c, r[j].i));
+		poll_entry(h, c, ui_conn_msg(c, r[j].i), false);
 	}
 	free(r);
 }

@@ -360,7 +360,7 @@ void html_conn(struct html *h, const struct ui_conn *c, const struct ui_filter *
 	json_u64(j, "polls", c->polls);
 	if (c->app != NULL) {
 		json_str(j, "app", c->app);
-		if (c->state == UI_CLOSED && !c->polling)
+		if (c->state == UI_CLOSED && (!c->polling || ci->sid != NULL))
 			json_u64(j, "unanswered", c->unanswered);
 	}
 	if (ci->session != 0)

@@ -88,6 +88,7 @@ struct stats {
 	struct cstats all;                    /* every connection together */
 	uint64_t sessions;                    /* of them, Socket.IO sessions */
 	uint64_t ends[8];                     /* by end reason (names below) */
+	uint64_t session_ends[8];             /* the sessions that never upgraded */
 	uint64_t codes_other;
 	uint64_t mem;
 };
@@ -454,12 +455,13 @@ void stats_end(struct stats *s, const struct ui_conn *c)
 	for (int d = 0; d < 2; d++)
 		if (c->close_code[d] >= 0)
 			x->close_code[d] = c->close_code[d];
-	if (x->session)
-		return; /* the ends count WebSocket connections */
 	size_t k = 0;
 	while (k < 6 && strcmp(end_names[k], x->end_reason) != 0)
 		k++;
-	s->ends[k]++;
+	if (x->session)
+		s->session_ends[k]++; /* apart: the ends count WebSocket connections */
+	else
+		s->ends[k]++;
 }
 
 /* ---- results ---- */
@@ -765,6 +767,13 @@ void stats_write_text(struct stats *s, FILE *out, const char *source, const char
 			fprintf(out, "%s%s %llu", first ? "; ended: " : ", ", end_names[k], (unsigned long long)s->ends[k]);
 			first = false;
 		}
+	first = true;
+	for (size_t k = 0; k < 7; k++)
+		if (s->session_ends[k] > 0) {
+			fprintf(out, "%s%s %llu", first ? "; sessions ended: " : ", ", end_names[k],
+				(unsigned long long)s->session_ends[k]);
+			first = false;
+		}
 	fputc('\n', out);
 	double all = span(s);
 	text_header(out);
@@ -941,6 +950,13 @@ void stats_write_ndjson(struct stats *s, struct export *x)
 		if (s->ends[k] > 0)
 			json_u64(j, end_names[k], s->ends[k]);
 	json_obj_end(j);
+	if (s->sessions > 0) {
+		json_obj_begin(j, "session_ends");
+		for (size_t k = 0; k < 7; k++)
+			if (s->session_ends[k] > 0)
+				json_u64(j, end_names[k], s->session_ends[k]);
+		json_obj_end(j);
+	}
 	double all = span(s);
 	json_decimal(j, "duration", all, 6);
 	json_dir(j, "c2s", &s->all.d[0], all);

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <langinfo.h>
+#include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
 
@@ -249,6 +250,53 @@ void ts_cell(const uint8_t *p, size_t n, unsigned flags, int w, bool right, char
 		memset(out + o, ' ', (size_t)pad);
 		out[o + (size_t)pad] = '\0';
 	}
+}
+
+void ts_cell_mid(const uint8_t *p, size_t n, unsigned flags, int w, char *out, size_t outlen)
+{
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (w < 8 || n > (1u << 20)) { /* too narrow for both ends to say anything */
+		ts_cell(p, n, flags, w, false, out, outlen);
+		return;
+	}
+	char *all = malloc(4 * n + 8);
+	int cols = 0;
+	if (all == NULL || (ts_render(p, n, flags, all, 4 * n + 8, 1 << 30, &cols), cols <= w)) {
+		free(all);
+		ts_cell(p, n, flags, w, false, out, outlen);
+		return;
+	}
+	const char *mark = (flags & TS_UTF8) != 0 ? "\xe2\x80\xa6" : "~";
+	int tail = (w - 1) * 2 / 5, head = w - 1 - tail;
+	size_t al = strlen(all), start;
+	int lead, hc, tc;
+	size_t hn = ts_clip(all, al, 0, head, &start, &lead, &hc);
+	size_t tn = ts_clip(all, al, cols - tail, tail, &start, &lead, &tc);
+	/* a wide character cut by either end leaves a blank in its place */
+	int pad = w - (hc + 1 + lead + tc);
+	size_t need = hn + strlen(mark) + (size_t)lead + tn + (size_t)(pad > 0 ? pad : 0) + 1;
+	if (need > outlen) {
+		free(all);
+		ts_cell(p, n, flags, w, false, out, outlen);
+		return;
+	}
+	size_t o = 0;
+	memcpy(out + o, all, hn);
+	o += hn;
+	memcpy(out + o, mark, strlen(mark));
+	o += strlen(mark);
+	memset(out + o, ' ', (size_t)lead);
+	o += (size_t)lead;
+	memcpy(out + o, all + start, tn);
+	o += tn;
+	if (pad > 0) {
+		memset(out + o, ' ', (size_t)pad);
+		o += (size_t)pad;
+	}
+	out[o] = '\0';
+	free(all);
 }
 
 void ts_cell_str(const char *s, unsigned flags, int w, char *out, size_t outlen)

@@ -87,6 +87,11 @@ size_t ts_render(const uint8_t *p, size_t n, unsigned flags, char *out, size_t o
  * when it can).
  */
 void ts_cell(const uint8_t *p, size_t n, unsigned flags, int w, bool right, char *out, size_t outlen);
+/* As ts_cell (left-aligned), cut in the middle when wider: the first
+ * three fifths and the last two fifths of the columns, with the marker
+ * between them (where the end tells things apart: an id at the end of a
+ * path). */
+void ts_cell_mid(const uint8_t *p, size_t n, unsigned flags, int w, char *out, size_t outlen);
 /* The same for a NUL-terminated string (NULL renders as "-"). */
 void ts_cell_str(const char *s, unsigned flags, int w, char *out, size_t outlen);
 

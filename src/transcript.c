@@ -326,8 +326,9 @@ void transcript_end(struct transcript *t, const struct ui_conn *c)
 	put(t, "ended: ");
 	put(t, c->end_reason[0] != '\0' ? c->end_reason : "?");
 	if (c->polling)
-		putf(t, "; %llu long-polling exchange%s, never upgraded", (unsigned long long)c->polls,
-		     c->polls == 1 ? "" : "s");
+		putf(t, "; %llu long-polling exchange%s, never upgraded; %llu bod%s %s, %llu %s", (unsigned long long)c->polls,
+		     c->polls == 1 ? "" : "s", (unsigned long long)c->poll_bodies[0], c->poll_bodies[0] == 1 ? "y" : "ies",
+		     arrow_bare(t, 0), (unsigned long long)c->poll_bodies[1], arrow_bare(t, 1));
 	else if (c->state == UI_CLOSED || c->msgs[0] + c->msgs[1] > 0)
 		putf(t, "; %llu message%s %s, %llu %s", (unsigned long long)c->msgs[0], c->msgs[0] == 1 ? "" : "s",
 		     arrow_bare(t, 0), (unsigned long long)c->msgs[1], arrow_bare(t, 1));

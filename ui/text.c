@@ -685,19 +685,26 @@ void ui_row_preview_text(struct ui_text *x, const struct ui_msg *g, unsigned tsf
 		const char *sp = memchr(g->app, ' ', l);
 		size_t pl = sp != NULL ? (size_t)(sp - g->app) + 1 : 0;
 		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app, pl, false);
+		/* the request (#msgno) and, on its first answer, the time: before
+		 * the operation, so that a screen of some width still shows it;
+		 * on a narrow one after it, the operation matters more */
+		char ref[80] = "";
 		if (g->reply_to != 0) {
-			/* first, so that a narrow screen still shows it: the
-			 * request (#msgno) and, on its first answer, the time */
 			char lat[32] = "";
 			if (g->first_answer)
 				ui_fmt_latency(g->latency, lat, sizeof(lat));
 			char more[16] = "";
 			if (g->more_replies > 0)
 				snprintf(more, sizeof(more), " +%u", g->more_replies);
-			ui_text_putf(x, UI_A_DIM, "\xe2\x86\xa9%s%llu%s%s%s ", g->reply_poll ? "poll " : "#",
-				     (unsigned long long)g->reply_to, lat[0] ? " " : "", lat, more);
+			snprintf(ref, sizeof(ref), "\xe2\x86\xa9%s%llu%s%s%s", g->reply_poll ? "poll " : "#",
+				 (unsigned long long)g->reply_to, lat[0] ? " " : "", lat, more);
 		}
+		bool narrow = max_cols < 40;
+		if (ref[0] != '\0' && !narrow)
+			ui_text_putf(x, UI_A_DIM, "%s ", ref);
 		ui_text_put_untrusted(x, UI_A_KEY, (const uint8_t *)g->app + pl, l - pl, false);
+		if (ref[0] != '\0' && narrow)
+			ui_text_putf(x, UI_A_DIM, " %s", ref);
 		/* a request nothing has answered (yet) */
 		bool asks = false;
 		for (unsigned i = 0; i < g->npm; i++)

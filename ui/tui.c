@@ -1247,8 +1247,10 @@ static struct cols conn_cols(void)
 	struct cols c = { 5, 21, 21, 0, 10, 22, 5, 7, 11 };
 	int fixed = (c.id + 1) + (c.proto + 1) + (c.state + 1) + 2 * (c.n + 1) + 2 * (c.b + 1) + (c.note + 1) + 1;
 	int room = COLS - fixed - 1;
-	if (room - (c.client + 1) >= 30)
-		room -= c.client + 1; /* wide enough: the client's address shows too */
+	if (room - (c.client + 1) - (c.server + 1) >= 30)
+		room -= c.client + c.server + 2; /* wide enough: both addresses show too */
+	else if (room - (c.client + 1) >= 30)
+		room -= c.client + 1; /* the client's address */
 	c.hp = room < 24 ? 24 : room > 60 ? 60 : room;
 	/* a few columns of an address say nothing: host and path take them */
 	int client_shown = COLS - (fixed + c.hp);
@@ -1277,16 +1279,25 @@ static int conn_cols_shown(const struct cols *c)
 	return k;
 }
 
-/* Appends s as a cell of exactly w columns (sanitized) and a space. */
-static void cell(char *line, size_t len, size_t *o, const char *s, int w, bool right, unsigned fl)
+/* Appends s as a cell of exactly w columns (sanitized) and a space;
+ * right: right-aligned; mid (with right unset): cut in the middle. */
+static void cell_as(char *line, size_t len, size_t *o, const char *s, int w, bool right, bool mid, unsigned fl)
 {
 	char buf[512];
 	if (w <= 0)
 		return;
-	ts_cell((const uint8_t *)(s ? s : "-"), s ? strlen(s) : 1, fl, w, right, buf, sizeof(buf));
+	if (mid)
+		ts_cell_mid((const uint8_t *)(s ? s : "-"), s ? strlen(s) : 1, fl, w, buf, sizeof(buf));
+	else
+		ts_cell((const uint8_t *)(s ? s : "-"), s ? strlen(s) : 1, fl, w, right, buf, sizeof(buf));
 	int r = snprintf(line + *o, len - *o, "%s ", buf);
 	if (r > 0 && (size_t)r < len - *o)
 		*o += (size_t)r;
+}
+
+static void cell(char *line, size_t len, size_t *o, const char *s, int w, bool right, unsigned fl)
+{
+	cell_as(line, len, o, s, w, right, false, fl);
 }
 
 static void draw_conns(struct tui *t)
@@ -1310,7 +1321,10 @@ static void draw_conns(struct tui *t)
 		bool active = t->src != NULL && t->src->live && wts_diff_ns(t->now, c->last_ts) < 2000000000ll &&
 			      c->state != UI_CLOSED;
 		snprintf(id, sizeof(id), "%s%llu", active ? "*" : " ", (unsigned long long)c->id);
-		if (c->polling)
+		if (c->polling && c->info.sid != NULL) /* the sid tells sessions apart, not the first request's query */
+			snprintf(hp, sizeof(hp), "(long-polling) %.*s sid %s", c->path ? (int)strcspn(c->path, "?") : 0,
+				 c->path ? c->path : "", c->info.sid);
+		else if (c->polling)
 			snprintf(hp, sizeof(hp), "(long-polling) %s", c->path ? c->path : "");
 		else
 			snprintf(hp, sizeof(hp), "%s%s", c->host ? c->host : (c->sni ? c->sni : "-"), c->path ? c->path : "");
@@ -1334,8 +1348,8 @@ static void draw_conns(struct tui *t)
 		o = 0;
 		const char *cv[] = { id, hp, c->subprotocol != NULL ? c->subprotocol : c->app, st, n0, n1, b0, b1, note,
 				    c->client, c->server };
-		for (int k = 0; k < nc; k++)
-			cell(line, sizeof(line), &o, cv[k], hw[k], k >= 4 && k <= 7, fl);
+		for (int k = 0; k < nc; k++) /* host and path cut in the middle: a path ends in what tells it apart */
+			cell_as(line, sizeof(line), &o, cv[k], hw[k], k >= 4 && k <= 7, k == 1, fl);
 		bool sel = v == t->cl.sel;
 		if (sel)
 			attron(A_REVERSE);
@@ -1361,6 +1375,34 @@ static void draw_text_line(const struct tui *t, const struct ui_text *x, size_t 
 	draw_text_at(t, x, i, y, 1, hoff, 0);
 }
 
+/* Columns of line i of a laid-out text. */
+static int text_line_width(const struct ui_text *x, size_t i)
+{
+	const struct ui_seg *segs;
+	size_t n;
+	int w = 0;
+	if (i >= ui_text_nlines(x))
+		return 0;
+	ui_text_line(x, i, &segs, &n);
+	for (size_t k = 0; k < n; k++)
+		w += ts_width(ui_text_seg(x, &segs[k]), segs[k].len);
+	return w;
+}
+
+/* Text from the wire, sanitized, at most max_cols columns: when cut, its
+ * last column is a marker. */
+static void render_cut(const struct tui *t, const char *s, char *out, size_t cap, int max_cols)
+{
+	size_t n = strlen(s);
+	int cols;
+	size_t used = ts_render((const uint8_t *)s, n, t->tsflags, out, cap, max_cols, &cols);
+	if (used < n && cap > 8) {
+		ts_render((const uint8_t *)s, n, t->tsflags, out, cap - 4, max_cols - 1, &cols);
+		size_t k = strlen(out);
+		snprintf(out + k, cap - k, "%s", (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+	}
+}
+
 static void draw_msgs(struct tui *t)
 {
 	const struct ui_conn *c = cur_conn(t);
@@ -1369,8 +1411,8 @@ static void draw_msgs(struct tui *t)
 	char line[4096], head[2048], st[64], hp[512], date[64];
 	ui_conn_state_str(c, st, sizeof(st));
 	char path[512];
-	ts_render((const uint8_t *)(c->host ? c->host : "-"), c->host ? strlen(c->host) : 1, t->tsflags, hp, sizeof(hp), 40, NULL);
-	ts_render((const uint8_t *)(c->path ? c->path : ""), c->path ? strlen(c->path) : 0, t->tsflags, path, sizeof(path), 40, NULL);
+	render_cut(t, c->host ? c->host : "-", hp, sizeof(hp), 40);
+	render_cut(t, c->path ? c->path : "", path, sizeof(path), 40);
 	fmt_date(t, c->first_ts, date, sizeof(date));
 	refresh_vis(t);
 	char shown[64] = "", dropped[64] = "";
@@ -1422,6 +1464,8 @@ static void draw_msgs(struct tui *t)
 				mvaddch(r + 1, x, ' ');
 		put_line(r + 1, 0, line);
 		draw_text_at(t, &t->prev, 0, r + 1, lw, 0, sel ? 0 : pair);
+		if (lw + text_line_width(&t->prev, 0) > COLS && COLS > lw + 1) /* cut by the edge: say so */
+			mvaddstr(r + 1, COLS - 1, (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
 		if (sel)
 			attroff(A_REVERSE);
 		else
@@ -1808,9 +1852,9 @@ static void build_info(struct tui *t, const struct ui_conn *c, const struct ui_m
 		if (c->sess != NULL) {
 			fmt_abs(c->sess->first_ts, a, sizeof(a));
 			info_str(x, "session began", a);
-		}
-		else
+		} else if (!c->polling && ci->session == 0) {
 			info_str(x, "transport", "WebSocket (no long-polling of it was captured)");
+		}
 		if (c->polls > 0)
 			info_fmt(x, "long-polling", "%llu exchange%s; packet bodies %llu c2s (%llu B), %llu s2c (%llu B)",
 				 (unsigned long long)c->polls, c->polls == 1 ? "" : "s",
@@ -1825,6 +1869,10 @@ static void build_info(struct tui *t, const struct ui_conn *c, const struct ui_m
 	if (c->polling) {
 		info_str(x, "handshake", "none: HTTP long-polling (each exchange is a row, poll)");
 		info_str(x, "first request", ci->path);
+		if (c->app != NULL)
+			info_fmt(x, "messages decoded as", "%s (chosen by its path)", c->app);
+		if (c->app != NULL && c->state == UI_CLOSED)
+			info_fmt(x, "requests unanswered", "%llu", (unsigned long long)c->unanswered);
 	} else if (ci->decode_as) {
 		info_str(x, "handshake", "not captured (--decode-as)");
 	} else if (c->state == UI_HIDDEN) {
