@@ -708,12 +708,43 @@ def test_session_end(e2e, name, crosses):
     fe = [r for r in filt if r["type"] == "end"]
     e2e.case("%s without its WebSocket connection, --filter conn:%d: the same end record" % (name, sess),
              rc3 == 0 and fe == ends, "%s vs %s" % (fe, ends))
+    # the statistics count its end apart; the HAR's last entry of it and
+    # the HTML report's connection say how it ended and what is unanswered
+    d = os.path.join(e2e.TMP, "sessend")
+    os.makedirs(d, exist_ok=True)
+    har, page = os.path.join(d, name + ".har"), os.path.join(d, name + ".html")
+    for x in (har, page):
+        if os.path.exists(x):
+            os.unlink(x)
+    rc5, st, _, _ = e2e.wscope_json(pcap, ["--stats", "--har=" + har, "--html=" + page] + cut)
+    allst = [r for r in st if r["type"] == "stats" and r["conn"] is None]
+    with open(har, encoding="utf-8") as f:
+        xhr = [e for e in json.load(f)["log"]["entries"] if e["_resourceType"] == "xhr" and
+               e["_wscope"].get("session") == sess]
+    with open(page, "rb") as f:
+        raw = f.read()
+    a = raw.find(b'id="wscope-data">')
+    b = raw.find(b"</script>", a)
+    data = json.loads(base64.b64decode(b"".join(raw[a + len(b'id="wscope-data">'):b].split())))
+    conns = data.get("conns") or data.get("connections") or []
+    hc = [c for c in conns if c.get("id") == sess]
+    last = xhr[-1]["_wscope"] if xhr else {}
+    e2e.case("%s without its WebSocket connection: --stats counts the session's end apart (session_ends eof 1), "
+             "the HAR's last entry of it says session_end eof and unanswered %d, the HTML report's session "
+             "too" % (name, crossed),
+             rc5 == 0 and allst and allst[0].get("session_ends") == {"eof": 1} and
+             last.get("session_end") == "eof" and last.get("unanswered") == crossed and
+             last.get("session_exchanges") == logged and
+             not any("session_end" in e["_wscope"] for e in xhr[:-1]) and
+             len(hc) == 1 and hc[0].get("unanswered") == crossed,
+             "%s; %s; %s" % (allst[0].get("session_ends") if allst else None, last, hc[:1]))
     rc4, so, se4 = e2e.run_wscope(["-r", pcap, "--text"] + cut)
     line = [x for x in so.split("\n") if (" #%d " % sess) in x and " end " in x]
     e2e.case("%s without its WebSocket connection: the transcript's end line of the session counts its "
-             "unanswered requests" % name,
+             "bodies and its unanswered requests" % name,
              rc4 == 0 and len(line) == 1 and ("%d request%s unanswered" % (crossed, "" if crossed == 1 else "s"))
-             in line[0] and "never upgraded" in line[0], str(line))
+             in line[0] and "never upgraded" in line[0] and
+             ("; %d bod" % len(bodies[0])) in line[0], str(line))
 
 
 def v3_framed(body):
