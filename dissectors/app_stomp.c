@@ -328,7 +328,7 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 	bool cr_escape = s->version == 12 || s->version == 0;
 	/* the headers unescaped */
 	struct app_kv *h = app_kvs(o, nh);
-	const struct app_kv *hv = h != NULL ? h : raw;
+	const struct app_kv *hv = h != NULL ? h : raw; /* for the lookups below, while raw lives */
 	bool bad_escape = false;
 	for (size_t i = 0; h != NULL && i < nh; i++) {
 		bad_escape |= !unescape(o, raw[i].k, raw[i].kn, escaping, cr_escape, &h[i].k, &h[i].kn);
@@ -397,7 +397,11 @@ static bool frame(struct stomp *s, struct app_out *o, struct cur *c, int dir)
 		app_summary_add(u, cl, cn);
 	else
 		app_summary(u, "%s", cmd->name);
-	app_kv(u, "headers", hv, nh);
+	/* (raw is this call's: the unit may keep only what app_kvs gave) */
+	if (h != NULL)
+		app_kv(u, "headers", h, nh);
+	else if (nh > 0)
+		app_int(u, "headers_not_shown", (int64_t)nh); /* the message's frames used up APP_KV */
 	const struct app_kv *dest = header(hv, nh, "destination");
 	const struct app_kv *id = header(hv, nh, "id");
 	const struct app_kv *sub = header(hv, nh, "subscription");

@@ -303,6 +303,45 @@ static const struct app_info *bin(struct drv *d, int dir, const void *p, size_t 
 }
 
 /* STOMP 1.1: transactions, ACKs by message-id, heart-beats kept or not. */
+/* Frames whose headers use up the message's APP_KV pairs: the frames
+ * past it say how many headers they do not show, and no unit keeps a
+ * pointer to anything but the message's own pairs. */
+START_TEST(stomp_headers_past_the_message_room)
+{
+	struct drv d;
+	drv_init(&d, "stomp", "/ws");
+	static char m[16384];
+	size_t n = 0;
+	for (int f = 0; f < 10; f++) {
+		n += (size_t)snprintf(m + n, sizeof(m) - n, "SEND\ndestination:/q/%d\n", f);
+		for (int h = 0; h < 63; h++)
+			n += (size_t)snprintf(m + n, sizeof(m) - n, "h%d:v\n", h);
+		m[n++] = '\n';
+		m[n++] = '\0';
+	}
+	const struct app_info *ai = msg(&d, 0, WS_OP_TEXT, m, n);
+	ck_assert_uint_eq(ai->n, 10);
+	unsigned shown = 0, not_shown = 0;
+	for (unsigned i = 0; i < ai->n; i++)
+		for (unsigned k = 0; k < ai->u[i].nf; k++) {
+			const struct app_field *f = &ai->u[i].f[k];
+			if (strcmp(f->name, "headers") == 0) {
+				ck_assert(f->kv >= d.out.kv && f->kv + f->nkv <= d.out.kv + APP_KV);
+				ck_assert_uint_eq(f->nkv, 64);
+				shown++;
+			} else if (strcmp(f->name, "headers_not_shown") == 0) {
+				ck_assert_int_eq(f->i, 64);
+				not_shown++;
+			}
+		}
+	ck_assert_uint_eq(shown, APP_KV / 64);
+	ck_assert_uint_eq(not_shown, 10 - APP_KV / 64);
+	/* the lookups still worked: each frame's destination */
+	ck_assert_str_eq(ai->u[9].subject, "/q/9");
+	app_conn_free(d.a);
+}
+END_TEST
+
 START_TEST(stomp_transactions_acks_heartbeats)
 {
 	struct drv d;
@@ -713,6 +752,7 @@ Suite *suite_app(void)
 	tcase_add_test(tc, socketio_packets_and_malformations);
 	tcase_add_test(tc, socketio_v3_payloads);
 	tcase_add_test(tc, stomp_transactions_acks_heartbeats);
+	tcase_add_test(tc, stomp_headers_past_the_message_room);
 	tcase_add_test(tc, socketio_pairs_across_transports);
 	tcase_add_test(tc, jsonr_reads_strictly);
 	suite_add_tcase(s, tc);
