@@ -116,6 +116,28 @@ static void trim(const uint8_t **s, size_t *n)
 
 /* "name=value; name2=value2" (Cookie) or "name=value; attributes"
  * (Set-Cookie: only the first pair is the cookie). */
+/* The next header line of a head ("name: value", both trimmed; lines
+ * without a colon skipped); false at the blank line or the end. */
+static bool next_header(const uint8_t **p, size_t *n, const uint8_t **name, size_t *nl, const uint8_t **val,
+			size_t *vl)
+{
+	const uint8_t *line;
+	size_t len;
+	while (next_line(p, n, &line, &len) && len > 0) {
+		const uint8_t *colon = memchr(line, ':', len);
+		if (colon == NULL)
+			continue;
+		*name = line;
+		*nl = (size_t)(colon - line);
+		*val = colon + 1;
+		*vl = len - *nl - 1;
+		trim(name, nl);
+		trim(val, vl);
+		return true;
+	}
+	return false;
+}
+
 static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cookie)
 {
 	struct json *j = h->j;
@@ -159,16 +181,9 @@ static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool reque
 	size_t left = n;
 	next_line(&q, &left, &line, &len); /* the start line */
 	json_arr_begin(j, "headers");
-	const uint8_t *hq = q;
-	size_t hleft = left;
-	while (next_line(&hq, &hleft, &line, &len) && len > 0) {
-		const uint8_t *colon = memchr(line, ':', len);
-		if (colon == NULL)
-			continue;
-		const uint8_t *name = line, *val = colon + 1;
-		size_t nl = (size_t)(colon - line), vl = len - nl - 1;
-		trim(&name, &nl);
-		trim(&val, &vl);
+	const uint8_t *hq = q, *name, *val;
+	size_t hleft = left, nl, vl;
+	while (next_header(&hq, &hleft, &name, &nl, &val, &vl)) {
 		json_elem_begin(j);
 		json_strn(j, "name", name, nl);
 		if (redact_header(h->o.redact, (const char *)name, nl)) {
@@ -183,17 +198,10 @@ static void head(struct har *h, const uint8_t *p, size_t n, bool cut, bool reque
 	json_arr_begin(j, "cookies");
 	hq = q;
 	hleft = left;
-	while (next_line(&hq, &hleft, &line, &len) && len > 0) {
-		const uint8_t *colon = memchr(line, ':', len);
-		if (colon == NULL)
-			continue;
-		size_t nl = (size_t)(colon - line);
-		const uint8_t *val = colon + 1;
-		size_t vl = len - nl - 1;
-		trim(&val, &vl);
+	while (next_header(&hq, &hleft, &name, &nl, &val, &vl)) {
 		static const char ck[] = "cookie", sck[] = "set-cookie";
-		bool is_c = nl == 6 && strncasecmp((const char *)line, ck, 6) == 0;
-		bool is_sc = nl == 10 && strncasecmp((const char *)line, sck, 10) == 0;
+		bool is_c = nl == 6 && strncasecmp((const char *)name, ck, 6) == 0;
+		bool is_sc = nl == 10 && strncasecmp((const char *)name, sck, 10) == 0;
 		if ((request && is_c) || (!request && is_sc))
 			cookies_of(h, val, vl, is_sc);
 	}
@@ -410,18 +418,11 @@ static void poll_text(struct har *h, const uint8_t *p, size_t n, bool base64_fie
 /* The content type a head gives (else dflt), as mimeType. */
 static void mime_type(struct har *h, const uint8_t *p, size_t n, const char *dflt)
 {
-	const uint8_t *line;
-	size_t len;
+	const uint8_t *line, *name, *val;
+	size_t len, nl, vl;
 	if (p != NULL)
 		next_line(&p, &n, &line, &len); /* the start line */
-	while (p != NULL && next_line(&p, &n, &line, &len) && len > 0) {
-		const uint8_t *colon = memchr(line, ':', len);
-		if (colon == NULL)
-			continue;
-		const uint8_t *name = line, *val = colon + 1;
-		size_t nl = (size_t)(colon - line), vl = len - nl - 1;
-		trim(&name, &nl);
-		trim(&val, &vl);
+	while (p != NULL && next_header(&p, &n, &name, &nl, &val, &vl)) {
 		if (nl == 12 && strncasecmp((const char *)name, "content-type", 12) == 0 && vl > 0) {
 			json_strn(h->j, "mimeType", val, vl);
 			return;
