@@ -24,6 +24,7 @@
 #include "app.h"
 #include "heap.h"
 #include "jsonr.h"
+#include "utf8.h"
 
 static const char *const eio_types[] = { "open", "close", "ping", "pong", "message", "upgrade", "noop" };
 static const char *const sio_types[] = { "CONNECT", "DISCONNECT", "EVENT", "ACK", "CONNECT_ERROR", "BINARY_EVENT",
@@ -358,25 +359,6 @@ static void body_packet(struct sio *s, struct app_out *o, int dir, const uint8_t
 		binary_packet(s, o, dir, b, bl);
 }
 
-/* Bytes from p holding k UTF-16 code units of UTF-8 text (a JavaScript
- * string's length): 0 when there are not that many whole characters. */
-static size_t utf16_span(const uint8_t *p, size_t n, uint64_t k)
-{
-	size_t i = 0;
-	while (k > 0) {
-		if (i >= n)
-			return 0;
-		uint8_t c = p[i];
-		size_t cl = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 1;
-		unsigned units = cl == 4 ? 2 : 1;
-		if (cl > n - i || units > k)
-			return 0;
-		i += cl;
-		k -= units;
-	}
-	return i;
-}
-
 /*
  * Engine.IO v3 payloads. As text, each packet is its length (in UTF-16
  * code units, as JavaScript counts a string), ':' and the packet. As
@@ -410,8 +392,11 @@ static void payload_v3(struct sio *s, struct app_out *o, int dir, const uint8_t 
 			return;
 		}
 		at++;
-		size_t span = bin ? (len <= n - at ? (size_t)len : 0) : utf16_span(p + at, n - at, len);
-		if (span == 0 && len > 0) {
+		size_t span = 0;
+		bool whole = bin ? len <= n - at : utf8_utf16_prefix(p + at, n - at, len, &span);
+		if (bin && whole)
+			span = (size_t)len;
+		if (!whole) {
 			app_warn(o, WARN_SIO_MALFORMED, "Engine.IO v3 payload: a packet of %llu %s, %zu bytes left",
 				 (unsigned long long)len, bin ? "bytes" : "characters", n - at);
 			return;

@@ -7,6 +7,7 @@
 
 #include "cursor.h"
 #include "redact.h"
+#include "utf8.h"
 
 static const char *const default_keys[] = { "password", "token", "access_token", "secret", "authorization",
 					     "passcode" };
@@ -460,42 +461,6 @@ uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t 
 
 /* ---- Engine.IO v3 long-polling payloads ---- */
 
-/* UTF-16 units of UTF-8 text (a 4-byte sequence is a surrogate pair), as
- * Engine.IO v3 counts a packet's length; false when it is not UTF-8. */
-static bool utf16_units(const uint8_t *p, size_t n, size_t *units)
-{
-	size_t u = 0;
-	for (size_t i = 0; i < n; ) {
-		uint8_t b = p[i];
-		size_t k = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
-		if (k == 0 || k > n - i)
-			return false;
-		u += k == 4 ? 2 : 1;
-		i += k;
-	}
-	*units = u;
-	return true;
-}
-
-/* Bytes of the first `units` UTF-16 units of p (not splitting a pair);
- * false when p has fewer or is not UTF-8. */
-static bool utf16_prefix(const uint8_t *p, size_t n, size_t units, size_t *bytes)
-{
-	size_t i = 0, u = 0;
-	while (u < units) {
-		if (i >= n)
-			return false;
-		uint8_t b = p[i];
-		size_t k = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 0;
-		if (k == 0 || k > n - i)
-			return false;
-		u += k == 4 ? 2 : 1;
-		i += k;
-	}
-	*bytes = i;
-	return u == units;
-}
-
 uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t *outlen, size_t *count,
 		     bool *failed)
 {
@@ -510,7 +475,7 @@ uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t 
 		while (d < n && p[d] >= '0' && p[d] <= '9' && d - i < 10)
 			len = len * 10 + (size_t)(p[d++] - '0');
 		size_t bytes;
-		if (d == i || d >= n || p[d] != ':' || !utf16_prefix(p + d + 1, n - d - 1, len, &bytes))
+		if (d == i || d >= n || p[d] != ':' || !utf8_utf16_prefix(p + d + 1, n - d - 1, len, &bytes))
 			return redact_text(r, p, n, outlen, count, failed);
 		i = d + 1 + bytes;
 		npk++;
@@ -524,9 +489,9 @@ uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t 
 		while (d < n && p[d] != ':') /* (checked above) */
 			len = len * 10 + (size_t)(p[d++] - '0');
 		size_t bytes = 0;
-		utf16_prefix(p + d + 1, n - d - 1, len, &bytes);
+		utf8_utf16_prefix(p + d + 1, n - d - 1, len, &bytes);
 		const uint8_t *pk = p + d + 1;
-		size_t rl = 0, c = 0, units = 0;
+		size_t rl = 0, c = 0;
 		bool f = false;
 		uint8_t *red = redact_text(r, pk, bytes, &rl, &c, &f);
 		if (f) {
@@ -535,9 +500,9 @@ uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t 
 			*failed = true;
 			return NULL;
 		}
-		if (red != NULL && utf16_units(red, rl, &units)) {
+		if (red != NULL) {
 			char num[24];
-			int k = snprintf(num, sizeof(num), "%zu:", units);
+			int k = snprintf(num, sizeof(num), "%llu:", (unsigned long long)utf8_utf16_units(red, rl));
 			put(&o, num, (size_t)k);
 			put(&o, red, rl);
 			found += c;

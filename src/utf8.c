@@ -157,3 +157,39 @@ size_t utf8_encode(uint32_t cp, uint8_t out[4])
 	out[3] = (uint8_t)(0x80 | (cp & 0x3f));
 	return 4;
 }
+
+/* Bytes of the sequence lead byte b begins (1 for one that leads none). */
+static size_t lead_len(uint8_t b)
+{
+	return b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3 : (b & 0xF8) == 0xF0 ? 4 : 1;
+}
+
+bool utf8_utf16_prefix(const uint8_t *p, size_t n, uint64_t units, size_t *bytes)
+{
+	size_t i = 0;
+	while (units > 0) {
+		if (i >= n)
+			return false;
+		size_t k = lead_len(p[i]);
+		unsigned u = k == 4 ? 2 : 1;
+		if (k > n - i || u > units)
+			return false;
+		i += k;
+		units -= u;
+	}
+	*bytes = i;
+	return true;
+}
+
+uint64_t utf8_utf16_units(const uint8_t *p, size_t n)
+{
+	uint64_t u = 0;
+	for (size_t i = 0; i < n; ) {
+		size_t k = lead_len(p[i]);
+		if (k > n - i)
+			k = n - i; /* a sequence cut by the end: its bytes one unit */
+		u += k == 4 ? 2 : 1;
+		i += k;
+	}
+	return u;
+}

@@ -39,4 +39,14 @@ bool utf8_stream_ok(const struct utf8_stream *s, bool whole);
  * returns its length (1 to 4). */
 size_t utf8_encode(uint32_t cp, uint8_t out[4]);
 
+/*
+ * UTF-16 code units, as JavaScript counts a string's length (Engine.IO
+ * v3's packet lengths), by lead bytes: a 4-byte sequence is a surrogate
+ * pair (2 units), a byte that leads nothing counts as one.
+ * utf8_utf16_prefix: the bytes of the first `units` units of p[0..n);
+ * false when p holds fewer, or the count ends inside a pair.
+ */
+bool utf8_utf16_prefix(const uint8_t *p, size_t n, uint64_t units, size_t *bytes);
+uint64_t utf8_utf16_units(const uint8_t *p, size_t n);
+
 #endif
