@@ -138,6 +138,93 @@ static bool next_header(const uint8_t **p, size_t *n, const uint8_t **name, size
 	return false;
 }
 
+/* n decimal digits at p[*i], read on; -1 when they are not there. */
+static int digits_at(const uint8_t *p, size_t len, size_t *i, int n)
+{
+	int v = 0;
+	for (int k = 0; k < n; k++, (*i)++) {
+		if (*i >= len || p[*i] < '0' || p[*i] > '9')
+			return -1;
+		v = v * 10 + (p[*i] - '0');
+	}
+	return v;
+}
+
+/* An HTTP date ("Wed, 21 Oct 2015 07:28:00 GMT", or with "21-Oct-2015" as
+ * cookies often write it) as HAR's ISO 8601; false when it is neither. */
+static bool http_date_iso(const uint8_t *p, size_t n, char *out, size_t cap)
+{
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	const uint8_t *comma = memchr(p, ',', n);
+	size_t i = comma != NULL ? (size_t)(comma - p) + 1 : 0;
+	while (i < n && p[i] == ' ')
+		i++;
+	int d = digits_at(p, n, &i, 2);
+	if (d < 1 || i >= n || (p[i] != ' ' && p[i] != '-') || n - i < 5)
+		return false;
+	int m = 0;
+	while (m < 12 && memcmp(mon + 3 * m, p + i + 1, 3) != 0)
+		m++;
+	i += 4;
+	if (m == 12 || i >= n || (p[i] != ' ' && p[i] != '-'))
+		return false;
+	i++;
+	int y = digits_at(p, n, &i, 4);
+	if (y < 1970 || i >= n || p[i++] != ' ')
+		return false;
+	int hh = digits_at(p, n, &i, 2);
+	if (hh < 0 || i >= n || p[i++] != ':')
+		return false;
+	int mm = digits_at(p, n, &i, 2);
+	if (mm < 0 || i >= n || p[i++] != ':')
+		return false;
+	int ss = digits_at(p, n, &i, 2);
+	if (ss < 0 || d > 31 || hh > 23 || mm > 59 || ss > 60 || n - i != 4 || memcmp(p + i, " GMT", 4) != 0)
+		return false;
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", y, m + 1, d, hh, mm, ss);
+	return true;
+}
+
+/* A Set-Cookie's attributes after its name=value: path, domain, expires,
+ * httpOnly, secure (HAR's cookie fields) and SameSite. */
+static void cookie_attrs(struct json *j, const uint8_t *v, size_t n)
+{
+	while (n > 0) {
+		const uint8_t *semi = memchr(v, ';', n);
+		size_t k = semi != NULL ? (size_t)(semi - v) : n;
+		const uint8_t *a = v, *val = NULL;
+		size_t al = k, vl = 0;
+		trim(&a, &al);
+		const uint8_t *eq = memchr(a, '=', al);
+		if (eq != NULL) {
+			val = eq + 1;
+			vl = al - (size_t)(eq - a) - 1;
+			al = (size_t)(eq - a);
+			trim(&a, &al);
+			trim(&val, &vl);
+		}
+#define IS(name) (al == sizeof(name) - 1 && strncasecmp((const char *)a, name, al) == 0)
+		char iso[40];
+		if (IS("path") && val != NULL)
+			json_strn(j, "path", val, vl);
+		else if (IS("domain") && val != NULL)
+			json_strn(j, "domain", val, vl);
+		else if (IS("expires") && val != NULL && http_date_iso(val, vl, iso, sizeof(iso)))
+			json_str(j, "expires", iso);
+		else if (IS("httponly"))
+			json_bool(j, "httpOnly", true);
+		else if (IS("secure"))
+			json_bool(j, "secure", true);
+		else if (IS("samesite") && val != NULL)
+			json_strn(j, "_sameSite", val, vl);
+#undef IS
+		if (semi == NULL)
+			break;
+		v += k + 1;
+		n -= k + 1;
+	}
+}
+
 static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cookie)
 {
 	struct json *j = h->j;
@@ -155,6 +242,8 @@ static void cookies_of(struct har *h, const uint8_t *v, size_t n, bool set_cooki
 				json_str(j, "value", REDACTED);
 			else
 				json_strn(j, "value", eq + 1, pl - (size_t)(eq - pair) - 1);
+			if (set_cookie && semi != NULL)
+				cookie_attrs(j, semi + 1, n - k - 1);
 			json_elem_end(j);
 		}
 		if (set_cookie || semi == NULL)

@@ -60,7 +60,7 @@ static bool icontains(const char *a, size_t n, const char *b)
 
 bool redact_header(const struct redact *r, const char *name, size_t n)
 {
-	if (!r->on)
+	if (!redact_on(r))
 		return false;
 	for (size_t i = 0; i < sizeof(secret_headers) / sizeof(secret_headers[0]); i++)
 		if (ieq(name, n, secret_headers[i]))
@@ -78,7 +78,7 @@ static bool is_key(const struct redact *r, const char *name, size_t n)
 
 bool redact_param(const struct redact *r, const char *name, size_t n)
 {
-	if (!r->on)
+	if (!redact_on(r))
 		return false;
 	for (size_t i = 0; i < sizeof(secret_params) / sizeof(secret_params[0]); i++)
 		if (ieq(name, n, secret_params[i]))
@@ -129,7 +129,7 @@ char *redact_target(const struct redact *r, const char *target, size_t *count, b
 	*count = 0;
 	*failed = false;
 	const char *q = strchr(target, '?');
-	if (!r->on || q == NULL)
+	if (!redact_on(r) || q == NULL)
 		return NULL;
 	struct out o = { 0 };
 	put(&o, target, (size_t)(q - target) + 1);
@@ -336,7 +336,7 @@ uint8_t *redact_json(const struct redact *r, const uint8_t *p, size_t n, size_t 
 	*count = 0;
 	*failed = false;
 	*outlen = 0;
-	if (!r->on || r->nkeys == 0)
+	if (!redact_on(r) || r->nkeys == 0)
 		return NULL;
 	struct jr j = { r, cur_make(p, n), { 0 }, 0, true };
 	ws(&j);
@@ -369,7 +369,7 @@ uint8_t *redact_text(const struct redact *r, const uint8_t *p, size_t n, size_t 
 		     bool *failed)
 {
 	uint8_t *whole = redact_json(r, p, n, outlen, count, failed);
-	if (whole != NULL || *failed || !r->on || n == 0)
+	if (whole != NULL || *failed || !redact_on(r) || n == 0)
 		return whole;
 	struct out o = { 0 };
 	size_t i = 0, copied = 0, found = 0;
@@ -466,7 +466,7 @@ uint8_t *redact_eio3(const struct redact *r, const uint8_t *p, size_t n, size_t 
 {
 	*count = 0;
 	*failed = false;
-	if (!r->on)
+	if (!redact_on(r))
 		return NULL;
 	/* the framing first: every packet "<len>:<packet>", else not v3 */
 	size_t i = 0, npk = 0;

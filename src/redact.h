@@ -38,7 +38,7 @@ struct redact {
 	int nkeys;
 };
 
-/* r is there and on. */
+/* r is there and on. Every function here takes a NULL r as off. */
 static inline bool redact_on(const struct redact *r)
 {
 	return r != NULL && r->on;

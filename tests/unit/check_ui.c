@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "export.h"
+#include "har.h"
 #include "model.h"
 #include "nav.h"
 #include "suites.h"
@@ -1515,6 +1516,44 @@ START_TEST(socketio_poll_heads)
 }
 END_TEST
 
+/* A long-polling exchange's Set-Cookie in the HAR: the cookie with its
+ * attributes as HAR names them, Expires in ISO 8601 (and left out when it
+ * is not an HTTP date). */
+START_TEST(har_poll_cookie_attributes)
+{
+	struct ui_model_opts o;
+	ui_model_opts_default(&o);
+	struct ui_model *m = ui_model_new(&o);
+	static const char rq[] = "GET /socket.io/?EIO=4&transport=polling&sid=S1 HTTP/1.1\r\nCookie: a=1; b=2\r\n\r\n";
+	static const char rs[] = "HTTP/1.1 200 OK\r\n"
+				 "Set-Cookie: io=S1; Path=/; Expires=Wed, 21 Oct 2015 07:28:00 GMT; Domain=ex.com; Secure; "
+				 "HttpOnly; SameSite=Lax\r\n"
+				 "Set-Cookie: lb=7; expires=Thu, 01-Jan-2026 00:00:05 GMT\r\n"
+				 "Set-Cookie: x=y; Expires=tomorrow\r\n\r\n";
+	poll_heads_ev(m, rq, rs, "2");
+	const struct ui_conn *c = ui_model_conn(m, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	ck_assert_ptr_nonnull(f);
+	struct har_opts ho = { NULL, "t", NULL };
+	struct har *h = har_new(f, &ho);
+	har_conn(h, c, NULL);
+	int err = 0;
+	ck_assert(har_finish(h, &err));
+	har_free(h);
+	ck_assert_int_eq(fclose(f), 0);
+	ck_assert_ptr_nonnull(strstr(buf, "{\"name\":\"io\",\"value\":\"S1\",\"path\":\"/\",\"expires\":"
+					  "\"2015-10-21T07:28:00.000Z\",\"domain\":\"ex.com\",\"secure\":true,"
+					  "\"httpOnly\":true,\"_sameSite\":\"Lax\"}"));
+	ck_assert_ptr_nonnull(strstr(buf, "{\"name\":\"lb\",\"value\":\"7\",\"expires\":\"2026-01-01T00:00:05.000Z\"}"));
+	ck_assert_ptr_nonnull(strstr(buf, "{\"name\":\"x\",\"value\":\"y\"}"));
+	ck_assert_ptr_nonnull(strstr(buf, "\"cookies\":[{\"name\":\"a\",\"value\":\"1\"},{\"name\":\"b\",\"value\":\"2\"}]"));
+	free(buf);
+	ui_model_free(m);
+}
+END_TEST
+
 START_TEST(socketio_session_never_upgraded)
 {
 	struct ui_model_opts o;
@@ -2732,6 +2771,7 @@ Suite *suite_ui(void)
 	tcase_add_test(tc, socketio_session_end_record);
 	tcase_add_test(tc, request_counts_answers);
 	tcase_add_test(tc, socketio_poll_heads);
+	tcase_add_test(tc, har_poll_cookie_attributes);
 	tcase_add_test(tc, socketio_refused_handshake);
 	tcase_add_test(tc, hooks_see_everything_once);
 	tcase_add_test(tc, transcript_lines);
