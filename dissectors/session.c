@@ -281,8 +281,9 @@ struct sio_session {
 	struct app_conn *app;         /* NULL when messages are not decoded */
 	uint64_t seq;                 /* bodies numbered in the session */
 	uint64_t used;                /* when last used (a counter) */
-	bool upgraded;                /* a WebSocket connection took it on
-	                                 (and ends it) */
+	bool ended;                   /* its end is said: by the WebSocket
+	                                 connection that took it on, or by
+	                                 sio_end */
 	uint64_t exchanges;           /* its long-polling exchanges */
 	uint64_t bodies[2], bytes[2]; /* bodies of packets, by direction */
 };
@@ -395,7 +396,7 @@ static void start_ws(struct ws_layer *l, const struct app_flow *af, struct ws_fl
 		struct sio_session *s = sio_find(l, sid);
 		c->session = s != NULL ? s->id : 0;
 		if (s != NULL)
-			s->upgraded = true; /* the connection's end is the session's */
+			s->ended = true; /* the connection's end is the session's */
 		/* one decoder for both transports: what long-polling asked may
 		 * be answered here, and the other way */
 		if (s != NULL && s->app != NULL && app_conn_decoder(w->app, NULL) == app_conn_decoder(s->app, NULL)) {
@@ -635,7 +636,7 @@ static bool open_sid(const uint8_t *p, size_t n, char *buf, size_t cap)
  * decoder left unanswered. No flow: its exchanges may have had several. */
 static void sio_end(struct ws_layer *l, struct sio_session *s, const char *reason)
 {
-	if (s->upgraded)
+	if (s->ended)
 		return;
 	const struct app_flow none = { 0 };
 	struct ws_end_info e;
@@ -658,7 +659,7 @@ static void sio_end(struct ws_layer *l, struct sio_session *s, const char *reaso
 	struct ev ev = { .type = EV_WS_END };
 	ev.u.wsend = &e;
 	core_emit(l->core, &ev, &none, -1);
-	s->upgraded = true; /* ended once */
+	s->ended = true;
 }
 
 /* The session sid, found or begun (an id of its own, as a connection's). */
@@ -1123,7 +1124,7 @@ static void app_finish(void *app)
 	for (;;) { /* in the order they began */
 		struct sio_session *first = NULL;
 		for (int i = 0; l->sio != NULL && i < SIO_SESSIONS; i++)
-			if (l->sio[i].id != 0 && !l->sio[i].upgraded && (first == NULL || l->sio[i].id < first->id))
+			if (l->sio[i].id != 0 && !l->sio[i].ended && (first == NULL || l->sio[i].id < first->id))
 				first = &l->sio[i];
 		if (first == NULL)
 			break;

@@ -217,6 +217,11 @@ size_t ts_render(const uint8_t *p, size_t n, unsigned flags, char *out, size_t o
 	return i;
 }
 
+const char *ts_cut_mark(unsigned flags)
+{
+	return (flags & TS_UTF8) != 0 ? "\xe2\x80\xa6" : "~";
+}
+
 void ts_cell(const uint8_t *p, size_t n, unsigned flags, int w, bool right, char *out, size_t outlen)
 {
 	if (outlen == 0)
@@ -224,7 +229,7 @@ void ts_cell(const uint8_t *p, size_t n, unsigned flags, int w, bool right, char
 	out[0] = '\0';
 	if (w <= 0)
 		return;
-	const char *mark = (flags & TS_UTF8) != 0 ? "\xe2\x80\xa6" : "~";
+	const char *mark = ts_cut_mark(flags);
 	size_t mlen = strlen(mark);
 	int cols;
 	size_t used = ts_render(p, n, flags, out, outlen, w, &cols);
@@ -268,7 +273,7 @@ void ts_cell_mid(const uint8_t *p, size_t n, unsigned flags, int w, char *out, s
 		ts_cell(p, n, flags, w, false, out, outlen);
 		return;
 	}
-	const char *mark = (flags & TS_UTF8) != 0 ? "\xe2\x80\xa6" : "~";
+	const char *mark = ts_cut_mark(flags);
 	int tail = (w - 1) * 2 / 5, head = w - 1 - tail;
 	size_t al = strlen(all), start;
 	int lead, hc, tc;

@@ -87,6 +87,8 @@ size_t ts_render(const uint8_t *p, size_t n, unsigned flags, char *out, size_t o
  * when it can).
  */
 void ts_cell(const uint8_t *p, size_t n, unsigned flags, int w, bool right, char *out, size_t outlen);
+/* The marker of text cut short: "…", or "~" without TS_UTF8 (one column). */
+const char *ts_cut_mark(unsigned flags);
 /* As ts_cell (left-aligned), cut in the middle when wider: the first
  * three fifths and the last two fifths of the columns, with the marker
  * between them (where the end tells things apart: an id at the end of a

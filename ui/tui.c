@@ -1209,7 +1209,7 @@ static void put_line_marked(const struct tui *t, int y, const char *s)
 	int lead, cols;
 	size_t k = ts_clip(s, n, 0, COLS - 1, &start, &lead, &cols);
 	mvaddnstr(y, 0, s + start, (int)k);
-	mvaddstr(y, cols, (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+	mvaddstr(y, cols, ts_cut_mark(t->tsflags));
 }
 
 static void bar(const struct tui *t, int y, const char *text)
@@ -1355,7 +1355,7 @@ static void draw_conns(struct tui *t)
 			attron(A_REVERSE);
 		else if (lost || c->state == UI_REJECTED)
 			set_attr(t, C_WARN, A_BOLD);
-		put_line(r + 1, 0, line);
+		put_line_marked(t, r + 1, line);
 		if (sel)
 			attroff(A_REVERSE);
 		else if (lost || c->state == UI_REJECTED)
@@ -1399,7 +1399,7 @@ static void render_cut(const struct tui *t, const char *s, char *out, size_t cap
 	if (used < n && cap > 8) {
 		ts_render((const uint8_t *)s, n, t->tsflags, out, cap - 4, max_cols - 1, &cols);
 		size_t k = strlen(out);
-		snprintf(out + k, cap - k, "%s", (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+		snprintf(out + k, cap - k, "%s", ts_cut_mark(t->tsflags));
 	}
 }
 
@@ -1465,7 +1465,7 @@ static void draw_msgs(struct tui *t)
 		put_line(r + 1, 0, line);
 		draw_text_at(t, &t->prev, 0, r + 1, lw, 0, sel ? 0 : pair);
 		if (lw + text_line_width(&t->prev, 0) > COLS && COLS > lw + 1) /* cut by the edge: say so */
-			mvaddstr(r + 1, COLS - 1, (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
+			mvaddstr(r + 1, COLS - 1, ts_cut_mark(t->tsflags));
 		if (sel)
 			attroff(A_REVERSE);
 		else
@@ -1605,10 +1605,10 @@ static void draw_detail(struct tui *t)
 				 g->inflate_failed ? ", inflate failed" : "", g->bomb ? ", decompression bomb" : "");
 		else
 			snprintf(line, sizeof(line), " %s", pk);
-		put_line(y++, 0, line);
+		put_line_marked(t, y++, line);
 		if (g->opcode == WS_OP_CLOSE && g->close_code >= 0) {
 			snprintf(line, sizeof(line), " close code %d (%s)", g->close_code, ui_close_code_meaning(g->close_code));
-			put_line(y++, 0, line);
+			put_line_marked(t, y++, line);
 		}
 		for (uint32_t k = 0; k < g->nfr && k < 6; k++) {
 			const struct ui_frame *f = &g->fr[k];
@@ -1621,7 +1621,7 @@ static void draw_detail(struct tui *t)
 				snprintf(line, sizeof(line), " frame %u: %s%s rsv=%u %s%s, %llu bytes, packet %llu", k + 1,
 					 f->fin ? "FIN" : "---", f->masked ? " MASK" : "", f->rsv, ws_opcode_name(f->opcode), mk,
 					 (unsigned long long)f->length, (unsigned long long)f->pkt);
-			put_line(y++, 0, line);
+			put_line_marked(t, y++, line);
 		}
 		if (g->warn != NULL) {
 			const char *w = g->warn;
@@ -1632,7 +1632,7 @@ static void draw_detail(struct tui *t)
 				char safe[900];
 				ts_render((const uint8_t *)w, l, t->tsflags, safe, sizeof(safe), COLS - 10, NULL);
 				snprintf(line, sizeof(line), " warning %s", safe);
-				put_line(y++, 0, line);
+				put_line_marked(t, y++, line);
 				w += l + (e ? 1 : 0);
 			}
 			clear_attr(t, C_WARN, A_BOLD);
@@ -1641,16 +1641,9 @@ static void draw_detail(struct tui *t)
 	if (g->kind == UI_ROW_POLL && g->poll != NULL) {
 		const struct ui_poll *p = g->poll;
 		char tgt[800], other[200], wait[32];
-		/* the target cut with a marker when it does not fit */
-		size_t tl = p->target ? strlen(p->target) : 0;
-		size_t used = ts_render((const uint8_t *)(p->target ? p->target : ""), tl, t->tsflags, tgt,
-					sizeof(tgt) - 4, COLS - 25 > 8 ? COLS - 25 : 8, NULL);
-		if (used < tl) {
-			size_t k = strlen(tgt);
-			snprintf(tgt + k, sizeof(tgt) - k, "%s", (t->tsflags & TS_UTF8) ? "\xe2\x80\xa6" : "~");
-		}
+		render_cut(t, p->target ? p->target : "", tgt, sizeof(tgt), COLS - 25 > 8 ? COLS - 25 : 8);
 		snprintf(line, sizeof(line), " %s %s  (Engine.IO v%d)", p->method, tgt, p->eio);
-		put_line(y++, 0, line);
+		put_line_marked(t, y++, line);
 		ui_fmt_latency((double)wts_diff_ns(p->resp_ts, p->req_ts) / 1e9, wait, sizeof(wait));
 		if (p->other_len > 0)
 			ts_render(p->other, p->other_stored, t->tsflags, other, sizeof(other), 40, NULL);
@@ -1659,7 +1652,7 @@ static void draw_detail(struct tui *t)
 			 (unsigned long long)p->flow_id, g->dir ? "request body" : "answer", p->other_len > 0 ? "\"" : "empty",
 			 p->other_len > 0 ? other : "", p->other_len > 0 ? "\"" : "",
 			 p->head[0] != NULL || p->head[1] != NULL ? "; i: its HTTP heads" : "");
-		put_line(y++, 0, line);
+		put_line_marked(t, y++, line);
 	}
 	if (asks(g)) {
 		char more[96] = "";
@@ -1676,7 +1669,7 @@ static void draw_detail(struct tui *t)
 		else
 			snprintf(line, sizeof(line), " no answer to it in the capture%s",
 				 c->state == UI_CLOSED ? "" : " (yet)");
-		put_line(y++, 0, line);
+		put_line_marked(t, y++, line);
 	}
 	y++;
 	refresh_body(t);
